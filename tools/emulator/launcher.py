@@ -1,0 +1,327 @@
+"""plinth's local AWS: the moto server (pinned to 5.2.5) made faithful where plinth depends on it.
+
+Run it like moto_server:
+
+    .venv/bin/python tools/emulator/launcher.py -H 127.0.0.1 -p 5000
+
+`--plain` starts moto unpatched; the launcher's tests use it to prove that every patch is still
+needed (each test is expected to fail on plain moto).
+
+Each patch fixes one way in which moto 5.2.5 disagrees with AWS for the stacks plinth manages.
+They replace moto internals, which is why moto is pinned exactly in tools/requirements.txt: an
+upgrade that breaks a patch fails the launcher's tests instead of silently lying.
+"""
+import copy
+import json
+import sys
+from typing import Any
+
+
+def _document(value: Any) -> str:
+    """CloudFormation accepts policy documents as objects; the service APIs store JSON text."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def patch_kms_key() -> None:
+    """AWS::KMS::Key: moto stores KeyPolicy as an object (DescribeKey answers 500, GetKeyPolicy
+    returns something the SDKs cannot parse) and has no update handler (an update that changes the
+    key policy silently drops the key from the stack). GetKeyPolicy without PolicyName answers
+    NotFound, where AWS defaults the name to "default"."""
+    from moto.kms.models import Key
+    import moto.kms.responses as kms_responses
+
+    original_create = Key.create_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        template = copy.deepcopy(cloudformation_json)
+        template["Properties"]["KeyPolicy"] = _document(template["Properties"].get("KeyPolicy", {}))
+        return original_create(cls, resource_name, template, account_id, region_name, **kwargs)
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json["Properties"]
+        original_resource.policy = _document(properties.get("KeyPolicy", {}))
+        original_resource.description = properties.get("Description", original_resource.description)
+        original_resource.key_rotation_status = properties.get("EnableKeyRotation", False)
+        original_resource.enabled = properties.get("Enabled", True)
+        return original_resource
+
+    Key.create_from_cloudformation_json = classmethod(create)
+    Key.update_from_cloudformation_json = classmethod(update)
+    original_assert = kms_responses._assert_default_policy
+    kms_responses._assert_default_policy = lambda name: original_assert(name or "default")
+
+
+def patch_bucket_versioning() -> None:
+    """AWS::S3::Bucket: VersioningConfiguration is ignored on create and update."""
+    from moto.s3.models import FakeBucket, s3_backends
+    from moto.utilities.utils import get_partition
+
+    def apply_versioning(bucket, cloudformation_json):
+        status = (cloudformation_json.get("Properties", {}).get("VersioningConfiguration") or {}).get("Status")
+        if status:
+            backend = s3_backends[bucket.account_id][get_partition(bucket.region_name)]
+            backend.put_bucket_versioning(bucket.name, status)
+        return bucket
+
+    original_create = FakeBucket.create_from_cloudformation_json.__func__
+    original_update = FakeBucket.update_from_cloudformation_json.__func__
+    FakeBucket.create_from_cloudformation_json = classmethod(
+        lambda cls, resource_name, cloudformation_json, account_id, region_name, **kw: apply_versioning(
+            original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kw), cloudformation_json))
+    FakeBucket.update_from_cloudformation_json = classmethod(
+        lambda cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name: apply_versioning(
+            original_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name),
+            cloudformation_json))
+
+
+def patch_bucket_policy() -> None:
+    """AWS::S3::BucketPolicy: not supported at all (skipped with a log warning, the stack completes)."""
+    from moto.core.common_models import CloudFormationModel
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    class CfnBucketPolicy(CloudFormationModel):
+        __module__ = "moto.s3.cfn_bucket_policy"  # moto derives the service from the module name
+
+        def __init__(self, bucket: str, account_id: str, region_name: str):
+            self.bucket, self.account_id, self.region_name = bucket, account_id, region_name
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::S3::BucketPolicy"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.bucket
+
+        @staticmethod
+        def _backend(account_id, region_name):
+            return s3_backends[account_id][get_partition(region_name)]
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
+            properties = cloudformation_json["Properties"]
+            cls._backend(account_id, region_name).put_bucket_policy(
+                properties["Bucket"], _document(properties["PolicyDocument"]).encode())
+            return cls(properties["Bucket"], account_id, region_name)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+            if original_resource.bucket != cloudformation_json["Properties"]["Bucket"]:
+                original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            try:
+                cls._backend(account_id, region_name).delete_bucket_policy(resource_name)
+            except Exception:  # the bucket is already gone
+                pass
+
+        def delete(self, account_id, region_name):
+            self.delete_from_cloudformation_json(self.bucket, {}, account_id, region_name)
+
+
+def patch_managed_policy() -> None:
+    """AWS::IAM::ManagedPolicy: no delete handler (deleting the stack fails on the attached role and
+    the stack vanishes while its resources stay) and no update handler."""
+    from moto.iam.models import ManagedPolicy, iam_backends
+    from moto.utilities.utils import get_partition
+
+    def delete_arn(account_id, region_name, arn):
+        backend = iam_backends[account_id][get_partition(region_name)]
+        if arn not in backend.managed_policies:
+            return
+        policy = backend.managed_policies[arn]
+        for collection in (backend.roles.values(), backend.users.values(), backend.groups.values()):
+            for principal in list(collection):
+                if arn in principal.managed_policies:
+                    policy.detach_from(principal)
+        backend.delete_policy(arn)
+
+    def delete(cls, resource_name, cloudformation_json, account_id, region_name):
+        delete_arn(account_id, region_name, resource_name)
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json.get("Properties", {})
+        if properties.get("ManagedPolicyName", original_resource.name) != original_resource.name or \
+                (properties.get("Path") or "/") != original_resource.path:  # a new name or path replaces, as in AWS
+            delete_arn(account_id, region_name, original_resource.arn)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        backend = iam_backends[account_id][get_partition(region_name)]
+        arn = original_resource.arn
+        for version in list(original_resource.versions):  # stay under the limit of five versions
+            if not version.is_default:
+                backend.delete_policy_version(arn, version.version_id)
+        backend.create_policy_version(arn, _document(properties.get("PolicyDocument")), True)
+        for key, collection, attach in (("Roles", backend.roles.values(), backend.attach_role_policy),
+                                        ("Users", backend.users.values(), backend.attach_user_policy),
+                                        ("Groups", backend.groups.values(), backend.attach_group_policy)):
+            wanted = set(properties.get(key, []))
+            for principal in list(collection):
+                if arn in principal.managed_policies and principal.name not in wanted:
+                    original_resource.detach_from(principal)
+                elif arn not in principal.managed_policies and principal.name in wanted:
+                    attach(arn, principal.name)
+        return original_resource
+
+    ManagedPolicy.delete_from_cloudformation_json = classmethod(delete)
+    ManagedPolicy.update_from_cloudformation_json = classmethod(update)
+
+
+def patch_conditions_on_update() -> None:
+    """A resource whose Condition turns false during an update is not removed, and one whose
+    Condition turns true is created only lazily, when something happens to read it."""
+    from moto.cloudformation.parsing import ResourceMap
+
+    original_update = ResourceMap.update
+
+    def update(self, template, parameters=None):
+        original_update(self, template, parameters)
+        for name, resource_json in template.get("Resources", {}).items():
+            condition = resource_json.get("Condition")
+            if condition and not self.lazy_condition_map[condition]:
+                model = self._parsed_resources.get(name)
+                if model is not None and not isinstance(model, str):
+                    self._delete_resource(model, resource_json)
+                    self._parsed_resources.pop(name, None)
+            elif name not in self._parsed_resources:
+                _ = self[name]
+
+    ResourceMap.update = update
+
+
+_FAILED = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_COMPLETE")
+
+
+def patch_create_failure() -> None:
+    """A resource that fails during CreateStack (a role name taken, a bucket name taken) makes moto
+    raise from CreateStack itself, leaves the stack in CREATE_PENDING (DescribeStacks then answers
+    500) and keeps what was created. AWS reports CREATE_FAILED with the reason, rolls back, and
+    ends in ROLLBACK_COMPLETE. Template errors stay synchronous and leave no stack, as in AWS."""
+    from moto.cloudformation.exceptions import (ExportNotFound, MissingParameterError, UnsupportedAttribute,
+                                                ValidationError)
+    from moto.cloudformation.models import CloudFormationBackend, Stack
+
+    template_errors = (ValidationError, ExportNotFound, MissingParameterError, UnsupportedAttribute)
+    original_create = CloudFormationBackend.create_stack
+
+    def create_stack(self, name, template, parameters, *args, **kwargs):
+        before = set(self.stacks)
+        try:
+            return original_create(self, name, template, parameters, *args, **kwargs)
+        except Exception as error:
+            new = [self.stacks[stack_id] for stack_id in set(self.stacks) - before]
+            if not new:
+                raise
+            stack = new[0]
+            for export in [n for n, e in self.exports.items() if e.exporting_stack_id == stack.stack_id]:
+                self.exports.pop(export)
+            try:
+                stack.resource_map.delete()
+                rolled_back = True
+            except Exception:
+                rolled_back = False
+            if isinstance(error, template_errors):
+                self.stacks.pop(stack.stack_id)
+                raise
+            reason = getattr(error, "message", None) or str(error)
+            stack._add_stack_event("CREATE_FAILED", resource_status_reason=reason)
+            stack._add_stack_event("ROLLBACK_IN_PROGRESS",
+                                   resource_status_reason="The following resource(s) failed to create. Rollback requested by user.")
+            stack.status = "ROLLBACK_COMPLETE" if rolled_back else "ROLLBACK_FAILED"
+            stack.status_reason = reason
+            stack._add_stack_event(stack.status)
+            return stack
+
+    CloudFormationBackend.create_stack = create_stack
+    original_outputs, original_exports = Stack.outputs, Stack.exports
+    Stack.outputs = property(lambda self: [] if self.status in _FAILED else original_outputs.fget(self))
+    Stack.exports = property(lambda self: [] if self.status in _FAILED else original_exports.fget(self))
+
+    def existing_resources(self):
+        # the resource map is lazy: iterating it would re-create what the rollback deleted
+        resource_map = self.resource_map
+        return [v for k, v in resource_map._parsed_resources.items()
+                if k in resource_map._resource_json_map and v is not None and not isinstance(v, str)]
+
+    Stack.stack_resources = property(existing_resources)
+
+
+def patch_delete_failure() -> None:
+    """DeleteStack with a non-empty bucket reports DELETE_COMPLETE and leaves the bucket, and any
+    resource error makes the stack vanish while its resources stay. AWS answers DELETE_FAILED
+    ("The bucket you tried to delete is not empty") and keeps the stack, so the delete can be retried."""
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.s3.exceptions import BucketNotEmpty
+    from moto.s3.models import FakeBucket, s3_backends
+    from moto.utilities.utils import get_partition
+
+    def delete_bucket(cls, resource_name, cloudformation_json, account_id, region_name):
+        backend = s3_backends[account_id][get_partition(region_name)]
+        if resource_name not in backend.buckets:
+            return
+        if backend.get_bucket(resource_name).keys:
+            raise BucketNotEmpty(resource_name)
+        backend.delete_bucket(resource_name)
+
+    FakeBucket.delete_from_cloudformation_json = classmethod(delete_bucket)
+
+    def delete_stack(self, name_or_stack_id):
+        stack = self.stacks.get(name_or_stack_id) or next(
+            (s for s in self.stacks.values() if s.name == name_or_stack_id), None)
+        if stack is None:
+            return  # deleting an unknown or already deleted stack succeeds, as in AWS
+        export_names = [] if stack.status in _FAILED else [e.name for e in stack.exports]
+        stack.status_reason = None
+        try:
+            stack.delete()
+        except Exception as error:
+            reason = getattr(error, "message", None) or str(error)
+            stack.status, stack.status_reason = "DELETE_FAILED", reason
+            stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
+            return
+        self.stacks.pop(stack.stack_id, None)
+        self.deleted_stacks[stack.stack_id] = stack
+        for name in export_names:
+            self.exports.pop(name, None)
+
+    CloudFormationBackend.delete_stack = delete_stack
+
+
+PATCHES = (
+    patch_kms_key,
+    patch_bucket_versioning,
+    patch_bucket_policy,
+    patch_managed_policy,
+    patch_conditions_on_update,
+    patch_create_failure,
+    patch_delete_failure,
+)
+
+
+def apply_patches() -> None:
+    import moto
+
+    if moto.__version__ != "5.2.5":
+        raise SystemExit(f"plinth's emulator launcher patches moto 5.2.5 internals; found moto {moto.__version__}")
+    for patch in PATCHES:
+        patch()
+
+
+def main(argv: list) -> int:
+    if "--plain" in argv:
+        argv = [a for a in argv if a != "--plain"]
+    else:
+        apply_patches()
+    from moto.server import main as moto_main
+
+    return moto_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,171 @@
+"""One test per fidelity patch of launcher.py.
+
+Every test runs twice: against the launcher, where it must pass, and against plain moto 5.2.5,
+where it is a strict expected failure. A plain run that starts passing means moto fixed the gap
+and the patch can go.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import boto3
+import pytest
+
+LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launcher.py")
+REGION = "us-east-1"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module", params=["patched", pytest.param("plain", marks=pytest.mark.xfail(strict=True))])
+def endpoint(request):
+    port = _free_port()
+    args = [sys.executable, LAUNCHER, "-H", "127.0.0.1", "-p", str(port)]
+    if request.param == "plain":
+        args.append("--plain")
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("the emulator did not start")
+            time.sleep(0.2)
+    yield url
+    server.terminate()
+    server.wait(10)
+
+
+@pytest.fixture
+def aws(endpoint, monkeypatch):
+    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"))
+    for key in ("AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION)
+    return lambda service: session.client(service, endpoint_url=endpoint)
+
+
+def _template(resources: dict, conditions: dict = None, parameters: dict = None) -> str:
+    body = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}
+    if conditions:
+        body["Conditions"] = conditions
+    if parameters:
+        body["Parameters"] = parameters
+    return json.dumps(body)
+
+
+def _key(principal_account: str) -> dict:
+    return {"Type": "AWS::KMS::Key", "Properties": {"EnableKeyRotation": True, "KeyPolicy": {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{principal_account}:root"},
+                       "Action": "kms:DescribeKey", "Resource": "*"}]}}}
+
+
+def _status(cfn, name: str) -> str:
+    return cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+
+
+def test_bucket_policy_resource_is_applied(aws):
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::fidelity-policy/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+    aws("cloudformation").create_stack(StackName="s", TemplateBody=_template({
+        "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "fidelity-policy"}},
+        "Policy": {"Type": "AWS::S3::BucketPolicy", "Properties": {"Bucket": {"Ref": "Bucket"}, "PolicyDocument": policy}},
+    }))
+    assert json.loads(aws("s3").get_bucket_policy(Bucket="fidelity-policy")["Policy"]) == policy
+
+
+def test_bucket_versioning_configuration_is_applied(aws):
+    aws("cloudformation").create_stack(StackName="s", TemplateBody=_template({
+        "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {
+            "BucketName": "fidelity-versioning", "VersioningConfiguration": {"Status": "Enabled"}}},
+    }))
+    assert aws("s3").get_bucket_versioning(Bucket="fidelity-versioning").get("Status") == "Enabled"
+
+
+def test_stack_made_key_can_be_described_and_its_policy_read(aws):
+    cfn = aws("cloudformation")
+    cfn.create_stack(StackName="s", TemplateBody=_template({"Key": {**_key("222222222222")}}))
+    key_id = cfn.describe_stack_resource(StackName="s", LogicalResourceId="Key")["StackResourceDetail"]["PhysicalResourceId"]
+    kms = aws("kms")
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyId"] == key_id
+    policy = json.loads(kms.get_key_policy(KeyId=key_id)["Policy"])  # no PolicyName, as AWS allows
+    assert policy["Statement"][0]["Principal"]["AWS"] == "arn:aws:iam::222222222222:root"
+
+
+def test_key_policy_update_keeps_the_key_in_the_stack(aws):
+    cfn = aws("cloudformation")
+    cfn.create_stack(StackName="s", TemplateBody=_template({"Key": _key("222222222222")}))
+    cfn.update_stack(StackName="s", TemplateBody=_template({"Key": _key("333333333333")}))
+    assert _status(cfn, "s") == "UPDATE_COMPLETE"
+    key_id = cfn.describe_stack_resource(StackName="s", LogicalResourceId="Key")["StackResourceDetail"]["PhysicalResourceId"]
+    policy = json.loads(aws("kms").get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+    assert policy["Statement"][0]["Principal"]["AWS"] == "arn:aws:iam::333333333333:root"
+
+
+def test_managed_policy_is_deleted_with_its_stack(aws):
+    cfn, iam = aws("cloudformation"), aws("iam")
+    cfn.create_stack(StackName="s", TemplateBody=_template({
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "fidelity-role", "AssumeRolePolicyDocument": {
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                    "Action": "sts:AssumeRole"}]}}},
+        "Policy": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
+            "ManagedPolicyName": "fidelity-policy", "Roles": [{"Ref": "Role"}], "PolicyDocument": {
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}}},
+    }), Capabilities=["CAPABILITY_NAMED_IAM"])
+    cfn.delete_stack(StackName="s")
+    names = [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]]
+    roles = [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert "fidelity-policy" not in names and "fidelity-role" not in roles
+
+
+def test_resource_whose_condition_turns_false_is_removed(aws):
+    cfn = aws("cloudformation")
+    template = _template(
+        {"Bucket": {"Type": "AWS::S3::Bucket", "Condition": "Wanted", "Properties": {"BucketName": "fidelity-condition"}}},
+        conditions={"Wanted": {"Fn::Equals": [{"Ref": "Want"}, "yes"]}},
+        parameters={"Want": {"Type": "String"}})
+    cfn.create_stack(StackName="s", TemplateBody=template, Parameters=[{"ParameterKey": "Want", "ParameterValue": "yes"}])
+    assert "fidelity-condition" in [b["Name"] for b in aws("s3").list_buckets()["Buckets"]]
+    cfn.update_stack(StackName="s", TemplateBody=template, Parameters=[{"ParameterKey": "Want", "ParameterValue": "no"}])
+    assert "fidelity-condition" not in [b["Name"] for b in aws("s3").list_buckets()["Buckets"]]
+
+
+def test_failed_create_rolls_back_to_rollback_complete(aws):
+    cfn, iam = aws("cloudformation"), aws("iam")
+    iam.create_role(RoleName="taken", AssumeRolePolicyDocument="{}")
+    cfn.create_stack(StackName="s", TemplateBody=_template({
+        "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "fidelity-rollback"}},
+        "Role": {"Type": "AWS::IAM::Role", "DependsOn": "Bucket", "Properties": {
+            "RoleName": "taken", "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}}},
+    }), Capabilities=["CAPABILITY_NAMED_IAM"])
+    stack = cfn.describe_stacks(StackName="s")["Stacks"][0]
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert "fidelity-rollback" not in [b["Name"] for b in aws("s3").list_buckets()["Buckets"]]
+    reasons = [e.get("ResourceStatusReason", "") for e in cfn.describe_stack_events(StackName="s")["StackEvents"]]
+    assert any("taken" in reason for reason in reasons)
+
+
+def test_deleting_a_stack_with_a_non_empty_bucket_fails(aws):
+    cfn, s3 = aws("cloudformation"), aws("s3")
+    cfn.create_stack(StackName="s", TemplateBody=_template({
+        "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "fidelity-not-empty"}}}))
+    s3.put_object(Bucket="fidelity-not-empty", Key="a", Body=b"x")
+    cfn.delete_stack(StackName="s")
+    assert _status(cfn, "s") == "DELETE_FAILED"
+    s3.delete_object(Bucket="fidelity-not-empty", Key="a")
+    cfn.delete_stack(StackName="s")
+    assert "fidelity-not-empty" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
