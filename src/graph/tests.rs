@@ -1,0 +1,239 @@
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::topology::{Build, Credentials, Pipeline, Source, Target};
+
+fn region(r: &str) -> Region {
+    Region::parse(r).unwrap()
+}
+
+fn account(n: u64) -> AccountId {
+    AccountId::parse(&format!("{n:012}")).unwrap()
+}
+
+fn topology(accounts: &[(u64, &[&str])], pipelines: usize) -> Topology {
+    let targets: Vec<Target> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, (a, regions))| Target {
+            name: format!("t{i}"),
+            account: account(*a),
+            regions: regions.iter().map(|r| region(r)).collect(),
+            credentials: Credentials::DefaultChain,
+            policies: vec![],
+            approval: false,
+        })
+        .collect();
+    let pipelines = (0..pipelines)
+        .map(|i| Pipeline {
+            name: format!("p{i}"),
+            targets: targets.iter().map(|t| t.name.clone()).collect(),
+            artifact_sync: ArtifactSync::Lambda,
+            sources: vec![Source {
+                name: "App".into(),
+                key: "app.zip".into(),
+            }],
+            stack: "app".into(),
+            template: "template.yaml".into(),
+        })
+        .collect();
+    Topology {
+        name: crate::topology::FoundationName::parse("acme").unwrap(),
+        build: Build {
+            account: account(111111111111),
+            region: region("us-east-1"),
+            credentials: Credentials::DefaultChain,
+            noncurrent_version_expiration_days: 30,
+        },
+        targets,
+        pipelines,
+    }
+}
+
+fn wave_of(graph: &StackGraph, key: &StackKey, pass: u32) -> u32 {
+    graph.node(graph.find(key, pass).unwrap()).wave
+}
+
+#[test]
+fn a_fresh_foundation_without_pipelines_has_three_waves() {
+    let t = topology(
+        &[
+            (222222222222, &["us-east-1", "us-west-2"]),
+            (333333333333, &["eu-west-1"]),
+        ],
+        0,
+    );
+    let graph = StackGraph::build(&t, &BTreeSet::new());
+    assert_eq!(graph.waves().len(), 3);
+    assert_eq!(wave_of(&graph, &StackKey::Primary, 1), 1);
+    assert_eq!(
+        wave_of(
+            &graph,
+            &StackKey::Regional {
+                region: region("us-west-2")
+            },
+            1
+        ),
+        1
+    );
+    assert_eq!(
+        wave_of(
+            &graph,
+            &StackKey::Deploy {
+                account: account(222222222222)
+            },
+            1
+        ),
+        2
+    );
+    assert_eq!(wave_of(&graph, &StackKey::Primary, 2), 3);
+    assert_eq!(
+        wave_of(
+            &graph,
+            &StackKey::Regional {
+                region: region("eu-west-1")
+            },
+            2
+        ),
+        3
+    );
+    // the sync function waits for the regional keys, so it joins the primary's second pass
+    let second = graph.node(graph.find(&StackKey::Primary, 2).unwrap());
+    assert!(second.fragments.contains(&Fragment::Sync));
+    assert!(graph.is_acyclic());
+}
+
+#[test]
+fn a_fresh_foundation_with_pipelines_has_four_waves() {
+    let t = topology(
+        &[
+            (222222222222, &["us-east-1"]),
+            (333333333333, &["us-west-2"]),
+        ],
+        2,
+    );
+    let graph = StackGraph::build(&t, &BTreeSet::new());
+    assert_eq!(graph.waves().len(), 4);
+    assert_eq!(
+        wave_of(
+            &graph,
+            &StackKey::Pipeline {
+                pipeline: "p1".into()
+            },
+            1
+        ),
+        4
+    );
+}
+
+#[test]
+fn waves_do_not_grow_with_accounts_or_regions() {
+    let regions = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"];
+    let accounts: Vec<(u64, &[&str])> = (0..30).map(|i| (200000000000 + i, &regions[..])).collect();
+    let graph = StackGraph::build(&topology(&accounts, 1), &BTreeSet::new());
+    assert_eq!(graph.waves().len(), 4);
+}
+
+#[test]
+fn a_converged_foundation_needs_one_pass_per_stack() {
+    let t = topology(&[(222222222222, &["us-east-1", "us-west-2"])], 1);
+    let existing: BTreeSet<StackKey> = stacks(&t).into_iter().map(|s| s.key).collect();
+    let graph = StackGraph::build(&t, &existing);
+    assert!(graph.indices().all(|i| graph.node(i).pass == 1));
+}
+
+#[test]
+fn adding_an_account_creates_its_deploy_stack_then_updates_the_grants() {
+    let before = topology(&[(222222222222, &["us-east-1"])], 0);
+    let existing: BTreeSet<StackKey> = stacks(&before).into_iter().map(|s| s.key).collect();
+    let after = topology(
+        &[
+            (222222222222, &["us-east-1"]),
+            (444444444444, &["us-east-1"]),
+        ],
+        0,
+    );
+    let graph = StackGraph::build(&after, &existing);
+    let second = graph.node(graph.find(&StackKey::Primary, 2).unwrap());
+    assert_eq!(
+        second.fragments,
+        vec![Fragment::Grants {
+            account: account(444444444444)
+        }]
+    );
+    let first = graph.fragments_through(&StackKey::Primary, 1);
+    assert!(first.contains(&Fragment::Grants {
+        account: account(222222222222)
+    }));
+    assert!(first.contains(&Fragment::Sync));
+}
+
+#[test]
+fn every_edge_carries_a_reason() {
+    let t = topology(&[(222222222222, &["us-east-1", "us-west-2"])], 1);
+    let graph = StackGraph::build(&t, &BTreeSet::new());
+    for (_, _, edge) in graph.edges() {
+        assert!(!edge.reasons.is_empty());
+    }
+    let dot = graph.to_dot();
+    assert!(dot.starts_with("digraph plinth {") && dot.contains("existence"));
+    assert!(graph.to_mermaid().contains("subgraph wave4"));
+    assert_eq!(graph.to_json()["waves"].as_array().unwrap().len(), 4);
+}
+
+const REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-southeast-2",
+];
+
+fn arbitrary_topology() -> impl Strategy<Value = (Topology, BTreeSet<StackKey>)> {
+    let target = (
+        0u64..6,
+        proptest::sample::subsequence(REGIONS.to_vec(), 1..=4),
+    );
+    (
+        proptest::collection::vec(target, 1..8),
+        0usize..3,
+        any::<u64>(),
+    )
+        .prop_map(|(targets, pipelines, seed)| {
+            let owned: Vec<(u64, Vec<&str>)> = targets
+                .into_iter()
+                .map(|(a, r)| (300000000000 + a, r))
+                .collect();
+            let borrowed: Vec<(u64, &[&str])> =
+                owned.iter().map(|(a, r)| (*a, r.as_slice())).collect();
+            let t = topology(&borrowed, pipelines);
+            let existing = stacks(&t)
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| seed >> (i % 64) & 1 == 1)
+                .map(|(_, s)| s.key)
+                .collect();
+            (t, existing)
+        })
+}
+
+proptest! {
+    #[test]
+    fn the_graph_is_acyclic_and_every_edge_points_to_a_later_wave((t, existing) in arbitrary_topology()) {
+        let graph = StackGraph::build(&t, &existing);
+        prop_assert!(graph.is_acyclic());
+        for (from, to, _) in graph.edges() {
+            prop_assert!(graph.node(from).wave < graph.node(to).wave,
+                "{} (wave {}) -> {} (wave {})", graph.node(from).label(), graph.node(from).wave,
+                graph.node(to).label(), graph.node(to).wave);
+        }
+        for spec in stacks(&t) {
+            prop_assert!(graph.find(&spec.key, 1).is_some());
+            let all = graph.fragments_through(&spec.key, graph.passes(&spec.key));
+            prop_assert!(all.contains(&Fragment::Core));
+        }
+    }
+}
