@@ -168,6 +168,9 @@ impl fmt::Display for Reason {
     }
 }
 
+/// A stack with its fragments and what each requires.
+type StackParts = (StackSpec, Vec<(Fragment, Vec<Requirement>)>);
+
 struct Requirement {
     on: (StackKey, Fragment),
     reason: Reason,
@@ -325,7 +328,7 @@ impl StackGraph {
         let pending = |r: &Requirement| {
             in_graph.contains(&r.on.0) && !(r.on.1 == Fragment::Core && existing.contains(&r.on.0))
         };
-        let all: Vec<(StackSpec, Vec<(Fragment, Vec<Requirement>)>)> = specs
+        let all: Vec<StackParts> = specs
             .iter()
             .map(|spec| {
                 let parts = fragments(topology, &spec.key)

@@ -1,1 +1,86 @@
-//! placeholder
+//! Everything plinth shows a person or a program: the only module that knows about colour,
+//! terminals, progress or JSON lines. The core reports events; this module draws them.
+//! Human output goes to stderr; data (`--json`, `graph`, `render`'s manifest) goes to stdout.
+
+mod events;
+
+use std::io::{IsTerminal, Write};
+
+/// Styles for human output; plain text when colour is off.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    /// Colour only on a terminal, and never when `NO_COLOR` is set.
+    pub fn detect() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self {
+            color: !no_color && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    pub fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+    pub fn green(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+    pub fn yellow(&self, text: &str) -> String {
+        self.paint("33", text)
+    }
+    pub fn red(&self, text: &str) -> String {
+        self.paint("31", text)
+    }
+    pub fn cyan(&self, text: &str) -> String {
+        self.paint("36", text)
+    }
+    pub fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+}
+
+/// Writes a line to stderr, ignoring a closed pipe.
+pub fn say(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
+/// Writes data to stdout, ignoring a closed pipe.
+pub fn data(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+}
+
+/// Renders an error chain once: `error:`, each `caused by:`, and an optional `hint:`.
+pub fn error_chain(style: &Style, error: &dyn std::error::Error, hint: Option<&str>) -> String {
+    let mut text = format!("{} {error}", style.red(&style.bold("error:")));
+    let mut source = error.source();
+    let mut previous = error.to_string();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        // SDK errors often repeat their source's text; show each message once.
+        if !previous.contains(&line) {
+            text.push_str(&format!("\n  {} {line}", style.bold("caused by:")));
+        }
+        previous = line;
+        source = cause.source();
+    }
+    if let Some(hint) = hint {
+        text.push_str(&format!("\n  {} {hint}", style.cyan("hint:")));
+    }
+    text
+}

@@ -1,1 +1,225 @@
-//! placeholder
+//! CloudFormation templates, one module per stack kind, built as typed values and serialised
+//! deterministically: the same topology always renders byte-identical JSON.
+//!
+//! Values that exist only once an upstream stack exists (the artifact key ARNs, the sync
+//! function's ARN) are template parameters; each is a [`Placeholder`] that names the stack and
+//! output that fills it. Everything else (bucket names, role ARNs) is derived from the topology.
+//! Least privilege is part of the design: every statement names its actions and resources; the
+//! only `*` resources are CodePipeline's job-result actions and key policies, where `*` means
+//! "this key". Pure: no I/O.
+
+mod deploy;
+mod pipeline;
+pub mod policy;
+mod primary;
+mod storage;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::graph::{Fragment, StackGraph, StackKey, StackSpec};
+use crate::topology::{Region, Topology};
+
+/// The artifact sync function's source, embedded at build time.
+pub const ARTIFACT_SYNC_SOURCE: &str = include_str!("artifact_sync.py");
+/// CloudFormation's limit for inline function code (`Code.ZipFile`).
+pub const INLINE_CODE_LIMIT: usize = 4096;
+
+/// A value that a template takes as a parameter and that a later step fills from a real output.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Placeholder {
+    pub parameter: String,
+    pub stack: StackKey,
+    pub output: String,
+}
+
+/// A template under construction and, once built, as rendered.
+#[derive(Debug, Clone, Default)]
+pub struct Template {
+    pub description: String,
+    pub placeholders: Vec<Placeholder>,
+    pub resources: BTreeMap<String, Value>,
+    pub outputs: BTreeMap<String, Value>,
+}
+
+impl Template {
+    fn new(description: String) -> Self {
+        Self {
+            description,
+            ..Self::default()
+        }
+    }
+
+    fn resource(&mut self, logical_id: &str, value: Value) {
+        self.resources.insert(logical_id.to_owned(), value);
+    }
+
+    fn output(&mut self, name: &str, description: &str, value: Value) {
+        self.outputs.insert(
+            name.to_owned(),
+            json!({ "Description": description, "Value": value }),
+        );
+    }
+
+    /// A parameter filled from another stack's output; returns a `Ref` to it.
+    fn placeholder(&mut self, parameter: String, stack: StackKey, output: &str) -> Value {
+        let placeholder = Placeholder {
+            parameter: parameter.clone(),
+            stack,
+            output: output.to_owned(),
+        };
+        if !self.placeholders.contains(&placeholder) {
+            self.placeholders.push(placeholder);
+            self.placeholders.sort();
+        }
+        json!({ "Ref": parameter })
+    }
+
+    /// The template document.
+    pub fn body(&self) -> Value {
+        let mut body = Map::new();
+        body.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
+        body.insert("Description".into(), json!(self.description));
+        if !self.placeholders.is_empty() {
+            let parameters: Map<String, Value> = self
+                .placeholders
+                .iter()
+                .map(|p| {
+                    (
+                        p.parameter.clone(),
+                        json!({
+                            "Type": "String",
+                            "Description": format!("Filled by plinth from output {} of the {} stack", p.output, describe_key(&p.stack)),
+                        }),
+                    )
+                })
+                .collect();
+            body.insert("Parameters".into(), Value::Object(parameters));
+        }
+        body.insert(
+            "Resources".into(),
+            Value::Object(self.resources.clone().into_iter().collect()),
+        );
+        if !self.outputs.is_empty() {
+            body.insert(
+                "Outputs".into(),
+                Value::Object(self.outputs.clone().into_iter().collect()),
+            );
+        }
+        Value::Object(body)
+    }
+}
+
+fn describe_key(key: &StackKey) -> String {
+    match key {
+        StackKey::Primary => "primary".into(),
+        StackKey::Regional { region } => format!("regional ({region})"),
+        StackKey::Deploy { account } => format!("deploy ({account})"),
+        StackKey::Pipeline { pipeline } => format!("pipeline {pipeline}"),
+    }
+}
+
+/// Serialises JSON with sorted keys and two-space indentation: the canonical form that plinth
+/// renders, diffs and compares.
+pub fn canonical_json(value: &Value) -> String {
+    fn sort(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let sorted: BTreeMap<&String, Value> =
+                    map.iter().map(|(k, v)| (k, sort(v))).collect();
+                Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&sort(value)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The stack-level tags plinth puts on every stack it owns.
+pub fn tags(topology: &Topology, key: &StackKey) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("plinth:foundation".to_owned(), topology.name.to_string()),
+        ("plinth:stack".to_owned(), key.kind().as_str().to_owned()),
+    ])
+}
+
+/// Output names that other stacks read.
+pub mod outputs {
+    pub const ARTIFACT_KEY_ARN: &str = "ArtifactKeyArn";
+    pub const ARTIFACT_BUCKET: &str = "ArtifactBucketName";
+    pub const BUILD_BUCKET: &str = "BuildBucketName";
+    pub const SYNC_FUNCTION_ARN: &str = "SyncFunctionArn";
+    pub const FOUNDATION_REGIONS: &str = "FoundationRegions";
+    pub const PIPELINE_ROLE_ARN: &str = "PipelineRoleArn";
+    pub const CLOUDFORMATION_ROLE_ARN: &str = "CloudFormationRoleArn";
+    pub const PIPELINE_NAME: &str = "PipelineName";
+}
+
+/// A `Ref` to the artifact key of a region, from inside a template: the key itself when the
+/// template is the stack that holds it, a placeholder otherwise.
+fn artifact_key(
+    template: &mut Template,
+    topology: &Topology,
+    here: &StackKey,
+    region: &Region,
+) -> Value {
+    let holder = crate::graph::artifact_stack(topology, region);
+    if holder == *here {
+        json!({ "Fn::GetAtt": ["ArtifactKey", "Arn"] })
+    } else {
+        template.placeholder(
+            format!("ArtifactKeyArn{}", region.camel()),
+            holder,
+            outputs::ARTIFACT_KEY_ARN,
+        )
+    }
+}
+
+/// Renders the template of a stack holding the given fragments.
+pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) -> Template {
+    match &stack.key {
+        StackKey::Primary | StackKey::Regional { .. } => {
+            primary::render(topology, stack, fragments)
+        }
+        StackKey::Deploy { account } => deploy::render(topology, account),
+        StackKey::Pipeline { pipeline } => pipeline::render(topology, pipeline),
+    }
+}
+
+/// A (stack, pass) of the graph with its template.
+#[derive(Debug, Clone)]
+pub struct RenderedNode {
+    pub stack: StackSpec,
+    pub pass: u32,
+    pub wave: u32,
+    pub template: Template,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Renders every node of the graph, in wave order.
+pub fn render_graph(topology: &Topology, graph: &StackGraph) -> Vec<RenderedNode> {
+    graph
+        .waves()
+        .into_iter()
+        .flatten()
+        .map(|index| {
+            let node = graph.node(index);
+            let fragments = graph.fragments_through(&node.stack.key, node.pass);
+            RenderedNode {
+                stack: node.stack.clone(),
+                pass: node.pass,
+                wave: node.wave,
+                template: render(topology, &node.stack, &fragments),
+                tags: tags(topology, &node.stack.key),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -212,3 +212,6 @@ impl Topology {
         format!("{}-{pipeline}", self.name)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -90,7 +90,7 @@ impl Region {
 }
 
 impl FoundationName {
-    pub const MAX_LEN: usize = 24;
+    pub const MAX_LEN: usize = 32;
 
     pub fn parse(text: &str) -> Result<Self, String> {
         check_name(text, Self::MAX_LEN)?;

@@ -424,25 +424,36 @@ impl Reader {
                 .hint("add a `[[targets]]` entry for each deployment environment"),
             );
         }
+        // Names are collected from every entry, valid or not, so that a problem elsewhere in a
+        // target does not also show up as "no target named" in the pipelines.
+        let mut target_spans: BTreeMap<String, String> = BTreeMap::new();
+        for (index, (t, _)) in target_tables.iter().enumerate() {
+            let path = index_path("targets", index);
+            let Some(value) = Self::get(t, "name") else {
+                continue;
+            };
+            let DeValue::String(name) = value.get_ref() else {
+                continue;
+            };
+            if let Some(previous) = target_spans.get(name.as_ref()) {
+                self.error(
+                    Diagnostic::new(
+                        Some(value.span()),
+                        key_path(&path, "name"),
+                        format!("target `{name}` is declared twice"),
+                    )
+                    .hint(format!(
+                        "target names must be unique; the first is {previous}"
+                    )),
+                );
+            } else {
+                target_spans.insert(name.to_string(), path);
+            }
+        }
         let mut targets = Vec::new();
-        let mut target_spans = BTreeMap::new();
         for (index, (t, t_span)) in target_tables.iter().enumerate() {
             let path = index_path("targets", index);
             if let Some((target, name_span)) = self.target(t, t_span, &path) {
-                if let Some(previous) = target_spans.get(&target.name) {
-                    self.error(
-                        Diagnostic::new(
-                            Some(name_span.clone()),
-                            key_path(&path, "name"),
-                            format!("target `{}` is declared twice", target.name),
-                        )
-                        .hint(format!(
-                            "target names must be unique; the first is {previous}"
-                        )),
-                    );
-                } else {
-                    target_spans.insert(target.name.clone(), path.clone());
-                }
                 targets.push((target, path, name_span));
             }
         }
@@ -479,7 +490,7 @@ impl Reader {
             targets: targets.iter().map(|(t, _, _)| t.clone()).collect(),
             pipelines: pipelines.iter().map(|(p, _)| p.clone()).collect(),
         };
-        self.derived_names(&topology, &name_span, &targets, &pipelines);
+        self.derived_names(&topology, &name_span, &pipelines);
         Some(topology)
     }
 
@@ -824,7 +835,6 @@ impl Reader {
         &mut self,
         topology: &Topology,
         name_span: &Span,
-        targets: &[(Target, String, Span)],
         pipelines: &[(Pipeline, String)],
     ) {
         let check = |reader: &mut Self,
@@ -844,24 +854,26 @@ impl Reader {
                 );
             }
         };
+        let account = &topology.build.account;
+        let build_bucket = topology.bucket_name(BucketKind::Build, account, &topology.build.region);
+        check(
+            self,
+            build_bucket,
+            S3_BUCKET_MAX,
+            "bucket name",
+            name_span,
+            "name",
+        );
         for region in topology.regions() {
-            for (account, kind) in [
-                (&topology.build.account, BucketKind::Artifacts),
-                (&topology.build.account, BucketKind::Build),
-            ] {
-                let span = targets
-                    .iter()
-                    .find(|(t, _, _)| t.regions.contains(&region))
-                    .map_or(name_span, |(_, _, s)| s);
-                check(
-                    self,
-                    topology.bucket_name(kind, account, &region),
-                    S3_BUCKET_MAX,
-                    "bucket name",
-                    span,
-                    "name",
-                );
-            }
+            let bucket = topology.bucket_name(BucketKind::Artifacts, account, &region);
+            check(
+                self,
+                bucket,
+                S3_BUCKET_MAX,
+                "bucket name",
+                name_span,
+                "name",
+            );
         }
         check(
             self,

@@ -1,0 +1,89 @@
+//! Command-line definitions and one small file per command. Each command turns its flags into
+//! an options struct and makes one call into the library.
+
+mod apply;
+mod common;
+mod destroy;
+mod graph;
+mod plan;
+mod render;
+mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use common::Failure;
+
+/// Exit codes shared by every command.
+pub mod exit {
+    pub const SUCCESS: u8 = 0;
+    pub const FAILURE: u8 = 1;
+    pub const BAD_INPUT: u8 = 2;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "plinth",
+    version,
+    about = "Plan, apply and destroy the AWS foundation of cross-account, cross-region CodePipelines",
+    long_about = "plinth reads one topology file, works out which CloudFormation stacks the foundation \
+needs in every account and region and in which order, shows what would change, converges it, and \
+tears it down.\n\nExit codes: 0 success, 1 a failure while operating, 2 bad usage or bad input."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TopologyArg {
+    /// The topology file
+    #[arg(
+        short = 't',
+        long = "topology",
+        value_name = "FILE",
+        default_value = "topology.toml",
+        global = true
+    )]
+    pub topology: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the topology file and say what would be built
+    Validate(validate::ValidateArgs),
+    /// Show the stack graph: waves of (stack, pass) and why each waits for another
+    Graph(graph::GraphArgs),
+    /// Write every (stack, pass) template and a manifest to a folder
+    Render(render::RenderArgs),
+    /// Read every account and region and show what apply would change
+    Plan(plan::PlanArgs),
+    /// Converge the foundation: create, update, replace and delete stacks in dependency order
+    Apply(apply::ApplyArgs),
+    /// Remove everything the foundation created, in every account and region
+    Destroy(destroy::DestroyArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GraphFormat {
+    Text,
+    Dot,
+    Mermaid,
+}
+
+pub fn run(cli: Cli) -> u8 {
+    let style = crate::cli::common::style();
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Graph(args) => graph::run(args),
+        Command::Render(args) => render::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Destroy(args) => destroy::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => failure.report(&style),
+    }
+}

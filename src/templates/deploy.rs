@@ -1,0 +1,133 @@
+//! The deploy stack (every target account, build region): the role the pipeline assumes and the
+//! role CloudFormation runs as. Their names are fixed so that their ARNs are known in advance.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use super::policy::{PolicyDocument, Statement, bucket_arn, iam_arn, objects_arn};
+use super::storage::{ARTIFACT_BUCKET_ACTIONS, ARTIFACT_OBJECT_ACTIONS, KEY_USE_ACTIONS};
+use super::{Template, artifact_key, outputs};
+use crate::graph::StackKey;
+use crate::topology::{AccountId, Topology};
+
+pub fn render(topology: &Topology, account: &AccountId) -> Template {
+    let here = StackKey::Deploy {
+        account: account.clone(),
+    };
+    let mut t = Template::new(format!(
+        "plinth deploy stack: {} deploy roles of account {account}",
+        topology.name
+    ));
+    let regions = topology.regions();
+    let keys: Vec<Value> = regions
+        .iter()
+        .map(|r| artifact_key(&mut t, topology, &here, r))
+        .collect();
+    let buckets: Vec<String> = regions
+        .iter()
+        .map(|r| topology.artifact_bucket(r))
+        .collect();
+    let bucket_arns: Vec<Value> = buckets.iter().map(|b| bucket_arn(json!(b))).collect();
+    let object_arns: Vec<Value> = buckets.iter().map(|b| objects_arn(json!(b))).collect();
+    let build = topology.build.account.as_str();
+    let cloudformation_role = iam_arn(
+        account.as_str(),
+        &format!("role/{}", topology.cloudformation_role_name()),
+    );
+
+    // The application stacks that pipelines deploy into this account.
+    let app_stacks: BTreeSet<&str> = topology
+        .pipelines
+        .iter()
+        .filter(|p| {
+            p.targets
+                .iter()
+                .filter_map(|n| topology.target(n))
+                .any(|t| &t.account == account)
+        })
+        .map(|p| p.stack.as_str())
+        .collect();
+
+    let mut pipeline_statements = Vec::new();
+    if !app_stacks.is_empty() {
+        let stack_arns: Vec<Value> = app_stacks
+            .iter()
+            .map(|s| json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:cloudformation:*:${{AWS::AccountId}}:stack/{s}/*") }))
+            .collect();
+        pipeline_statements.push(Statement::allow(
+            "ManageApplicationChangeSets",
+            &[
+                "cloudformation:CreateChangeSet",
+                "cloudformation:DeleteChangeSet",
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:DescribeStacks",
+                "cloudformation:ExecuteChangeSet",
+            ],
+            stack_arns,
+        ));
+    }
+    pipeline_statements.extend([
+        Statement::allow(
+            "PassOnlyTheCloudFormationRole",
+            &["iam:PassRole"],
+            vec![cloudformation_role.clone()],
+        )
+        .condition(
+            json!({ "StringEquals": { "iam:PassedToService": "cloudformation.amazonaws.com" } }),
+        ),
+        Statement::allow(
+            "ArtifactObjects",
+            ARTIFACT_OBJECT_ACTIONS,
+            object_arns.clone(),
+        ),
+        Statement::allow("ArtifactBuckets", ARTIFACT_BUCKET_ACTIONS, bucket_arns),
+        Statement::allow("ArtifactKeys", KEY_USE_ACTIONS, keys.clone()),
+    ]);
+    t.resource(
+        "PipelineRole",
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "RoleName": topology.pipeline_role_name(),
+                "Description": format!("Assumed by the {} pipelines of account {build} to deploy into this account", topology.name),
+                "AssumeRolePolicyDocument": PolicyDocument::new(vec![
+                    Statement::trust("BuildAccountPipelines", json!({ "AWS": iam_arn(build, "root") }))
+                        .condition(json!({ "ArnLike": { "aws:PrincipalArn": iam_arn(build, &format!("role/{}-pipeline-*", topology.name)) } }))
+                ]).to_value(),
+                "Policies": [{ "PolicyName": "deploy", "PolicyDocument": PolicyDocument::new(pipeline_statements).to_value() }]
+            }
+        }),
+    );
+
+    let mut cloudformation = json!({
+        "RoleName": topology.cloudformation_role_name(),
+        "Description": format!("Role CloudFormation runs as for the applications the {} pipelines deploy", topology.name),
+        "AssumeRolePolicyDocument": PolicyDocument::new(vec![
+            Statement::trust("CloudFormationAssumes", json!({ "Service": "cloudformation.amazonaws.com" }))
+        ]).to_value(),
+        "Policies": [{ "PolicyName": "read-artifacts", "PolicyDocument": PolicyDocument::new(vec![
+            Statement::allow("ReadArtifacts", &["s3:GetObject", "s3:GetObjectVersion"], object_arns),
+            Statement::allow("DecryptArtifacts", &["kms:Decrypt", "kms:DescribeKey"], keys),
+        ]).to_value() }]
+    });
+    let policies = topology.account_policies(account);
+    if !policies.is_empty() {
+        cloudformation["ManagedPolicyArns"] = json!(policies);
+    }
+    t.resource(
+        "CloudFormationRole",
+        json!({ "Type": "AWS::IAM::Role", "Properties": cloudformation }),
+    );
+    t.output(
+        outputs::PIPELINE_ROLE_ARN,
+        "ARN of the role the pipeline assumes",
+        json!({ "Fn::GetAtt": ["PipelineRole", "Arn"] }),
+    );
+    t.output(
+        outputs::CLOUDFORMATION_ROLE_ARN,
+        "ARN of the role CloudFormation runs as",
+        json!({ "Fn::GetAtt": ["CloudFormationRole", "Arn"] }),
+    );
+    t
+}

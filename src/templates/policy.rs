@@ -1,0 +1,104 @@
+//! Typed IAM policy documents. Every statement names its actions; the builders make it hard to
+//! write a statement without resources.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyDocument {
+    #[serde(rename = "Version")]
+    version: &'static str,
+    #[serde(rename = "Statement")]
+    pub statements: Vec<Statement>,
+}
+
+impl PolicyDocument {
+    pub fn new(statements: Vec<Statement>) -> Self {
+        Self {
+            version: "2012-10-17",
+            statements,
+        }
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Statement {
+    #[serde(rename = "Sid")]
+    pub sid: String,
+    #[serde(rename = "Effect")]
+    pub effect: Effect,
+    #[serde(rename = "Principal", skip_serializing_if = "Option::is_none")]
+    pub principal: Option<Value>,
+    #[serde(rename = "Action")]
+    pub actions: Vec<String>,
+    #[serde(rename = "Resource", skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<Value>,
+    #[serde(rename = "Condition", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Value>,
+}
+
+impl Statement {
+    fn new(effect: Effect, sid: &str, actions: &[&str], resources: Vec<Value>) -> Self {
+        Self {
+            sid: sid.to_owned(),
+            effect,
+            principal: None,
+            actions: actions.iter().map(|a| (*a).to_owned()).collect(),
+            resources,
+            condition: None,
+        }
+    }
+
+    pub fn allow(sid: &str, actions: &[&str], resources: Vec<Value>) -> Self {
+        Self::new(Effect::Allow, sid, actions, resources)
+    }
+
+    pub fn deny(sid: &str, actions: &[&str], resources: Vec<Value>) -> Self {
+        Self::new(Effect::Deny, sid, actions, resources)
+    }
+
+    /// A statement of a trust policy: no resource, a principal.
+    pub fn trust(sid: &str, principal: Value) -> Self {
+        Self::new(Effect::Allow, sid, &["sts:AssumeRole"], Vec::new()).principal(principal)
+    }
+
+    pub fn principal(mut self, principal: Value) -> Self {
+        self.principal = Some(principal);
+        self
+    }
+
+    pub fn condition(mut self, condition: Value) -> Self {
+        self.condition = Some(condition);
+        self
+    }
+}
+
+/// `arn:aws:s3:::bucket`, as a value that may embed references.
+pub fn bucket_arn(bucket: Value) -> Value {
+    json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::", bucket]] })
+}
+
+/// `arn:aws:s3:::bucket/*`: every object of a bucket.
+pub fn objects_arn(bucket: Value) -> Value {
+    json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::", bucket, "/*"]] })
+}
+
+/// `arn:aws:s3:::bucket/key`: one object.
+pub fn object_arn(bucket: Value, key: &str) -> Value {
+    json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::", bucket, format!("/{key}")]] })
+}
+
+/// An IAM ARN in an account: `arn:aws:iam::<account>:<resource>`.
+pub fn iam_arn(account: &str, resource: &str) -> Value {
+    json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::{account}:{resource}") })
+}

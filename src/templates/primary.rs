@@ -1,0 +1,210 @@
+//! The primary stack (build account, build region) and the regional stacks (build account, every
+//! other region): the artifact key and bucket of their region and its policy; the primary also
+//! holds the build bucket and the artifact sync function.
+
+use serde_json::{Value, json};
+
+use super::policy::{PolicyDocument, Statement, iam_arn, objects_arn};
+use super::storage::{self, ARTIFACT_BUCKET_ACTIONS, ARTIFACT_OBJECT_ACTIONS};
+use super::{ARTIFACT_SYNC_SOURCE, Template, artifact_key, outputs};
+use crate::graph::{Fragment, StackKey, StackSpec};
+use crate::templates::policy::bucket_arn;
+use crate::topology::Topology;
+
+pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) -> Template {
+    let primary = stack.key == StackKey::Primary;
+    let region = &stack.region;
+    let mut t = Template::new(format!(
+        "plinth {}: {} artifact key and bucket for {region}",
+        if primary {
+            "primary stack"
+        } else {
+            "regional stack"
+        },
+        topology.name,
+    ));
+    t.resource("ArtifactKey", storage::key(topology, region.as_str()));
+    t.resource("ArtifactKeyAlias", storage::alias(topology));
+    t.resource(
+        "ArtifactBucket",
+        storage::bucket(&topology.artifact_bucket(region), None),
+    );
+
+    let grants: Vec<Statement> = fragments
+        .iter()
+        .filter_map(|f| match f {
+            Fragment::Grants { account } => Some(account),
+            _ => None,
+        })
+        .flat_map(|account| {
+            let principals = json!({ "AWS": [
+                iam_arn(account.as_str(), &format!("role/{}", topology.pipeline_role_name())),
+                iam_arn(account.as_str(), &format!("role/{}", topology.cloudformation_role_name())),
+            ]});
+            let bucket = json!({ "Ref": "ArtifactBucket" });
+            vec![
+                Statement::allow(
+                    &format!("DeployRolesObjects{account}"),
+                    ARTIFACT_OBJECT_ACTIONS,
+                    vec![objects_arn(bucket.clone())],
+                )
+                .principal(principals.clone()),
+                Statement::allow(
+                    &format!("DeployRolesBucket{account}"),
+                    ARTIFACT_BUCKET_ACTIONS,
+                    vec![bucket_arn(bucket)],
+                )
+                .principal(principals),
+            ]
+        })
+        .collect();
+    t.resource(
+        "ArtifactBucketPolicy",
+        storage::bucket_policy("ArtifactBucket", grants),
+    );
+    t.output(
+        outputs::ARTIFACT_KEY_ARN,
+        "ARN of the artifact key",
+        json!({ "Fn::GetAtt": ["ArtifactKey", "Arn"] }),
+    );
+    t.output(
+        outputs::ARTIFACT_BUCKET,
+        "Name of the artifact bucket",
+        json!({ "Ref": "ArtifactBucket" }),
+    );
+
+    if primary {
+        t.resource(
+            "BuildBucket",
+            storage::bucket(
+                &topology.build_bucket(),
+                Some(topology.build.noncurrent_version_expiration_days),
+            ),
+        );
+        t.resource(
+            "BuildBucketPolicy",
+            storage::bucket_policy("BuildBucket", Vec::new()),
+        );
+        t.output(
+            outputs::BUILD_BUCKET,
+            "Name of the build bucket",
+            json!({ "Ref": "BuildBucket" }),
+        );
+        let regions: Vec<String> = topology.regions().iter().map(ToString::to_string).collect();
+        t.output(
+            outputs::FOUNDATION_REGIONS,
+            "Regions of this foundation, so that plinth finds regional stacks of regions removed later",
+            json!(regions.join(",")),
+        );
+        if fragments.contains(&Fragment::Sync) {
+            sync_function(&mut t, topology, &stack.key);
+        }
+    }
+    t
+}
+
+/// The artifact sync function and its role: reads the primary artifact bucket, writes the
+/// regional ones with their keys, writes its log group, reports job results.
+fn sync_function(t: &mut Template, topology: &Topology, here: &StackKey) {
+    let function_name = topology.sync_function_name();
+    let regional = topology.regional_regions();
+    let mut statements = vec![
+        Statement::allow(
+            "ReadPrimaryArtifacts",
+            &["s3:GetObject", "s3:GetObjectVersion"],
+            vec![objects_arn(json!({ "Ref": "ArtifactBucket" }))],
+        ),
+        Statement::allow(
+            "DecryptPrimaryArtifacts",
+            &["kms:Decrypt"],
+            vec![json!({ "Fn::GetAtt": ["ArtifactKey", "Arn"] })],
+        ),
+    ];
+    if !regional.is_empty() {
+        let buckets: Vec<Value> = regional
+            .iter()
+            .map(|r| objects_arn(json!(topology.artifact_bucket(r))))
+            .collect();
+        let keys: Vec<Value> = regional
+            .iter()
+            .map(|r| artifact_key(t, topology, here, r))
+            .collect();
+        statements.push(Statement::allow(
+            "WriteRegionalArtifacts",
+            &["s3:PutObject"],
+            buckets,
+        ));
+        statements.push(Statement::allow(
+            "EncryptRegionalArtifacts",
+            &["kms:Encrypt", "kms:GenerateDataKey"],
+            keys,
+        ));
+    }
+    statements.push(Statement::allow(
+        "WriteLogs",
+        &["logs:CreateLogStream", "logs:PutLogEvents"],
+        vec![json!({ "Fn::GetAtt": ["SyncFunctionLogGroup", "Arn"] })],
+    ));
+    // These two actions support no resource-level permissions: "*" is the only valid resource.
+    statements.push(Statement::allow(
+        "ReportJobResults",
+        &[
+            "codepipeline:PutJobFailureResult",
+            "codepipeline:PutJobSuccessResult",
+        ],
+        vec![json!("*")],
+    ));
+    t.resource(
+        "SyncFunctionRole",
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Description": "Role of the plinth artifact sync function",
+                "AssumeRolePolicyDocument": PolicyDocument::new(vec![
+                    Statement::trust("LambdaAssumes", json!({ "Service": "lambda.amazonaws.com" }))
+                ]).to_value(),
+                "Policies": [{ "PolicyName": "artifact-sync", "PolicyDocument": PolicyDocument::new(statements).to_value() }]
+            }
+        }),
+    );
+    t.resource(
+        "SyncFunctionLogGroup",
+        json!({
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": { "LogGroupName": format!("/aws/lambda/{function_name}"), "RetentionInDays": 365 },
+            "Metadata": { "checkov": { "skip": [
+                { "id": "CKV_AWS_158", "comment": "The log holds object keys and job ids only; CloudWatch Logs encrypts it at rest with its own key." }
+            ]}}
+        }),
+    );
+    t.resource(
+        "SyncFunction",
+        json!({
+            "Type": "AWS::Lambda::Function",
+            "DependsOn": ["SyncFunctionLogGroup"],
+            "Properties": {
+                "FunctionName": function_name,
+                "Description": "Copies CodePipeline artifacts to another region's artifact bucket",
+                "Runtime": "python3.12",
+                "Handler": "index.handler",
+                "Timeout": 300,
+                "MemorySize": 256,
+                "Role": { "Fn::GetAtt": ["SyncFunctionRole", "Arn"] },
+                "Code": { "ZipFile": ARTIFACT_SYNC_SOURCE }
+            },
+            "Metadata": { "checkov": { "skip": [
+                { "id": "CKV_AWS_115", "comment": "Reserved concurrency would take from accounts whose unreserved pool is small; CodePipeline invokes it a few times per run." },
+                { "id": "CKV_AWS_116", "comment": "CodePipeline invokes it synchronously and records failures on the action; a dead-letter queue would never receive anything." },
+                { "id": "CKV_AWS_117", "comment": "It talks only to S3 and CodePipeline's public endpoints; a VPC would add NAT cost and nothing else." },
+                { "id": "CKV_AWS_173", "comment": "It has no environment variables." }
+            ]}}
+        }),
+    );
+    t.output(
+        outputs::SYNC_FUNCTION_ARN,
+        "ARN of the artifact sync function",
+        json!({ "Fn::GetAtt": ["SyncFunction", "Arn"] }),
+    );
+}

@@ -1,0 +1,176 @@
+//! The pieces primary and regional stacks share: the artifact key, buckets, TLS-only policies.
+
+use serde_json::{Value, json};
+
+use super::policy::{PolicyDocument, Statement, bucket_arn, objects_arn};
+use crate::topology::Topology;
+
+/// Key administration, granted to the build account root (which IAM then narrows).
+const KEY_ADMIN_ACTIONS: &[&str] = &[
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+];
+
+/// Using the key for artifacts.
+pub const KEY_USE_ACTIONS: &[&str] = &[
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+];
+
+/// Denied without TLS. A deny is as broad as it can be while naming action groups.
+const TLS_DENIED_ACTIONS: &[&str] = &[
+    "s3:Abort*",
+    "s3:Create*",
+    "s3:Delete*",
+    "s3:Get*",
+    "s3:List*",
+    "s3:Put*",
+    "s3:Replicate*",
+    "s3:Restore*",
+];
+
+/// Object actions the deploy roles get on artifact buckets.
+pub const ARTIFACT_OBJECT_ACTIONS: &[&str] =
+    &["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"];
+pub const ARTIFACT_BUCKET_ACTIONS: &[&str] = &[
+    "s3:GetBucketLocation",
+    "s3:GetBucketVersioning",
+    "s3:ListBucket",
+];
+
+fn root(account: &str) -> Value {
+    json!({ "AWS": { "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::{account}:root") } })
+}
+
+/// The artifact key: rotation on, seven days' pending window; the build account administers it,
+/// every target account may use it (account roots, since key policies reject principals that do
+/// not exist; the deploy roles' own policies narrow use in the target accounts).
+pub fn key(topology: &Topology, region: &str) -> Value {
+    let build = topology.build.account.as_str();
+    let mut use_actions: Vec<&str> = KEY_USE_ACTIONS.to_vec();
+    use_actions.retain(|a| *a != "kms:DescribeKey");
+    let mut admin: Vec<&str> = KEY_ADMIN_ACTIONS
+        .iter()
+        .chain(use_actions.iter())
+        .copied()
+        .collect();
+    admin.sort_unstable();
+    admin.dedup();
+    let mut statements = vec![
+        Statement::allow("BuildAccountAdministers", &admin, vec![json!("*")])
+            .principal(root(build)),
+    ];
+    let targets: Vec<Value> = topology
+        .target_accounts()
+        .iter()
+        .map(|a| json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::{a}:root") }))
+        .collect();
+    if !targets.is_empty() {
+        statements.push(
+            Statement::allow("TargetAccountsUse", KEY_USE_ACTIONS, vec![json!("*")])
+                .principal(json!({ "AWS": targets })),
+        );
+    }
+    json!({
+        "Type": "AWS::KMS::Key",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {
+            "Description": format!("{} pipeline artifacts ({region})", topology.name),
+            "EnableKeyRotation": true,
+            "PendingWindowInDays": 7,
+            "KeyPolicy": PolicyDocument::new(statements).to_value(),
+        }
+    })
+}
+
+pub fn alias(topology: &Topology) -> Value {
+    json!({
+        "Type": "AWS::KMS::Alias",
+        "Properties": { "AliasName": topology.key_alias(), "TargetKeyId": { "Ref": "ArtifactKey" } }
+    })
+}
+
+/// A bucket encrypted with the stack's artifact key, versioned, private, owner-enforced.
+pub fn bucket(name: &str, noncurrent_days: Option<u32>) -> Value {
+    let mut properties = json!({
+        "BucketName": name,
+        "BucketEncryption": { "ServerSideEncryptionConfiguration": [{
+            "BucketKeyEnabled": true,
+            "ServerSideEncryptionByDefault": {
+                "SSEAlgorithm": "aws:kms",
+                "KMSMasterKeyID": { "Fn::GetAtt": ["ArtifactKey", "Arn"] }
+            }
+        }]},
+        "VersioningConfiguration": { "Status": "Enabled" },
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": true,
+            "BlockPublicPolicy": true,
+            "IgnorePublicAcls": true,
+            "RestrictPublicBuckets": true
+        },
+        "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] }
+    });
+    if let Some(days) = noncurrent_days {
+        properties["LifecycleConfiguration"] = json!({ "Rules": [{
+            "Id": "ExpireNoncurrentVersions",
+            "Status": "Enabled",
+            "NoncurrentVersionExpiration": { "NoncurrentDays": days },
+            "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 7 }
+        }]});
+    }
+    json!({
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+        "Metadata": { "checkov": { "skip": [
+            { "id": "CKV_AWS_18", "comment": "Access logging needs a separate log bucket per region; pipeline artifacts are written only by CodePipeline and plinth's roles, and CloudTrail records their API calls." }
+        ]}}
+    })
+}
+
+/// A bucket policy: TLS only, plus the given statements.
+pub fn bucket_policy(logical_bucket: &str, mut grants: Vec<Statement>) -> Value {
+    let bucket = json!({ "Ref": logical_bucket });
+    let mut statements = vec![
+        Statement::deny(
+            "DenyInsecureTransport",
+            TLS_DENIED_ACTIONS,
+            vec![bucket_arn(bucket.clone()), objects_arn(bucket.clone())],
+        )
+        .principal(json!("*"))
+        .condition(json!({ "Bool": { "aws:SecureTransport": "false" } })),
+    ];
+    statements.append(&mut grants);
+    json!({
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": { "Bucket": bucket, "PolicyDocument": PolicyDocument::new(statements).to_value() }
+    })
+}

@@ -1,0 +1,194 @@
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::*;
+use crate::graph::StackGraph;
+
+pub(crate) fn example() -> Topology {
+    crate::topology::parse(include_str!("../../topology.example.toml"))
+        .expect("the example is valid")
+        .topology
+}
+
+fn rendered() -> Vec<RenderedNode> {
+    let topology = example();
+    render_graph(&topology, &StackGraph::build(&topology, &BTreeSet::new()))
+}
+
+fn snapshot_name(node: &RenderedNode) -> String {
+    let place = match &node.stack.key {
+        StackKey::Primary => String::new(),
+        StackKey::Regional { region } => format!("-{region}"),
+        StackKey::Deploy { account } => format!("-{account}"),
+        StackKey::Pipeline { .. } => String::new(),
+    };
+    format!("{}{place}-pass{}", node.stack.name, node.pass)
+}
+
+#[test]
+fn example_templates() {
+    for node in rendered() {
+        insta::assert_snapshot!(snapshot_name(&node), canonical_json(&node.template.body()));
+    }
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let first: Vec<String> = rendered()
+        .iter()
+        .map(|n| canonical_json(&n.template.body()))
+        .collect();
+    let second: Vec<String> = rendered()
+        .iter()
+        .map(|n| canonical_json(&n.template.body()))
+        .collect();
+    assert_eq!(first, second);
+}
+
+fn statements(value: &Value, inside_key_policy: bool, out: &mut Vec<(Value, bool)>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k == "Statement" {
+                    for s in v.as_array().into_iter().flatten() {
+                        out.push((s.clone(), inside_key_policy));
+                    }
+                } else {
+                    statements(v, inside_key_policy || k == "KeyPolicy", out);
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| statements(v, inside_key_policy, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_statement_names_its_actions_and_resources() {
+    const FORBIDDEN: &[&str] = &[
+        "*",
+        "s3:*",
+        "kms:*",
+        "iam:*",
+        "cloudformation:*",
+        "codepipeline:*",
+        "sts:*",
+        "lambda:*",
+    ];
+    const JOB_RESULTS: &[&str] = &[
+        "codepipeline:PutJobFailureResult",
+        "codepipeline:PutJobSuccessResult",
+    ];
+    let mut checked = 0;
+    for node in rendered() {
+        let mut found = Vec::new();
+        statements(&node.template.body(), false, &mut found);
+        for (statement, in_key_policy) in found {
+            let actions: Vec<&str> = statement["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect();
+            for action in &actions {
+                assert!(
+                    !FORBIDDEN.contains(action),
+                    "{}: {action} in {statement}",
+                    node.stack.name
+                );
+                assert!(!action.ends_with(":*"), "{}: {action}", node.stack.name);
+            }
+            let is_trust = actions == ["sts:AssumeRole"]
+                && statement.get("Principal").is_some()
+                && statement.get("Resource").is_none();
+            if is_trust {
+                continue;
+            }
+            let resources = statement["Resource"]
+                .as_array()
+                .expect("every statement names resources");
+            assert!(!resources.is_empty());
+            if resources.iter().any(|r| r == "*") {
+                assert!(
+                    in_key_policy || actions.iter().all(|a| JOB_RESULTS.contains(a)),
+                    "{}: `*` resource in {statement}",
+                    node.stack.name
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} statements checked");
+}
+
+#[test]
+fn buckets_are_encrypted_versioned_private_and_tls_only() {
+    for node in rendered()
+        .iter()
+        .filter(|n| matches!(n.stack.key, StackKey::Primary | StackKey::Regional { .. }))
+    {
+        let body = node.template.body();
+        let resources = body["Resources"].as_object().unwrap();
+        for (id, resource) in resources
+            .iter()
+            .filter(|(_, r)| r["Type"] == "AWS::S3::Bucket")
+        {
+            let p = &resource["Properties"];
+            let sse = &p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0];
+            assert_eq!(
+                sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"], "aws:kms",
+                "{id}"
+            );
+            assert_eq!(sse["BucketKeyEnabled"], true);
+            assert_eq!(p["VersioningConfiguration"]["Status"], "Enabled");
+            for block in [
+                "BlockPublicAcls",
+                "BlockPublicPolicy",
+                "IgnorePublicAcls",
+                "RestrictPublicBuckets",
+            ] {
+                assert_eq!(p["PublicAccessBlockConfiguration"][block], true);
+            }
+            let policy = resources
+                .values()
+                .find(|r| {
+                    r["Type"] == "AWS::S3::BucketPolicy"
+                        && r["Properties"]["Bucket"]["Ref"] == id.as_str()
+                })
+                .expect("every bucket has a policy");
+            let first = &policy["Properties"]["PolicyDocument"]["Statement"][0];
+            assert_eq!(first["Effect"], "Deny");
+            assert_eq!(first["Condition"]["Bool"]["aws:SecureTransport"], "false");
+        }
+        let key = &resources["ArtifactKey"]["Properties"];
+        assert_eq!(key["EnableKeyRotation"], true);
+        assert_eq!(key["PendingWindowInDays"], 7);
+    }
+}
+
+#[test]
+fn second_passes_add_grants_for_every_target_account() {
+    let topology = example();
+    for node in rendered().iter().filter(|n| n.pass == 2) {
+        let text = canonical_json(&node.template.body());
+        for account in topology.target_accounts() {
+            assert!(
+                text.contains(&format!("DeployRolesObjects{account}")),
+                "{}",
+                node.stack.name
+            );
+        }
+    }
+}
+
+#[test]
+fn the_sync_function_fits_inline() {
+    assert!(
+        ARTIFACT_SYNC_SOURCE.len() <= INLINE_CODE_LIMIT,
+        "{} bytes",
+        ARTIFACT_SYNC_SOURCE.len()
+    );
+}

@@ -1,0 +1,356 @@
+//! One test per validation rule: each feeds a topology with one problem and checks the key,
+//! the place and the message.
+
+use super::*;
+
+const VALID: &str = r#"
+name = "acme"
+
+[build]
+account = "111111111111"
+region = "us-east-1"
+profile = "build"
+
+[[targets]]
+name = "development"
+account = "222222222222"
+regions = ["us-east-1", "us-west-2"]
+profile = "dev"
+
+[[targets]]
+name = "production"
+account = "333333333333"
+regions = ["eu-west-1"]
+role_arn = "arn:aws:iam::333333333333:role/deployer"
+policies = ["arn:aws:iam::aws:policy/PowerUserAccess"]
+approval = true
+
+[[pipelines]]
+name = "service"
+targets = ["development", "production"]
+sources = [{ name = "App", key = "service/app.zip" }]
+stack = "service"
+"#;
+
+/// The errors of a text that must be invalid.
+fn errors(text: &str) -> Vec<Diagnostic> {
+    match parse(text) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(invalid) => invalid.errors,
+    }
+}
+
+/// The single error of `VALID` with `from` replaced by `to`.
+fn error_with(from: &str, to: &str) -> Diagnostic {
+    assert!(VALID.contains(from), "{from}");
+    let text = VALID.replacen(from, to, 1);
+    let mut errors = errors(&text);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let error = errors.remove(0);
+    if let Some(span) = &error.span {
+        assert!(span.end <= text.len());
+    }
+    error
+}
+
+fn position(text: &str, error: &Diagnostic) -> (usize, usize) {
+    line_column(text, error.span.clone().expect("error has a place").start)
+}
+
+#[test]
+fn the_valid_topology_parses_with_defaults() {
+    let parsed = parse(VALID).unwrap();
+    let t = parsed.topology;
+    assert!(parsed.warnings.is_empty());
+    assert_eq!(t.name.as_str(), "acme");
+    assert_eq!(t.build.credentials, Credentials::Profile("build".into()));
+    assert_eq!(t.build.noncurrent_version_expiration_days, 30);
+    assert_eq!(
+        t.targets[1].credentials,
+        Credentials::AssumeRole("arn:aws:iam::333333333333:role/deployer".into())
+    );
+    assert!(!t.targets[0].approval && t.targets[1].approval);
+    assert_eq!(t.pipelines[0].artifact_sync, ArtifactSync::Lambda);
+    assert_eq!(t.pipelines[0].template, "template.yaml");
+    assert_eq!(t.regions().len(), 3);
+    assert_eq!(t.regional_regions().len(), 2);
+}
+
+#[test]
+fn the_example_file_is_valid() {
+    let parsed = parse(include_str!("../../topology.example.toml")).unwrap();
+    assert_eq!(parsed.topology.targets.len(), 3);
+    assert_eq!(parsed.topology.target_accounts().len(), 3);
+    assert_eq!(parsed.topology.regions().len(), 3);
+    assert_eq!(parsed.topology.pipelines.len(), 1);
+}
+
+#[test]
+fn toml_syntax_errors_have_a_place() {
+    let text = VALID.replacen("region = \"us-east-1\"", "region = \"us-east-1", 1);
+    let errors = errors(&text);
+    assert!(errors[0].message.starts_with("invalid TOML"), "{errors:?}");
+    assert_eq!(position(&text, &errors[0]).0, 6);
+}
+
+#[test]
+fn an_empty_file_is_an_error() {
+    let errors = errors("  \n");
+    assert_eq!(errors[0].message, "the topology file is empty");
+}
+
+#[test]
+fn unknown_keys_suggest_the_closest() {
+    let e = error_with("approval = true", "aproval = true");
+    assert_eq!(e.key, "targets[1].aproval");
+    assert_eq!(e.hint.as_deref(), Some("did you mean `approval`?"));
+    let e = error_with("name = \"acme\"", "name = \"acme\"\nfoo = 1");
+    assert_eq!(e.key, "foo");
+    assert!(e.hint.unwrap().contains("name, build, targets, pipelines"));
+}
+
+#[test]
+fn missing_required_keys_are_named() {
+    let e = error_with("region = \"us-east-1\"\n", "");
+    assert_eq!(e.key, "build.region");
+    assert!(e.message.contains("missing"));
+    let e = error_with("stack = \"service\"\n", "");
+    assert_eq!(e.key, "pipelines[0].stack");
+}
+
+#[test]
+fn an_account_given_as_a_number_says_why_it_must_be_a_string() {
+    let text = VALID.replacen("account = \"222222222222\"", "account = 22222222222", 1);
+    let errors = errors(&text);
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].key, "targets[0].account");
+    assert!(errors[0].message.contains("leading zeros"));
+    assert_eq!(
+        errors[0]
+            .hint
+            .as_deref()
+            .map(|h| h.contains("\"022222222222\"")),
+        Some(true)
+    );
+    assert_eq!(position(&text, &errors[0]), (11, 11));
+}
+
+#[test]
+fn wrong_types_are_reported() {
+    let e = error_with("approval = true", "approval = \"yes\"");
+    assert_eq!(e.message, "expected `true` or `false`, found a string");
+    let e = error_with("regions = [\"eu-west-1\"]", "regions = \"eu-west-1\"");
+    assert_eq!(e.message, "expected an array of strings, found a string");
+}
+
+#[test]
+fn account_ids_have_twelve_digits() {
+    let e = error_with("\"222222222222\"", "\"2222\"");
+    assert_eq!(e.key, "targets[0].account");
+    assert!(e.message.contains("12 digits"));
+}
+
+#[test]
+fn region_names_have_aws_form() {
+    let e = error_with("\"eu-west-1\"]", "\"eu-west\"]");
+    assert_eq!(e.key, "targets[1].regions[0]");
+}
+
+#[test]
+fn names_use_allowed_characters_and_lengths() {
+    assert_eq!(error_with("name = \"acme\"", "name = \"Acme\"").key, "name");
+    assert_eq!(
+        error_with(
+            "name = \"acme\"",
+            "name = \"a-very-long-foundation-name-of-forty\""
+        )
+        .key,
+        "name"
+    );
+    let text = VALID.replacen("name = \"development\"", "name = \"dev_env\"", 1);
+    assert!(
+        errors(&text)
+            .iter()
+            .any(|e| e.key == "targets[0].name" && e.message.contains("`_`"))
+    );
+    assert_eq!(
+        error_with("name = \"service\"", "name = \"Service\"").key,
+        "pipelines[0].name"
+    );
+}
+
+#[test]
+fn profile_and_role_arn_are_exclusive() {
+    let e = error_with(
+        "profile = \"dev\"",
+        "profile = \"dev\"\nrole_arn = \"arn:aws:iam::222222222222:role/x\"",
+    );
+    assert!(e.message.contains("both"));
+}
+
+#[test]
+fn role_arns_are_iam_roles_of_the_declared_account() {
+    let e = error_with(":333333333333:role/deployer", ":444444444444:role/deployer");
+    assert!(e.message.contains("account 444444444444") && e.message.contains("333333333333"));
+    let e = error_with(
+        "arn:aws:iam::333333333333:role/deployer",
+        "arn:aws:iam::333333333333:user/deployer",
+    );
+    assert!(e.message.contains("not an IAM role ARN"));
+}
+
+#[test]
+fn there_is_at_least_one_target() {
+    let text = "name = \"acme\"\ntargets = []\n[build]\naccount = \"111111111111\"\nregion = \"us-east-1\"\n";
+    let errors = errors(text);
+    assert_eq!(errors[0].key, "targets");
+    assert!(errors[0].message.contains("at least one target"));
+    let errors = self::errors(
+        "name = \"acme\"\n[build]\naccount = \"111111111111\"\nregion = \"us-east-1\"\n",
+    );
+    assert_eq!(errors[0].key, "targets");
+}
+
+#[test]
+fn target_names_are_unique() {
+    let text = VALID.replacen("name = \"production\"", "name = \"development\"", 1);
+    let errors = errors(&text);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.key == "targets[1].name" && e.message.contains("declared twice")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn target_regions_are_non_empty_and_unique() {
+    assert!(
+        error_with("regions = [\"eu-west-1\"]", "regions = []")
+            .message
+            .contains("at least one region")
+    );
+    assert!(
+        error_with(
+            "regions = [\"eu-west-1\"]",
+            "regions = [\"eu-west-1\", \"eu-west-1\"]"
+        )
+        .message
+        .contains("twice")
+    );
+}
+
+#[test]
+fn one_account_is_reached_with_one_set_of_credentials() {
+    let e = error_with(
+        "account = \"333333333333\"\nregions = [\"eu-west-1\"]\nrole_arn = \"arn:aws:iam::333333333333:role/deployer\"",
+        "account = \"222222222222\"\nregions = [\"eu-west-1\"]\nprofile = \"other\"",
+    );
+    assert!(
+        e.message
+            .contains("account 222222222222 is reached with profile `other`"),
+        "{}",
+        e.message
+    );
+    // the same credentials twice is fine
+    let text = VALID.replacen(
+        "account = \"333333333333\"\nregions = [\"eu-west-1\"]\nrole_arn = \"arn:aws:iam::333333333333:role/deployer\"",
+        "account = \"222222222222\"\nregions = [\"eu-west-1\"]\nprofile = \"dev\"",
+        1,
+    );
+    assert_eq!(parse(&text).unwrap().topology.target_accounts().len(), 1);
+}
+
+#[test]
+fn policies_are_iam_policy_arns_and_administrator_access_warns() {
+    let e = error_with("policy/PowerUserAccess\"", "policy\"");
+    assert_eq!(e.key, "targets[1].policies[0]");
+    let text = VALID.replacen("policy/PowerUserAccess", "policy/AdministratorAccess", 1);
+    let parsed = parse(&text).unwrap();
+    assert_eq!(parsed.warnings.len(), 1);
+    assert!(parsed.warnings[0].message.contains("AdministratorAccess"));
+}
+
+#[test]
+fn derived_names_fit_aws_limits() {
+    // 26 characters is a valid name, but its artifact bucket in ap-southeast-2 would be too long.
+    let text = VALID
+        .replacen(
+            "name = \"acme\"",
+            "name = \"abcdefghijklmnopqrstuvwxyz\"",
+            1,
+        )
+        .replacen("\"eu-west-1\"]", "\"ap-southeast-2\"]", 1);
+    let errors = errors(&text);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.message.contains("bucket name") && e.message.contains("AWS allows 63")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn pipelines_name_known_targets_with_a_suggestion() {
+    let e = error_with(
+        "targets = [\"development\", \"production\"]",
+        "targets = [\"developement\", \"production\"]",
+    );
+    assert_eq!(e.key, "pipelines[0].targets[0]");
+    assert_eq!(e.hint.as_deref(), Some("did you mean `development`?"));
+}
+
+#[test]
+fn pipelines_have_at_least_one_source_and_unique_names() {
+    assert!(
+        error_with(
+            "sources = [{ name = \"App\", key = \"service/app.zip\" }]",
+            "sources = []"
+        )
+        .message
+        .contains("at least one source")
+    );
+    let text = format!(
+        "{VALID}\n[[pipelines]]\nname = \"service\"\ntargets = [\"production\"]\nsources = [{{ name = \"A\", key = \"k\" }}]\nstack = \"s\"\n"
+    );
+    let errors = errors(&text);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.message.contains("pipeline `service` is declared twice")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn artifact_sync_is_lambda_or_native() {
+    let e = error_with(
+        "stack = \"service\"",
+        "stack = \"service\"\nartifact_sync = \"rsync\"",
+    );
+    assert!(e.hint.unwrap().contains("\"lambda\""));
+}
+
+#[test]
+fn every_problem_is_reported_not_only_the_first() {
+    let text = VALID
+        .replacen("account = \"111111111111\"", "account = 111111111111", 1)
+        .replacen("\"eu-west-1\"]", "\"europe\"]", 1)
+        .replacen("approval = true", "aproval = true", 1);
+    assert_eq!(errors(&text).len(), 3);
+}
+
+#[test]
+fn arbitrary_text_never_panics() {
+    for text in [
+        "[[targets]]\n",
+        "name = 1\n[build]\n",
+        "targets = 1",
+        "[build]\naccount = []",
+        "pipelines = [1]\n",
+        "\u{0}",
+        "name = \"acme\"\n[[pipelines]]\nsources = [1]",
+    ] {
+        let _ = parse(text);
+    }
+}
