@@ -1,1 +1,161 @@
-//! placeholder
+//! The only module that knows the AWS SDK. One narrow trait per service plinth uses, with plain
+//! types in and out, so that the executor and its tests can run on a fake of the same traits.
+//! [`sdk::SdkCloud`] implements them on the official SDK with the standard credential chain,
+//! per-account credentials from the topology, and the SDK's adaptive retry mode (throttling is
+//! retried by the SDK, never read as "missing" or "failed").
+
+pub mod sdk;
+pub mod snapshot;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::topology::{AccountId, Region};
+
+/// An AWS call that failed, flattened from the SDK's error: which call, AWS's code and message.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{} failed: {code}: {}", self.operation, self.message),
+            None => write!(f, "{} failed: {}", self.operation, self.message),
+        }
+    }
+}
+
+impl AwsError {
+    pub fn new(operation: &'static str, code: Option<&str>, message: impl Into<String>) -> Self {
+        Self { operation, code: code.map(str::to_owned), message: message.into() }
+    }
+}
+
+pub type AwsResult<T> = Result<T, AwsError>;
+
+/// A stack as CloudFormation describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackSummary {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub parameters: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, String>,
+    /// The last update time, or the creation time: changes whenever the stack does.
+    pub changed_at: String,
+}
+
+/// What to create or update a stack with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackRequest {
+    pub name: String,
+    pub template_body: String,
+    pub parameters: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Whether an update started, or CloudFormation found nothing to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    Started,
+    NoChanges,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackEvent {
+    pub timestamp: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackResource {
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+}
+
+/// CloudFormation in one account and region.
+#[async_trait]
+pub trait CloudFormation: Send + Sync {
+    /// Every stack of the region that is not deleted.
+    async fn list_stacks(&self) -> AwsResult<Vec<StackSummary>>;
+    /// One stack by name or id; `None` when it does not exist.
+    async fn describe_stack(&self, name_or_id: &str) -> AwsResult<Option<StackSummary>>;
+    async fn get_template(&self, name_or_id: &str) -> AwsResult<String>;
+    /// Returns the stack id.
+    async fn create_stack(&self, request: &StackRequest) -> AwsResult<String>;
+    async fn update_stack(&self, request: &StackRequest) -> AwsResult<UpdateOutcome>;
+    async fn delete_stack(&self, name_or_id: &str) -> AwsResult<()>;
+    async fn continue_update_rollback(&self, name_or_id: &str) -> AwsResult<()>;
+    /// The most recent events, newest first.
+    async fn stack_events(&self, name_or_id: &str) -> AwsResult<Vec<StackEvent>>;
+    async fn stack_resources(&self, name_or_id: &str) -> AwsResult<Vec<StackResource>>;
+}
+
+/// Who holds a bucket name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketOwner {
+    Nobody,
+    /// The account that asked.
+    ThisAccount,
+    Someone,
+}
+
+/// S3 as seen from one account; bucket operations go to the bucket's own region.
+#[async_trait]
+pub trait S3: Send + Sync {
+    async fn bucket_owner(&self, bucket: &str) -> AwsResult<BucketOwner>;
+    /// Deletes every object version and delete marker; returns how many were deleted.
+    async fn empty_bucket(&self, bucket: &str, region: &Region) -> AwsResult<u64>;
+    async fn delete_bucket(&self, bucket: &str, region: &Region) -> AwsResult<()>;
+}
+
+#[async_trait]
+pub trait Iam: Send + Sync {
+    async fn role_exists(&self, name: &str) -> AwsResult<bool>;
+}
+
+/// The deletion state of a KMS key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyDeletion {
+    PendingUntil(String),
+    Gone,
+    Active,
+}
+
+#[async_trait]
+pub trait Kms: Send + Sync {
+    async fn key_deletion(&self, key_id: &str) -> AwsResult<KeyDeletion>;
+}
+
+#[async_trait]
+pub trait Sts: Send + Sync {
+    /// The account the credentials act in.
+    async fn caller_account(&self) -> AwsResult<String>;
+}
+
+/// Clients per account and region.
+pub trait Cloud: Send + Sync {
+    fn cloudformation(&self, account: &AccountId, region: &Region) -> Arc<dyn CloudFormation>;
+    fn s3(&self, account: &AccountId) -> Arc<dyn S3>;
+    fn iam(&self, account: &AccountId) -> Arc<dyn Iam>;
+    fn kms(&self, account: &AccountId, region: &Region) -> Arc<dyn Kms>;
+    fn sts(&self, account: &AccountId) -> Arc<dyn Sts>;
+    /// How many AWS API calls were made so far.
+    fn calls(&self) -> u64 {
+        0
+    }
+}

@@ -1,14 +1,43 @@
-use clap::Args;
+use std::path::PathBuf;
 
-use super::{Failure, TopologyArg, exit};
+use clap::Args;
+use plinth::output;
+
+use super::{Failure, TopologyArg, common, exit};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
     pub topology: TopologyArg,
+    #[command(flatten)]
+    pub read: common::ReadArgs,
+    /// Print the plan as JSON on stdout (schema: docs/plan-json.md)
+    #[arg(long)]
+    pub json: bool,
+    /// Save the plan to FILE, for `plinth apply FILE`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there is nothing to change, 2 when there are changes, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
-pub fn run(_args: PlanArgs) -> Result<u8, Failure> {
-    plinth::output::say("error: `plinth plan` is not built yet");
-    Ok(exit::FAILURE)
+pub fn run(args: PlanArgs) -> Result<u8, Failure> {
+    let topology = common::load_topology(&args.topology.topology)?;
+    let style = common::style();
+    let runtime = common::runtime()?;
+    let (plan, _) = runtime.block_on(common::read_and_plan(&topology, &args.read, plinth::plan::Mode::Apply))?;
+    if args.json {
+        output::data(&plan.to_json());
+    } else {
+        output::say(&output::plan::render(&style, &plan));
+    }
+    if let Some(path) = &args.out {
+        common::save_plan(path, &plan)?;
+        output::say(&format!("saved the plan to {}; apply it with `plinth apply {}`", path.display(), path.display()));
+    }
+    if !plan.findings.is_empty() {
+        return Ok(exit::FAILURE);
+    }
+    Ok(if args.detailed_exitcode && plan.summary.has_changes() { exit::BAD_INPUT } else { exit::SUCCESS })
 }

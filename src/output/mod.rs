@@ -3,6 +3,7 @@
 //! Human output goes to stderr; data (`--json`, `graph`, `render`'s manifest) goes to stdout.
 
 mod events;
+pub mod plan;
 
 use std::io::{IsTerminal, Write};
 

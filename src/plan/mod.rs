@@ -1,1 +1,416 @@
-//! placeholder
+//! Desired versus deployed: a pure function from a [`Topology`] and a [`Deployed`] snapshot to
+//! a [`Plan`] of small [`Action`]s, in graph order, with text diffs. A plan is data: it can be
+//! printed, saved as JSON, and applied exactly as shown.
+
+mod deployed;
+mod diff;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+pub use deployed::{Deployed, DeployedStack, Finding, StackState, classify};
+
+use crate::graph::{StackGraph, StackKey, StackKind, StackSpec};
+use crate::templates::{self, Placeholder, canonical_json};
+use crate::topology::Topology;
+
+/// The version of the plan's JSON form; raised on any incompatible change.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    /// Delete a stack that cannot be updated (a failed create) and create it again.
+    Replace,
+    Delete,
+    NoChange,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+            Action::NoChange => "no change",
+        }
+    }
+}
+
+/// A template parameter: known now, or filled at apply time from an upstream stack's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedParameter {
+    pub name: String,
+    /// `None` until the upstream stack exists: "known after apply".
+    pub value: Option<String>,
+    pub from: Placeholder,
+}
+
+/// What the plan shows of an update: the template, parameter and tag differences.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Diff {
+    /// A unified diff of the canonical (sorted, pretty) JSON templates; empty when equal.
+    pub template: String,
+    /// Parameters that change: name, before, after (`None`: known after apply).
+    pub parameters: Vec<(String, Option<String>, Option<String>)>,
+    /// Tags that change: key, before, after.
+    pub tags: Vec<(String, Option<String>, Option<String>)>,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.template.is_empty() && self.parameters.is_empty() && self.tags.is_empty()
+    }
+}
+
+/// One step of a plan: a (stack, pass) and what happens to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub stack: StackSpec,
+    pub pass: u32,
+    pub wave: u32,
+    pub action: Action,
+    /// Why, when it is not obvious (a replace, a second pass, a delete).
+    pub reason: Option<String>,
+    /// Indices (into `Plan::changes`) of the changes this one waits for.
+    pub after: Vec<usize>,
+    /// The stack id, for a stack that exists.
+    pub stack_id: Option<String>,
+    /// The template to send (canonical JSON); absent for deletes and no-ops.
+    pub template: Option<String>,
+    pub parameters: Vec<PlannedParameter>,
+    pub tags: BTreeMap<String, String>,
+    pub diff: Option<Diff>,
+}
+
+impl Change {
+    pub fn label(&self) -> String {
+        let pass = if self.action == Action::Delete { String::new() } else { format!(" pass {}", self.pass) };
+        format!("{} ({} {}){pass}", self.stack.name, self.stack.account, self.stack.region)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+    pub unchanged: usize,
+}
+
+impl Summary {
+    pub fn has_changes(&self) -> bool {
+        self.create + self.update + self.replace + self.delete > 0
+    }
+}
+
+/// Whether a plan converges the foundation or tears it down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Apply,
+    Destroy,
+}
+
+#[must_use]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub mode: Mode,
+    pub foundation: String,
+    pub changes: Vec<Change>,
+    /// Buckets with plinth's names that no stack holds (left by a failed setup); destroy empties
+    /// and deletes them.
+    pub orphan_buckets: Vec<OrphanBucket>,
+    /// Problems that would make apply fail; a plan with findings cannot be applied.
+    pub findings: Vec<Finding>,
+    /// What each stack looked like when planned: `account/region/name` to `status@changed_at`
+    /// (or `absent`). Applying a saved plan refuses when these no longer match.
+    pub fingerprints: BTreeMap<String, String>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OrphanBucket {
+    pub account: crate::topology::AccountId,
+    pub region: crate::topology::Region,
+    pub bucket: String,
+}
+
+impl Plan {
+    /// Counts stacks (not passes) by the most significant thing that happens to them.
+    fn summarise(changes: &[Change]) -> Summary {
+        let mut per_stack: BTreeMap<(String, String, String), Action> = BTreeMap::new();
+        let rank = |a: Action| match a {
+            Action::NoChange => 0,
+            Action::Update => 1,
+            Action::Create => 2,
+            Action::Replace => 3,
+            Action::Delete => 4,
+        };
+        for c in changes {
+            let key = (c.stack.account.to_string(), c.stack.region.to_string(), c.stack.name.clone());
+            let entry = per_stack.entry(key).or_insert(c.action);
+            if rank(c.action) > rank(*entry) {
+                *entry = c.action;
+            }
+        }
+        let mut s = Summary::default();
+        for action in per_stack.values() {
+            match action {
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Replace => s.replace += 1,
+                Action::Delete => s.delete += 1,
+                Action::NoChange => s.unchanged += 1,
+            }
+        }
+        s
+    }
+
+    pub fn summary_line(&self) -> String {
+        let s = &self.summary;
+        let replace = if s.replace > 0 { format!("{} to replace, ", s.replace) } else { String::new() };
+        format!(
+            "Plan: {} to create, {} to update, {replace}{} to delete, {} unchanged.",
+            s.create, s.update, s.delete, s.unchanged
+        )
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+fn fingerprint(stack: Option<&DeployedStack>) -> String {
+    match stack {
+        Some(s) => format!("{}@{}", s.summary.status, s.summary.changed_at),
+        None => "absent".to_owned(),
+    }
+}
+
+fn place(spec: &StackSpec) -> String {
+    format!("{}/{}/{}", spec.account, spec.region, spec.name)
+}
+
+/// The fingerprints of what a plan depends on, from a fresh snapshot.
+pub fn fingerprints(specs: impl IntoIterator<Item = StackSpec>, deployed: &Deployed) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for spec in specs {
+        out.insert(place(&spec), fingerprint(deployed.find(&spec)));
+    }
+    for stack in &deployed.stacks {
+        out.insert(place(&stack.spec), fingerprint(Some(stack)));
+    }
+    out
+}
+
+/// The plan that converges what is deployed to the topology.
+pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
+    let specs = crate::graph::stacks(topology);
+    let existing: BTreeSet<StackKey> = specs
+        .iter()
+        .filter(|s| deployed.find(s).is_some_and(|d| d.state().exists()))
+        .map(|s| s.key.clone())
+        .collect();
+    let graph = StackGraph::build(topology, &existing);
+    let outputs = deployed.outputs_of(&specs);
+    let rendered = templates::render_graph(topology, &graph);
+    let mut findings = deployed.findings.clone();
+
+    let mut index_of: BTreeMap<(StackKey, u32), usize> = BTreeMap::new();
+    let mut changes: Vec<Change> = Vec::new();
+    let mut previous_template: BTreeMap<StackKey, String> = BTreeMap::new();
+    for node in &rendered {
+        let template = canonical_json(&node.template.body());
+        let parameters: Vec<PlannedParameter> = node
+            .template
+            .placeholders
+            .iter()
+            .map(|p| PlannedParameter {
+                name: p.parameter.clone(),
+                value: outputs.get(&p.stack).and_then(|o| o.get(&p.output)).cloned(),
+                from: p.clone(),
+            })
+            .collect();
+        let current = deployed.find(&node.stack);
+        let (action, reason, diff) = if node.pass > 1 {
+            let before = previous_template.get(&node.stack.key).cloned().unwrap_or_default();
+            (
+                Action::Update,
+                Some("second pass: adds what names resources created in an earlier wave".to_owned()),
+                Some(Diff { template: diff::unified(&before, &template), ..Diff::default() }),
+            )
+        } else {
+            match current {
+                None => (Action::Create, None, None),
+                Some(stack) => match stack.state() {
+                    StackState::NeedsReplacement => (
+                        Action::Replace,
+                        Some(format!(
+                            "the stack is {}{}; CloudFormation cannot update it, so it is deleted and created again",
+                            stack.summary.status,
+                            stack.summary.status_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                        )),
+                        None,
+                    ),
+                    StackState::InProgress => {
+                        findings.push(Finding::InProgress {
+                            stack: node.stack.name.clone(),
+                            account: node.stack.account.clone(),
+                            region: node.stack.region.clone(),
+                            status: stack.summary.status.clone(),
+                        });
+                        (Action::NoChange, Some(format!("{}: wait for it to finish", stack.summary.status)), None)
+                    }
+                    state => {
+                        let diff = diff::between(stack, &template, &parameters, &node.tags);
+                        let rollback = state == StackState::UpdateRollbackFailed;
+                        if diff.is_empty() && !rollback {
+                            (Action::NoChange, None, None)
+                        } else {
+                            let reason = rollback.then(|| {
+                                "the stack is UPDATE_ROLLBACK_FAILED: its rollback is continued first".to_owned()
+                            });
+                            (Action::Update, reason, Some(diff))
+                        }
+                    }
+                },
+            }
+        };
+        previous_template.insert(node.stack.key.clone(), template.clone());
+        let graph_index = graph.find(&node.stack.key, node.pass).expect("rendered from the graph");
+        let after = graph
+            .predecessors(graph_index)
+            .into_iter()
+            .filter_map(|p| {
+                let n = graph.node(p);
+                index_of.get(&(n.stack.key.clone(), n.pass)).copied()
+            })
+            .collect();
+        index_of.insert((node.stack.key.clone(), node.pass), changes.len());
+        let keeps_template = matches!(action, Action::Create | Action::Update | Action::Replace);
+        changes.push(Change {
+            stack: node.stack.clone(),
+            pass: node.pass,
+            wave: node.wave,
+            action,
+            reason,
+            after,
+            stack_id: current.map(|s| s.summary.id.clone()),
+            template: keeps_template.then_some(template),
+            parameters,
+            tags: node.tags.clone(),
+            diff,
+        });
+    }
+
+    // Stacks of this foundation that the topology no longer implies.
+    let wanted: BTreeSet<String> = specs.iter().map(place).collect();
+    let converge: Vec<usize> = (0..changes.len()).collect();
+    let last_wave = changes.iter().map(|c| c.wave).max().unwrap_or(0);
+    let mut removals: Vec<&DeployedStack> = deployed
+        .stacks
+        .iter()
+        .filter(|s| !wanted.contains(&place(&s.spec)))
+        .collect();
+    removals.sort_by_key(|s| (s.spec.key.kind() != StackKind::Pipeline, place(&s.spec)));
+    let mut pipeline_deletes = Vec::new();
+    for stack in removals {
+        if stack.state() == StackState::InProgress {
+            findings.push(Finding::InProgress {
+                stack: stack.spec.name.clone(),
+                account: stack.spec.account.clone(),
+                region: stack.spec.region.clone(),
+                status: stack.summary.status.clone(),
+            });
+        }
+        let is_pipeline = stack.spec.key.kind() == StackKind::Pipeline;
+        // Pipelines go first; other stacks once everything that might still name them is updated.
+        let after = if is_pipeline { Vec::new() } else { converge.iter().chain(&pipeline_deletes).copied().collect() };
+        if is_pipeline {
+            pipeline_deletes.push(changes.len());
+        }
+        changes.push(deletion(stack, if is_pipeline { 1 } else { last_wave + 1 }, after, "no longer in the topology"));
+    }
+    let summary = Plan::summarise(&changes);
+    Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        mode: Mode::Apply,
+        foundation: topology.name.to_string(),
+        changes,
+        orphan_buckets: Vec::new(),
+        findings,
+        fingerprints: fingerprints(specs, deployed),
+        summary,
+    }
+}
+
+fn deletion(stack: &DeployedStack, wave: u32, after: Vec<usize>, reason: &str) -> Change {
+    Change {
+        stack: stack.spec.clone(),
+        pass: 1,
+        wave,
+        action: Action::Delete,
+        reason: Some(reason.to_owned()),
+        after,
+        stack_id: Some(stack.summary.id.clone()),
+        template: None,
+        parameters: Vec::new(),
+        tags: stack.summary.tags.clone(),
+        diff: None,
+    }
+}
+
+/// The plan that removes everything of the foundation: pipelines first, then the deploy
+/// stacks, then the stacks that hold buckets and keys; then buckets left outside any stack.
+pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
+    let mut stacks: Vec<&DeployedStack> = deployed.stacks.iter().collect();
+    let order = |kind: StackKind| match kind {
+        StackKind::Pipeline => 0,
+        StackKind::Deploy => 1,
+        StackKind::Primary | StackKind::Regional => 2,
+    };
+    stacks.sort_by_key(|s| (order(s.spec.key.kind()), place(&s.spec)));
+    let mut findings: Vec<Finding> =
+        deployed.findings.iter().filter(|f| matches!(f, Finding::InProgress { .. })).cloned().collect();
+    let mut changes: Vec<Change> = Vec::new();
+    let mut earlier: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for stack in stacks {
+        if stack.state() == StackState::InProgress {
+            findings.push(Finding::InProgress {
+                stack: stack.spec.name.clone(),
+                account: stack.spec.account.clone(),
+                region: stack.spec.region.clone(),
+                status: stack.summary.status.clone(),
+            });
+        }
+        let rank = order(stack.spec.key.kind());
+        let after: Vec<usize> = earlier.range(..rank).flat_map(|(_, v)| v.iter().copied()).collect();
+        earlier.entry(rank).or_default().push(changes.len());
+        changes.push(deletion(stack, rank + 1, after, "destroy"));
+    }
+    let summary = Plan::summarise(&changes);
+    Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        mode: Mode::Destroy,
+        foundation: topology.name.to_string(),
+        changes,
+        orphan_buckets: deployed.orphan_buckets.clone(),
+        findings,
+        fingerprints: fingerprints(Vec::new(), deployed),
+        summary,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,505 @@
+//! The traits of [`super`] on the official AWS SDK for Rust.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_cloudformation::types::{Capability, Parameter, Tag, TemplateStage};
+use aws_smithy_types::date_time::{DateTime, Format};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use super::{
+    AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, Iam, KeyDeletion, Kms, S3, StackEvent, StackRequest,
+    StackResource, StackSummary, Sts, UpdateOutcome,
+};
+use crate::topology::{AccountId, Credentials, Region, Topology};
+
+/// Flattens an SDK error into AWS's code and message (or the whole chain for a transport error).
+fn error<E>(operation: &'static str, err: E) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let message = match err.message() {
+        Some(message) => message.to_owned(),
+        None => DisplayErrorContext(&err).to_string(),
+    };
+    AwsError { operation, code: err.code().map(str::to_owned), message }
+}
+
+fn time(value: Option<&DateTime>) -> String {
+    value.and_then(|t| t.fmt(Format::DateTime).ok()).unwrap_or_default()
+}
+
+/// A stack that does not exist answers `ValidationError: Stack with id X does not exist`.
+fn is_missing_stack(err: &AwsError) -> bool {
+    err.code.as_deref() == Some("ValidationError") && err.message.contains("does not exist")
+}
+
+/// Credentials and SDK configuration per account.
+pub struct SdkCloud {
+    configs: BTreeMap<AccountId, SdkConfig>,
+    calls: Arc<AtomicU64>,
+    cloudformation: Mutex<HashMap<(AccountId, Region), Arc<SdkCloudFormation>>>,
+}
+
+impl SdkCloud {
+    /// Sets up credentials for every account of the topology: its profile, its role assumed
+    /// with the build account's credentials, or the default chain. Nothing is called yet.
+    pub async fn connect(topology: &Topology) -> Self {
+        let build_region = aws_config::Region::new(topology.build.region.to_string());
+        let load = |profile: Option<String>| {
+            let mut loader = aws_config::defaults(BehaviorVersion::latest())
+                .region(build_region.clone())
+                .retry_config(RetryConfig::adaptive().with_max_attempts(10));
+            if let Some(profile) = profile {
+                loader = loader.profile_name(profile);
+            }
+            loader.load()
+        };
+        let assume = |base: SdkConfig, arn: String| async move {
+            let provider = AssumeRoleProvider::builder(arn).session_name("plinth").configure(&base).build().await;
+            base.into_builder()
+                .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+                .build()
+        };
+        let default_chain = load(None).await;
+        let build = match &topology.build.credentials {
+            Credentials::DefaultChain => default_chain.clone(),
+            Credentials::Profile(profile) => load(Some(profile.clone())).await,
+            Credentials::AssumeRole(arn) => assume(default_chain.clone(), arn.clone()).await,
+        };
+        let mut configs = BTreeMap::new();
+        for (account, credentials) in topology.accounts() {
+            let config = if account == topology.build.account {
+                build.clone()
+            } else {
+                match credentials {
+                    Credentials::DefaultChain => default_chain.clone(),
+                    Credentials::Profile(profile) => load(Some(profile)).await,
+                    Credentials::AssumeRole(arn) => assume(build.clone(), arn).await,
+                }
+            };
+            configs.insert(account, config);
+        }
+        Self { configs, calls: Arc::new(AtomicU64::new(0)), cloudformation: Mutex::new(HashMap::new()) }
+    }
+
+    fn config(&self, account: &AccountId, region: Option<&Region>) -> SdkConfig {
+        let base = self.configs.get(account).cloned().unwrap_or_else(|| {
+            self.configs.values().next().cloned().expect("the topology has at least the build account")
+        });
+        match region {
+            Some(region) => base.into_builder().region(aws_config::Region::new(region.to_string())).build(),
+            None => base,
+        }
+    }
+}
+
+impl Cloud for SdkCloud {
+    fn cloudformation(&self, account: &AccountId, region: &Region) -> Arc<dyn CloudFormation> {
+        let mut cache = self.cloudformation.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry((account.clone(), region.clone()))
+            .or_insert_with(|| {
+                Arc::new(SdkCloudFormation {
+                    client: aws_sdk_cloudformation::Client::new(&self.config(account, Some(region))),
+                    calls: self.calls.clone(),
+                })
+            })
+            .clone()
+    }
+
+    fn s3(&self, account: &AccountId) -> Arc<dyn S3> {
+        Arc::new(SdkS3 { config: self.config(account, None), calls: self.calls.clone() })
+    }
+
+    fn iam(&self, account: &AccountId) -> Arc<dyn Iam> {
+        Arc::new(SdkIam { client: aws_sdk_iam::Client::new(&self.config(account, None)), calls: self.calls.clone() })
+    }
+
+    fn kms(&self, account: &AccountId, region: &Region) -> Arc<dyn Kms> {
+        Arc::new(SdkKms {
+            client: aws_sdk_kms::Client::new(&self.config(account, Some(region))),
+            calls: self.calls.clone(),
+        })
+    }
+
+    fn sts(&self, account: &AccountId) -> Arc<dyn Sts> {
+        Arc::new(SdkSts { client: aws_sdk_sts::Client::new(&self.config(account, None)), calls: self.calls.clone() })
+    }
+
+    fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+}
+
+struct SdkCloudFormation {
+    client: aws_sdk_cloudformation::Client,
+    calls: Arc<AtomicU64>,
+}
+
+impl SdkCloudFormation {
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn summary(stack: &aws_sdk_cloudformation::types::Stack) -> StackSummary {
+    StackSummary {
+        id: stack.stack_id().unwrap_or_default().to_owned(),
+        name: stack.stack_name().unwrap_or_default().to_owned(),
+        status: stack.stack_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        status_reason: stack.stack_status_reason().map(str::to_owned),
+        parameters: stack
+            .parameters()
+            .iter()
+            .map(|p| (p.parameter_key().unwrap_or_default().to_owned(), p.parameter_value().unwrap_or_default().to_owned()))
+            .collect(),
+        tags: stack.tags().iter().map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned())).collect(),
+        outputs: stack
+            .outputs()
+            .iter()
+            .map(|o| (o.output_key().unwrap_or_default().to_owned(), o.output_value().unwrap_or_default().to_owned()))
+            .collect(),
+        changed_at: time(stack.last_updated_time().or(stack.creation_time())),
+    }
+}
+
+fn parameters(request: &StackRequest) -> Vec<Parameter> {
+    request
+        .parameters
+        .iter()
+        .map(|(k, v)| Parameter::builder().parameter_key(k).parameter_value(v).build())
+        .collect()
+}
+
+fn tags(request: &StackRequest) -> Vec<Tag> {
+    request.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+#[async_trait]
+impl CloudFormation for SdkCloudFormation {
+    async fn list_stacks(&self) -> AwsResult<Vec<StackSummary>> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            self.count();
+            let page = self
+                .client
+                .describe_stacks()
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| error("DescribeStacks", e))?;
+            out.extend(page.stacks().iter().map(summary));
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn describe_stack(&self, name_or_id: &str) -> AwsResult<Option<StackSummary>> {
+        self.count();
+        match self.client.describe_stacks().stack_name(name_or_id).send().await {
+            Ok(page) => Ok(page.stacks().first().map(summary).filter(|s| s.status != "DELETE_COMPLETE")),
+            Err(e) => {
+                let err = error("DescribeStacks", e);
+                if is_missing_stack(&err) { Ok(None) } else { Err(err) }
+            }
+        }
+    }
+
+    async fn get_template(&self, name_or_id: &str) -> AwsResult<String> {
+        self.count();
+        let out = self
+            .client
+            .get_template()
+            .stack_name(name_or_id)
+            .template_stage(TemplateStage::Original)
+            .send()
+            .await
+            .map_err(|e| error("GetTemplate", e))?;
+        Ok(out.template_body().unwrap_or_default().to_owned())
+    }
+
+    async fn create_stack(&self, request: &StackRequest) -> AwsResult<String> {
+        self.count();
+        let out = self
+            .client
+            .create_stack()
+            .stack_name(&request.name)
+            .template_body(&request.template_body)
+            .set_parameters(Some(parameters(request)))
+            .set_tags(Some(tags(request)))
+            .capabilities(Capability::CapabilityNamedIam)
+            .send()
+            .await
+            .map_err(|e| error("CreateStack", e))?;
+        Ok(out.stack_id().unwrap_or(&request.name).to_owned())
+    }
+
+    async fn update_stack(&self, request: &StackRequest) -> AwsResult<UpdateOutcome> {
+        self.count();
+        let result = self
+            .client
+            .update_stack()
+            .stack_name(&request.name)
+            .template_body(&request.template_body)
+            .set_parameters(Some(parameters(request)))
+            .set_tags(Some(tags(request)))
+            .capabilities(Capability::CapabilityNamedIam)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(UpdateOutcome::Started),
+            Err(e) => {
+                let err = error("UpdateStack", e);
+                // "ValidationError: No updates are to be performed." means the stack already matches.
+                if err.message.contains("No updates are to be performed") {
+                    Ok(UpdateOutcome::NoChanges)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    async fn delete_stack(&self, name_or_id: &str) -> AwsResult<()> {
+        self.count();
+        self.client.delete_stack().stack_name(name_or_id).send().await.map_err(|e| error("DeleteStack", e))?;
+        Ok(())
+    }
+
+    async fn continue_update_rollback(&self, name_or_id: &str) -> AwsResult<()> {
+        self.count();
+        self.client
+            .continue_update_rollback()
+            .stack_name(name_or_id)
+            .send()
+            .await
+            .map_err(|e| error("ContinueUpdateRollback", e))?;
+        Ok(())
+    }
+
+    async fn stack_events(&self, name_or_id: &str) -> AwsResult<Vec<StackEvent>> {
+        self.count();
+        let out = self
+            .client
+            .describe_stack_events()
+            .stack_name(name_or_id)
+            .send()
+            .await
+            .map_err(|e| error("DescribeStackEvents", e))?;
+        Ok(out
+            .stack_events()
+            .iter()
+            .map(|e| StackEvent {
+                timestamp: time(e.timestamp()),
+                logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
+                resource_type: e.resource_type().unwrap_or_default().to_owned(),
+                status: e.resource_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                reason: e.resource_status_reason().map(str::to_owned),
+            })
+            .collect())
+    }
+
+    async fn stack_resources(&self, name_or_id: &str) -> AwsResult<Vec<StackResource>> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            self.count();
+            let page = self
+                .client
+                .list_stack_resources()
+                .stack_name(name_or_id)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| error("ListStackResources", e))?;
+            out.extend(page.stack_resource_summaries().iter().map(|r| StackResource {
+                logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+                physical_id: r.physical_resource_id().map(str::to_owned),
+                resource_type: r.resource_type().unwrap_or_default().to_owned(),
+            }));
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+struct SdkS3 {
+    config: SdkConfig,
+    calls: Arc<AtomicU64>,
+}
+
+impl SdkS3 {
+    fn client(&self, region: Option<&Region>) -> aws_sdk_s3::Client {
+        let mut builder = aws_sdk_s3::config::Builder::from(&self.config);
+        if let Some(region) = region {
+            builder = builder.region(aws_config::Region::new(region.to_string()));
+        }
+        // A custom endpoint (AWS_ENDPOINT_URL: a local emulator or a proxy) does not resolve
+        // virtual-hosted bucket names; path-style addressing works with both.
+        if self.config.endpoint_url().is_some() {
+            builder = builder.force_path_style(true);
+        }
+        aws_sdk_s3::Client::from_conf(builder.build())
+    }
+
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl S3 for SdkS3 {
+    async fn bucket_owner(&self, bucket: &str) -> AwsResult<BucketOwner> {
+        let client = self.client(None);
+        self.count();
+        let mine = client.list_buckets().send().await.map_err(|e| error("ListBuckets", e))?;
+        if mine.buckets().iter().any(|b| b.name() == Some(bucket)) {
+            return Ok(BucketOwner::ThisAccount);
+        }
+        self.count();
+        match client.head_bucket().bucket(bucket).send().await {
+            Ok(_) => Ok(BucketOwner::Someone),
+            Err(e) => {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                match status {
+                    Some(404) => Ok(BucketOwner::Nobody),
+                    Some(403) | Some(301) => Ok(BucketOwner::Someone),
+                    _ => Err(error("HeadBucket", e)),
+                }
+            }
+        }
+    }
+
+    async fn empty_bucket(&self, bucket: &str, region: &Region) -> AwsResult<u64> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        let client = self.client(Some(region));
+        let mut deleted = 0;
+        loop {
+            // Each round lists from the start: what was deleted is gone from the listing.
+            self.count();
+            let page = client
+                .list_object_versions()
+                .bucket(bucket)
+                .max_keys(1000)
+                .send()
+                .await
+                .map_err(|e| error("ListObjectVersions", e))?;
+            let mut objects = Vec::new();
+            for v in page.versions() {
+                objects.push((v.key().unwrap_or_default().to_owned(), v.version_id().map(str::to_owned)));
+            }
+            for m in page.delete_markers() {
+                objects.push((m.key().unwrap_or_default().to_owned(), m.version_id().map(str::to_owned)));
+            }
+            if objects.is_empty() {
+                return Ok(deleted);
+            }
+            for chunk in objects.chunks(1000) {
+                let identifiers = chunk
+                    .iter()
+                    .map(|(key, version)| ObjectIdentifier::builder().key(key).set_version_id(version.clone()).build())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| AwsError::new("DeleteObjects", None, e.to_string()))?;
+                let delete = Delete::builder()
+                    .set_objects(Some(identifiers))
+                    .quiet(true)
+                    .build()
+                    .map_err(|e| AwsError::new("DeleteObjects", None, e.to_string()))?;
+                self.count();
+                let out = client
+                    .delete_objects()
+                    .bucket(bucket)
+                    .delete(delete)
+                    .send()
+                    .await
+                    .map_err(|e| error("DeleteObjects", e))?;
+                if let Some(failed) = out.errors().first() {
+                    return Err(AwsError::new(
+                        "DeleteObjects",
+                        failed.code(),
+                        format!("{} ({})", failed.message().unwrap_or("cannot delete"), failed.key().unwrap_or_default()),
+                    ));
+                }
+                deleted += chunk.len() as u64;
+            }
+        }
+    }
+
+    async fn delete_bucket(&self, bucket: &str, region: &Region) -> AwsResult<()> {
+        self.count();
+        self.client(Some(region))
+            .delete_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| error("DeleteBucket", e))?;
+        Ok(())
+    }
+}
+
+struct SdkIam {
+    client: aws_sdk_iam::Client,
+    calls: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl Iam for SdkIam {
+    async fn role_exists(&self, name: &str) -> AwsResult<bool> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        match self.client.get_role().role_name(name).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => Ok(false),
+            Err(e) => Err(error("GetRole", e)),
+        }
+    }
+}
+
+struct SdkKms {
+    client: aws_sdk_kms::Client,
+    calls: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl Kms for SdkKms {
+    async fn key_deletion(&self, key_id: &str) -> AwsResult<KeyDeletion> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        match self.client.describe_key().key_id(key_id).send().await {
+            Ok(out) => {
+                let Some(metadata) = out.key_metadata() else { return Ok(KeyDeletion::Gone) };
+                if metadata.key_state() == Some(&aws_sdk_kms::types::KeyState::PendingDeletion) {
+                    Ok(KeyDeletion::PendingUntil(time(metadata.deletion_date())))
+                } else {
+                    Ok(KeyDeletion::Active)
+                }
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found_exception()) => Ok(KeyDeletion::Gone),
+            Err(e) => Err(error("DescribeKey", e)),
+        }
+    }
+}
+
+struct SdkSts {
+    client: aws_sdk_sts::Client,
+    calls: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl Sts for SdkSts {
+    async fn caller_account(&self) -> AwsResult<String> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let out = self.client.get_caller_identity().send().await.map_err(|e| error("GetCallerIdentity", e))?;
+        Ok(out.account().unwrap_or_default().to_owned())
+    }
+}

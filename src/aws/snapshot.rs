@@ -1,0 +1,251 @@
+//! Reads what AWS holds of a foundation into a [`Deployed`] snapshot: first the identity of
+//! every account, then every stack of every account and region, concurrently under a bound.
+
+use std::collections::BTreeSet;
+
+use futures::stream::{self, StreamExt};
+
+use super::{AwsError, BucketOwner, Cloud, StackSummary};
+use crate::graph::{self, StackKey, StackKind, StackSpec};
+use crate::plan::{Deployed, DeployedStack, Finding, OrphanBucket};
+use crate::templates::outputs;
+use crate::topology::{AccountId, BucketKind, Credentials, Region, Topology};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(
+        "{who} declares account {declared}, but {credentials} acts in account {actual}; nothing was read or changed"
+    )]
+    IdentityMismatch { who: String, declared: AccountId, actual: String, credentials: Credentials },
+    #[error("cannot confirm the identity of account {account} ({who}) with {credentials}")]
+    Identity { account: AccountId, who: String, credentials: Credentials, source: AwsError },
+    #[error("cannot read the stacks of account {account} in {region}")]
+    Stacks { account: AccountId, region: Region, source: AwsError },
+    #[error("cannot read {stack} ({account} {region})")]
+    Stack { stack: String, account: AccountId, region: Region, source: AwsError },
+    #[error("cannot check whether {what} is free in account {account}")]
+    Preflight { what: String, account: AccountId, source: AwsError },
+}
+
+impl ReadError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ReadError::IdentityMismatch { .. } => Some(
+                "check the profile or role_arn of this entry: plinth stops rather than change an account the topology does not name".into(),
+            ),
+            ReadError::Identity { .. } => Some(
+                "check that the profile or role exists and that your credentials are valid (`aws sts get-caller-identity`)".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+fn who(topology: &Topology, account: &AccountId) -> String {
+    let mut names: Vec<String> = Vec::new();
+    if topology.build.account == *account {
+        names.push("[build]".into());
+    }
+    names.extend(topology.targets.iter().filter(|t| &t.account == account).map(|t| format!("target `{}`", t.name)));
+    names.join(" and ")
+}
+
+/// `GetCallerIdentity` for every account, concurrently: the credentials of each must act in the
+/// account the topology declares. This guards production against a mistyped profile.
+pub async fn preflight(cloud: &dyn Cloud, topology: &Topology) -> Result<(), ReadError> {
+    let checks = topology.accounts().into_iter().map(|(account, credentials)| async move {
+        let actual = cloud.sts(&account).caller_account().await.map_err(|source| ReadError::Identity {
+            who: who(topology, &account),
+            account: account.clone(),
+            credentials: credentials.clone(),
+            source,
+        })?;
+        if actual != account.as_str() {
+            return Err(ReadError::IdentityMismatch { who: who(topology, &account), declared: account, actual, credentials });
+        }
+        Ok(())
+    });
+    for result in futures::future::join_all(checks).await {
+        result?;
+    }
+    Ok(())
+}
+
+/// The stack a summary is, when it carries this foundation's tags.
+fn spec_of(topology: &Topology, account: &AccountId, region: &Region, summary: &StackSummary) -> Option<StackSpec> {
+    if summary.tags.get("plinth:foundation").map(String::as_str) != Some(topology.name.as_str()) {
+        return None;
+    }
+    let key = match StackKind::parse(summary.tags.get("plinth:stack")?)? {
+        StackKind::Primary => StackKey::Primary,
+        StackKind::Regional => StackKey::Regional { region: region.clone() },
+        StackKind::Deploy => StackKey::Deploy { account: account.clone() },
+        StackKind::Pipeline => StackKey::Pipeline {
+            pipeline: summary.name.strip_prefix(&format!("{}-pipeline-", topology.name))?.to_owned(),
+        },
+    };
+    Some(StackSpec { key, name: summary.name.clone(), account: account.clone(), region: region.clone() })
+}
+
+/// Reads every stack of the foundation in every account and region the topology names, plus
+/// the regions an earlier topology recorded on the primary stack, and checks that the names the
+/// missing stacks need are free.
+pub async fn read(cloud: &dyn Cloud, topology: &Topology, concurrency: usize) -> Result<Deployed, ReadError> {
+    let concurrency = concurrency.max(1);
+    let build = &topology.build;
+    let list = |account: AccountId, region: Region| async move {
+        let stacks = cloud
+            .cloudformation(&account, &region)
+            .list_stacks()
+            .await
+            .map_err(|source| ReadError::Stacks { account: account.clone(), region: region.clone(), source })?;
+        Ok::<_, ReadError>((account, region, stacks))
+    };
+
+    // The primary stack records the foundation's regions; read its place first.
+    let first = list(build.account.clone(), build.region.clone()).await?;
+    let mut regions: BTreeSet<Region> = topology.regions().into_iter().collect();
+    for summary in &first.2 {
+        if let Some(spec) = spec_of(topology, &first.0, &first.1, summary) {
+            if spec.key == StackKey::Primary {
+                let recorded = summary.outputs.get(outputs::FOUNDATION_REGIONS).cloned().unwrap_or_default();
+                regions.extend(recorded.split(',').filter_map(|r| Region::parse(r.trim()).ok()));
+            }
+        }
+    }
+    let mut places = Vec::new();
+    for account in topology.accounts().into_keys() {
+        for region in &regions {
+            if !(account == build.account && *region == build.region) {
+                places.push((account.clone(), region.clone()));
+            }
+        }
+    }
+    let mut listed = vec![first];
+    let rest: Vec<_> = stream::iter(places.into_iter().map(|(a, r)| list(a, r))).buffer_unordered(concurrency).collect().await;
+    for result in rest {
+        listed.push(result?);
+    }
+
+    let mut found = Vec::new();
+    for (account, region, stacks) in listed {
+        for summary in stacks {
+            if let Some(spec) = spec_of(topology, &account, &region, &summary) {
+                found.push((spec, summary));
+            }
+        }
+    }
+    found.sort_by(|a, b| (&a.0.account, &a.0.region, &a.0.name).cmp(&(&b.0.account, &b.0.region, &b.0.name)));
+
+    // Templates, for the stacks that can be updated (the others are replaced or waited for).
+    let templates = found.into_iter().map(|(spec, summary)| async move {
+        let template = if crate::plan::classify(&summary.status).exists() {
+            let body = cloud.cloudformation(&spec.account, &spec.region).get_template(&summary.id).await.map_err(|source| {
+                ReadError::Stack { stack: spec.name.clone(), account: spec.account.clone(), region: spec.region.clone(), source }
+            })?;
+            serde_json::from_str(&body).ok()
+        } else {
+            None
+        };
+        Ok::<_, ReadError>(DeployedStack { spec, summary, template })
+    });
+    let mut stacks = Vec::new();
+    for result in stream::iter(templates).buffer_unordered(concurrency).collect::<Vec<_>>().await {
+        stacks.push(result?);
+    }
+    stacks.sort_by(|a, b| (&a.spec.account, &a.spec.region, &a.spec.name).cmp(&(&b.spec.account, &b.spec.region, &b.spec.name)));
+    let mut deployed = Deployed { stacks, findings: Vec::new(), orphan_buckets: Vec::new() };
+    check_names(cloud, topology, &regions, &mut deployed, concurrency).await?;
+    Ok(deployed)
+}
+
+/// For every stack that does not exist yet (or must be created again): are the role and bucket
+/// names it will create free? A role held by something else, or a bucket held by another account
+/// or left outside any stack, would make apply fail halfway; plan says so up front.
+async fn check_names(
+    cloud: &dyn Cloud,
+    topology: &Topology,
+    regions: &BTreeSet<Region>,
+    deployed: &mut Deployed,
+    concurrency: usize,
+) -> Result<(), ReadError> {
+    enum Check {
+        Role { account: AccountId, role: String, stack: String },
+        Bucket { account: AccountId, region: Region, bucket: String, stack: String },
+    }
+    let build = &topology.build;
+    let mut specs = graph::stacks(topology);
+    for region in regions {
+        if *region != build.region && !specs.iter().any(|s| s.key == (StackKey::Regional { region: region.clone() })) {
+            specs.push(StackSpec {
+                key: StackKey::Regional { region: region.clone() },
+                name: graph::stack_name(topology.name.as_str(), &StackKey::Regional { region: region.clone() }),
+                account: build.account.clone(),
+                region: region.clone(),
+            });
+        }
+    }
+    let mut checks = Vec::new();
+    for spec in &specs {
+        if deployed.find(spec).is_some_and(|s| s.state().exists()) {
+            continue;
+        }
+        let bucket = |kind| Check::Bucket {
+            account: spec.account.clone(),
+            region: spec.region.clone(),
+            bucket: topology.bucket_name(kind, &spec.account, &spec.region),
+            stack: spec.name.clone(),
+        };
+        match &spec.key {
+            StackKey::Deploy { account } => {
+                for role in [topology.pipeline_role_name(), topology.cloudformation_role_name()] {
+                    checks.push(Check::Role { account: account.clone(), role, stack: spec.name.clone() });
+                }
+            }
+            StackKey::Primary => {
+                checks.push(bucket(BucketKind::Build));
+                checks.push(bucket(BucketKind::Artifacts));
+            }
+            StackKey::Regional { .. } => checks.push(bucket(BucketKind::Artifacts)),
+            StackKey::Pipeline { .. } => {}
+        }
+    }
+    let results = stream::iter(checks.into_iter().map(|check| async move {
+        match check {
+            Check::Role { account, role, stack } => {
+                let exists = cloud.iam(&account).role_exists(&role).await.map_err(|source| ReadError::Preflight {
+                    what: format!("role {role}"),
+                    account: account.clone(),
+                    source,
+                })?;
+                Ok::<_, ReadError>(exists.then_some(Finding::RoleConflict { account, role, stack }).map(|f| (f, None)))
+            }
+            Check::Bucket { account, region, bucket, stack } => {
+                let owner = cloud.s3(&account).bucket_owner(&bucket).await.map_err(|source| ReadError::Preflight {
+                    what: format!("bucket {bucket}"),
+                    account: account.clone(),
+                    source,
+                })?;
+                Ok(match owner {
+                    BucketOwner::Nobody => None,
+                    BucketOwner::Someone => Some((Finding::BucketTaken { bucket, stack }, None)),
+                    BucketOwner::ThisAccount => Some((
+                        Finding::BucketOrphaned { bucket: bucket.clone(), account: account.clone(), stack },
+                        Some(OrphanBucket { account, region, bucket }),
+                    )),
+                })
+            }
+        }
+    }))
+    .buffer_unordered(concurrency)
+    .collect::<Vec<_>>()
+    .await;
+    for result in results {
+        if let Some((finding, orphan)) = result? {
+            deployed.findings.push(finding);
+            deployed.orphan_buckets.extend(orphan);
+        }
+    }
+    deployed.orphan_buckets.sort();
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! The human view of a plan: stacks grouped by wave, diffs, findings, the summary line.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::Style;
+use crate::plan::{Action, Change, Mode, Plan};
+
+fn marker(style: &Style, action: Action) -> String {
+    match action {
+        Action::Create => style.green("+ create "),
+        Action::Update => style.yellow("~ update "),
+        Action::Replace => style.red("-/+ replace"),
+        Action::Delete => style.red("- delete "),
+        Action::NoChange => style.dim("= no change"),
+    }
+}
+
+fn value(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "(known after apply)".to_owned())
+}
+
+fn diff_lines(style: &Style, out: &mut String, text: &str) {
+    for line in text.lines() {
+        let painted = if line.starts_with("+++") || line.starts_with("---") {
+            style.bold(line)
+        } else if line.starts_with('+') {
+            style.green(line)
+        } else if line.starts_with('-') {
+            style.red(line)
+        } else if line.starts_with("@@") {
+            style.cyan(line)
+        } else {
+            line.to_owned()
+        };
+        let _ = writeln!(out, "        {painted}");
+    }
+}
+
+fn change(style: &Style, out: &mut String, c: &Change) {
+    let _ = writeln!(out, "  {} {}", marker(style, c.action), c.label());
+    if let Some(reason) = &c.reason {
+        let _ = writeln!(out, "      {}", style.dim(reason));
+    }
+    if matches!(c.action, Action::Create | Action::Replace) && !c.parameters.is_empty() {
+        let _ = writeln!(out, "      parameters:");
+        for p in &c.parameters {
+            let _ = writeln!(out, "        {} = {}", p.name, value(&p.value));
+        }
+    }
+    if let Some(diff) = &c.diff {
+        if !diff.parameters.is_empty() {
+            let _ = writeln!(out, "      parameters:");
+            for (name, before, after) in &diff.parameters {
+                let _ = writeln!(out, "        {name}: {} -> {}", before.as_deref().unwrap_or("(none)"), value(after));
+            }
+        }
+        if !diff.tags.is_empty() {
+            let _ = writeln!(out, "      tags:");
+            for (key, before, after) in &diff.tags {
+                let _ = writeln!(
+                    out,
+                    "        {key}: {} -> {}",
+                    before.as_deref().unwrap_or("(none)"),
+                    after.as_deref().unwrap_or("(none)")
+                );
+            }
+        }
+        if !diff.template.is_empty() {
+            let _ = writeln!(out, "      template:");
+            diff_lines(style, out, &diff.template);
+        }
+    }
+}
+
+/// The plan as a person reads it.
+pub fn render(style: &Style, plan: &Plan) -> String {
+    let mut out = String::new();
+    let mut waves: BTreeMap<u32, Vec<&Change>> = BTreeMap::new();
+    for c in &plan.changes {
+        waves.entry(c.wave).or_default().push(c);
+    }
+    for (wave, changes) in &waves {
+        let _ = writeln!(out, "{}", style.bold(&format!("wave {wave}")));
+        for c in changes {
+            change(style, &mut out, c);
+        }
+    }
+    if !plan.orphan_buckets.is_empty() {
+        let _ = writeln!(out, "{}", style.bold("buckets outside any stack"));
+        for b in &plan.orphan_buckets {
+            let _ = writeln!(out, "  {} {} ({} {}): emptied and deleted", marker(style, Action::Delete), b.bucket, b.account, b.region);
+        }
+    }
+    if plan.changes.is_empty() && plan.orphan_buckets.is_empty() {
+        let what = match plan.mode {
+            Mode::Apply => "nothing to do",
+            Mode::Destroy => "nothing of this foundation was found: nothing to destroy",
+        };
+        let _ = writeln!(out, "{what}");
+    }
+    for finding in &plan.findings {
+        let _ = writeln!(out, "{} {finding}", style.red(&style.bold("error:")));
+    }
+    let _ = write!(out, "{}", style.bold(&plan.summary_line()));
+    out
+}
