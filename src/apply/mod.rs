@@ -1,1 +1,253 @@
-//! placeholder
+//! The DAG executor: carries out a [`Plan`], starting each change as soon as everything it waits
+//! for has succeeded, independent changes concurrently under a bound. Outputs flow into the
+//! parameters of downstream stacks. A failure stops only what depends on it; Ctrl-C stops new
+//! work and lets what runs settle. Decisions are made from what CloudFormation says now, so a
+//! rerun after any failure or interruption converges. Destroy is the same executor running a
+//! plan of deletes.
+
+mod events;
+mod stack;
+mod wait;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+pub use events::{Event, Recorder, Reporter};
+pub use wait::Backoff;
+
+use crate::aws::Cloud;
+use crate::graph::StackKey;
+use crate::plan::{Action, OrphanBucket, Plan};
+
+/// Raised once to stop starting new work.
+#[derive(Default)]
+pub struct Cancel {
+    cancelled: AtomicBool,
+    notify: Notify,
+}
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+
+    async fn cancelled(&self) {
+        let notified = self.notify.notified();
+        if self.is_cancelled() {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// What happened to one change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeResult {
+    Succeeded,
+    Failed(String),
+    /// Not started: the named change it waits for failed or was skipped.
+    Skipped(usize),
+    /// Not started: the run was interrupted.
+    NotStarted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub results: Vec<ChangeResult>,
+    pub interrupted: bool,
+}
+
+impl Outcome {
+    pub fn succeeded(&self) -> bool {
+        !self.interrupted && self.results.iter().all(|r| *r == ChangeResult::Succeeded)
+    }
+
+    pub fn count(&self, pick: impl Fn(&ChangeResult) -> bool) -> usize {
+        self.results.iter().filter(|r| pick(r)).count()
+    }
+}
+
+pub struct Executor {
+    pub cloud: Arc<dyn Cloud>,
+    pub reporter: Arc<dyn Reporter>,
+    pub parallelism: usize,
+    pub backoff: Backoff,
+    pub cancel: Arc<Cancel>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    Running,
+    Done(bool),
+    Skipped,
+    NotStarted,
+}
+
+impl Executor {
+    /// Carries out the plan. `outputs` holds the outputs of the stacks that exist now; it is
+    /// updated as stacks finish.
+    pub async fn execute(
+        &self,
+        plan: &Plan,
+        mut outputs: BTreeMap<StackKey, BTreeMap<String, String>>,
+    ) -> Outcome {
+        let n = plan.changes.len();
+        let mut state = vec![State::Pending; n];
+        let mut results: Vec<Option<ChangeResult>> = vec![None; n];
+        let mut running: JoinSet<(usize, Result<Option<BTreeMap<String, String>>, String>)> =
+            JoinSet::new();
+        let mut interrupted = false;
+        loop {
+            // Skip what waits for a failure; start what is ready.
+            let mut progress = true;
+            while progress {
+                progress = false;
+                for i in 0..n {
+                    if state[i] != State::Pending {
+                        continue;
+                    }
+                    let change = &plan.changes[i];
+                    if let Some(&blocker) = change
+                        .after
+                        .iter()
+                        .find(|&&j| matches!(state[j], State::Done(false) | State::Skipped))
+                    {
+                        state[i] = State::Skipped;
+                        results[i] = Some(ChangeResult::Skipped(blocker));
+                        self.reporter.report(Event::Skipped {
+                            change: i,
+                            stack: change.label(),
+                            because: plan.changes[blocker].label(),
+                        });
+                        progress = true;
+                    }
+                }
+            }
+            if self.cancel.is_cancelled() && !interrupted {
+                interrupted = true;
+                let names = (0..n)
+                    .filter(|&i| state[i] == State::Running)
+                    .map(|i| plan.changes[i].label())
+                    .collect();
+                self.reporter.report(Event::Interrupted { running: names });
+            }
+            if !interrupted {
+                for i in 0..n {
+                    if running.len() >= self.parallelism.max(1) {
+                        break;
+                    }
+                    let change = &plan.changes[i];
+                    if state[i] == State::Pending
+                        && change.after.iter().all(|&j| state[j] == State::Done(true))
+                    {
+                        state[i] = State::Running;
+                        let parameters = stack::resolve(change, &outputs);
+                        let task = stack::ChangeTask {
+                            index: i,
+                            change: change.clone(),
+                            parameters,
+                            cloud: self.cloud.clone(),
+                            reporter: self.reporter.clone(),
+                            backoff: self.backoff,
+                        };
+                        running.spawn(async move { (task.index, task.run().await) });
+                    }
+                }
+            }
+            if running.is_empty() {
+                break;
+            }
+            let joined = tokio::select! {
+                joined = running.join_next() => joined,
+                () = self.cancel.cancelled(), if !interrupted => continue,
+            };
+            let Some(joined) = joined else { break };
+            let (i, result) = match joined {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // A panicking task is a bug; its change is reported as failed, not lost.
+                    let i = (0..n).find(|&i| state[i] == State::Running).unwrap_or(0);
+                    (i, Err(format!("internal error: {e}")))
+                }
+            };
+            match result {
+                Ok(new_outputs) => {
+                    if let Some(new_outputs) = new_outputs {
+                        outputs.insert(plan.changes[i].stack.key.clone(), new_outputs);
+                    }
+                    state[i] = State::Done(true);
+                    results[i] = Some(ChangeResult::Succeeded);
+                }
+                Err(error) => {
+                    state[i] = State::Done(false);
+                    results[i] = Some(ChangeResult::Failed(error));
+                }
+            }
+        }
+        for i in 0..n {
+            if state[i] == State::Pending {
+                state[i] = State::NotStarted;
+                results[i] = Some(ChangeResult::NotStarted);
+                self.reporter.report(Event::NotStarted {
+                    change: i,
+                    stack: plan.changes[i].label(),
+                });
+            }
+        }
+        Outcome {
+            results: results
+                .into_iter()
+                .map(|r| r.unwrap_or(ChangeResult::NotStarted))
+                .collect(),
+            interrupted,
+        }
+    }
+
+    /// Empties and deletes buckets with plinth's names that no stack holds.
+    pub async fn remove_orphan_buckets(&self, buckets: &[OrphanBucket]) -> Result<(), String> {
+        for b in buckets {
+            let s3 = self.cloud.s3(&b.account);
+            let objects = s3
+                .empty_bucket(&b.bucket, &b.region)
+                .await
+                .map_err(|e| format!("bucket {}: {e}", b.bucket))?;
+            if objects > 0 {
+                self.reporter.report(Event::BucketEmptied {
+                    bucket: b.bucket.clone(),
+                    objects,
+                });
+            }
+            s3.delete_bucket(&b.bucket, &b.region)
+                .await
+                .map_err(|e| format!("bucket {}: {e}", b.bucket))?;
+            self.reporter.report(Event::BucketDeleted {
+                bucket: b.bucket.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Whether a plan has anything for the executor to do.
+pub fn has_work(plan: &Plan) -> bool {
+    plan.changes.iter().any(|c| c.action != Action::NoChange) || !plan.orphan_buckets.is_empty()
+}
+
+/// Elapsed seconds, rounded for display and JSON.
+fn seconds(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests;

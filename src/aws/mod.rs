@@ -35,7 +35,11 @@ impl fmt::Display for AwsError {
 
 impl AwsError {
     pub fn new(operation: &'static str, code: Option<&str>, message: impl Into<String>) -> Self {
-        Self { operation, code: code.map(str::to_owned), message: message.into() }
+        Self {
+            operation,
+            code: code.map(str::to_owned),
+            message: message.into(),
+        }
     }
 }
 

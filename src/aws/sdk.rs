@@ -14,8 +14,8 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{
-    AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, Iam, KeyDeletion, Kms, S3, StackEvent, StackRequest,
-    StackResource, StackSummary, Sts, UpdateOutcome,
+    AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, Iam, KeyDeletion, Kms, S3, StackEvent,
+    StackRequest, StackResource, StackSummary, Sts, UpdateOutcome,
 };
 use crate::topology::{AccountId, Credentials, Region, Topology};
 
@@ -28,11 +28,17 @@ where
         Some(message) => message.to_owned(),
         None => DisplayErrorContext(&err).to_string(),
     };
-    AwsError { operation, code: err.code().map(str::to_owned), message }
+    AwsError {
+        operation,
+        code: err.code().map(str::to_owned),
+        message,
+    }
 }
 
 fn time(value: Option<&DateTime>) -> String {
-    value.and_then(|t| t.fmt(Format::DateTime).ok()).unwrap_or_default()
+    value
+        .and_then(|t| t.fmt(Format::DateTime).ok())
+        .unwrap_or_default()
 }
 
 /// A stack that does not exist answers `ValidationError: Stack with id X does not exist`.
@@ -62,9 +68,15 @@ impl SdkCloud {
             loader.load()
         };
         let assume = |base: SdkConfig, arn: String| async move {
-            let provider = AssumeRoleProvider::builder(arn).session_name("plinth").configure(&base).build().await;
+            let provider = AssumeRoleProvider::builder(arn)
+                .session_name("plinth")
+                .configure(&base)
+                .build()
+                .await;
             base.into_builder()
-                .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                )
                 .build()
         };
         let default_chain = load(None).await;
@@ -86,15 +98,26 @@ impl SdkCloud {
             };
             configs.insert(account, config);
         }
-        Self { configs, calls: Arc::new(AtomicU64::new(0)), cloudformation: Mutex::new(HashMap::new()) }
+        Self {
+            configs,
+            calls: Arc::new(AtomicU64::new(0)),
+            cloudformation: Mutex::new(HashMap::new()),
+        }
     }
 
     fn config(&self, account: &AccountId, region: Option<&Region>) -> SdkConfig {
         let base = self.configs.get(account).cloned().unwrap_or_else(|| {
-            self.configs.values().next().cloned().expect("the topology has at least the build account")
+            self.configs
+                .values()
+                .next()
+                .cloned()
+                .expect("the topology has at least the build account")
         });
         match region {
-            Some(region) => base.into_builder().region(aws_config::Region::new(region.to_string())).build(),
+            Some(region) => base
+                .into_builder()
+                .region(aws_config::Region::new(region.to_string()))
+                .build(),
             None => base,
         }
     }
@@ -102,12 +125,17 @@ impl SdkCloud {
 
 impl Cloud for SdkCloud {
     fn cloudformation(&self, account: &AccountId, region: &Region) -> Arc<dyn CloudFormation> {
-        let mut cache = self.cloudformation.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self
+            .cloudformation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         cache
             .entry((account.clone(), region.clone()))
             .or_insert_with(|| {
                 Arc::new(SdkCloudFormation {
-                    client: aws_sdk_cloudformation::Client::new(&self.config(account, Some(region))),
+                    client: aws_sdk_cloudformation::Client::new(
+                        &self.config(account, Some(region)),
+                    ),
                     calls: self.calls.clone(),
                 })
             })
@@ -115,11 +143,17 @@ impl Cloud for SdkCloud {
     }
 
     fn s3(&self, account: &AccountId) -> Arc<dyn S3> {
-        Arc::new(SdkS3 { config: self.config(account, None), calls: self.calls.clone() })
+        Arc::new(SdkS3 {
+            config: self.config(account, None),
+            calls: self.calls.clone(),
+        })
     }
 
     fn iam(&self, account: &AccountId) -> Arc<dyn Iam> {
-        Arc::new(SdkIam { client: aws_sdk_iam::Client::new(&self.config(account, None)), calls: self.calls.clone() })
+        Arc::new(SdkIam {
+            client: aws_sdk_iam::Client::new(&self.config(account, None)),
+            calls: self.calls.clone(),
+        })
     }
 
     fn kms(&self, account: &AccountId, region: &Region) -> Arc<dyn Kms> {
@@ -130,7 +164,10 @@ impl Cloud for SdkCloud {
     }
 
     fn sts(&self, account: &AccountId) -> Arc<dyn Sts> {
-        Arc::new(SdkSts { client: aws_sdk_sts::Client::new(&self.config(account, None)), calls: self.calls.clone() })
+        Arc::new(SdkSts {
+            client: aws_sdk_sts::Client::new(&self.config(account, None)),
+            calls: self.calls.clone(),
+        })
     }
 
     fn calls(&self) -> u64 {
@@ -153,18 +190,40 @@ fn summary(stack: &aws_sdk_cloudformation::types::Stack) -> StackSummary {
     StackSummary {
         id: stack.stack_id().unwrap_or_default().to_owned(),
         name: stack.stack_name().unwrap_or_default().to_owned(),
-        status: stack.stack_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        status: stack
+            .stack_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
         status_reason: stack.stack_status_reason().map(str::to_owned),
         parameters: stack
             .parameters()
             .iter()
-            .map(|p| (p.parameter_key().unwrap_or_default().to_owned(), p.parameter_value().unwrap_or_default().to_owned()))
+            .map(|p| {
+                (
+                    p.parameter_key().unwrap_or_default().to_owned(),
+                    p.parameter_value().unwrap_or_default().to_owned(),
+                )
+            })
             .collect(),
-        tags: stack.tags().iter().map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned())).collect(),
+        tags: stack
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
         outputs: stack
             .outputs()
             .iter()
-            .map(|o| (o.output_key().unwrap_or_default().to_owned(), o.output_value().unwrap_or_default().to_owned()))
+            .map(|o| {
+                (
+                    o.output_key().unwrap_or_default().to_owned(),
+                    o.output_value().unwrap_or_default().to_owned(),
+                )
+            })
             .collect(),
         changed_at: time(stack.last_updated_time().or(stack.creation_time())),
     }
@@ -174,12 +233,21 @@ fn parameters(request: &StackRequest) -> Vec<Parameter> {
     request
         .parameters
         .iter()
-        .map(|(k, v)| Parameter::builder().parameter_key(k).parameter_value(v).build())
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
         .collect()
 }
 
 fn tags(request: &StackRequest) -> Vec<Tag> {
-    request.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+    request
+        .tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 #[async_trait]
@@ -206,11 +274,25 @@ impl CloudFormation for SdkCloudFormation {
 
     async fn describe_stack(&self, name_or_id: &str) -> AwsResult<Option<StackSummary>> {
         self.count();
-        match self.client.describe_stacks().stack_name(name_or_id).send().await {
-            Ok(page) => Ok(page.stacks().first().map(summary).filter(|s| s.status != "DELETE_COMPLETE")),
+        match self
+            .client
+            .describe_stacks()
+            .stack_name(name_or_id)
+            .send()
+            .await
+        {
+            Ok(page) => Ok(page
+                .stacks()
+                .first()
+                .map(summary)
+                .filter(|s| s.status != "DELETE_COMPLETE")),
             Err(e) => {
                 let err = error("DescribeStacks", e);
-                if is_missing_stack(&err) { Ok(None) } else { Err(err) }
+                if is_missing_stack(&err) {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
             }
         }
     }
@@ -272,7 +354,12 @@ impl CloudFormation for SdkCloudFormation {
 
     async fn delete_stack(&self, name_or_id: &str) -> AwsResult<()> {
         self.count();
-        self.client.delete_stack().stack_name(name_or_id).send().await.map_err(|e| error("DeleteStack", e))?;
+        self.client
+            .delete_stack()
+            .stack_name(name_or_id)
+            .send()
+            .await
+            .map_err(|e| error("DeleteStack", e))?;
         Ok(())
     }
 
@@ -303,7 +390,10 @@ impl CloudFormation for SdkCloudFormation {
                 timestamp: time(e.timestamp()),
                 logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
                 resource_type: e.resource_type().unwrap_or_default().to_owned(),
-                status: e.resource_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                status: e
+                    .resource_status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
                 reason: e.resource_status_reason().map(str::to_owned),
             })
             .collect())
@@ -322,11 +412,15 @@ impl CloudFormation for SdkCloudFormation {
                 .send()
                 .await
                 .map_err(|e| error("ListStackResources", e))?;
-            out.extend(page.stack_resource_summaries().iter().map(|r| StackResource {
-                logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
-                physical_id: r.physical_resource_id().map(str::to_owned),
-                resource_type: r.resource_type().unwrap_or_default().to_owned(),
-            }));
+            out.extend(
+                page.stack_resource_summaries()
+                    .iter()
+                    .map(|r| StackResource {
+                        logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+                        physical_id: r.physical_resource_id().map(str::to_owned),
+                        resource_type: r.resource_type().unwrap_or_default().to_owned(),
+                    }),
+            );
             token = page.next_token().map(str::to_owned);
             if token.is_none() {
                 return Ok(out);
@@ -364,7 +458,11 @@ impl S3 for SdkS3 {
     async fn bucket_owner(&self, bucket: &str) -> AwsResult<BucketOwner> {
         let client = self.client(None);
         self.count();
-        let mine = client.list_buckets().send().await.map_err(|e| error("ListBuckets", e))?;
+        let mine = client
+            .list_buckets()
+            .send()
+            .await
+            .map_err(|e| error("ListBuckets", e))?;
         if mine.buckets().iter().any(|b| b.name() == Some(bucket)) {
             return Ok(BucketOwner::ThisAccount);
         }
@@ -398,10 +496,16 @@ impl S3 for SdkS3 {
                 .map_err(|e| error("ListObjectVersions", e))?;
             let mut objects = Vec::new();
             for v in page.versions() {
-                objects.push((v.key().unwrap_or_default().to_owned(), v.version_id().map(str::to_owned)));
+                objects.push((
+                    v.key().unwrap_or_default().to_owned(),
+                    v.version_id().map(str::to_owned),
+                ));
             }
             for m in page.delete_markers() {
-                objects.push((m.key().unwrap_or_default().to_owned(), m.version_id().map(str::to_owned)));
+                objects.push((
+                    m.key().unwrap_or_default().to_owned(),
+                    m.version_id().map(str::to_owned),
+                ));
             }
             if objects.is_empty() {
                 return Ok(deleted);
@@ -409,7 +513,12 @@ impl S3 for SdkS3 {
             for chunk in objects.chunks(1000) {
                 let identifiers = chunk
                     .iter()
-                    .map(|(key, version)| ObjectIdentifier::builder().key(key).set_version_id(version.clone()).build())
+                    .map(|(key, version)| {
+                        ObjectIdentifier::builder()
+                            .key(key)
+                            .set_version_id(version.clone())
+                            .build()
+                    })
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| AwsError::new("DeleteObjects", None, e.to_string()))?;
                 let delete = Delete::builder()
@@ -429,7 +538,11 @@ impl S3 for SdkS3 {
                     return Err(AwsError::new(
                         "DeleteObjects",
                         failed.code(),
-                        format!("{} ({})", failed.message().unwrap_or("cannot delete"), failed.key().unwrap_or_default()),
+                        format!(
+                            "{} ({})",
+                            failed.message().unwrap_or("cannot delete"),
+                            failed.key().unwrap_or_default()
+                        ),
                     ));
                 }
                 deleted += chunk.len() as u64;
@@ -460,7 +573,12 @@ impl Iam for SdkIam {
         self.calls.fetch_add(1, Ordering::Relaxed);
         match self.client.get_role().role_name(name).send().await {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(error("GetRole", e)),
         }
     }
@@ -477,14 +595,21 @@ impl Kms for SdkKms {
         self.calls.fetch_add(1, Ordering::Relaxed);
         match self.client.describe_key().key_id(key_id).send().await {
             Ok(out) => {
-                let Some(metadata) = out.key_metadata() else { return Ok(KeyDeletion::Gone) };
+                let Some(metadata) = out.key_metadata() else {
+                    return Ok(KeyDeletion::Gone);
+                };
                 if metadata.key_state() == Some(&aws_sdk_kms::types::KeyState::PendingDeletion) {
                     Ok(KeyDeletion::PendingUntil(time(metadata.deletion_date())))
                 } else {
                     Ok(KeyDeletion::Active)
                 }
             }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found_exception()) => Ok(KeyDeletion::Gone),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) =>
+            {
+                Ok(KeyDeletion::Gone)
+            }
             Err(e) => Err(error("DescribeKey", e)),
         }
     }
@@ -499,7 +624,12 @@ struct SdkSts {
 impl Sts for SdkSts {
     async fn caller_account(&self) -> AwsResult<String> {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let out = self.client.get_caller_identity().send().await.map_err(|e| error("GetCallerIdentity", e))?;
+        let out = self
+            .client
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| error("GetCallerIdentity", e))?;
         Ok(out.account().unwrap_or_default().to_owned())
     }
 }

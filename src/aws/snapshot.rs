@@ -16,15 +16,38 @@ pub enum ReadError {
     #[error(
         "{who} declares account {declared}, but {credentials} acts in account {actual}; nothing was read or changed"
     )]
-    IdentityMismatch { who: String, declared: AccountId, actual: String, credentials: Credentials },
+    IdentityMismatch {
+        who: String,
+        declared: AccountId,
+        actual: String,
+        credentials: Credentials,
+    },
     #[error("cannot confirm the identity of account {account} ({who}) with {credentials}")]
-    Identity { account: AccountId, who: String, credentials: Credentials, source: AwsError },
+    Identity {
+        account: AccountId,
+        who: String,
+        credentials: Credentials,
+        source: AwsError,
+    },
     #[error("cannot read the stacks of account {account} in {region}")]
-    Stacks { account: AccountId, region: Region, source: AwsError },
+    Stacks {
+        account: AccountId,
+        region: Region,
+        source: AwsError,
+    },
     #[error("cannot read {stack} ({account} {region})")]
-    Stack { stack: String, account: AccountId, region: Region, source: AwsError },
+    Stack {
+        stack: String,
+        account: AccountId,
+        region: Region,
+        source: AwsError,
+    },
     #[error("cannot check whether {what} is free in account {account}")]
-    Preflight { what: String, account: AccountId, source: AwsError },
+    Preflight {
+        what: String,
+        account: AccountId,
+        source: AwsError,
+    },
 }
 
 impl ReadError {
@@ -46,25 +69,43 @@ fn who(topology: &Topology, account: &AccountId) -> String {
     if topology.build.account == *account {
         names.push("[build]".into());
     }
-    names.extend(topology.targets.iter().filter(|t| &t.account == account).map(|t| format!("target `{}`", t.name)));
+    names.extend(
+        topology
+            .targets
+            .iter()
+            .filter(|t| &t.account == account)
+            .map(|t| format!("target `{}`", t.name)),
+    );
     names.join(" and ")
 }
 
 /// `GetCallerIdentity` for every account, concurrently: the credentials of each must act in the
 /// account the topology declares. This guards production against a mistyped profile.
 pub async fn preflight(cloud: &dyn Cloud, topology: &Topology) -> Result<(), ReadError> {
-    let checks = topology.accounts().into_iter().map(|(account, credentials)| async move {
-        let actual = cloud.sts(&account).caller_account().await.map_err(|source| ReadError::Identity {
-            who: who(topology, &account),
-            account: account.clone(),
-            credentials: credentials.clone(),
-            source,
-        })?;
-        if actual != account.as_str() {
-            return Err(ReadError::IdentityMismatch { who: who(topology, &account), declared: account, actual, credentials });
-        }
-        Ok(())
-    });
+    let checks = topology
+        .accounts()
+        .into_iter()
+        .map(|(account, credentials)| async move {
+            let actual = cloud
+                .sts(&account)
+                .caller_account()
+                .await
+                .map_err(|source| ReadError::Identity {
+                    who: who(topology, &account),
+                    account: account.clone(),
+                    credentials: credentials.clone(),
+                    source,
+                })?;
+            if actual != account.as_str() {
+                return Err(ReadError::IdentityMismatch {
+                    who: who(topology, &account),
+                    declared: account,
+                    actual,
+                    credentials,
+                });
+            }
+            Ok(())
+        });
     for result in futures::future::join_all(checks).await {
         result?;
     }
@@ -72,25 +113,46 @@ pub async fn preflight(cloud: &dyn Cloud, topology: &Topology) -> Result<(), Rea
 }
 
 /// The stack a summary is, when it carries this foundation's tags.
-fn spec_of(topology: &Topology, account: &AccountId, region: &Region, summary: &StackSummary) -> Option<StackSpec> {
+fn spec_of(
+    topology: &Topology,
+    account: &AccountId,
+    region: &Region,
+    summary: &StackSummary,
+) -> Option<StackSpec> {
     if summary.tags.get("plinth:foundation").map(String::as_str) != Some(topology.name.as_str()) {
         return None;
     }
     let key = match StackKind::parse(summary.tags.get("plinth:stack")?)? {
         StackKind::Primary => StackKey::Primary,
-        StackKind::Regional => StackKey::Regional { region: region.clone() },
-        StackKind::Deploy => StackKey::Deploy { account: account.clone() },
+        StackKind::Regional => StackKey::Regional {
+            region: region.clone(),
+        },
+        StackKind::Deploy => StackKey::Deploy {
+            account: account.clone(),
+        },
         StackKind::Pipeline => StackKey::Pipeline {
-            pipeline: summary.name.strip_prefix(&format!("{}-pipeline-", topology.name))?.to_owned(),
+            pipeline: summary
+                .name
+                .strip_prefix(&format!("{}-pipeline-", topology.name))?
+                .to_owned(),
         },
     };
-    Some(StackSpec { key, name: summary.name.clone(), account: account.clone(), region: region.clone() })
+    Some(StackSpec {
+        key,
+        name: summary.name.clone(),
+        account: account.clone(),
+        region: region.clone(),
+    })
 }
 
 /// Reads every stack of the foundation in every account and region the topology names, plus
 /// the regions an earlier topology recorded on the primary stack, and checks that the names the
 /// missing stacks need are free.
-pub async fn read(cloud: &dyn Cloud, topology: &Topology, concurrency: usize) -> Result<Deployed, ReadError> {
+pub async fn read(
+    cloud: &dyn Cloud,
+    topology: &Topology,
+    concurrency: usize,
+) -> Result<Deployed, ReadError> {
     let concurrency = concurrency.max(1);
     let build = &topology.build;
     let list = |account: AccountId, region: Region| async move {
@@ -98,7 +160,11 @@ pub async fn read(cloud: &dyn Cloud, topology: &Topology, concurrency: usize) ->
             .cloudformation(&account, &region)
             .list_stacks()
             .await
-            .map_err(|source| ReadError::Stacks { account: account.clone(), region: region.clone(), source })?;
+            .map_err(|source| ReadError::Stacks {
+                account: account.clone(),
+                region: region.clone(),
+                source,
+            })?;
         Ok::<_, ReadError>((account, region, stacks))
     };
 
@@ -108,8 +174,16 @@ pub async fn read(cloud: &dyn Cloud, topology: &Topology, concurrency: usize) ->
     for summary in &first.2 {
         if let Some(spec) = spec_of(topology, &first.0, &first.1, summary) {
             if spec.key == StackKey::Primary {
-                let recorded = summary.outputs.get(outputs::FOUNDATION_REGIONS).cloned().unwrap_or_default();
-                regions.extend(recorded.split(',').filter_map(|r| Region::parse(r.trim()).ok()));
+                let recorded = summary
+                    .outputs
+                    .get(outputs::FOUNDATION_REGIONS)
+                    .cloned()
+                    .unwrap_or_default();
+                regions.extend(
+                    recorded
+                        .split(',')
+                        .filter_map(|r| Region::parse(r.trim()).ok()),
+                );
             }
         }
     }
@@ -122,7 +196,10 @@ pub async fn read(cloud: &dyn Cloud, topology: &Topology, concurrency: usize) ->
         }
     }
     let mut listed = vec![first];
-    let rest: Vec<_> = stream::iter(places.into_iter().map(|(a, r)| list(a, r))).buffer_unordered(concurrency).collect().await;
+    let rest: Vec<_> = stream::iter(places.into_iter().map(|(a, r)| list(a, r)))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
     for result in rest {
         listed.push(result?);
     }
@@ -135,26 +212,53 @@ pub async fn read(cloud: &dyn Cloud, topology: &Topology, concurrency: usize) ->
             }
         }
     }
-    found.sort_by(|a, b| (&a.0.account, &a.0.region, &a.0.name).cmp(&(&b.0.account, &b.0.region, &b.0.name)));
+    found.sort_by(|a, b| {
+        (&a.0.account, &a.0.region, &a.0.name).cmp(&(&b.0.account, &b.0.region, &b.0.name))
+    });
 
     // Templates, for the stacks that can be updated (the others are replaced or waited for).
     let templates = found.into_iter().map(|(spec, summary)| async move {
         let template = if crate::plan::classify(&summary.status).exists() {
-            let body = cloud.cloudformation(&spec.account, &spec.region).get_template(&summary.id).await.map_err(|source| {
-                ReadError::Stack { stack: spec.name.clone(), account: spec.account.clone(), region: spec.region.clone(), source }
-            })?;
+            let body = cloud
+                .cloudformation(&spec.account, &spec.region)
+                .get_template(&summary.id)
+                .await
+                .map_err(|source| ReadError::Stack {
+                    stack: spec.name.clone(),
+                    account: spec.account.clone(),
+                    region: spec.region.clone(),
+                    source,
+                })?;
             serde_json::from_str(&body).ok()
         } else {
             None
         };
-        Ok::<_, ReadError>(DeployedStack { spec, summary, template })
+        Ok::<_, ReadError>(DeployedStack {
+            spec,
+            summary,
+            template,
+        })
     });
     let mut stacks = Vec::new();
-    for result in stream::iter(templates).buffer_unordered(concurrency).collect::<Vec<_>>().await {
+    for result in stream::iter(templates)
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await
+    {
         stacks.push(result?);
     }
-    stacks.sort_by(|a, b| (&a.spec.account, &a.spec.region, &a.spec.name).cmp(&(&b.spec.account, &b.spec.region, &b.spec.name)));
-    let mut deployed = Deployed { stacks, findings: Vec::new(), orphan_buckets: Vec::new() };
+    stacks.sort_by(|a, b| {
+        (&a.spec.account, &a.spec.region, &a.spec.name).cmp(&(
+            &b.spec.account,
+            &b.spec.region,
+            &b.spec.name,
+        ))
+    });
+    let mut deployed = Deployed {
+        stacks,
+        findings: Vec::new(),
+        orphan_buckets: Vec::new(),
+    };
     check_names(cloud, topology, &regions, &mut deployed, concurrency).await?;
     Ok(deployed)
 }
@@ -170,16 +274,39 @@ async fn check_names(
     concurrency: usize,
 ) -> Result<(), ReadError> {
     enum Check {
-        Role { account: AccountId, role: String, stack: String },
-        Bucket { account: AccountId, region: Region, bucket: String, stack: String },
+        Role {
+            account: AccountId,
+            role: String,
+            stack: String,
+        },
+        Bucket {
+            account: AccountId,
+            region: Region,
+            bucket: String,
+            stack: String,
+        },
     }
     let build = &topology.build;
     let mut specs = graph::stacks(topology);
     for region in regions {
-        if *region != build.region && !specs.iter().any(|s| s.key == (StackKey::Regional { region: region.clone() })) {
+        if *region != build.region
+            && !specs.iter().any(|s| {
+                s.key
+                    == (StackKey::Regional {
+                        region: region.clone(),
+                    })
+            })
+        {
             specs.push(StackSpec {
-                key: StackKey::Regional { region: region.clone() },
-                name: graph::stack_name(topology.name.as_str(), &StackKey::Regional { region: region.clone() }),
+                key: StackKey::Regional {
+                    region: region.clone(),
+                },
+                name: graph::stack_name(
+                    topology.name.as_str(),
+                    &StackKey::Regional {
+                        region: region.clone(),
+                    },
+                ),
                 account: build.account.clone(),
                 region: region.clone(),
             });
@@ -198,8 +325,15 @@ async fn check_names(
         };
         match &spec.key {
             StackKey::Deploy { account } => {
-                for role in [topology.pipeline_role_name(), topology.cloudformation_role_name()] {
-                    checks.push(Check::Role { account: account.clone(), role, stack: spec.name.clone() });
+                for role in [
+                    topology.pipeline_role_name(),
+                    topology.cloudformation_role_name(),
+                ] {
+                    checks.push(Check::Role {
+                        account: account.clone(),
+                        role,
+                        stack: spec.name.clone(),
+                    });
                 }
             }
             StackKey::Primary => {
@@ -212,26 +346,59 @@ async fn check_names(
     }
     let results = stream::iter(checks.into_iter().map(|check| async move {
         match check {
-            Check::Role { account, role, stack } => {
-                let exists = cloud.iam(&account).role_exists(&role).await.map_err(|source| ReadError::Preflight {
-                    what: format!("role {role}"),
-                    account: account.clone(),
-                    source,
-                })?;
-                Ok::<_, ReadError>(exists.then_some(Finding::RoleConflict { account, role, stack }).map(|f| (f, None)))
+            Check::Role {
+                account,
+                role,
+                stack,
+            } => {
+                let exists = cloud
+                    .iam(&account)
+                    .role_exists(&role)
+                    .await
+                    .map_err(|source| ReadError::Preflight {
+                        what: format!("role {role}"),
+                        account: account.clone(),
+                        source,
+                    })?;
+                Ok::<_, ReadError>(
+                    exists
+                        .then_some(Finding::RoleConflict {
+                            account,
+                            role,
+                            stack,
+                        })
+                        .map(|f| (f, None)),
+                )
             }
-            Check::Bucket { account, region, bucket, stack } => {
-                let owner = cloud.s3(&account).bucket_owner(&bucket).await.map_err(|source| ReadError::Preflight {
-                    what: format!("bucket {bucket}"),
-                    account: account.clone(),
-                    source,
-                })?;
+            Check::Bucket {
+                account,
+                region,
+                bucket,
+                stack,
+            } => {
+                let owner = cloud
+                    .s3(&account)
+                    .bucket_owner(&bucket)
+                    .await
+                    .map_err(|source| ReadError::Preflight {
+                        what: format!("bucket {bucket}"),
+                        account: account.clone(),
+                        source,
+                    })?;
                 Ok(match owner {
                     BucketOwner::Nobody => None,
                     BucketOwner::Someone => Some((Finding::BucketTaken { bucket, stack }, None)),
                     BucketOwner::ThisAccount => Some((
-                        Finding::BucketOrphaned { bucket: bucket.clone(), account: account.clone(), stack },
-                        Some(OrphanBucket { account, region, bucket }),
+                        Finding::BucketOrphaned {
+                            bucket: bucket.clone(),
+                            account: account.clone(),
+                            stack,
+                        },
+                        Some(OrphanBucket {
+                            account,
+                            region,
+                            bucket,
+                        }),
                     )),
                 })
             }

@@ -134,12 +134,19 @@ pub struct ReadArgs {
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::operating)
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::operating)
 }
 
 fn read_failure(error: plinth::aws::snapshot::ReadError) -> Failure {
     let hint = error.hint();
-    Failure::Error { error: Box::new(error), hint, code: exit::FAILURE }
+    Failure::Error {
+        error: Box::new(error),
+        hint,
+        code: exit::FAILURE,
+    }
 }
 
 /// Confirms every account's identity, reads what is deployed and plans.
@@ -147,12 +154,23 @@ pub async fn read_and_plan(
     topology: &Topology,
     args: &ReadArgs,
     mode: plinth::plan::Mode,
-) -> Result<(plinth::plan::Plan, std::sync::Arc<plinth::aws::sdk::SdkCloud>), Failure> {
+) -> Result<
+    (
+        plinth::plan::Plan,
+        plinth::plan::Deployed,
+        std::sync::Arc<plinth::aws::sdk::SdkCloud>,
+    ),
+    Failure,
+> {
     use plinth::aws::Cloud as _;
     let started = std::time::Instant::now();
     let cloud = std::sync::Arc::new(plinth::aws::sdk::SdkCloud::connect(topology).await);
-    plinth::aws::snapshot::preflight(cloud.as_ref(), topology).await.map_err(read_failure)?;
-    let deployed = plinth::aws::snapshot::read(cloud.as_ref(), topology, args.read_concurrency).await.map_err(read_failure)?;
+    plinth::aws::snapshot::preflight(cloud.as_ref(), topology)
+        .await
+        .map_err(read_failure)?;
+    let deployed = plinth::aws::snapshot::read(cloud.as_ref(), topology, args.read_concurrency)
+        .await
+        .map_err(read_failure)?;
     let plan = match mode {
         plinth::plan::Mode::Apply => plinth::plan::plan(topology, &deployed),
         plinth::plan::Mode::Destroy => plinth::plan::destroy(topology, &deployed),
@@ -163,39 +181,66 @@ pub async fn read_and_plan(
         deployed.stacks.len(),
         if deployed.stacks.len() == 1 { "" } else { "s" },
         topology.accounts().len(),
-        if topology.accounts().len() == 1 { "" } else { "s" },
+        if topology.accounts().len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         topology.regions().len(),
-        if topology.regions().len() == 1 { "" } else { "s" },
+        if topology.regions().len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         cloud.calls(),
         started.elapsed().as_secs_f64()
     )));
-    Ok((plan, cloud))
+    Ok((plan, deployed, cloud))
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
     #[error("cannot write the plan to {path}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot read the plan file {path}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path} is not a plan saved by this version of plinth")]
-    Parse { path: String, source: serde_json::Error },
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
 }
 
 pub fn save_plan(path: &Path, plan: &plinth::plan::Plan) -> Result<(), Failure> {
-    std::fs::write(path, plan.to_json())
-        .map_err(|source| Failure::operating(PlanFileError::Write { path: path.display().to_string(), source }))
+    std::fs::write(path, plan.to_json()).map_err(|source| {
+        Failure::operating(PlanFileError::Write {
+            path: path.display().to_string(),
+            source,
+        })
+    })
 }
 
 pub fn load_plan(path: &Path) -> Result<plinth::plan::Plan, Failure> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| Failure::Error {
-        error: Box::new(PlanFileError::Read { path: shown.clone(), source }),
+        error: Box::new(PlanFileError::Read {
+            path: shown.clone(),
+            source,
+        }),
         hint: None,
         code: exit::BAD_INPUT,
     })?;
     plinth::plan::Plan::from_json(&text).map_err(|source| Failure::Error {
-        error: Box::new(PlanFileError::Parse { path: shown, source }),
+        error: Box::new(PlanFileError::Parse {
+            path: shown,
+            source,
+        }),
         hint: Some("save a new plan with `plinth plan --out FILE`".into()),
         code: exit::BAD_INPUT,
     })

@@ -1,14 +1,31 @@
 use clap::Args;
+use plinth::output;
+use plinth::plan::Mode;
 
-use super::{Failure, TopologyArg, exit};
+use super::run::{self, RunArgs};
+use super::{Failure, TopologyArg, common, exit};
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
     #[command(flatten)]
     pub topology: TopologyArg,
+    #[command(flatten)]
+    pub read: common::ReadArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
-pub fn run(_args: DestroyArgs) -> Result<u8, Failure> {
-    plinth::output::say("error: `plinth destroy` is not built yet");
-    Ok(exit::FAILURE)
+pub fn run(args: DestroyArgs) -> Result<u8, Failure> {
+    let topology = common::load_topology(&args.topology.topology)?;
+    let style = common::style();
+    let runtime = common::runtime()?;
+    runtime.block_on(async {
+        let (plan, _, cloud) = common::read_and_plan(&topology, &args.read, Mode::Destroy).await?;
+        if !run::show(&style, &args.run, &plan) {
+            output::say("Nothing to destroy.");
+            return Ok(exit::SUCCESS);
+        }
+        run::confirm(&args.run, &plan)?;
+        run::execute(style, &args.run, &plan, cloud, Default::default()).await
+    })
 }

@@ -7,6 +7,7 @@ mod destroy;
 mod graph;
 mod plan;
 mod render;
+mod run;
 mod validate;
 
 use std::path::PathBuf;

@@ -26,7 +26,11 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
     let topology = common::load_topology(&args.topology.topology)?;
     let style = common::style();
     let runtime = common::runtime()?;
-    let (plan, _) = runtime.block_on(common::read_and_plan(&topology, &args.read, plinth::plan::Mode::Apply))?;
+    let (plan, _, _) = runtime.block_on(common::read_and_plan(
+        &topology,
+        &args.read,
+        plinth::plan::Mode::Apply,
+    ))?;
     if args.json {
         output::data(&plan.to_json());
     } else {
@@ -34,10 +38,18 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
     }
     if let Some(path) = &args.out {
         common::save_plan(path, &plan)?;
-        output::say(&format!("saved the plan to {}; apply it with `plinth apply {}`", path.display(), path.display()));
+        output::say(&format!(
+            "saved the plan to {}; apply it with `plinth apply {}`",
+            path.display(),
+            path.display()
+        ));
     }
     if !plan.findings.is_empty() {
         return Ok(exit::FAILURE);
     }
-    Ok(if args.detailed_exitcode && plan.summary.has_changes() { exit::BAD_INPUT } else { exit::SUCCESS })
+    Ok(if args.detailed_exitcode && plan.summary.has_changes() {
+        exit::BAD_INPUT
+    } else {
+        exit::SUCCESS
+    })
 }

@@ -1,1 +1,182 @@
-//! placeholder
+//! Views of the executor's events: plain lines (not a terminal), live spinners (a terminal),
+//! JSON lines (`--json`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use super::{Style, data, say};
+use crate::apply::{Event, Reporter};
+
+/// The text of an event for a person; `None` for events a view shows otherwise.
+pub fn describe(style: &Style, event: &Event) -> Option<String> {
+    Some(match event {
+        Event::Started { stack, action, .. } => format!("  {stack}: {} started", action.as_str()),
+        Event::Status {
+            stack,
+            status,
+            elapsed_seconds,
+            ..
+        } => format!("  {stack}: {status} ({elapsed_seconds:.1}s)"),
+        Event::Succeeded {
+            stack,
+            elapsed_seconds,
+            unchanged,
+            ..
+        } => {
+            let what = if *unchanged {
+                "already up to date"
+            } else {
+                "done"
+            };
+            format!(
+                "{} {stack}: {what} in {elapsed_seconds:.1}s",
+                style.green("ok")
+            )
+        }
+        Event::Failed {
+            stack,
+            elapsed_seconds,
+            error,
+            events,
+            ..
+        } => {
+            let mut text = format!(
+                "{} {stack}: failed after {elapsed_seconds:.1}s: {error}",
+                style.red("failed")
+            );
+            for e in events {
+                text.push_str(&format!(
+                    "\n      {} {} {}: {}",
+                    e.logical_id,
+                    e.resource_type,
+                    e.status,
+                    e.reason.as_deref().unwrap_or("")
+                ));
+            }
+            text
+        }
+        Event::Skipped { stack, because, .. } => {
+            format!(
+                "{} {stack}: skipped, because {because} did not succeed",
+                style.yellow("skipped")
+            )
+        }
+        Event::NotStarted { stack, .. } => format!(
+            "{} {stack}: not started (interrupted)",
+            style.yellow("not started")
+        ),
+        Event::BucketEmptied { bucket, objects } => {
+            format!("  emptied bucket {bucket} ({objects} object versions and delete markers)")
+        }
+        Event::BucketDeleted { bucket } => {
+            format!("{} bucket {bucket}: deleted", style.green("ok"))
+        }
+        Event::KeyDeletion {
+            key_id,
+            account,
+            region,
+            pending_until,
+            gone,
+        } => match (pending_until, gone) {
+            (Some(until), _) => {
+                format!("  KMS key {key_id} ({account} {region}) is pending deletion until {until}")
+            }
+            (None, true) => format!("  KMS key {key_id} ({account} {region}) is deleted"),
+            (None, false) => return None,
+        },
+        Event::Interrupted { running } => format!(
+            "{} no new stacks start; waiting for {} in flight to settle (Ctrl-C again leaves at once)",
+            style.yellow("interrupted:"),
+            running.len()
+        ),
+    })
+}
+
+/// One line per event on stderr.
+pub struct HumanView {
+    pub style: Style,
+}
+
+impl Reporter for HumanView {
+    fn report(&self, event: Event) {
+        if let Some(text) = describe(&self.style, &event) {
+            say(&text);
+        }
+    }
+}
+
+/// One JSON object per event on stdout.
+pub struct JsonView;
+
+impl Reporter for JsonView {
+    fn report(&self, event: Event) {
+        data(&serde_json::to_string(&event).unwrap_or_default());
+    }
+}
+
+/// A live view on a terminal: a spinner per stack in flight with its status and elapsed time;
+/// finished stacks as lines above.
+pub struct ProgressView {
+    style: Style,
+    multi: MultiProgress,
+    bars: Mutex<HashMap<usize, ProgressBar>>,
+}
+
+impl ProgressView {
+    pub fn new(style: Style) -> Self {
+        Self {
+            style,
+            multi: MultiProgress::new(),
+            bars: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        let _ = self.multi.println(text);
+    }
+}
+
+impl Reporter for ProgressView {
+    fn report(&self, event: Event) {
+        let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+        match &event {
+            Event::Started {
+                change,
+                stack,
+                action,
+            } => {
+                let bar = self.multi.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template("  {spinner} {prefix} {msg} [{elapsed}]")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.set_prefix(stack.clone());
+                bar.set_message(action.as_str().to_owned());
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bars.insert(*change, bar);
+            }
+            Event::Status { change, status, .. } => {
+                if let Some(bar) = bars.get(change) {
+                    bar.set_message(status.clone());
+                }
+            }
+            Event::Succeeded { change, .. } | Event::Failed { change, .. } => {
+                if let Some(bar) = bars.remove(change) {
+                    bar.finish_and_clear();
+                    self.multi.remove(&bar);
+                }
+                if let Some(text) = describe(&self.style, &event) {
+                    self.line(&text);
+                }
+            }
+            _ => {
+                if let Some(text) = describe(&self.style, &event) {
+                    self.line(&text);
+                }
+            }
+        }
+    }
+}

@@ -5,6 +5,8 @@
 mod events;
 pub mod plan;
 
+pub use events::{HumanView, JsonView, ProgressView, describe};
+
 use std::io::{IsTerminal, Write};
 
 /// Styles for human output; plain text when colour is off.

@@ -17,7 +17,8 @@ fn marker(style: &Style, action: Action) -> String {
 }
 
 fn value(v: &Option<String>) -> String {
-    v.clone().unwrap_or_else(|| "(known after apply)".to_owned())
+    v.clone()
+        .unwrap_or_else(|| "(known after apply)".to_owned())
 }
 
 fn diff_lines(style: &Style, out: &mut String, text: &str) {
@@ -52,7 +53,12 @@ fn change(style: &Style, out: &mut String, c: &Change) {
         if !diff.parameters.is_empty() {
             let _ = writeln!(out, "      parameters:");
             for (name, before, after) in &diff.parameters {
-                let _ = writeln!(out, "        {name}: {} -> {}", before.as_deref().unwrap_or("(none)"), value(after));
+                let _ = writeln!(
+                    out,
+                    "        {name}: {} -> {}",
+                    before.as_deref().unwrap_or("(none)"),
+                    value(after)
+                );
             }
         }
         if !diff.tags.is_empty() {
@@ -89,7 +95,14 @@ pub fn render(style: &Style, plan: &Plan) -> String {
     if !plan.orphan_buckets.is_empty() {
         let _ = writeln!(out, "{}", style.bold("buckets outside any stack"));
         for b in &plan.orphan_buckets {
-            let _ = writeln!(out, "  {} {} ({} {}): emptied and deleted", marker(style, Action::Delete), b.bucket, b.account, b.region);
+            let _ = writeln!(
+                out,
+                "  {} {} ({} {}): emptied and deleted",
+                marker(style, Action::Delete),
+                b.bucket,
+                b.account,
+                b.region
+            );
         }
     }
     if plan.changes.is_empty() && plan.orphan_buckets.is_empty() {

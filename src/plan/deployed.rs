@@ -35,7 +35,9 @@ pub fn classify(status: &str) -> StackState {
     match status {
         s if s.ends_with("_IN_PROGRESS") => StackState::InProgress,
         "UPDATE_ROLLBACK_FAILED" => StackState::UpdateRollbackFailed,
-        "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "CREATE_FAILED" | "DELETE_FAILED" => StackState::NeedsReplacement,
+        "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "CREATE_FAILED" | "DELETE_FAILED" => {
+            StackState::NeedsReplacement
+        }
         _ => StackState::Ready,
     }
 }
@@ -59,19 +61,36 @@ impl DeployedStack {
 #[serde(tag = "finding", rename_all = "snake_case")]
 pub enum Finding {
     /// A role with a deploy role's name exists but no stack of this foundation holds it.
-    RoleConflict { account: AccountId, role: String, stack: String },
+    RoleConflict {
+        account: AccountId,
+        role: String,
+        stack: String,
+    },
     /// A bucket name plinth needs is held by another account.
     BucketTaken { bucket: String, stack: String },
     /// A bucket with plinth's name exists in the account but no stack holds it.
-    BucketOrphaned { bucket: String, account: AccountId, stack: String },
+    BucketOrphaned {
+        bucket: String,
+        account: AccountId,
+        stack: String,
+    },
     /// A stack is being changed by CloudFormation right now.
-    InProgress { stack: String, account: AccountId, region: Region, status: String },
+    InProgress {
+        stack: String,
+        account: AccountId,
+        region: Region,
+        status: String,
+    },
 }
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Finding::RoleConflict { account, role, stack } => write!(
+            Finding::RoleConflict {
+                account,
+                role,
+                stack,
+            } => write!(
                 f,
                 "role {role} already exists in account {account} but is not part of this foundation, so {stack} cannot create it; \
                  delete or rename that role, or choose another foundation name"
@@ -80,12 +99,21 @@ impl fmt::Display for Finding {
                 f,
                 "bucket {bucket} is owned by another account, so {stack} cannot create it; bucket names are global: choose another foundation name"
             ),
-            Finding::BucketOrphaned { bucket, account, stack } => write!(
+            Finding::BucketOrphaned {
+                bucket,
+                account,
+                stack,
+            } => write!(
                 f,
                 "bucket {bucket} exists in account {account} outside any stack (left by an earlier failure), so {stack} cannot create it; \
                  `plinth destroy` removes it, or empty and delete it by hand"
             ),
-            Finding::InProgress { stack, account, region, status } => write!(
+            Finding::InProgress {
+                stack,
+                account,
+                region,
+                status,
+            } => write!(
                 f,
                 "{stack} ({account} {region}) is {status}; wait for CloudFormation to finish and plan again"
             ),
@@ -104,9 +132,11 @@ pub struct Deployed {
 
 impl Deployed {
     pub fn find(&self, spec: &StackSpec) -> Option<&DeployedStack> {
-        self.stacks
-            .iter()
-            .find(|s| s.spec.account == spec.account && s.spec.region == spec.region && s.spec.name == spec.name)
+        self.stacks.iter().find(|s| {
+            s.spec.account == spec.account
+                && s.spec.region == spec.region
+                && s.spec.name == spec.name
+        })
     }
 
     /// The outputs of the given stacks that exist.
@@ -115,7 +145,10 @@ impl Deployed {
             .iter()
             .filter_map(|spec| {
                 let stack = self.find(spec)?;
-                stack.state().exists().then(|| (spec.key.clone(), stack.summary.outputs.clone()))
+                stack
+                    .state()
+                    .exists()
+                    .then(|| (spec.key.clone(), stack.summary.outputs.clone()))
             })
             .collect()
     }

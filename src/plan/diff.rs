@@ -12,7 +12,11 @@ pub fn unified(before: &str, after: &str) -> String {
     if before == after {
         return String::new();
     }
-    TextDiff::from_lines(before, after).unified_diff().context_radius(3).header("deployed", "planned").to_string()
+    TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header("deployed", "planned")
+        .to_string()
 }
 
 /// What differs between a deployed stack and the planned template, parameters and tags.
@@ -22,7 +26,11 @@ pub fn between(
     parameters: &[PlannedParameter],
     tags: &BTreeMap<String, String>,
 ) -> Diff {
-    let deployed_template = stack.template.as_ref().map(canonical_json).unwrap_or_default();
+    let deployed_template = stack
+        .template
+        .as_ref()
+        .map(canonical_json)
+        .unwrap_or_default();
     let mut parameter_changes = Vec::new();
     for p in parameters {
         let before = stack.summary.parameters.get(&p.name).cloned();
@@ -42,5 +50,9 @@ pub fn between(
             tag_changes.push((key.clone(), before.cloned(), Some(value.clone())));
         }
     }
-    Diff { template: unified(&deployed_template, template), parameters: parameter_changes, tags: tag_changes }
+    Diff {
+        template: unified(&deployed_template, template),
+        parameters: parameter_changes,
+        tags: tag_changes,
+    }
 }

@@ -89,8 +89,15 @@ pub struct Change {
 
 impl Change {
     pub fn label(&self) -> String {
-        let pass = if self.action == Action::Delete { String::new() } else { format!(" pass {}", self.pass) };
-        format!("{} ({} {}){pass}", self.stack.name, self.stack.account, self.stack.region)
+        let pass = if self.action == Action::Delete {
+            String::new()
+        } else {
+            format!(" pass {}", self.pass)
+        };
+        format!(
+            "{} ({} {}){pass}",
+            self.stack.name, self.stack.account, self.stack.region
+        )
     }
 }
 
@@ -154,7 +161,11 @@ impl Plan {
             Action::Delete => 4,
         };
         for c in changes {
-            let key = (c.stack.account.to_string(), c.stack.region.to_string(), c.stack.name.clone());
+            let key = (
+                c.stack.account.to_string(),
+                c.stack.region.to_string(),
+                c.stack.name.clone(),
+            );
             let entry = per_stack.entry(key).or_insert(c.action);
             if rank(c.action) > rank(*entry) {
                 *entry = c.action;
@@ -175,7 +186,11 @@ impl Plan {
 
     pub fn summary_line(&self) -> String {
         let s = &self.summary;
-        let replace = if s.replace > 0 { format!("{} to replace, ", s.replace) } else { String::new() };
+        let replace = if s.replace > 0 {
+            format!("{} to replace, ", s.replace)
+        } else {
+            String::new()
+        };
         format!(
             "Plan: {} to create, {} to update, {replace}{} to delete, {} unchanged.",
             s.create, s.update, s.delete, s.unchanged
@@ -203,7 +218,10 @@ fn place(spec: &StackSpec) -> String {
 }
 
 /// The fingerprints of what a plan depends on, from a fresh snapshot.
-pub fn fingerprints(specs: impl IntoIterator<Item = StackSpec>, deployed: &Deployed) -> BTreeMap<String, String> {
+pub fn fingerprints(
+    specs: impl IntoIterator<Item = StackSpec>,
+    deployed: &Deployed,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for spec in specs {
         out.insert(place(&spec), fingerprint(deployed.find(&spec)));
@@ -238,17 +256,28 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
             .iter()
             .map(|p| PlannedParameter {
                 name: p.parameter.clone(),
-                value: outputs.get(&p.stack).and_then(|o| o.get(&p.output)).cloned(),
+                value: outputs
+                    .get(&p.stack)
+                    .and_then(|o| o.get(&p.output))
+                    .cloned(),
                 from: p.clone(),
             })
             .collect();
         let current = deployed.find(&node.stack);
         let (action, reason, diff) = if node.pass > 1 {
-            let before = previous_template.get(&node.stack.key).cloned().unwrap_or_default();
+            let before = previous_template
+                .get(&node.stack.key)
+                .cloned()
+                .unwrap_or_default();
             (
                 Action::Update,
-                Some("second pass: adds what names resources created in an earlier wave".to_owned()),
-                Some(Diff { template: diff::unified(&before, &template), ..Diff::default() }),
+                Some(
+                    "second pass: adds what names resources created in an earlier wave".to_owned(),
+                ),
+                Some(Diff {
+                    template: diff::unified(&before, &template),
+                    ..Diff::default()
+                }),
             )
         } else {
             match current {
@@ -259,7 +288,12 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
                         Some(format!(
                             "the stack is {}{}; CloudFormation cannot update it, so it is deleted and created again",
                             stack.summary.status,
-                            stack.summary.status_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                            stack
+                                .summary
+                                .status_reason
+                                .as_deref()
+                                .map(|r| format!(" ({r})"))
+                                .unwrap_or_default()
                         )),
                         None,
                     ),
@@ -270,7 +304,11 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
                             region: node.stack.region.clone(),
                             status: stack.summary.status.clone(),
                         });
-                        (Action::NoChange, Some(format!("{}: wait for it to finish", stack.summary.status)), None)
+                        (
+                            Action::NoChange,
+                            Some(format!("{}: wait for it to finish", stack.summary.status)),
+                            None,
+                        )
                     }
                     state => {
                         let diff = diff::between(stack, &template, &parameters, &node.tags);
@@ -288,7 +326,9 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
             }
         };
         previous_template.insert(node.stack.key.clone(), template.clone());
-        let graph_index = graph.find(&node.stack.key, node.pass).expect("rendered from the graph");
+        let graph_index = graph
+            .find(&node.stack.key, node.pass)
+            .expect("rendered from the graph");
         let after = graph
             .predecessors(graph_index)
             .into_iter()
@@ -336,11 +376,20 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
         }
         let is_pipeline = stack.spec.key.kind() == StackKind::Pipeline;
         // Pipelines go first; other stacks once everything that might still name them is updated.
-        let after = if is_pipeline { Vec::new() } else { converge.iter().chain(&pipeline_deletes).copied().collect() };
+        let after = if is_pipeline {
+            Vec::new()
+        } else {
+            converge.iter().chain(&pipeline_deletes).copied().collect()
+        };
         if is_pipeline {
             pipeline_deletes.push(changes.len());
         }
-        changes.push(deletion(stack, if is_pipeline { 1 } else { last_wave + 1 }, after, "no longer in the topology"));
+        changes.push(deletion(
+            stack,
+            if is_pipeline { 1 } else { last_wave + 1 },
+            after,
+            "no longer in the topology",
+        ));
     }
     let summary = Plan::summarise(&changes);
     Plan {
@@ -381,8 +430,12 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
         StackKind::Primary | StackKind::Regional => 2,
     };
     stacks.sort_by_key(|s| (order(s.spec.key.kind()), place(&s.spec)));
-    let mut findings: Vec<Finding> =
-        deployed.findings.iter().filter(|f| matches!(f, Finding::InProgress { .. })).cloned().collect();
+    let mut findings: Vec<Finding> = deployed
+        .findings
+        .iter()
+        .filter(|f| matches!(f, Finding::InProgress { .. }))
+        .cloned()
+        .collect();
     let mut changes: Vec<Change> = Vec::new();
     let mut earlier: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
     for stack in stacks {
@@ -395,7 +448,10 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
             });
         }
         let rank = order(stack.spec.key.kind());
-        let after: Vec<usize> = earlier.range(..rank).flat_map(|(_, v)| v.iter().copied()).collect();
+        let after: Vec<usize> = earlier
+            .range(..rank)
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect();
         earlier.entry(rank).or_default().push(changes.len());
         changes.push(deletion(stack, rank + 1, after, "destroy"));
     }
@@ -414,3 +470,21 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
 
 #[cfg(test)]
 mod tests;
+
+/// How what is deployed differs from what a saved plan was made against: one line per stack.
+pub fn stale(plan: &Plan, deployed: &Deployed) -> Vec<String> {
+    let now = fingerprints(plan.changes.iter().map(|c| c.stack.clone()), deployed);
+    let mut out = Vec::new();
+    for (place, then) in &plan.fingerprints {
+        let current = now.get(place).map(String::as_str).unwrap_or("absent");
+        if current != then {
+            out.push(format!("{place}: was {then}, is now {current}"));
+        }
+    }
+    for (place, current) in &now {
+        if !plan.fingerprints.contains_key(place) {
+            out.push(format!("{place}: was not there, is now {current}"));
+        }
+    }
+    out
+}

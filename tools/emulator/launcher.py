@@ -293,6 +293,40 @@ def patch_delete_failure() -> None:
     CloudFormationBackend.delete_stack = delete_stack
 
 
+def patch_secure_transport_condition() -> None:
+    """Object requests are checked against the bucket policy without its Conditions: the standard
+    TLS-only statement (Deny when `aws:SecureTransport` is "false") then denies every GetObject and
+    PutObject. AWS serves only TLS, which the emulator's loopback HTTP stands for: evaluate that
+    condition as a TLS request would, and leave the rest of the policy to moto."""
+    from moto.s3.models import FakeBucket
+
+    original = FakeBucket.get_permission
+
+    def applies(statement) -> bool:
+        condition = statement.get("Condition") or {}
+        secure = (condition.get("Bool") or {}).get("aws:SecureTransport")
+        return not (secure is not None and str(secure).lower() == "false")
+
+    def get_permission(self, action, resource):
+        if self.policy is None:
+            return original(self, action, resource)
+        document = json.loads(self.policy.decode())
+        statements = document.get("Statement", [])
+        if isinstance(statements, dict):
+            statements = [statements]
+        kept = [st for st in statements if applies(st)]
+        if len(kept) == len(statements):
+            return original(self, action, resource)
+        saved = self.policy
+        self.policy = json.dumps({**document, "Statement": kept}).encode()
+        try:
+            return original(self, action, resource)
+        finally:
+            self.policy = saved
+
+    FakeBucket.get_permission = get_permission
+
+
 PATCHES = (
     patch_kms_key,
     patch_bucket_versioning,
@@ -301,6 +335,7 @@ PATCHES = (
     patch_conditions_on_update,
     patch_create_failure,
     patch_delete_failure,
+    patch_secure_transport_condition,
 )
 
 

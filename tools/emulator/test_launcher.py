@@ -169,3 +169,14 @@ def test_deleting_a_stack_with_a_non_empty_bucket_fails(aws):
     s3.delete_object(Bucket="fidelity-not-empty", Key="a")
     cfn.delete_stack(StackName="s")
     assert "fidelity-not-empty" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_tls_only_bucket_policy_allows_requests_that_stand_for_tls(aws):
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="fidelity-tls")
+    s3.put_bucket_policy(Bucket="fidelity-tls", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": ["s3:Get*", "s3:Put*"],
+        "Resource": ["arn:aws:s3:::fidelity-tls", "arn:aws:s3:::fidelity-tls/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+    s3.put_object(Bucket="fidelity-tls", Key="a", Body=b"x")
+    assert s3.get_object(Bucket="fidelity-tls", Key="a")["Body"].read() == b"x"

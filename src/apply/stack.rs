@@ -1,0 +1,373 @@
+//! One change carried out on one stack: create, update, replace or delete, then wait.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{Backoff, Event, Reporter, seconds};
+use crate::aws::{
+    Cloud, CloudFormation, KeyDeletion, StackEvent, StackRequest, StackSummary, UpdateOutcome,
+};
+use crate::graph::StackKey;
+use crate::plan::{Action, Change, StackState, classify};
+
+/// Parameter values for a change: the freshest upstream output, else the value planned.
+pub fn resolve(
+    change: &Change,
+    outputs: &BTreeMap<StackKey, BTreeMap<String, String>>,
+) -> Result<BTreeMap<String, String>, String> {
+    change
+        .parameters
+        .iter()
+        .map(|p| {
+            let value = outputs
+                .get(&p.from.stack)
+                .and_then(|o| o.get(&p.from.output))
+                .cloned()
+                .or_else(|| p.value.clone())
+                .ok_or_else(|| {
+                    format!(
+                        "parameter {} needs output {} of an upstream stack, which does not exist",
+                        p.name, p.from.output
+                    )
+                })?;
+            Ok((p.name.clone(), value))
+        })
+        .collect()
+}
+
+pub struct ChangeTask {
+    pub index: usize,
+    pub change: Change,
+    pub parameters: Result<BTreeMap<String, String>, String>,
+    pub cloud: Arc<dyn Cloud>,
+    pub reporter: Arc<dyn Reporter>,
+    pub backoff: Backoff,
+}
+
+/// How a wait ended.
+enum Settled {
+    Stack(StackSummary),
+    Gone,
+}
+
+impl ChangeTask {
+    fn label(&self) -> String {
+        self.change.label()
+    }
+
+    /// Runs the change; on success returns the stack's outputs (`None` when it has none now).
+    pub async fn run(self) -> Result<Option<BTreeMap<String, String>>, String> {
+        let started = Instant::now();
+        if self.change.action == Action::NoChange {
+            return Ok(None);
+        }
+        self.reporter.report(Event::Started {
+            change: self.index,
+            stack: self.label(),
+            action: self.change.action,
+        });
+        let cfn = self
+            .cloud
+            .cloudformation(&self.change.stack.account, &self.change.stack.region);
+        let result = self.perform(cfn.as_ref(), started).await;
+        match result {
+            Ok((outputs, unchanged)) => {
+                self.reporter.report(Event::Succeeded {
+                    change: self.index,
+                    stack: self.label(),
+                    elapsed_seconds: seconds(started),
+                    unchanged,
+                });
+                Ok(outputs)
+            }
+            Err((error, events)) => {
+                let message = format!("{}: {error}", self.label());
+                self.reporter.report(Event::Failed {
+                    change: self.index,
+                    stack: self.label(),
+                    elapsed_seconds: seconds(started),
+                    error: error.clone(),
+                    events,
+                });
+                Err(message)
+            }
+        }
+    }
+
+    async fn perform(
+        &self,
+        cfn: &dyn CloudFormation,
+        started: Instant,
+    ) -> Result<(Option<BTreeMap<String, String>>, bool), (String, Vec<StackEvent>)> {
+        let plain = |e: String| (e, Vec::new());
+        let name = self.change.stack.name.clone();
+        // Level-triggered: act on what the stack is now, not on what it was when planned.
+        let current = match cfn
+            .describe_stack(&name)
+            .await
+            .map_err(|e| plain(e.to_string()))?
+        {
+            Some(s) if classify(&s.status) == StackState::InProgress => {
+                match self.wait(cfn, &s.id, started).await.map_err(plain)? {
+                    Settled::Stack(s) => Some(s),
+                    Settled::Gone => None,
+                }
+            }
+            other => other,
+        };
+        match self.change.action {
+            Action::NoChange => Ok((None, true)),
+            Action::Delete => {
+                let Some(stack) = current else {
+                    return Ok((None, true));
+                };
+                self.delete(cfn, &stack, started)
+                    .await
+                    .map(|()| (None, false))
+            }
+            Action::Create | Action::Replace | Action::Update => {
+                let request = self.request()?;
+                match current {
+                    Some(stack) if classify(&stack.status) == StackState::NeedsReplacement => {
+                        self.delete(cfn, &stack, started).await?;
+                        self.create(cfn, &request, started)
+                            .await
+                            .map(|o| (Some(o), false))
+                    }
+                    Some(stack) => self.update(cfn, &stack, &request, started).await,
+                    None => self
+                        .create(cfn, &request, started)
+                        .await
+                        .map(|o| (Some(o), false)),
+                }
+            }
+        }
+    }
+
+    fn request(&self) -> Result<StackRequest, (String, Vec<StackEvent>)> {
+        let parameters = self.parameters.clone().map_err(|e| (e, Vec::new()))?;
+        let template = self.change.template.as_deref().ok_or_else(|| {
+            (
+                "the plan holds no template for this change".to_owned(),
+                Vec::new(),
+            )
+        })?;
+        // Compact JSON: the canonical form is for people; CloudFormation limits bodies to 51,200 bytes.
+        let body = serde_json::from_str::<serde_json::Value>(template)
+            .map(|v| v.to_string())
+            .map_err(|e| (format!("the planned template is not JSON: {e}"), Vec::new()))?;
+        Ok(StackRequest {
+            name: self.change.stack.name.clone(),
+            template_body: body,
+            parameters,
+            tags: self.change.tags.clone(),
+        })
+    }
+
+    async fn create(
+        &self,
+        cfn: &dyn CloudFormation,
+        request: &StackRequest,
+        started: Instant,
+    ) -> Result<BTreeMap<String, String>, (String, Vec<StackEvent>)> {
+        let id = cfn
+            .create_stack(request)
+            .await
+            .map_err(|e| (e.to_string(), Vec::new()))?;
+        self.expect(cfn, &id, "CREATE_COMPLETE", started).await
+    }
+
+    async fn update(
+        &self,
+        cfn: &dyn CloudFormation,
+        stack: &StackSummary,
+        request: &StackRequest,
+        started: Instant,
+    ) -> Result<(Option<BTreeMap<String, String>>, bool), (String, Vec<StackEvent>)> {
+        if stack.status == "UPDATE_ROLLBACK_FAILED" {
+            cfn.continue_update_rollback(&stack.id)
+                .await
+                .map_err(|e| (e.to_string(), Vec::new()))?;
+            self.expect(cfn, &stack.id, "UPDATE_ROLLBACK_COMPLETE", started)
+                .await?;
+        }
+        match cfn
+            .update_stack(request)
+            .await
+            .map_err(|e| (e.to_string(), Vec::new()))?
+        {
+            UpdateOutcome::NoChanges => Ok((Some(stack.outputs.clone()), true)),
+            UpdateOutcome::Started => self
+                .expect(cfn, &stack.id, "UPDATE_COMPLETE", started)
+                .await
+                .map(|o| (Some(o), false)),
+        }
+    }
+
+    /// Empties the stack's buckets, deletes it, retries once if a bucket refilled, and reports
+    /// when its keys will be deleted.
+    async fn delete(
+        &self,
+        cfn: &dyn CloudFormation,
+        stack: &StackSummary,
+        started: Instant,
+    ) -> Result<(), (String, Vec<StackEvent>)> {
+        let plain = |e: String| (e, Vec::new());
+        let spec = &self.change.stack;
+        let resources = cfn
+            .stack_resources(&stack.id)
+            .await
+            .map_err(|e| plain(e.to_string()))?;
+        let physical = |kind: &str| -> Vec<String> {
+            resources
+                .iter()
+                .filter(|r| r.resource_type == kind)
+                .filter_map(|r| r.physical_id.clone())
+                .collect()
+        };
+        let buckets = physical("AWS::S3::Bucket");
+        let keys = physical("AWS::KMS::Key");
+        let s3 = self.cloud.s3(&spec.account);
+        let mut last_error = None;
+        for _attempt in 0..2 {
+            for bucket in &buckets {
+                match s3.empty_bucket(bucket, &spec.region).await {
+                    Ok(0) => {}
+                    Ok(objects) => self.reporter.report(Event::BucketEmptied {
+                        bucket: bucket.clone(),
+                        objects,
+                    }),
+                    // A bucket already deleted with an earlier attempt has nothing to empty.
+                    Err(e) if e.code.as_deref() == Some("NoSuchBucket") => {}
+                    Err(e) => return Err(plain(format!("cannot empty bucket {bucket}: {e}"))),
+                }
+            }
+            cfn.delete_stack(&stack.id)
+                .await
+                .map_err(|e| plain(e.to_string()))?;
+            match self.wait(cfn, &stack.id, started).await.map_err(plain)? {
+                Settled::Gone => {
+                    last_error = None;
+                    break;
+                }
+                Settled::Stack(s) => {
+                    let events = self.failure_events(cfn, &s.id).await;
+                    last_error = Some((
+                        format!(
+                            "{}{}",
+                            s.status,
+                            s.status_reason
+                                .map(|r| format!(": {r}"))
+                                .unwrap_or_default()
+                        ),
+                        events,
+                    ));
+                }
+            }
+        }
+        if let Some(error) = last_error {
+            return Err(error);
+        }
+        let kms = self.cloud.kms(&spec.account, &spec.region);
+        for key in keys {
+            let state = kms.key_deletion(&key).await.unwrap_or(KeyDeletion::Active);
+            let (pending_until, gone) = match state {
+                KeyDeletion::PendingUntil(until) => (Some(until), false),
+                KeyDeletion::Gone => (None, true),
+                KeyDeletion::Active => continue,
+            };
+            self.reporter.report(Event::KeyDeletion {
+                key_id: key,
+                account: spec.account.to_string(),
+                region: spec.region.to_string(),
+                pending_until,
+                gone,
+            });
+        }
+        Ok(())
+    }
+
+    /// Waits for the stack to settle and requires the given status; returns its outputs.
+    async fn expect(
+        &self,
+        cfn: &dyn CloudFormation,
+        id: &str,
+        wanted: &str,
+        started: Instant,
+    ) -> Result<BTreeMap<String, String>, (String, Vec<StackEvent>)> {
+        match self
+            .wait(cfn, id, started)
+            .await
+            .map_err(|e| (e, Vec::new()))?
+        {
+            Settled::Stack(s) if s.status == wanted => Ok(s.outputs),
+            Settled::Stack(s) => {
+                let events = self.failure_events(cfn, id).await;
+                let reason = events
+                    .iter()
+                    .find_map(|e| e.reason.clone())
+                    .or(s.status_reason.clone())
+                    .unwrap_or_else(|| "no reason given".to_owned());
+                Err((format!("ended in {}: {reason}", s.status), events))
+            }
+            Settled::Gone => Err((
+                "the stack disappeared while plinth waited for it".to_owned(),
+                Vec::new(),
+            )),
+        }
+    }
+
+    /// Polls until the stack is no longer in progress, reporting each new status.
+    async fn wait(
+        &self,
+        cfn: &dyn CloudFormation,
+        id: &str,
+        started: Instant,
+    ) -> Result<Settled, String> {
+        let mut last: Option<String> = None;
+        let mut attempt = 0;
+        loop {
+            let Some(stack) = cfn.describe_stack(id).await.map_err(|e| e.to_string())? else {
+                return Ok(Settled::Gone);
+            };
+            if last.as_deref() != Some(stack.status.as_str()) {
+                self.reporter.report(Event::Status {
+                    change: self.index,
+                    stack: self.label(),
+                    status: stack.status.clone(),
+                    elapsed_seconds: seconds(started),
+                });
+                last = Some(stack.status.clone());
+            }
+            if classify(&stack.status) != StackState::InProgress {
+                return Ok(Settled::Stack(stack));
+            }
+            tokio::time::sleep(self.backoff.delay(attempt)).await;
+            attempt += 1;
+        }
+    }
+
+    /// The failed resource events of the latest operation, newest first.
+    async fn failure_events(&self, cfn: &dyn CloudFormation, id: &str) -> Vec<StackEvent> {
+        let Ok(events) = cfn.stack_events(id).await else {
+            return Vec::new();
+        };
+        let name = &self.change.stack.name;
+        let mut out = Vec::new();
+        for event in events {
+            let operation_start = event.logical_id == *name
+                && matches!(
+                    event.status.as_str(),
+                    "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS" | "DELETE_IN_PROGRESS"
+                );
+            if event.status.ends_with("_FAILED") && event.reason.is_some() {
+                out.push(event);
+            }
+            if operation_start || out.len() >= 10 {
+                break;
+            }
+        }
+        out
+    }
+}
