@@ -327,6 +327,91 @@ def patch_secure_transport_condition() -> None:
     FakeBucket.get_permission = get_permission
 
 
+def _api_shape(value, key=None):
+    """CloudFormation's PascalCase pipeline properties in the CodePipeline API's camelCase; the
+    keys of an action's Configuration are the action's own and stay as they are."""
+    if isinstance(value, list):
+        return [_api_shape(item) for item in value]
+    if isinstance(value, dict) and key != "Configuration":
+        return {k[0].lower() + k[1:]: _api_shape(v, k) for k, v in value.items()}
+    return value
+
+
+def patch_codepipeline_resource() -> None:
+    """AWS::CodePipeline::Pipeline has no CloudFormation model: the stack "completes" without a
+    pipeline. Create, update and delete it through moto's CodePipeline backend, so that
+    GetPipeline reads back what the stack made."""
+    from moto.codepipeline.models import codepipeline_backends
+    from moto.core.common_models import CloudFormationModel
+
+    def pipeline_of(properties):
+        pipeline = {
+            "name": properties["Name"],
+            "roleArn": properties["RoleArn"],
+            "stages": _api_shape(properties["Stages"]),
+        }
+        if "PipelineType" in properties:
+            pipeline["pipelineType"] = properties["PipelineType"]
+        if "ArtifactStore" in properties:
+            pipeline["artifactStore"] = _api_shape(properties["ArtifactStore"])
+        if "ArtifactStores" in properties:
+            pipeline["artifactStores"] = {
+                store["Region"]: _api_shape(store["ArtifactStore"]) for store in properties["ArtifactStores"]
+            }
+        return pipeline
+
+    class CfnPipeline(CloudFormationModel):
+        __module__ = "moto.codepipeline.cfn_pipeline"  # moto derives the service from the module name
+
+        def __init__(self, name: str, account_id: str, region_name: str):
+            self.name, self.account_id, self.region_name = name, account_id, region_name
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "Name"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::CodePipeline::Pipeline"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Version"
+
+        def get_cfn_attribute(self, attribute_name: str):
+            return codepipeline_backends[self.account_id][self.region_name].get_pipeline(self.name)[0]["version"]
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
+            pipeline = pipeline_of(cloudformation_json["Properties"])
+            codepipeline_backends[account_id][region_name].create_pipeline(pipeline, None)
+            return cls(pipeline["name"], account_id, region_name)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+            pipeline = pipeline_of(cloudformation_json["Properties"])
+            backend = codepipeline_backends[account_id][region_name]
+            if pipeline["name"] != original_resource.name:
+                backend.delete_pipeline(original_resource.name)
+                backend.create_pipeline(pipeline, None)
+            else:
+                backend.update_pipeline(pipeline)
+            return cls(pipeline["name"], account_id, region_name)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            backend = codepipeline_backends[account_id][region_name]
+            if resource_name in backend.pipelines:
+                backend.delete_pipeline(resource_name)
+
+        def delete(self, account_id, region_name):
+            self.delete_from_cloudformation_json(self.name, {}, account_id, region_name)
+
+
 PATCHES = (
     patch_kms_key,
     patch_bucket_versioning,
@@ -336,6 +421,7 @@ PATCHES = (
     patch_create_failure,
     patch_delete_failure,
     patch_secure_transport_condition,
+    patch_codepipeline_resource,
 )
 
 

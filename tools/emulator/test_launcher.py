@@ -180,3 +180,38 @@ def test_tls_only_bucket_policy_allows_requests_that_stand_for_tls(aws):
         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
     s3.put_object(Bucket="fidelity-tls", Key="a", Body=b"x")
     assert s3.get_object(Bucket="fidelity-tls", Key="a")["Body"].read() == b"x"
+
+
+def test_pipeline_resource_creates_updates_and_deletes_a_pipeline(aws):
+    cfn, codepipeline = aws("cloudformation"), aws("codepipeline")
+    role = {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "fidelity-pipeline", "AssumeRolePolicyDocument": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}}}
+
+    def pipeline(regions):
+        return {"Type": "AWS::CodePipeline::Pipeline", "Properties": {
+            "Name": "fidelity", "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+            "ArtifactStores": [{"Region": r, "ArtifactStore": {"Type": "S3", "Location": f"bucket-{r}"}} for r in regions],
+            "Stages": [
+                {"Name": "Source", "Actions": [{"Name": "App", "ActionTypeId": {
+                    "Category": "Source", "Owner": "AWS", "Provider": "S3", "Version": "1"},
+                    "Configuration": {"S3Bucket": "b", "S3ObjectKey": "k", "PollForSourceChanges": "true"},
+                    "OutputArtifacts": [{"Name": "App"}]}]},
+                {"Name": "Deploy", "Actions": [{"Name": f"Deploy-{r}", "Region": r, "ActionTypeId": {
+                    "Category": "Deploy", "Owner": "AWS", "Provider": "CloudFormation", "Version": "1"},
+                    "Configuration": {"ActionMode": "CHANGE_SET_REPLACE", "StackName": "app"},
+                    "InputArtifacts": [{"Name": "App"}]} for r in regions]},
+            ]}}
+
+    cfn.create_stack(StackName="s", TemplateBody=_template({"Role": role, "Pipeline": pipeline(["us-east-1"])}),
+                     Capabilities=["CAPABILITY_NAMED_IAM"])
+    got = codepipeline.get_pipeline(name="fidelity")["pipeline"]
+    assert got["stages"][0]["actions"][0]["configuration"]["S3ObjectKey"] == "k"
+    assert list(got["artifactStores"]) == ["us-east-1"]
+    cfn.update_stack(StackName="s", TemplateBody=_template({"Role": role, "Pipeline": pipeline(["us-east-1", "eu-west-1"])}),
+                     Capabilities=["CAPABILITY_NAMED_IAM"])
+    got = codepipeline.get_pipeline(name="fidelity")["pipeline"]
+    assert sorted(got["artifactStores"]) == ["eu-west-1", "us-east-1"]
+    assert [a["region"] for a in got["stages"][1]["actions"]] == ["us-east-1", "eu-west-1"]
+    cfn.delete_stack(StackName="s")
+    assert codepipeline.list_pipelines()["pipelines"] == []

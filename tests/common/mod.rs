@@ -1,0 +1,231 @@
+//! The integration-test harness: a fresh, patched moto server on a free loopback port for each
+//! test, a temporary AWS config whose profiles assume roles into several emulated accounts, and
+//! helpers to run the plinth binary and to read resources back with the SDK.
+
+#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+
+pub const BUILD: &str = "111111111111";
+/// Profile name and account of every emulated account the tests use.
+pub const ACCOUNTS: &[(&str, &str)] = &[
+    ("build", BUILD),
+    ("development", "222222222222"),
+    ("testing", "333333333333"),
+    ("production", "444444444444"),
+    ("staging", "555555555555"),
+    ("sandbox", "666666666666"),
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+static VENV: Once = Once::new();
+
+fn python() -> PathBuf {
+    VENV.call_once(|| {
+        let status = Command::new(root().join("tools/venv.sh")).status().expect("tools/venv.sh runs");
+        assert!(status.success(), "tools/venv.sh failed");
+    });
+    root().join(".venv/bin/python")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn http(port: u16, method: &str, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+pub struct Emulator {
+    child: Child,
+    pub port: u16,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Emulator {
+    pub fn start() -> Self {
+        let python = python();
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("emulator.log")).unwrap();
+        let child = Command::new(python)
+            .arg(root().join("tools/emulator/launcher.py"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("the emulator starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let emulator = Emulator { child, port, url, dir };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while http(port, "GET", "/moto-api/") != Some(200) {
+            assert!(Instant::now() < deadline, "the emulator did not answer on port {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        emulator.write_config(ACCOUNTS);
+        emulator
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("aws-config")
+    }
+
+    /// Writes the AWS config: a base profile with dummy keys; one `role_arn` profile per account.
+    pub fn write_config(&self, accounts: &[(&str, &str)]) {
+        let mut text = format!(
+            "[profile base]\naws_access_key_id = plinth-test\naws_secret_access_key = plinth-test\nregion = us-east-1\nendpoint_url = {}\n",
+            self.url
+        );
+        for (profile, account) in accounts {
+            text.push_str(&format!(
+                "\n[profile {profile}]\nrole_arn = arn:aws:iam::{account}:role/plinth-operator\nsource_profile = base\nregion = us-east-1\nendpoint_url = {}\n",
+                self.url
+            ));
+        }
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_plinth"));
+        command.args(args).current_dir(self.dir.path());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("AWS_") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .env("AWS_CONFIG_FILE", self.config_path())
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.dir.path().join("no-credentials"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", &self.url)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs plinth to completion.
+    pub fn plinth(&self, args: &[&str]) -> Run {
+        let output = self.command(args).output().expect("plinth runs");
+        Run::from(output)
+    }
+
+    /// Credentials acting in an account: AssumeRole from the base keys, as the profiles do.
+    pub async fn sdk(&self, account: &str, region: &str) -> SdkConfig {
+        let base = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(&self.url)
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new("plinth-test", "plinth-test", None, None, "test")))
+            .build();
+        let sts = aws_sdk_sts::Client::new(&base);
+        let assumed = sts
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{account}:role/plinth-test"))
+            .role_session_name("test")
+            .send()
+            .await
+            .unwrap();
+        let c = assumed.credentials().unwrap();
+        base.into_builder()
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                c.access_key_id(),
+                c.secret_access_key(),
+                Some(c.session_token().to_owned()),
+                None,
+                "assumed",
+            )))
+            .build()
+    }
+
+    pub async fn s3(&self, account: &str, region: &str) -> aws_sdk_s3::Client {
+        let config = self.sdk(account, region).await;
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build())
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A finished plinth run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+    }
+
+    #[track_caller]
+    pub fn expect(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+/// A topology of three target accounts across three regions, with optional extra text.
+pub fn topology(targets: &[(&str, &[&str])], extra: &str) -> String {
+    let mut text = format!("name = \"acme\"\n\n[build]\naccount = \"{BUILD}\"\nregion = \"us-east-1\"\nprofile = \"build\"\n");
+    for (name, regions) in targets {
+        let account = ACCOUNTS.iter().find(|(p, _)| p == name).map(|(_, a)| *a).expect("a known profile");
+        let regions: Vec<String> = regions.iter().map(|r| format!("\"{r}\"")).collect();
+        text.push_str(&format!(
+            "\n[[targets]]\nname = \"{name}\"\naccount = \"{account}\"\nregions = [{}]\nprofile = \"{name}\"\npolicies = [\"arn:aws:iam::aws:policy/PowerUserAccess\"]\n",
+            regions.join(", ")
+        ));
+    }
+    text.push_str(extra);
+    text
+}
+
+/// The standard test topology: three accounts, three regions.
+pub fn standard() -> String {
+    topology(
+        &[("development", &["us-east-1", "us-west-2"]), ("testing", &["us-west-2"]), ("production", &["eu-west-1"])],
+        "",
+    )
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
