@@ -25,23 +25,62 @@ fn actions(plan: &Value) -> Vec<(String, String, u64, u64)> {
 fn a_fresh_topology_plans_every_stack_as_create_in_waves() {
     let emulator = Emulator::start();
     let file = emulator.write("topology.toml", &standard());
-    let run = emulator.plinth(&["plan", "-t", path_str(&file), "--json", "--detailed-exitcode"]);
+    let run = emulator.plinth(&[
+        "plan",
+        "-t",
+        path_str(&file),
+        "--json",
+        "--detailed-exitcode",
+    ]);
     run.expect(2);
     let plan = run.json();
     let changes = actions(&plan);
     // primary, two regional, three deploy stacks; primary and regional get a second pass
-    assert_eq!(changes.iter().filter(|c| c.1 == "create").count(), 6, "{changes:?}");
-    assert_eq!(changes.iter().filter(|c| c.1 == "update" && c.2 == 2).count(), 3, "{changes:?}");
+    assert_eq!(
+        changes.iter().filter(|c| c.1 == "create").count(),
+        6,
+        "{changes:?}"
+    );
+    assert_eq!(
+        changes
+            .iter()
+            .filter(|c| c.1 == "update" && c.2 == 2)
+            .count(),
+        3,
+        "{changes:?}"
+    );
     assert_eq!(changes.iter().map(|c| c.3).max(), Some(3));
-    assert!(changes.iter().filter(|c| c.0 == "acme-deploy").all(|c| c.3 == 2));
+    assert!(
+        changes
+            .iter()
+            .filter(|c| c.0 == "acme-deploy")
+            .all(|c| c.3 == 2)
+    );
     assert_eq!(plan["summary"]["create"], 6);
     // placeholders are unknown until the upstream stacks exist
-    let deploy = plan["changes"].as_array().unwrap().iter().find(|c| c["stack"]["name"] == "acme-deploy").unwrap();
-    assert!(deploy["parameters"].as_array().unwrap().iter().all(|p| p["value"].is_null()));
+    let deploy = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["stack"]["name"] == "acme-deploy")
+        .unwrap();
+    assert!(
+        deploy["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["value"].is_null())
+    );
 
     let human = emulator.plinth(&["plan", "-t", path_str(&file)]);
     human.expect(0);
-    assert!(human.stderr.contains("Plan: 6 to create, 0 to update, 0 to delete, 0 unchanged."), "{}", human.stderr);
+    assert!(
+        human
+            .stderr
+            .contains("Plan: 6 to create, 0 to update, 0 to delete, 0 unchanged."),
+        "{}",
+        human.stderr
+    );
     assert!(human.stderr.contains("wave 3"));
     assert!(human.stderr.contains("(known after apply)"));
 }
@@ -50,25 +89,47 @@ fn a_fresh_topology_plans_every_stack_as_create_in_waves() {
 fn a_converged_foundation_plans_no_change() {
     let emulator = Emulator::start();
     let file = emulator.write("topology.toml", &standard());
-    emulator.plinth(&["apply", "-t", path_str(&file), "--yes"]).expect(0);
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
     let run = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
     run.expect(0);
-    assert!(run.stderr.contains("Plan: 0 to create, 0 to update, 0 to delete, 6 unchanged."), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Plan: 0 to create, 0 to update, 0 to delete, 6 unchanged."),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stack_changed_behind_plinths_back_shows_its_diff() {
     let emulator = Emulator::start();
     let file = emulator.write("topology.toml", &standard());
-    emulator.plinth(&["apply", "-t", path_str(&file), "--yes"]).expect(0);
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
 
     // Someone turns off key rotation in the us-west-2 regional stack by hand.
     let config = emulator.sdk(common::BUILD, "us-west-2").await;
     let cfn = aws_sdk_cloudformation::Client::new(&config);
-    let body = cfn.get_template().stack_name("acme-regional").send().await.unwrap().template_body().unwrap().to_owned();
+    let body = cfn
+        .get_template()
+        .stack_name("acme-regional")
+        .send()
+        .await
+        .unwrap()
+        .template_body()
+        .unwrap()
+        .to_owned();
     let mut template: Value = serde_json::from_str(&body).unwrap();
     template["Resources"]["ArtifactKey"]["Properties"]["EnableKeyRotation"] = Value::Bool(false);
-    let stack = cfn.describe_stacks().stack_name("acme-regional").send().await.unwrap();
+    let stack = cfn
+        .describe_stacks()
+        .stack_name("acme-regional")
+        .send()
+        .await
+        .unwrap();
     let tags = stack.stacks()[0].tags().to_vec();
     cfn.update_stack()
         .stack_name("acme-regional")
@@ -81,31 +142,74 @@ async fn a_stack_changed_behind_plinths_back_shows_its_diff() {
 
     let run = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
     run.expect(2);
-    assert!(run.stderr.contains("~ update  acme-regional (111111111111 us-west-2) pass 1"), "{}", run.stderr);
-    assert!(run.stderr.contains("-        \"EnableKeyRotation\": false,"), "{}", run.stderr);
-    assert!(run.stderr.contains("+        \"EnableKeyRotation\": true,"), "{}", run.stderr);
-    assert!(run.stderr.contains("Plan: 0 to create, 1 to update, 0 to delete, 5 unchanged."), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("~ update  acme-regional (111111111111 us-west-2) pass 1"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("-        \"EnableKeyRotation\": false,"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("+        \"EnableKeyRotation\": true,"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("Plan: 0 to create, 1 to update, 0 to delete, 5 unchanged."),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn a_stack_of_a_removed_region_plans_as_delete() {
     let emulator = Emulator::start();
     let file = emulator.write("topology.toml", &standard());
-    emulator.plinth(&["apply", "-t", path_str(&file), "--yes"]).expect(0);
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
     // production moves out of eu-west-1: nothing else deploys there any more
     let moved = topology(
-        &[("development", &["us-east-1", "us-west-2"]), ("testing", &["us-west-2"]), ("production", &["us-west-2"])],
+        &[
+            ("development", &["us-east-1", "us-west-2"]),
+            ("testing", &["us-west-2"]),
+            ("production", &["us-west-2"]),
+        ],
         "",
     );
     let file = emulator.write("topology.toml", &moved);
     let run = emulator.plinth(&["plan", "-t", path_str(&file), "--json"]);
     run.expect(0);
     let changes = actions(&run.json());
-    let last_wave = changes.iter().filter(|c| c.1 != "delete").map(|c| c.3).max().unwrap();
-    assert_eq!(changes.iter().filter(|c| c.1 == "delete").count(), 1, "{changes:?}");
-    assert!(changes.contains(&("acme-regional".into(), "delete".into(), 1, last_wave + 1)), "{changes:?}");
+    let last_wave = changes
+        .iter()
+        .filter(|c| c.1 != "delete")
+        .map(|c| c.3)
+        .max()
+        .unwrap();
+    assert_eq!(
+        changes.iter().filter(|c| c.1 == "delete").count(),
+        1,
+        "{changes:?}"
+    );
+    assert!(
+        changes.contains(&("acme-regional".into(), "delete".into(), 1, last_wave + 1)),
+        "{changes:?}"
+    );
     // the deploy stacks stop naming the eu-west-1 key
-    assert!(changes.iter().filter(|c| c.0 == "acme-deploy").all(|c| c.1 == "update"), "{changes:?}");
+    assert!(
+        changes
+            .iter()
+            .filter(|c| c.0 == "acme-deploy")
+            .all(|c| c.1 == "update"),
+        "{changes:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -128,7 +232,12 @@ async fn an_identity_mismatch_stops_the_plan() {
 async fn a_role_name_conflict_is_reported() {
     let emulator = Emulator::start();
     let iam = aws_sdk_iam::Client::new(&emulator.sdk("333333333333", "us-east-1").await);
-    iam.create_role().role_name("acme-codepipeline").assume_role_policy_document("{}").send().await.unwrap();
+    iam.create_role()
+        .role_name("acme-codepipeline")
+        .assume_role_policy_document("{}")
+        .send()
+        .await
+        .unwrap();
     let file = emulator.write("topology.toml", &standard());
     let run = emulator.plinth(&["plan", "-t", path_str(&file)]);
     run.expect(1);
@@ -144,11 +253,25 @@ fn a_saved_plan_is_refused_when_what_is_deployed_changed() {
     let emulator = Emulator::start();
     let file = emulator.write("topology.toml", &standard());
     let saved = emulator.dir.path().join("plan.json");
-    emulator.plinth(&["plan", "-t", path_str(&file), "--out", path_str(&saved)]).expect(0);
+    emulator
+        .plinth(&["plan", "-t", path_str(&file), "--out", path_str(&saved)])
+        .expect(0);
     // something else changes the accounts: here, an apply of the same topology
-    emulator.plinth(&["apply", "-t", path_str(&file), "--yes"]).expect(0);
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
     let run = emulator.plinth(&["apply", "-t", path_str(&file), path_str(&saved), "--yes"]);
     run.expect(1);
-    assert!(run.stderr.contains("what is deployed changed since the plan was saved"), "{}", run.stderr);
-    assert!(run.stderr.contains("111111111111/us-east-1/acme-primary: was absent"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("what is deployed changed since the plan was saved"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("111111111111/us-east-1/acme-primary: was absent"),
+        "{}",
+        run.stderr
+    );
 }

@@ -24,6 +24,9 @@ use crate::aws::Cloud;
 use crate::graph::StackKey;
 use crate::plan::{Action, OrphanBucket, Plan};
 
+/// What a change task returns: the stack's outputs, or why it failed.
+type TaskResult = Result<Option<BTreeMap<String, String>>, String>;
+
 /// Raised once to stop starting new work.
 #[derive(Default)]
 pub struct Cancel {
@@ -105,8 +108,7 @@ impl Executor {
         let n = plan.changes.len();
         let mut state = vec![State::Pending; n];
         let mut results: Vec<Option<ChangeResult>> = vec![None; n];
-        let mut running: JoinSet<(usize, Result<Option<BTreeMap<String, String>>, String>)> =
-            JoinSet::new();
+        let mut running: JoinSet<(usize, TaskResult)> = JoinSet::new();
         let mut interrupted = false;
         loop {
             // Skip what waits for a failure; start what is ready.

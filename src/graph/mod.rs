@@ -140,8 +140,10 @@ pub fn stacks(topology: &Topology) -> Vec<StackSpec> {
 pub enum Fragment {
     /// Everything that needs nothing that the stack's own pass cannot already have.
     Core,
-    /// The artifact sync function and its role (primary stack).
+    /// The artifact sync function and its role, which may read the primary artifacts (primary stack).
     Sync,
+    /// The sync function's permission to write one region's artifact bucket with its key.
+    SyncTo { region: Region },
     /// Artifact-bucket statements granting one target account's deploy roles.
     Grants { account: AccountId },
 }
@@ -203,8 +205,14 @@ fn fragments(topology: &Topology, key: &StackKey) -> Vec<Fragment> {
             .map(|account| Fragment::Grants { account })
     };
     match key {
-        StackKey::Primary => std::iter::once(Fragment::Core)
-            .chain(std::iter::once(Fragment::Sync))
+        StackKey::Primary => [Fragment::Core, Fragment::Sync]
+            .into_iter()
+            .chain(
+                topology
+                    .regional_regions()
+                    .into_iter()
+                    .map(|region| Fragment::SyncTo { region }),
+            )
             .chain(grants())
             .collect(),
         StackKey::Regional { .. } => std::iter::once(Fragment::Core).chain(grants()).collect(),
@@ -227,9 +235,8 @@ fn requirements(topology: &Topology, key: &StackKey, fragment: &Fragment) -> Vec
     };
     match (key, fragment) {
         (StackKey::Primary | StackKey::Regional { .. }, Fragment::Core) => Vec::new(),
-        (StackKey::Primary, Fragment::Sync) => {
-            topology.regional_regions().iter().map(key_arn).collect()
-        }
+        (StackKey::Primary, Fragment::Sync) => Vec::new(),
+        (StackKey::Primary, Fragment::SyncTo { region }) => vec![key_arn(region)],
         (_, Fragment::Grants { account }) => vec![requirement(
             StackKey::Deploy {
                 account: account.clone(),
@@ -259,6 +266,17 @@ fn requirements(topology: &Topology, key: &StackKey, fragment: &Fragment) -> Vec
                         output: "SyncFunctionArn".into(),
                     },
                 ));
+                for region in regions.iter().filter(|r| **r != &topology.build.region) {
+                    out.push(requirement(
+                        StackKey::Primary,
+                        Fragment::SyncTo {
+                            region: (*region).clone(),
+                        },
+                        Reason::Existence {
+                            principal: format!("the sync function's access to {region}"),
+                        },
+                    ));
+                }
             }
             for account in accounts {
                 out.push(requirement(
@@ -284,7 +302,7 @@ fn requirements(topology: &Topology, key: &StackKey, fragment: &Fragment) -> Vec
             }
             out
         }
-        (StackKey::Regional { .. }, Fragment::Sync) => Vec::new(),
+        (StackKey::Regional { .. }, Fragment::Sync | Fragment::SyncTo { .. }) => Vec::new(),
     }
 }
 

@@ -99,9 +99,17 @@ fn a_fresh_foundation_without_pipelines_has_three_waves() {
         ),
         3
     );
-    // the sync function waits for the regional keys, so it joins the primary's second pass
+    // the sync function's access to each region waits for that region's key
     let second = graph.node(graph.find(&StackKey::Primary, 2).unwrap());
-    assert!(second.fragments.contains(&Fragment::Sync));
+    assert!(second.fragments.contains(&Fragment::SyncTo {
+        region: region("us-west-2")
+    }));
+    assert!(
+        graph
+            .node(graph.find(&StackKey::Primary, 1).unwrap())
+            .fragments
+            .contains(&Fragment::Sync)
+    );
     assert!(graph.is_acyclic());
 }
 
@@ -168,6 +176,29 @@ fn adding_an_account_creates_its_deploy_stack_then_updates_the_grants() {
         account: account(222222222222)
     }));
     assert!(first.contains(&Fragment::Sync));
+}
+
+#[test]
+fn adding_a_region_keeps_what_the_existing_regions_have() {
+    let before = topology(&[(222222222222, &["us-east-1", "us-west-2"])], 0);
+    let existing: BTreeSet<StackKey> = stacks(&before).into_iter().map(|s| s.key).collect();
+    let after = topology(
+        &[(222222222222, &["us-east-1", "us-west-2", "eu-west-1"])],
+        0,
+    );
+    let graph = StackGraph::build(&after, &existing);
+    let first = graph.fragments_through(&StackKey::Primary, 1);
+    assert!(first.contains(&Fragment::Sync));
+    assert!(first.contains(&Fragment::SyncTo {
+        region: region("us-west-2")
+    }));
+    let second = graph.node(graph.find(&StackKey::Primary, 2).unwrap());
+    assert_eq!(
+        second.fragments,
+        vec![Fragment::SyncTo {
+            region: region("eu-west-1")
+        }]
+    );
 }
 
 #[test]

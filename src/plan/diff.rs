@@ -33,16 +33,21 @@ pub fn between(
         .unwrap_or_default();
     let mut parameter_changes = Vec::new();
     for p in parameters {
-        let before = stack.summary.parameters.get(&p.name).cloned();
+        let declared = stack
+            .template
+            .as_ref()
+            .is_some_and(|t| t["Parameters"].get(&p.name).is_some());
+        let before = stack
+            .summary
+            .parameters
+            .get(&p.name)
+            .filter(|_| declared)
+            .cloned();
         if before != p.value || p.value.is_none() {
             parameter_changes.push((p.name.clone(), before, p.value.clone()));
         }
     }
-    for (name, value) in &stack.summary.parameters {
-        if !parameters.iter().any(|p| &p.name == name) {
-            parameter_changes.push((name.clone(), Some(value.clone()), None));
-        }
-    }
+    // A parameter the deployed template no longer declares is covered by the template diff.
     let mut tag_changes = Vec::new();
     for (key, value) in tags {
         let before = stack.summary.tags.get(key);

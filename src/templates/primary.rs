@@ -97,7 +97,7 @@ pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) ->
             json!(regions.join(",")),
         );
         if fragments.contains(&Fragment::Sync) {
-            sync_function(&mut t, topology, &stack.key);
+            sync_function(&mut t, topology, &stack.key, fragments);
         }
     }
     t
@@ -105,9 +105,15 @@ pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) ->
 
 /// The artifact sync function and its role: reads the primary artifact bucket, writes the
 /// regional ones with their keys, writes its log group, reports job results.
-fn sync_function(t: &mut Template, topology: &Topology, here: &StackKey) {
+fn sync_function(t: &mut Template, topology: &Topology, here: &StackKey, fragments: &[Fragment]) {
     let function_name = topology.sync_function_name();
-    let regional = topology.regional_regions();
+    let regional: Vec<_> = fragments
+        .iter()
+        .filter_map(|f| match f {
+            Fragment::SyncTo { region } => Some(region.clone()),
+            _ => None,
+        })
+        .collect();
     let mut statements = vec![
         Statement::allow(
             "ReadPrimaryArtifacts",

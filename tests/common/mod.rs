@@ -2,7 +2,10 @@
 //! test, a temporary AWS config whose profiles assume roles into several emulated accounts, and
 //! helpers to run the plinth binary and to read resources back with the SDK.
 
-#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -34,14 +37,20 @@ static VENV: Once = Once::new();
 
 fn python() -> PathBuf {
     VENV.call_once(|| {
-        let status = Command::new(root().join("tools/venv.sh")).status().expect("tools/venv.sh runs");
+        let status = Command::new(root().join("tools/venv.sh"))
+            .status()
+            .expect("tools/venv.sh runs");
         assert!(status.success(), "tools/venv.sh failed");
     });
     root().join(".venv/bin/python")
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn http(port: u16, method: &str, path: &str) -> Option<u16> {
@@ -74,10 +83,18 @@ impl Emulator {
             .spawn()
             .expect("the emulator starts");
         let url = format!("http://127.0.0.1:{port}");
-        let emulator = Emulator { child, port, url, dir };
+        let emulator = Emulator {
+            child,
+            port,
+            url,
+            dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(90);
         while http(port, "GET", "/moto-api/") != Some(200) {
-            assert!(Instant::now() < deadline, "the emulator did not answer on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "the emulator did not answer on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         emulator.write_config(ACCOUNTS);
@@ -119,7 +136,10 @@ impl Emulator {
         }
         command
             .env("AWS_CONFIG_FILE", self.config_path())
-            .env("AWS_SHARED_CREDENTIALS_FILE", self.dir.path().join("no-credentials"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.dir.path().join("no-credentials"),
+            )
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_ENDPOINT_URL", &self.url)
             .env("NO_COLOR", "1")
@@ -139,7 +159,13 @@ impl Emulator {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .endpoint_url(&self.url)
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new("plinth-test", "plinth-test", None, None, "test")))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "plinth-test",
+                "plinth-test",
+                None,
+                None,
+                "test",
+            )))
             .build();
         let sts = aws_sdk_sts::Client::new(&base);
         let assumed = sts
@@ -163,12 +189,27 @@ impl Emulator {
 
     pub async fn s3(&self, account: &str, region: &str) -> aws_sdk_s3::Client {
         let config = self.sdk(account, region).await;
-        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build())
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build(),
+        )
     }
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // The server's own traceback often explains a failure that the SDK reports as a 500.
+            let log =
+                std::fs::read_to_string(self.dir.path().join("emulator.log")).unwrap_or_default();
+            let errors: Vec<&str> = log
+                .lines()
+                .filter(|l| !l.contains("HTTP/1.1\" 200"))
+                .collect();
+            let tail = errors[errors.len().saturating_sub(60)..].join("\n");
+            eprintln!("--- emulator log (last lines other than 200s)\n{tail}");
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -193,21 +234,36 @@ impl From<Output> for Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     #[track_caller]
     pub fn expect(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
 
 /// A topology of three target accounts across three regions, with optional extra text.
 pub fn topology(targets: &[(&str, &[&str])], extra: &str) -> String {
-    let mut text = format!("name = \"acme\"\n\n[build]\naccount = \"{BUILD}\"\nregion = \"us-east-1\"\nprofile = \"build\"\n");
+    let mut text = format!(
+        "name = \"acme\"\n\n[build]\naccount = \"{BUILD}\"\nregion = \"us-east-1\"\nprofile = \"build\"\n"
+    );
     for (name, regions) in targets {
-        let account = ACCOUNTS.iter().find(|(p, _)| p == name).map(|(_, a)| *a).expect("a known profile");
+        let account = ACCOUNTS
+            .iter()
+            .find(|(p, _)| p == name)
+            .map(|(_, a)| *a)
+            .expect("a known profile");
         let regions: Vec<String> = regions.iter().map(|r| format!("\"{r}\"")).collect();
         text.push_str(&format!(
             "\n[[targets]]\nname = \"{name}\"\naccount = \"{account}\"\nregions = [{}]\nprofile = \"{name}\"\npolicies = [\"arn:aws:iam::aws:policy/PowerUserAccess\"]\n",
@@ -221,7 +277,11 @@ pub fn topology(targets: &[(&str, &[&str])], extra: &str) -> String {
 /// The standard test topology: three accounts, three regions.
 pub fn standard() -> String {
     topology(
-        &[("development", &["us-east-1", "us-west-2"]), ("testing", &["us-west-2"]), ("production", &["eu-west-1"])],
+        &[
+            ("development", &["us-east-1", "us-west-2"]),
+            ("testing", &["us-west-2"]),
+            ("production", &["eu-west-1"]),
+        ],
         "",
     )
 }

@@ -327,6 +327,69 @@ def patch_secure_transport_condition() -> None:
     FakeBucket.get_permission = get_permission
 
 
+def patch_role_resource() -> None:
+    """AWS::IAM::Role: inline policy documents are stored as objects (GetRolePolicy answers with a
+    Python repr instead of JSON), ManagedPolicyArns are ignored, and an update applies only the
+    description: changed inline policies, managed policies and trust policies are silently kept
+    as they were. Store JSON text, attach managed policies, and update all of it in place."""
+    from moto.iam.models import Role, iam_backends
+    from moto.utilities.utils import get_partition
+
+    original_create = Role.create_from_cloudformation_json.__func__
+
+    def sync(role, backend, properties, previous):
+        wanted = {p["PolicyName"]: _document(p["PolicyDocument"]) for p in properties.get("Policies", [])}
+        for name in list(role.policies):
+            if name not in wanted:
+                role.delete_policy(name)
+        for name, document in wanted.items():
+            role.put_policy(name, document)
+        old = set(previous.get("ManagedPolicyArns", []))
+        new = set(properties.get("ManagedPolicyArns", []))
+        for arn in old - new:
+            if arn in role.managed_policies:
+                backend.detach_role_policy(arn, role.name)
+        for arn in new - set(role.managed_policies):
+            if arn in {p.arn for p in backend.managed_policies.values()}:
+                backend.attach_role_policy(arn, role.name)
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        role = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        backend = iam_backends[account_id][get_partition(region_name)]
+        sync(role, backend, cloudformation_json["Properties"], {})
+        return role
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json["Properties"]
+        backend = iam_backends[account_id][get_partition(region_name)]
+        if properties.get("RoleName", original_resource.name) != original_resource.name:
+            cls.delete_from_cloudformation_json(original_resource.name, {}, account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        original_resource.assume_role_policy_document = _document(properties["AssumeRolePolicyDocument"])
+        original_resource.description = properties.get("Description", "")
+        previous = {"ManagedPolicyArns": list(original_resource.managed_policies)}
+        sync(original_resource, backend, properties, previous)
+        return original_resource
+
+    Role.create_from_cloudformation_json = classmethod(create)
+    Role.update_from_cloudformation_json = classmethod(update)
+
+
+def patch_bucket_versioning_response() -> None:
+    """GetBucketVersioning answers with a <GetBucketVersioningResponse> root; AWS's (and the
+    strict Rust SDK's) root element is <VersioningConfiguration>."""
+    from moto.s3.responses import S3Response
+
+    def get_bucket_versioning(self):
+        status = self.backend.get_bucket_versioning(self.bucket_name)
+        inner = f"<Status>{status}</Status>" if status else ""
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                f'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{inner}</VersioningConfiguration>')
+        return 200, {"Content-Type": "application/xml"}, body
+
+    S3Response.get_bucket_versioning = get_bucket_versioning
+
+
 def _api_shape(value, key=None):
     """CloudFormation's PascalCase pipeline properties in the CodePipeline API's camelCase; the
     keys of an action's Configuration are the action's own and stay as they are."""
@@ -422,6 +485,8 @@ PATCHES = (
     patch_delete_failure,
     patch_secure_transport_condition,
     patch_codepipeline_resource,
+    patch_bucket_versioning_response,
+    patch_role_resource,
 )
 
 

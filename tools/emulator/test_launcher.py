@@ -215,3 +215,31 @@ def test_pipeline_resource_creates_updates_and_deletes_a_pipeline(aws):
     assert [a["region"] for a in got["stages"][1]["actions"]] == ["us-east-1", "eu-west-1"]
     cfn.delete_stack(StackName="s")
     assert codepipeline.list_pipelines()["pipelines"] == []
+
+
+def test_bucket_versioning_answers_with_aws_root_element(aws, endpoint):
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="fidelity-versioning-xml")
+    s3.put_bucket_versioning(Bucket="fidelity-versioning-xml", VersioningConfiguration={"Status": "Enabled"})
+    body = urllib.request.urlopen(endpoint + "/fidelity-versioning-xml?versioning").read().decode()
+    assert "<VersioningConfiguration" in body and "<Status>Enabled</Status>" in body, body
+
+
+def test_role_inline_policies_are_json_and_follow_updates(aws):
+    cfn, iam = aws("cloudformation"), aws("iam")
+
+    def role(actions):
+        return {"Role": {"Type": "AWS::IAM::Role", "Properties": {
+            "RoleName": "fidelity-inline", "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                        "Action": "sts:AssumeRole"}]},
+            "Policies": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": actions, "Resource": "arn:aws:s3:::b/*"}]}}]}}}
+
+    cfn.create_stack(StackName="s", TemplateBody=_template(role(["s3:GetObject"])), Capabilities=["CAPABILITY_NAMED_IAM"])
+    document = iam.get_role_policy(RoleName="fidelity-inline", PolicyName="p")["PolicyDocument"]
+    assert document["Statement"][0]["Action"] == ["s3:GetObject"]
+    cfn.update_stack(StackName="s", TemplateBody=_template(role(["s3:GetObject", "s3:PutObject"])),
+                     Capabilities=["CAPABILITY_NAMED_IAM"])
+    document = iam.get_role_policy(RoleName="fidelity-inline", PolicyName="p")["PolicyDocument"]
+    assert document["Statement"][0]["Action"] == ["s3:GetObject", "s3:PutObject"]
