@@ -4,6 +4,7 @@
 //! per-account credentials from the topology, and the SDK's adaptive retry mode (throttling is
 //! retried by the SDK, never read as "missing" or "failed").
 
+pub mod fake;
 pub mod sdk;
 pub mod snapshot;
 

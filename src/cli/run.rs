@@ -22,7 +22,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     /// How many stacks change at once
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
 }
 
