@@ -388,7 +388,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
             stack,
             if is_pipeline { 1 } else { last_wave + 1 },
             after,
-            "no longer in the topology",
+            Some("no longer in the topology"),
         ));
     }
     let summary = Plan::summarise(&changes);
@@ -404,13 +404,13 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
     }
 }
 
-fn deletion(stack: &DeployedStack, wave: u32, after: Vec<usize>, reason: &str) -> Change {
+fn deletion(stack: &DeployedStack, wave: u32, after: Vec<usize>, reason: Option<&str>) -> Change {
     Change {
         stack: stack.spec.clone(),
         pass: 1,
         wave,
         action: Action::Delete,
-        reason: Some(reason.to_owned()),
+        reason: reason.map(str::to_owned),
         after,
         stack_id: Some(stack.summary.id.clone()),
         template: None,
@@ -453,7 +453,7 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
             .flat_map(|(_, v)| v.iter().copied())
             .collect();
         earlier.entry(rank).or_default().push(changes.len());
-        changes.push(deletion(stack, rank + 1, after, "destroy"));
+        changes.push(deletion(stack, rank + 1, after, None));
     }
     let summary = Plan::summarise(&changes);
     Plan {
