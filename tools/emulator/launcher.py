@@ -390,6 +390,21 @@ def patch_bucket_versioning_response() -> None:
     S3Response.get_bucket_versioning = get_bucket_versioning
 
 
+def patch_pipeline_metadata_timestamps() -> None:
+    """GetPipeline's metadata gives `created` and `updated` as ISO text; the AWS JSON protocol
+    sends timestamps as epoch seconds, and the Rust SDK rejects anything else."""
+    from moto.codepipeline.models import CodePipeline
+
+    def metadata(self):
+        return {
+            "pipelineArn": self._arn,
+            "created": self._created.timestamp(),
+            "updated": self._updated.timestamp(),
+        }
+
+    CodePipeline.metadata = property(metadata)
+
+
 def _api_shape(value, key=None):
     """CloudFormation's PascalCase pipeline properties in the CodePipeline API's camelCase; the
     keys of an action's Configuration are the action's own and stay as they are."""
@@ -487,6 +502,7 @@ PATCHES = (
     patch_codepipeline_resource,
     patch_bucket_versioning_response,
     patch_role_resource,
+    patch_pipeline_metadata_timestamps,
 )
 
 

@@ -243,3 +243,19 @@ def test_role_inline_policies_are_json_and_follow_updates(aws):
                      Capabilities=["CAPABILITY_NAMED_IAM"])
     document = iam.get_role_policy(RoleName="fidelity-inline", PolicyName="p")["PolicyDocument"]
     assert document["Statement"][0]["Action"] == ["s3:GetObject", "s3:PutObject"]
+
+
+def test_pipeline_metadata_timestamps_are_epoch_seconds(aws, endpoint):
+    iam, codepipeline = aws("iam"), aws("codepipeline")
+    role = iam.create_role(RoleName="fidelity-metadata", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    source = {"name": "Source", "actions": [{"name": "S", "actionTypeId": {
+        "category": "Source", "owner": "AWS", "provider": "S3", "version": "1"}, "configuration": {}}]}
+    codepipeline.create_pipeline(pipeline={"name": "p", "roleArn": role, "artifactStore": {"type": "S3", "location": "bucket"},
+                                           "stages": [source, {**source, "name": "Two"}]})
+    request = urllib.request.Request(endpoint + "/", method="POST", data=b'{"name": "p"}', headers={
+        "X-Amz-Target": "CodePipeline_20150709.GetPipeline", "Content-Type": "application/x-amz-json-1.1",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/codepipeline/aws4_request, SignedHeaders=host, Signature=x"})
+    metadata = json.loads(urllib.request.urlopen(request).read())["metadata"]
+    assert isinstance(metadata["created"], (int, float)) and isinstance(metadata["updated"], (int, float)), metadata

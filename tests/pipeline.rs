@@ -1,0 +1,311 @@
+//! The pipeline stack against the emulator: what `GetPipeline` reads back after apply.
+
+mod common;
+
+use aws_sdk_codepipeline::types::{ActionDeclaration, PipelineDeclaration};
+use common::{BUILD, Emulator, path_str, topology};
+
+const PIPELINE: &str = r#"
+[[pipelines]]
+name = "service"
+targets = ["development", "testing", "production"]
+artifact_sync = "SYNC"
+sources = [{ name = "App", key = "service/app.zip" }, { name = "Config", key = "service/config.zip" }]
+stack = "service"
+"#;
+
+fn with_pipeline(sync: &str, production_regions: &[&str]) -> String {
+    topology(
+        &[
+            ("development", &["us-east-1", "us-west-2"]),
+            ("testing", &["us-west-2"]),
+            ("production", production_regions),
+        ],
+        &PIPELINE.replace("SYNC", sync),
+    )
+    .replacen(
+        "profile = \"production\"",
+        "profile = \"production\"\napproval = true",
+        1,
+    )
+}
+
+async fn get_pipeline(emulator: &Emulator) -> PipelineDeclaration {
+    let client = aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
+    client
+        .get_pipeline()
+        .name("acme-service")
+        .send()
+        .await
+        .unwrap()
+        .pipeline()
+        .unwrap()
+        .clone()
+}
+
+async fn key_arn(emulator: &Emulator, region: &str) -> String {
+    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, region).await);
+    let name = if region == "us-east-1" {
+        "acme-primary"
+    } else {
+        "acme-regional"
+    };
+    let stack = cfn.describe_stacks().stack_name(name).send().await.unwrap();
+    stack.stacks()[0]
+        .outputs()
+        .iter()
+        .find(|o| o.output_key() == Some("ArtifactKeyArn"))
+        .unwrap()
+        .output_value()
+        .unwrap()
+        .to_owned()
+}
+
+fn config<'a>(action: &'a ActionDeclaration, key: &str) -> Option<&'a str> {
+    action
+        .configuration()
+        .and_then(|c| c.get(key))
+        .map(String::as_str)
+}
+
+fn actions(pipeline: &PipelineDeclaration, stage: &str) -> Vec<ActionDeclaration> {
+    pipeline
+        .stages()
+        .iter()
+        .find(|s| s.name() == stage)
+        .map(|s| s.actions().to_vec())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_builds_the_pipeline_on_the_foundation() {
+    let emulator = Emulator::start();
+    let file = emulator.write("topology.toml", &with_pipeline("lambda", &["eu-west-1"]));
+    let run = emulator.plinth(&["apply", "-t", path_str(&file), "--yes"]);
+    run.expect(0);
+    let pipeline = get_pipeline(&emulator).await;
+    assert!(pipeline.role_arn().ends_with(":role/acme-pipeline-service"));
+
+    // one artifact store per region, each the foundation's bucket and key of that region
+    let stores = pipeline.artifact_stores().unwrap();
+    assert_eq!(stores.len(), 3);
+    for region in ["us-east-1", "us-west-2", "eu-west-1"] {
+        let store = &stores[region];
+        assert_eq!(store.location(), format!("acme-artifacts-{BUILD}-{region}"));
+        assert_eq!(
+            store.encryption_key().unwrap().id(),
+            key_arn(&emulator, region).await
+        );
+    }
+
+    // the stages in order: source, sync, then one per target in the pipeline's order
+    let names: Vec<&str> = pipeline.stages().iter().map(|s| s.name()).collect();
+    assert_eq!(
+        names,
+        ["Source", "Sync", "development", "testing", "production"]
+    );
+
+    let sources = actions(&pipeline, "Source");
+    assert_eq!(sources.len(), 2);
+    assert_eq!(
+        config(&sources[0], "S3Bucket"),
+        Some(format!("acme-build-{BUILD}-us-east-1").as_str())
+    );
+    assert_eq!(config(&sources[0], "S3ObjectKey"), Some("service/app.zip"));
+    let triggering: Vec<_> = sources
+        .iter()
+        .filter(|a| config(a, "PollForSourceChanges") == Some("true"))
+        .collect();
+    assert_eq!(triggering.len(), 1, "exactly one source starts runs");
+
+    let sync = actions(&pipeline, "Sync");
+    assert_eq!(
+        sync.len(),
+        2,
+        "one sync action per region other than the build region"
+    );
+    for action in &sync {
+        let parameters: serde_json::Value =
+            serde_json::from_str(config(action, "UserParameters").unwrap()).unwrap();
+        let region = parameters["DestinationRegion"].as_str().unwrap().to_owned();
+        assert!(["us-west-2", "eu-west-1"].contains(&region.as_str()));
+        assert_eq!(
+            parameters["DestinationBucket"],
+            format!("acme-artifacts-{BUILD}-{region}")
+        );
+        assert_eq!(
+            parameters["DestinationKeyArn"],
+            key_arn(&emulator, &region).await
+        );
+        assert_eq!(config(action, "FunctionName"), Some("acme-artifact-sync"));
+    }
+
+    for (stage, account, regions) in [
+        (
+            "development",
+            "222222222222",
+            vec!["us-east-1", "us-west-2"],
+        ),
+        ("testing", "333333333333", vec!["us-west-2"]),
+        ("production", "444444444444", vec!["eu-west-1"]),
+    ] {
+        let stage_actions = actions(&pipeline, stage);
+        for region in &regions {
+            let create = stage_actions
+                .iter()
+                .find(|a| a.name() == format!("CreateChangeSet-{region}"))
+                .unwrap();
+            let execute = stage_actions
+                .iter()
+                .find(|a| a.name() == format!("ExecuteChangeSet-{region}"))
+                .unwrap();
+            for action in [create, execute] {
+                assert_eq!(
+                    action.role_arn(),
+                    Some(format!("arn:aws:iam::{account}:role/acme-codepipeline").as_str())
+                );
+                assert_eq!(action.region(), Some(*region));
+            }
+            assert_eq!(
+                config(create, "RoleArn"),
+                Some(format!("arn:aws:iam::{account}:role/acme-cloudformation").as_str())
+            );
+            assert_eq!(config(create, "ActionMode"), Some("CHANGE_SET_REPLACE"));
+            assert_eq!(config(create, "StackName"), Some("service"));
+            assert!(
+                config(create, "Capabilities")
+                    .unwrap()
+                    .contains("CAPABILITY_NAMED_IAM")
+            );
+            assert_eq!(config(execute, "ActionMode"), Some("CHANGE_SET_EXECUTE"));
+            assert!(execute.run_order().unwrap() > create.run_order().unwrap());
+        }
+        let approvals: Vec<_> = stage_actions
+            .iter()
+            .filter(|a| a.action_type_id().unwrap().category().as_str() == "Approval")
+            .collect();
+        if stage == "production" {
+            assert_eq!(approvals.len(), 1);
+            assert_eq!(
+                approvals[0].run_order(),
+                Some(2),
+                "between the change sets and their execution"
+            );
+        } else {
+            assert!(approvals.is_empty(), "{stage}");
+        }
+    }
+    emulator
+        .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
+        .expect(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn native_sync_has_no_sync_stage_and_region_changes_reach_the_pipeline() {
+    let emulator = Emulator::start();
+    let file = emulator.write("topology.toml", &with_pipeline("native", &["eu-west-1"]));
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    let pipeline = get_pipeline(&emulator).await;
+    assert!(actions(&pipeline, "Sync").is_empty());
+    assert_eq!(pipeline.stages().len(), 4);
+
+    // production moves to us-east-1 as well: the pipeline changes on the next apply
+    let file = emulator.write(
+        "topology.toml",
+        &with_pipeline("native", &["eu-west-1", "us-east-1"]),
+    );
+    let plan = emulator.plinth(&["plan", "-t", path_str(&file)]);
+    assert!(
+        plan.stderr
+            .contains("~ update  acme-pipeline-service (111111111111 us-east-1) pass 1"),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr.lines().any(|l| l.trim_start().starts_with('+')
+            && l.contains("\"Name\": \"CreateChangeSet-us-east-1\"")),
+        "{}",
+        plan.stderr
+    );
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    let production = actions(&get_pipeline(&emulator).await, "production");
+    let regions: Vec<&str> = production.iter().filter_map(|a| a.region()).collect();
+    assert!(
+        regions.contains(&"us-east-1") && regions.contains(&"eu-west-1"),
+        "{regions:?}"
+    );
+
+    // destroy removes the pipeline before the foundation
+    let run = emulator.plinth(&["destroy", "-t", path_str(&file), "--yes"]);
+    run.expect(0);
+    let pipeline_done = run.stderr.find("ok acme-pipeline-service").unwrap();
+    let first_other = run.stderr.find(": delete started").unwrap();
+    assert!(
+        run.stderr[first_other..].starts_with(": delete started")
+            && run.stderr[..first_other].contains("acme-pipeline-service")
+    );
+    assert!(
+        pipeline_done
+            < run
+                .stderr
+                .find("acme-deploy (222222222222 us-east-1): delete started")
+                .unwrap()
+    );
+    let client = aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
+    assert!(
+        client
+            .list_pipelines()
+            .send()
+            .await
+            .unwrap()
+            .pipelines()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_a_pipeline_deletes_its_stack() {
+    let emulator = Emulator::start();
+    let file = emulator.write("topology.toml", &with_pipeline("lambda", &["eu-west-1"]));
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    let without = topology(
+        &[
+            ("development", &["us-east-1", "us-west-2"]),
+            ("testing", &["us-west-2"]),
+            ("production", &["eu-west-1"]),
+        ],
+        "",
+    )
+    .replacen(
+        "profile = \"production\"",
+        "profile = \"production\"\napproval = true",
+        1,
+    );
+    let file = emulator.write("topology.toml", &without);
+    let plan = emulator.plinth(&["plan", "-t", path_str(&file)]);
+    assert!(
+        plan.stderr
+            .contains("- delete  acme-pipeline-service (111111111111 us-east-1)"),
+        "{}",
+        plan.stderr
+    );
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    let client = aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
+    assert!(
+        client
+            .list_pipelines()
+            .send()
+            .await
+            .unwrap()
+            .pipelines()
+            .is_empty()
+    );
+}
