@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::{BUILD, Emulator, path_str, standard, topology};
+use common::{BUILD, Emulator, artifact_key_arn, path_str, standard, topology};
 use serde_json::Value;
 
 const REGIONS: &[&str] = &["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"];
@@ -319,7 +319,7 @@ async fn adding_an_account_then_adding_and_removing_a_region() {
         .unwrap();
     let document = urlencoding_decode(policy.policy_document());
     serde_json::from_str::<Value>(&document).expect("the policy document is JSON");
-    let regional_key = emulator_key_arn(&emulator, "ap-southeast-2").await;
+    let regional_key = artifact_key_arn(&emulator, "ap-southeast-2").await;
     assert!(
         document.contains(&regional_key),
         "the deploy role may use the new region's key {regional_key}: {document}"
@@ -374,34 +374,12 @@ fn urlencoding_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn emulator_key_arn(emulator: &Emulator, region: &str) -> String {
-    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, region).await);
-    let stack = cfn
-        .describe_stacks()
-        .stack_name("acme-regional")
-        .send()
-        .await
-        .unwrap();
-    stack.stacks()[0]
-        .outputs()
-        .iter()
-        .find(|o| o.output_key() == Some("ArtifactKeyArn"))
-        .unwrap()
-        .output_value()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_role_conflict_fails_only_its_branch_and_a_rerun_converges() {
     let emulator = Emulator::start();
     let iam = aws_sdk_iam::Client::new(&emulator.sdk("333333333333", "us-east-1").await);
     let file = emulator.write("topology.toml", &standard());
-    // planted after the plan's preflight would see it: create it, then apply from a saved plan
-    // would refuse; so plant it before and apply with the finding ignored is not possible either.
-    // Instead plant it between plan and apply's own read by racing is flaky: plant it now and
-    // check that plan and apply both refuse up front, then that a conflict at create time is
-    // reported with its stack, account, region and reason.
+    // A conflict that exists when plinth reads is refused up front, before anything changes.
     iam.create_role()
         .role_name("acme-cloudformation")
         .assume_role_policy_document("{}")

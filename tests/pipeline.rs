@@ -3,7 +3,7 @@
 mod common;
 
 use aws_sdk_codepipeline::types::{ActionDeclaration, PipelineDeclaration};
-use common::{BUILD, Emulator, path_str, topology};
+use common::{BUILD, Emulator, artifact_key_arn, path_str, topology};
 
 const PIPELINE: &str = r#"
 [[pipelines]]
@@ -43,24 +43,6 @@ async fn get_pipeline(emulator: &Emulator) -> PipelineDeclaration {
         .clone()
 }
 
-async fn key_arn(emulator: &Emulator, region: &str) -> String {
-    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, region).await);
-    let name = if region == "us-east-1" {
-        "acme-primary"
-    } else {
-        "acme-regional"
-    };
-    let stack = cfn.describe_stacks().stack_name(name).send().await.unwrap();
-    stack.stacks()[0]
-        .outputs()
-        .iter()
-        .find(|o| o.output_key() == Some("ArtifactKeyArn"))
-        .unwrap()
-        .output_value()
-        .unwrap()
-        .to_owned()
-}
-
 fn config<'a>(action: &'a ActionDeclaration, key: &str) -> Option<&'a str> {
     action
         .configuration()
@@ -94,7 +76,7 @@ async fn apply_builds_the_pipeline_on_the_foundation() {
         assert_eq!(store.location(), format!("acme-artifacts-{BUILD}-{region}"));
         assert_eq!(
             store.encryption_key().unwrap().id(),
-            key_arn(&emulator, region).await
+            artifact_key_arn(&emulator, region).await
         );
     }
 
@@ -135,7 +117,7 @@ async fn apply_builds_the_pipeline_on_the_foundation() {
         );
         assert_eq!(
             parameters["DestinationKeyArn"],
-            key_arn(&emulator, &region).await
+            artifact_key_arn(&emulator, &region).await
         );
         assert_eq!(config(action, "FunctionName"), Some("acme-artifact-sync"));
     }

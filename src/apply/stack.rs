@@ -36,6 +36,23 @@ pub fn resolve(
         .collect()
 }
 
+/// How many failed polls in a row a wait tolerates when the errors say nothing about the stack.
+const MAX_TRANSIENT_ERRORS: u32 = 5;
+
+/// Throttling, or no answer at all (no error code: a transport failure).
+fn is_transient(error: &crate::aws::AwsError) -> bool {
+    match error.code.as_deref() {
+        None => true,
+        Some(code) => matches!(
+            code,
+            "Throttling"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "TooManyRequestsException"
+        ),
+    }
+}
+
 pub struct ChangeTask {
     pub index: usize,
     pub change: Change,
@@ -103,11 +120,7 @@ impl ChangeTask {
         let plain = |e: String| (e, Vec::new());
         let name = self.change.stack.name.clone();
         // Level-triggered: act on what the stack is now, not on what it was when planned.
-        let current = match cfn
-            .describe_stack(&name)
-            .await
-            .map_err(|e| plain(e.to_string()))?
-        {
+        let current = match self.describe(cfn, &name).await.map_err(plain)? {
             Some(s) if classify(&s.status) == StackState::InProgress => {
                 match self.wait(cfn, &s.id, started).await.map_err(plain)? {
                     Settled::Stack(s) => Some(s),
@@ -228,6 +241,14 @@ impl ChangeTask {
         };
         let buckets = physical("AWS::S3::Bucket");
         let keys = physical("AWS::KMS::Key");
+        // A stack whose update rollback failed cannot be deleted cleanly until the rollback ends.
+        if stack.status == "UPDATE_ROLLBACK_FAILED" {
+            cfn.continue_update_rollback(&stack.id)
+                .await
+                .map_err(|e| plain(e.to_string()))?;
+            self.expect(cfn, &stack.id, "UPDATE_ROLLBACK_COMPLETE", started)
+                .await?;
+        }
         let s3 = self.cloud.s3(&spec.account);
         let mut last_error = None;
         for _attempt in 0..2 {
@@ -318,6 +339,26 @@ impl ChangeTask {
         }
     }
 
+    /// DescribeStacks, tolerating a few transient errors: the SDK has already retried them, and
+    /// throttling or a dropped connection says nothing about the stack.
+    async fn describe(
+        &self,
+        cfn: &dyn CloudFormation,
+        id: &str,
+    ) -> Result<Option<StackSummary>, String> {
+        let mut errors_in_a_row = 0;
+        loop {
+            match cfn.describe_stack(id).await {
+                Ok(described) => return Ok(described),
+                Err(e) if is_transient(&e) && errors_in_a_row < MAX_TRANSIENT_ERRORS => {
+                    tokio::time::sleep(self.backoff.delay(errors_in_a_row)).await;
+                    errors_in_a_row += 1;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+
     /// Polls until the stack is no longer in progress, reporting each new status.
     async fn wait(
         &self,
@@ -328,7 +369,8 @@ impl ChangeTask {
         let mut last: Option<String> = None;
         let mut attempt = 0;
         loop {
-            let Some(stack) = cfn.describe_stack(id).await.map_err(|e| e.to_string())? else {
+            let described = self.describe(cfn, id).await?;
+            let Some(stack) = described else {
                 return Ok(Settled::Gone);
             };
             if last.as_deref() != Some(stack.status.as_str()) {

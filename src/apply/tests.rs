@@ -240,3 +240,77 @@ async fn ctrl_c_stops_new_work_and_lets_what_runs_settle() {
         .unwrap();
     assert_eq!(summary.status, "CREATE_COMPLETE");
 }
+
+#[tokio::test(start_paused = true)]
+async fn destroy_continues_a_failed_update_rollback_before_deleting() {
+    let cloud = Arc::new(FakeCloud::new(Duration::from_secs(10)));
+    let t = topology();
+    let (executor, recorder) = executor(cloud.clone(), 8);
+    executor
+        .execute(&plan(&t, &Deployed::default()), BTreeMap::new())
+        .await;
+    let mut summary = cloud
+        .stack("222222222222", "us-east-1", "acme-deploy")
+        .unwrap();
+    summary.status = "UPDATE_ROLLBACK_FAILED".into();
+    cloud.put_stack("222222222222", "us-east-1", summary.clone(), "{}", None);
+    recorder.take();
+    let spec = crate::graph::stacks(&t)
+        .into_iter()
+        .find(|s| s.name == "acme-deploy")
+        .unwrap();
+    let deployed = Deployed {
+        stacks: vec![crate::plan::DeployedStack {
+            spec,
+            summary,
+            template: None,
+        }],
+        ..Deployed::default()
+    };
+    let outcome = executor
+        .execute(&crate::plan::destroy(&t, &deployed), BTreeMap::new())
+        .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(
+        statuses(&recorder.take(), "acme-deploy"),
+        [
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE",
+            "DELETE_IN_PROGRESS"
+        ]
+    );
+    assert!(
+        cloud
+            .stack("222222222222", "us-east-1", "acme-deploy")
+            .unwrap()
+            .status
+            == "DELETE_COMPLETE"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_while_waiting_is_waited_out_not_read_as_failure() {
+    let cloud = Arc::new(FakeCloud::new(Duration::from_secs(60)));
+    let mut the_plan = plan(&topology(), &Deployed::default());
+    the_plan.changes.truncate(1);
+    let (executor, _) = executor(cloud.clone(), 8);
+    cloud.throttle_describes(4);
+    let outcome = executor.execute(&the_plan, BTreeMap::new()).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    cloud.throttle_describes(50);
+    let mut again = plan(&topology(), &Deployed::default());
+    again
+        .changes
+        .retain(|c| c.stack.name == "acme-regional" && c.pass == 1);
+    for change in &mut again.changes {
+        change.after.clear();
+    }
+    let outcome = executor.execute(&again, BTreeMap::new()).await;
+    assert!(
+        outcome
+            .results
+            .iter()
+            .all(|r| matches!(r, ChangeResult::Failed(e) if e.contains("Throttling"))),
+        "persistent throttling is reported with its cause: {outcome:?}"
+    );
+}

@@ -30,6 +30,8 @@ struct State {
     stacks: HashMap<(String, String, String), FakeStack>,
     /// `account/stack name` to the reason its next create fails.
     failures: HashMap<String, String>,
+    /// How many of the next DescribeStacks calls answer with throttling.
+    throttled: u32,
     next_id: u64,
 }
 
@@ -56,6 +58,11 @@ impl FakeCloud {
         self.lock()
             .failures
             .insert(format!("{account}/{stack}"), reason.to_owned());
+    }
+
+    /// The next `count` DescribeStacks calls answer `Throttling: Rate exceeded`.
+    pub fn throttle_describes(&self, count: u32) {
+        self.lock().throttled = count;
     }
 
     /// Puts a stack in place, as if something else had started an operation on it.
@@ -226,6 +233,14 @@ impl CloudFormation for FakeCloudFormation {
     async fn describe_stack(&self, name_or_id: &str) -> AwsResult<Option<StackSummary>> {
         self.describes.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
+        if state.throttled > 0 {
+            state.throttled -= 1;
+            return Err(AwsError::new(
+                "DescribeStacks",
+                Some("Throttling"),
+                "Rate exceeded",
+            ));
+        }
         let Some(stack) = self.find(&mut state, name_or_id) else {
             return Ok(None);
         };

@@ -74,6 +74,7 @@ fn print_diagnostics(
             _ => text.replacen("warning:", &style.yellow(&style.bold("warning:")), 1),
         };
         output::say(painted.trim_end());
+        output::say("");
     }
 }
 

@@ -200,6 +200,13 @@ fn role_arns_are_iam_roles_of_the_declared_account() {
 }
 
 #[test]
+fn a_role_arn_with_too_few_parts_is_an_error_not_a_panic() {
+    // Found by the fuzz test below: a four-part ARN made the parser index past its parts.
+    let e = error_with("arn:aws:iam::333333333333:role/deployer", "arn:aws:iam:");
+    assert!(e.message.contains("not an IAM role ARN"), "{}", e.message);
+}
+
+#[test]
 fn there_is_at_least_one_target() {
     let text = "name = \"acme\"\ntargets = []\n[build]\naccount = \"111111111111\"\nregion = \"us-east-1\"\n";
     let errors = errors(text);
@@ -352,5 +359,31 @@ fn arbitrary_text_never_panics() {
         "name = \"acme\"\n[[pipelines]]\nsources = [1]",
     ] {
         let _ = parse(text);
+    }
+}
+
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::{VALID, parse};
+
+    proptest! {
+        /// Arbitrary text, and the valid file with a span replaced by arbitrary text, never make
+        /// the parser panic; every error it reports points inside the text.
+        #[test]
+        fn parsing_never_panics(text in "\\PC{0,200}", at in 0usize..VALID.len(), cut in 0usize..20, insert in "[ -~\\n]{0,12}") {
+            let _ = parse(&text);
+            let start = (0..=at).rev().find(|i| VALID.is_char_boundary(*i)).unwrap_or(0);
+            let end = (start + cut).min(VALID.len());
+            let end = (end..=VALID.len()).find(|i| VALID.is_char_boundary(*i)).unwrap_or(VALID.len());
+            let mutated = format!("{}{}{}", &VALID[..start], insert, &VALID[end..]);
+            if let Err(invalid) = parse(&mutated) {
+                for error in invalid.errors {
+                    if let Some(span) = error.span {
+                        prop_assert!(span.end <= mutated.len());
+                    }
+                }
+            }
+        }
     }
 }

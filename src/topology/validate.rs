@@ -921,39 +921,35 @@ impl Reader {
     }
 }
 
-/// Returns the account of an IAM role ARN: `arn:<partition>:iam::<account>:role/<path/name>`.
-pub fn parse_role_arn(arn: &str) -> Result<String, String> {
+/// Splits an IAM ARN `arn:<partition>:iam::<owner>:<kind>/<name>` into its owner, when it is
+/// one of `kind` with a non-empty name.
+fn iam_arn_owner<'a>(arn: &'a str, kind: &str) -> Option<&'a str> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let valid = parts.len() == 6
         && parts[0] == "arn"
         && matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov")
         && parts[2] == "iam"
         && parts[3].is_empty()
-        && AccountId::parse(parts[4]).is_ok()
         && parts[5]
-            .strip_prefix("role/")
+            .strip_prefix(kind)
+            .and_then(|rest| rest.strip_prefix('/'))
             .is_some_and(|name| !name.is_empty() && !name.ends_with('/'));
-    if valid {
-        Ok(parts[4].to_owned())
-    } else {
-        Err(format!("`{arn}` is not an IAM role ARN"))
+    // Lazily: the index exists only when the ARN has all six parts.
+    valid.then(|| parts[4])
+}
+
+/// Returns the account of an IAM role ARN: `arn:<partition>:iam::<account>:role/<path/name>`.
+pub fn parse_role_arn(arn: &str) -> Result<String, String> {
+    match iam_arn_owner(arn, "role") {
+        Some(account) if AccountId::parse(account).is_ok() => Ok(account.to_owned()),
+        _ => Err(format!("`{arn}` is not an IAM role ARN")),
     }
 }
 
+/// Accepts AWS managed (`iam::aws:policy/…`) and customer managed policy ARNs.
 fn parse_policy_arn(arn: &str) -> Result<(), String> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let valid = parts.len() == 6
-        && parts[0] == "arn"
-        && matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov")
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && (parts[4] == "aws" || AccountId::parse(parts[4]).is_ok())
-        && parts[5]
-            .strip_prefix("policy/")
-            .is_some_and(|name| !name.is_empty() && !name.ends_with('/'));
-    if valid {
-        Ok(())
-    } else {
-        Err(format!("`{arn}` is not an IAM managed policy ARN"))
+    match iam_arn_owner(arn, "policy") {
+        Some(owner) if owner == "aws" || AccountId::parse(owner).is_ok() => Ok(()),
+        _ => Err(format!("`{arn}` is not an IAM managed policy ARN")),
     }
 }

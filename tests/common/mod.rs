@@ -289,3 +289,22 @@ pub fn standard() -> String {
 pub fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
+
+/// The ARN of the artifact key of a region, from its stack's outputs.
+pub async fn artifact_key_arn(emulator: &Emulator, region: &str) -> String {
+    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, region).await);
+    let name = if region == "us-east-1" {
+        "acme-primary"
+    } else {
+        "acme-regional"
+    };
+    let stack = cfn.describe_stacks().stack_name(name).send().await.unwrap();
+    let outputs = stack.stacks()[0].outputs();
+    outputs
+        .iter()
+        .find(|o| o.output_key() == Some("ArtifactKeyArn"))
+        .unwrap()
+        .output_value()
+        .unwrap()
+        .to_owned()
+}

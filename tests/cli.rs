@@ -1,0 +1,139 @@
+//! The command line without AWS: help, validation errors as a person sees them, graph and render.
+
+use std::process::Command;
+
+fn plinth(args: &[&str], dir: &std::path::Path) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+const EXAMPLE: &str = include_str!("../topology.example.toml");
+
+#[test]
+fn help_lists_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = plinth(&["--help"], dir.path());
+    assert_eq!(code, 0);
+    for command in ["validate", "graph", "render", "plan", "apply", "destroy"] {
+        assert!(stdout.contains(command), "{command}: {stdout}");
+    }
+}
+
+#[test]
+fn validation_errors_show_every_problem_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = EXAMPLE
+        .replacen("account = \"222222222222\"", "account = 22222222222", 1)
+        .replacen("regions = [\"us-west-2\"]", "regions = [\"us-west\"]", 1)
+        .replacen("approval = true", "aproval = true", 1)
+        .replacen(
+            "targets = [\"development\", \"testing\", \"production\"]",
+            "targets = [\"development\", \"testin\", \"production\"]",
+            1,
+        );
+    std::fs::write(dir.path().join("topology.toml"), broken).unwrap();
+    let (code, stdout, stderr) = plinth(&["validate"], dir.path());
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn administrator_access_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = EXAMPLE.replacen("policy/PowerUserAccess", "policy/AdministratorAccess", 1);
+    std::fs::write(dir.path().join("topology.toml"), text).unwrap();
+    let (code, _, stderr) = plinth(&["validate"], dir.path());
+    assert_eq!(code, 0);
+    assert!(
+        stderr.starts_with("warning: targets[0].policies[0]: AdministratorAccess gives"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn empty_missing_and_non_utf8_files_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = plinth(&["validate"], dir.path());
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("error: cannot read the topology file topology.toml"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: pass the file with `-t FILE`"),
+        "{stderr}"
+    );
+
+    std::fs::write(dir.path().join("empty.toml"), "\n").unwrap();
+    let (code, _, stderr) = plinth(&["plan", "-t", "empty.toml"], dir.path());
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("error: the topology file is empty"),
+        "{stderr}"
+    );
+
+    std::fs::write(dir.path().join("latin1.toml"), b"name = \"caf\xe9\"\n").unwrap();
+    let (code, _, stderr) = plinth(&["apply", "-t", "latin1.toml", "--yes"], dir.path());
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("is not UTF-8 text (invalid byte at offset 11)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn graph_draws_waves_as_text_dot_mermaid_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("topology.toml"), EXAMPLE).unwrap();
+    let (code, text, _) = plinth(&["graph"], dir.path());
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(text);
+    let (_, dot, _) = plinth(&["graph", "--format", "dot"], dir.path());
+    assert!(dot.starts_with("digraph plinth {"));
+    let (_, mermaid, _) = plinth(&["graph", "--format", "mermaid"], dir.path());
+    assert!(mermaid.starts_with("flowchart TD"));
+    let (_, json, _) = plinth(&["graph", "--json"], dir.path());
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["waves"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn render_writes_every_template_and_a_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("topology.toml"), EXAMPLE).unwrap();
+    let (code, _, stderr) = plinth(&["render", "--out", "out"], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let templates = manifest["templates"].as_array().unwrap();
+    assert_eq!(templates.len(), 10);
+    for entry in templates {
+        let file = dir.path().join("out").join(entry["file"].as_str().unwrap());
+        let body: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        assert!(body["Resources"].is_object());
+        assert_eq!(entry["tags"]["plinth:foundation"], "acme");
+    }
+    let deploy = templates
+        .iter()
+        .find(|t| t["stack"] == "acme-deploy")
+        .unwrap();
+    assert_eq!(
+        deploy["placeholders"].as_array().unwrap().len(),
+        3,
+        "one key ARN per region"
+    );
+}
