@@ -277,9 +277,35 @@ async fn removing_a_pipeline_deletes_its_stack() {
         "{}",
         plan.stderr
     );
-    emulator
-        .plinth(&["apply", "-t", path_str(&file), "--yes"])
-        .expect(0);
+    let run = emulator.plinth(&["apply", "-t", path_str(&file), "--yes", "--json"]);
+    run.expect(0);
+    // --json: the plan, then one JSON line per event, then the summary; nothing else on stdout
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["event"], "plan");
+    assert_eq!(lines[0]["plan"]["summary"]["delete"], 1);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"] == "started" && l["action"] == "delete")
+    );
+    assert!(lines.iter().any(|l| l["event"] == "succeeded"
+        && l["stack"] == "acme-pipeline-service (111111111111 us-east-1)"));
+    assert_eq!(lines.last().unwrap()["event"], "summary");
+    let changing = lines[0]["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no_change")
+        .count();
+    assert_eq!(
+        changing, 4,
+        "the pipeline's stack, and the deploy stacks that no longer name its application stack"
+    );
+    assert_eq!(lines.last().unwrap()["succeeded"], changing);
     let client = aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
     assert!(
         client

@@ -145,7 +145,15 @@ fn summarise(
     outcome: &Outcome,
     orphan_error: Option<&str>,
 ) -> Result<u8, Failure> {
-    let succeeded = outcome.count(|r| *r == ChangeResult::Succeeded);
+    // Stacks that needed nothing are not counted as changes.
+    let succeeded = outcome
+        .results
+        .iter()
+        .zip(&plan.changes)
+        .filter(|(r, c)| {
+            **r == ChangeResult::Succeeded && c.action != plinth::plan::Action::NoChange
+        })
+        .count();
     let failed: Vec<&str> = outcome
         .results
         .iter()
