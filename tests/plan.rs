@@ -275,3 +275,33 @@ fn a_saved_plan_is_refused_when_what_is_deployed_changed() {
         run.stderr
     );
 }
+
+#[test]
+fn a_removed_target_plans_its_region_for_deletion_and_names_its_unreachable_account() {
+    let emulator = Emulator::start();
+    let file = emulator.write("topology.toml", &standard());
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    let without_production = topology(
+        &[
+            ("development", &["us-east-1", "us-west-2"]),
+            ("testing", &["us-west-2"]),
+        ],
+        "",
+    );
+    let file = emulator.write("topology.toml", &without_production);
+    let run = emulator.plinth(&["plan", "-t", path_str(&file)]);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .contains("- delete  acme-regional (111111111111 eu-west-1)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("warning: account 444444444444 is no longer in the topology, so plinth cannot reach its acme-deploy stack"),
+        "{}",
+        run.stderr
+    );
+}

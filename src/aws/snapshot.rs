@@ -171,6 +171,7 @@ pub async fn read(
     // The primary stack records the foundation's regions; read its place first.
     let first = list(build.account.clone(), build.region.clone()).await?;
     let mut regions: BTreeSet<Region> = topology.regions().into_iter().collect();
+    let mut dropped_accounts = Vec::new();
     for summary in &first.2 {
         if let Some(spec) = spec_of(topology, &first.0, &first.1, summary) {
             if spec.key == StackKey::Primary {
@@ -184,6 +185,20 @@ pub async fn read(
                         .split(',')
                         .filter_map(|r| Region::parse(r.trim()).ok()),
                 );
+                let targets = topology.target_accounts();
+                let dropped = summary
+                    .outputs
+                    .get(outputs::FOUNDATION_ACCOUNTS)
+                    .cloned()
+                    .unwrap_or_default();
+                for account in dropped
+                    .split(',')
+                    .filter_map(|a| AccountId::parse(a.trim()).ok())
+                {
+                    if !targets.contains(&account) && account != build.account {
+                        dropped_accounts.push(account);
+                    }
+                }
             }
         }
     }
@@ -258,6 +273,7 @@ pub async fn read(
         stacks,
         findings: Vec::new(),
         orphan_buckets: Vec::new(),
+        dropped_accounts,
     };
     check_names(cloud, topology, &regions, &mut deployed, concurrency).await?;
     Ok(deployed)

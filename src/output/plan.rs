@@ -112,6 +112,9 @@ pub fn render(style: &Style, plan: &Plan) -> String {
         };
         let _ = writeln!(out, "{what}");
     }
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "{} {warning}", style.yellow(&style.bold("warning:")));
+    }
     for finding in &plan.findings {
         let _ = writeln!(out, "{} {finding}", style.red(&style.bold("error:")));
     }

@@ -128,6 +128,9 @@ pub struct Deployed {
     pub stacks: Vec<DeployedStack>,
     pub findings: Vec<Finding>,
     pub orphan_buckets: Vec<OrphanBucket>,
+    /// Target accounts an earlier topology had and this one does not: their deploy stacks are
+    /// out of plinth's reach, since the topology no longer says how to reach those accounts.
+    pub dropped_accounts: Vec<AccountId>,
 }
 
 impl Deployed {

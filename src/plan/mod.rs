@@ -136,6 +136,9 @@ pub struct Plan {
     pub orphan_buckets: Vec<OrphanBucket>,
     /// Problems that would make apply fail; a plan with findings cannot be applied.
     pub findings: Vec<Finding>,
+    /// Things worth knowing that do not stop apply.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// What each stack looked like when planned: `account/region/name` to `status@changed_at`
     /// (or `absent`). Applying a saved plan refuses when these no longer match.
     pub fingerprints: BTreeMap<String, String>,
@@ -399,9 +402,24 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
         changes,
         orphan_buckets: Vec::new(),
         findings,
+        warnings: dropped_account_warnings(topology, deployed),
         fingerprints: fingerprints(specs, deployed),
         summary,
     }
+}
+
+fn dropped_account_warnings(topology: &Topology, deployed: &Deployed) -> Vec<String> {
+    deployed
+        .dropped_accounts
+        .iter()
+        .map(|account| {
+            format!(
+                "account {account} is no longer in the topology, so plinth cannot reach its {}-deploy stack; \
+                 to remove it, destroy it with the account still listed, or delete the stack in that account",
+                topology.name
+            )
+        })
+        .collect()
 }
 
 fn deletion(stack: &DeployedStack, wave: u32, after: Vec<usize>, reason: Option<&str>) -> Change {
@@ -463,6 +481,7 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
         changes,
         orphan_buckets: deployed.orphan_buckets.clone(),
         findings,
+        warnings: dropped_account_warnings(topology, deployed),
         fingerprints: fingerprints(Vec::new(), deployed),
         summary,
     }

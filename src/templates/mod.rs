@@ -155,6 +155,7 @@ pub mod outputs {
     pub const BUILD_BUCKET: &str = "BuildBucketName";
     pub const SYNC_FUNCTION_ARN: &str = "SyncFunctionArn";
     pub const FOUNDATION_REGIONS: &str = "FoundationRegions";
+    pub const FOUNDATION_ACCOUNTS: &str = "FoundationAccounts";
     pub const PIPELINE_ROLE_ARN: &str = "PipelineRoleArn";
     pub const CLOUDFORMATION_ROLE_ARN: &str = "CloudFormationRoleArn";
     pub const PIPELINE_NAME: &str = "PipelineName";

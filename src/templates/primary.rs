@@ -96,6 +96,16 @@ pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) ->
             "Regions of this foundation, so that plinth finds regional stacks of regions removed later",
             json!(regions.join(",")),
         );
+        let accounts: Vec<String> = topology
+            .target_accounts()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        t.output(
+            outputs::FOUNDATION_ACCOUNTS,
+            "Target accounts of this foundation, so that plinth can say when one is dropped with its deploy stack",
+            json!(accounts.join(",")),
+        );
         if fragments.contains(&Fragment::Sync) {
             sync_function(&mut t, topology, &stack.key, fragments);
         }
