@@ -10,7 +10,6 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_cloudformation::types::{Capability, Parameter, Tag, TemplateStage};
 use aws_smithy_types::date_time::{DateTime, Format};
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{
@@ -26,13 +25,27 @@ where
 {
     let message = match err.message() {
         Some(message) => message.to_owned(),
-        None => DisplayErrorContext(&err).to_string(),
+        None => chain(&err),
     };
     AwsError {
         operation,
         code: err.code().map(str::to_owned),
         message,
     }
+}
+
+/// A transport or configuration error as one line: each cause's text once, outermost first.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 fn time(value: Option<&DateTime>) -> String {
