@@ -21,6 +21,8 @@ pub mod exit {
     pub const SUCCESS: u8 = 0;
     pub const FAILURE: u8 = 1;
     pub const BAD_INPUT: u8 = 2;
+    /// `plan --detailed-exitcode`: the plan has changes.
+    pub const CHANGES: u8 = 2;
 }
 
 #[derive(Debug, Parser)]

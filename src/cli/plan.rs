@@ -48,7 +48,7 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
         return Ok(exit::FAILURE);
     }
     Ok(if args.detailed_exitcode && plan.summary.has_changes() {
-        exit::BAD_INPUT
+        exit::CHANGES
     } else {
         exit::SUCCESS
     })

@@ -194,10 +194,6 @@ impl Topology {
         format!("{}-cloudformation", self.name)
     }
 
-    pub fn role_arn(&self, account: &AccountId, role_name: &str) -> String {
-        format!("arn:aws:iam::{account}:role/{role_name}")
-    }
-
     pub fn sync_function_name(&self) -> String {
         format!("{}-artifact-sync", self.name)
     }
