@@ -1,3 +1,5 @@
+//! `plinth apply [PLAN]`: plan (or check a saved plan against what is deployed), show, ask, converge.
+
 use std::path::PathBuf;
 
 use clap::Args;

@@ -1,3 +1,5 @@
+//! `plinth destroy`: a plan of deletes for everything the foundation has, shown, asked, carried out.
+
 use clap::Args;
 use plinth::output;
 use plinth::plan::Mode;

@@ -1,3 +1,5 @@
+//! `plinth graph`: the stack graph of a fresh apply, as text waves, DOT, Mermaid or JSON.
+
 use std::collections::BTreeSet;
 
 use clap::Args;

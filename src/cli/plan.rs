@@ -1,3 +1,5 @@
+//! `plinth plan`: read every account and region and show what apply would change.
+
 use std::path::PathBuf;
 
 use clap::Args;

@@ -1,3 +1,5 @@
+//! `plinth render --out DIR`: every (stack, pass) template and a manifest, written to a folder.
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 

@@ -1,3 +1,5 @@
+//! `plinth validate`: check the topology and say what a fresh apply would build. Never touches AWS.
+
 use std::collections::BTreeSet;
 
 use clap::Args;
