@@ -74,6 +74,8 @@ pub enum Finding {
         account: AccountId,
         stack: String,
     },
+    /// A template is larger than CloudFormation takes in a request.
+    TemplateTooLarge { stack: String, bytes: usize },
     /// A stack is being changed by CloudFormation right now.
     InProgress {
         stack: String,
@@ -107,6 +109,12 @@ impl fmt::Display for Finding {
                 f,
                 "bucket {bucket} exists in account {account} outside any stack (left by an earlier failure), so {stack} cannot create it; \
                  `plinth destroy` removes it, or empty and delete it by hand"
+            ),
+            Finding::TemplateTooLarge { stack, bytes } => write!(
+                f,
+                "the template of {stack} is {bytes} bytes; CloudFormation takes at most {} in a request: \
+                 split its pipeline's targets over several pipelines",
+                crate::plan::TEMPLATE_BODY_LIMIT
             ),
             Finding::InProgress {
                 stack,

@@ -15,6 +15,9 @@ use crate::graph::{StackGraph, StackKey, StackKind, StackSpec};
 use crate::templates::{self, Placeholder, canonical_json};
 use crate::topology::Topology;
 
+/// The largest `TemplateBody` CloudFormation accepts, in bytes of the compact JSON plinth sends.
+pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
+
 /// The version of the plan's JSON form; raised on any incompatible change.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
@@ -252,7 +255,15 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
     let mut changes: Vec<Change> = Vec::new();
     let mut previous_template: BTreeMap<StackKey, String> = BTreeMap::new();
     for node in &rendered {
-        let template = canonical_json(&node.template.body());
+        let body = node.template.body();
+        let bytes = body.to_string().len();
+        if bytes > TEMPLATE_BODY_LIMIT {
+            findings.push(Finding::TemplateTooLarge {
+                stack: node.stack.name.clone(),
+                bytes,
+            });
+        }
+        let template = canonical_json(&body);
         let parameters: Vec<PlannedParameter> = node
             .template
             .placeholders

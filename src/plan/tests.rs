@@ -1,1 +1,298 @@
+//! The planner on hand-made snapshots: no AWS, no I/O.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::*;
+use crate::aws::StackSummary;
+use crate::graph::StackGraph;
+use crate::templates::render_graph;
+use crate::topology::parse;
+
+fn example() -> Topology {
+    parse(include_str!("../../topology.example.toml"))
+        .unwrap()
+        .topology
+}
+
+/// What AWS would hold after a successful apply of `topology`.
+fn converged(topology: &Topology) -> Deployed {
+    let specs = crate::graph::stacks(topology);
+    let all: BTreeSet<StackKey> = specs.iter().map(|s| s.key.clone()).collect();
+    let graph = StackGraph::build(topology, &all);
+    let mut outputs: BTreeMap<StackKey, BTreeMap<String, String>> = BTreeMap::new();
+    for spec in &specs {
+        let rendered = templates::render(topology, spec, &graph.fragments_through(&spec.key, 1));
+        let names = rendered
+            .outputs
+            .keys()
+            .map(|k| (k.clone(), format!("{}/{k}", spec.name)))
+            .collect();
+        outputs.insert(spec.key.clone(), names);
+    }
+    let stacks = render_graph(topology, &graph)
+        .into_iter()
+        .map(|node| {
+            let parameters = node
+                .template
+                .placeholders
+                .iter()
+                .map(|p| (p.parameter.clone(), outputs[&p.stack][&p.output].clone()))
+                .collect();
+            DeployedStack {
+                summary: StackSummary {
+                    id: format!(
+                        "id/{}/{}/{}",
+                        node.stack.account, node.stack.region, node.stack.name
+                    ),
+                    name: node.stack.name.clone(),
+                    status: "UPDATE_COMPLETE".into(),
+                    status_reason: None,
+                    parameters,
+                    tags: node.tags.clone(),
+                    outputs: outputs[&node.stack.key].clone(),
+                    changed_at: "2026-11-26T10:00:00Z".into(),
+                },
+                template: Some(node.template.body()),
+                spec: node.stack,
+            }
+        })
+        .collect();
+    Deployed {
+        stacks,
+        ..Deployed::default()
+    }
+}
+
+fn actions(plan: &Plan) -> Vec<(String, String, u32, Action)> {
+    plan.changes
+        .iter()
+        .map(|c| {
+            (
+                c.stack.name.clone(),
+                c.stack.region.to_string(),
+                c.pass,
+                c.action,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_fresh_plan_creates_everything_in_four_waves() {
+    let plan = plan(&example(), &Deployed::default());
+    assert_eq!(
+        plan.summary,
+        Summary {
+            create: 7,
+            update: 0,
+            replace: 0,
+            delete: 0,
+            unchanged: 0
+        }
+    );
+    assert_eq!(plan.changes.iter().filter(|c| c.pass == 2).count(), 3);
+    assert_eq!(plan.changes.iter().map(|c| c.wave).max(), Some(4));
+    assert!(plan.findings.is_empty());
+    // every dependency points to an earlier change
+    for (i, change) in plan.changes.iter().enumerate() {
+        assert!(change.after.iter().all(|&j| j < i), "{}", change.label());
+    }
+    assert_eq!(
+        plan.summary_line(),
+        "Plan: 7 to create, 0 to update, 0 to delete, 0 unchanged."
+    );
+}
+
+#[test]
+fn a_converged_foundation_has_nothing_to_do() {
+    let t = example();
+    let plan = plan(&t, &converged(&t));
+    assert!(
+        plan.changes.iter().all(|c| c.action == Action::NoChange),
+        "{:?}",
+        actions(&plan)
+    );
+    assert!(!plan.summary.has_changes());
+    assert_eq!(plan.summary.unchanged, 7);
+}
+
+#[test]
+fn a_changed_template_is_an_update_with_its_diff() {
+    let t = example();
+    let mut deployed = converged(&t);
+    let regional = deployed
+        .stacks
+        .iter_mut()
+        .find(|s| s.spec.name == "acme-regional")
+        .unwrap();
+    regional.template.as_mut().unwrap()["Resources"]["ArtifactKey"]["Properties"]["PendingWindowInDays"] =
+        30.into();
+    let plan = plan(&t, &deployed);
+    let change = plan
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Update)
+        .unwrap();
+    assert_eq!(change.stack.name, "acme-regional");
+    let diff = change.diff.as_ref().unwrap();
+    assert!(
+        diff.template
+            .contains("-        \"PendingWindowInDays\": 30\n"),
+        "{}",
+        diff.template
+    );
+    assert!(
+        diff.template
+            .contains("+        \"PendingWindowInDays\": 7\n"),
+        "{}",
+        diff.template
+    );
+    assert_eq!(plan.summary.update, 1);
+}
+
+#[test]
+fn a_failed_create_is_replaced_and_its_dependents_wait() {
+    let t = example();
+    let mut deployed = converged(&t);
+    let deploy = deployed
+        .stacks
+        .iter_mut()
+        .find(|s| s.spec.name == "acme-deploy")
+        .unwrap();
+    deploy.summary.status = "ROLLBACK_COMPLETE".into();
+    deploy.summary.status_reason = Some("Role with name acme-codepipeline already exists.".into());
+    let failed_account = deploy.spec.account.clone();
+    let plan = plan(&t, &deployed);
+    let replace = plan
+        .changes
+        .iter()
+        .position(|c| c.action == Action::Replace)
+        .unwrap();
+    assert_eq!(plan.changes[replace].stack.account, failed_account);
+    assert!(
+        plan.changes[replace]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("ROLLBACK_COMPLETE (Role with name")
+    );
+    // the bucket grants for that account's roles are withheld until the roles exist again
+    let second = plan
+        .changes
+        .iter()
+        .find(|c| c.stack.name == "acme-primary" && c.pass == 2)
+        .unwrap();
+    assert!(
+        plan.changes
+            .iter()
+            .position(|c| std::ptr::eq(c, second))
+            .unwrap()
+            > replace
+    );
+    assert!(second.after.contains(&replace));
+}
+
+#[test]
+fn a_stack_in_progress_is_reported_not_guessed_at() {
+    let t = example();
+    let mut deployed = converged(&t);
+    deployed.stacks[0].summary.status = "UPDATE_IN_PROGRESS".into();
+    let plan = plan(&t, &deployed);
+    assert!(
+        matches!(&plan.findings[..], [Finding::InProgress { status, .. }] if status == "UPDATE_IN_PROGRESS")
+    );
+}
+
+#[test]
+fn stacks_the_topology_no_longer_implies_are_deleted_last() {
+    let t = example();
+    let deployed = converged(&t);
+    let smaller = parse(&include_str!("../../topology.example.toml").replace(
+        "regions = [\"us-east-1\", \"eu-west-1\"]",
+        "regions = [\"us-east-1\"]",
+    ))
+    .unwrap()
+    .topology;
+    let plan = plan(&smaller, &deployed);
+    let delete = plan.changes.last().unwrap();
+    assert_eq!(
+        (
+            delete.stack.name.as_str(),
+            delete.stack.region.as_str(),
+            delete.action
+        ),
+        ("acme-regional", "eu-west-1", Action::Delete)
+    );
+    assert_eq!(
+        delete.after.len(),
+        plan.changes.len() - 1,
+        "after every other change"
+    );
+    assert_eq!(plan.summary.delete, 1);
+}
+
+#[test]
+fn destroy_removes_pipelines_first_then_deploy_stacks_then_the_rest() {
+    let t = example();
+    let plan = destroy(&t, &converged(&t));
+    let kinds: Vec<_> = plan
+        .changes
+        .iter()
+        .map(|c| (c.stack.key.kind(), c.wave))
+        .collect();
+    assert_eq!(kinds[0], (crate::graph::StackKind::Pipeline, 1));
+    assert!(
+        kinds[1..4]
+            .iter()
+            .all(|(k, w)| *k == crate::graph::StackKind::Deploy && *w == 2)
+    );
+    assert!(kinds[4..].iter().all(|(_, w)| *w == 3));
+    assert!(plan.changes.iter().all(|c| c.action == Action::Delete));
+}
+
+#[test]
+fn a_saved_plan_knows_when_what_is_deployed_changed() {
+    let t = example();
+    let deployed = converged(&t);
+    let saved = plan(&t, &deployed);
+    assert!(stale(&saved, &deployed).is_empty());
+    let mut changed = deployed.clone();
+    changed.stacks[0].summary.changed_at = "2026-11-26T11:00:00Z".into();
+    let differences = stale(&saved, &changed);
+    assert_eq!(differences.len(), 1);
+    assert!(differences[0].contains(
+        "was UPDATE_COMPLETE@2026-11-26T10:00:00Z, is now UPDATE_COMPLETE@2026-11-26T11:00:00Z"
+    ));
+    let round_trip = Plan::from_json(&saved.to_json()).unwrap();
+    assert_eq!(round_trip, saved);
+}
+
+#[test]
+fn a_template_too_large_for_cloudformation_is_a_finding() {
+    use std::fmt::Write as _;
+    let mut text = String::from(
+        "name = \"acme\"\n[build]\naccount = \"111111111111\"\nregion = \"us-east-1\"\n",
+    );
+    let regions = "\"us-east-1\", \"us-east-2\", \"us-west-1\", \"us-west-2\", \"eu-west-1\", \"eu-west-2\", \"eu-central-1\", \"ap-southeast-2\"";
+    for i in 0..20 {
+        let _ = write!(
+            text,
+            "[[targets]]\nname = \"t{i}\"\naccount = \"{:012}\"\nregions = [{regions}]\n",
+            200_000_000_000u64 + i
+        );
+    }
+    let names: Vec<String> = (0..20).map(|i| format!("\"t{i}\"")).collect();
+    let _ = write!(
+        text,
+        "[[pipelines]]\nname = \"p\"\ntargets = [{}]\nsources = [{{ name = \"A\", key = \"k\" }}]\nstack = \"s\"\n",
+        names.join(", ")
+    );
+    let plan = plan(&parse(&text).unwrap().topology, &Deployed::default());
+    assert!(
+        plan.findings.iter().any(
+            |f| matches!(f, Finding::TemplateTooLarge { stack, .. } if stack == "acme-pipeline-p")
+        ),
+        "{:?}",
+        plan.findings
+    );
+}

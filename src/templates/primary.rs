@@ -30,34 +30,43 @@ pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) ->
         storage::bucket(&topology.artifact_bucket(region), None),
     );
 
-    let grants: Vec<Statement> = fragments
+    // One statement pair for every granted account: a bucket policy may hold 20 KB, and a
+    // statement per account would not fit a foundation of fifty accounts.
+    let principals: Vec<serde_json::Value> = fragments
         .iter()
         .filter_map(|f| match f {
             Fragment::Grants { account } => Some(account),
             _ => None,
         })
         .flat_map(|account| {
-            let principals = json!({ "AWS": [
-                iam_arn(account.as_str(), &format!("role/{}", topology.pipeline_role_name())),
-                iam_arn(account.as_str(), &format!("role/{}", topology.cloudformation_role_name())),
-            ]});
-            let bucket = json!({ "Ref": "ArtifactBucket" });
-            vec![
-                Statement::allow(
-                    &format!("DeployRolesObjects{account}"),
-                    ARTIFACT_OBJECT_ACTIONS,
-                    vec![objects_arn(bucket.clone())],
-                )
-                .principal(principals.clone()),
-                Statement::allow(
-                    &format!("DeployRolesBucket{account}"),
-                    ARTIFACT_BUCKET_ACTIONS,
-                    vec![bucket_arn(bucket)],
-                )
-                .principal(principals),
+            [
+                topology.pipeline_role_name(),
+                topology.cloudformation_role_name(),
             ]
+            .map(|role| iam_arn(account.as_str(), &format!("role/{role}")))
         })
         .collect();
+    let mut grants = Vec::new();
+    if !principals.is_empty() {
+        let bucket = json!({ "Ref": "ArtifactBucket" });
+        let principal = json!({ "AWS": principals });
+        grants.push(
+            Statement::allow(
+                "DeployRolesObjects",
+                ARTIFACT_OBJECT_ACTIONS,
+                vec![objects_arn(bucket.clone())],
+            )
+            .principal(principal.clone()),
+        );
+        grants.push(
+            Statement::allow(
+                "DeployRolesBucket",
+                ARTIFACT_BUCKET_ACTIONS,
+                vec![bucket_arn(bucket)],
+            )
+            .principal(principal),
+        );
+    }
     t.resource(
         "ArtifactBucketPolicy",
         storage::bucket_policy("ArtifactBucket", grants),

@@ -175,11 +175,13 @@ fn second_passes_add_grants_for_every_target_account() {
     for node in rendered().iter().filter(|n| n.pass == 2) {
         let text = canonical_json(&node.template.body());
         for account in topology.target_accounts() {
-            assert!(
-                text.contains(&format!("DeployRolesObjects{account}")),
-                "{}",
-                node.stack.name
-            );
+            for role in ["acme-codepipeline", "acme-cloudformation"] {
+                assert!(
+                    text.contains(&format!("iam::{account}:role/{role}")),
+                    "{}",
+                    node.stack.name
+                );
+            }
         }
     }
 }
@@ -191,4 +193,62 @@ fn the_sync_function_fits_inline() {
         "{} bytes",
         ARTIFACT_SYNC_SOURCE.len()
     );
+}
+
+#[test]
+fn a_foundation_of_fifty_accounts_fits_cloudformation_and_s3_limits() {
+    use std::fmt::Write as _;
+    let regions = [
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-southeast-2",
+    ];
+    let list: Vec<String> = regions.iter().map(|r| format!("\"{r}\"")).collect();
+    let mut text = String::from(
+        "name = \"acme\"\n[build]\naccount = \"100000000000\"\nregion = \"us-east-1\"\n",
+    );
+    for i in 0..50 {
+        let _ = write!(
+            text,
+            "[[targets]]\nname = \"t{i}\"\naccount = \"{:012}\"\nregions = [{}]\n",
+            200_000_000_000u64 + i,
+            list.join(", ")
+        );
+    }
+    // A pipeline to four targets in six regions: 48 change-set actions.
+    text.push_str("[[pipelines]]\nname = \"p\"\ntargets = [");
+    text.push_str(
+        &(0..4)
+            .map(|i| format!("\"t{i}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    text.push_str("]\nsources = [{ name = \"App\", key = \"app.zip\" }]\nstack = \"app\"\n");
+    let topology = crate::topology::parse(&text).unwrap().topology;
+    for node in render_graph(&topology, &StackGraph::build(&topology, &BTreeSet::new())) {
+        let body = node.template.body();
+        // CloudFormation takes a TemplateBody of at most 51,200 bytes (plinth sends compact JSON).
+        assert!(
+            body.to_string().len() <= 51_200,
+            "{} pass {}: {} bytes",
+            node.stack.name,
+            node.pass,
+            body.to_string().len()
+        );
+        if let Some(policy) =
+            body["Resources"]["ArtifactBucketPolicy"]["Properties"]["PolicyDocument"].as_object()
+        {
+            // S3 takes a bucket policy of at most 20 KB; Fn::Sub principals resolve to shorter ARNs.
+            let size = serde_json::to_string(policy).unwrap().len();
+            assert!(
+                size <= 20 * 1024,
+                "{} pass {}: policy of {size} bytes",
+                node.stack.name,
+                node.pass
+            );
+        }
+    }
 }

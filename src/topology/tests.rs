@@ -330,6 +330,33 @@ fn pipelines_have_at_least_one_source_and_unique_names() {
 }
 
 #[test]
+fn pipelines_fit_codepipeline_limits() {
+    use std::fmt::Write as _;
+    let mut text = String::from(
+        "name = \"acme\"\n[build]\naccount = \"111111111111\"\nregion = \"us-east-1\"\n",
+    );
+    for i in 0..50 {
+        let _ = write!(
+            text,
+            "[[targets]]\nname = \"t{i}\"\naccount = \"222222222222\"\nregions = [\"us-east-1\"]\n"
+        );
+    }
+    let names: Vec<String> = (0..50).map(|i| format!("\"t{i}\"")).collect();
+    let _ = write!(
+        text,
+        "[[pipelines]]\nname = \"p\"\ntargets = [{}]\nsources = [{{ name = \"A\", key = \"k\" }}]\nstack = \"s\"\n",
+        names.join(", ")
+    );
+    let errors = errors(&text);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.message == "the pipeline would have 51 stages; CodePipeline allows 50"),
+        "{errors:#?}"
+    );
+}
+
+#[test]
 fn artifact_sync_is_lambda_or_native() {
     let e = error_with(
         "stack = \"service\"",

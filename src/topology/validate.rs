@@ -491,6 +491,7 @@ impl Reader {
             pipelines: pipelines.iter().map(|(p, _)| p.clone()).collect(),
         };
         self.derived_names(&topology, &name_span, &pipelines);
+        self.pipeline_limits(&topology, &pipelines);
         Some(topology)
     }
 
@@ -801,6 +802,54 @@ impl Reader {
             },
             name_span,
         ))
+    }
+
+    /// CodePipeline takes at most 50 stages in a pipeline and 50 actions in a stage.
+    fn pipeline_limits(&mut self, topology: &Topology, pipelines: &[(Pipeline, String)]) {
+        const LIMIT: usize = 50;
+        for (pipeline, path) in pipelines {
+            let targets: Vec<&Target> = pipeline
+                .targets
+                .iter()
+                .filter_map(|n| topology.target(n))
+                .collect();
+            let mut regions: BTreeSet<&Region> = targets.iter().flat_map(|t| &t.regions).collect();
+            regions.remove(&topology.build.region);
+            let sync = pipeline.artifact_sync == ArtifactSync::Lambda && !regions.is_empty();
+            let stages = 1 + usize::from(sync) + targets.len();
+            if stages > LIMIT {
+                self.error(
+                    Diagnostic::new(
+                        None,
+                        key_path(path, "targets"),
+                        format!(
+                            "the pipeline would have {stages} stages; CodePipeline allows {LIMIT}"
+                        ),
+                    )
+                    .hint("split the targets over several pipelines"),
+                );
+            }
+            if pipeline.sources.len() > LIMIT {
+                self.error(Diagnostic::new(
+                    None,
+                    key_path(path, "sources"),
+                    format!("at most {LIMIT} sources fit the source stage"),
+                ));
+            }
+            for target in targets {
+                let actions = 2 * target.regions.len() + usize::from(target.approval);
+                if actions > LIMIT {
+                    self.error(
+                        Diagnostic::new(
+                            None,
+                            key_path(path, "targets"),
+                            format!("the stage of target `{}` would have {actions} actions; CodePipeline allows {LIMIT}", target.name),
+                        )
+                        .hint("deploy to fewer regions from one target, or split the target"),
+                    );
+                }
+            }
+        }
     }
 
     /// One account is reached with one set of credentials, wherever it appears.
