@@ -211,35 +211,40 @@ fn summary(stack: &aws_sdk_cloudformation::types::Stack) -> StackSummary {
         parameters: stack
             .parameters()
             .iter()
-            .map(|p| {
-                (
-                    p.parameter_key().unwrap_or_default().to_owned(),
-                    p.parameter_value().unwrap_or_default().to_owned(),
-                )
-            })
+            .map(|p| pair(p.parameter_key(), p.parameter_value()))
             .collect(),
         tags: stack
             .tags()
             .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                )
-            })
+            .map(|t| pair(t.key(), t.value()))
             .collect(),
         outputs: stack
             .outputs()
             .iter()
-            .map(|o| {
-                (
-                    o.output_key().unwrap_or_default().to_owned(),
-                    o.output_value().unwrap_or_default().to_owned(),
-                )
-            })
+            .map(|o| pair(o.output_key(), o.output_value()))
             .collect(),
         changed_at: time(stack.last_updated_time().or(stack.creation_time())),
     }
+}
+
+fn pair(key: Option<&str>, value: Option<&str>) -> (String, String) {
+    (
+        key.unwrap_or_default().to_owned(),
+        value.unwrap_or_default().to_owned(),
+    )
+}
+
+/// Sets what CreateStack and UpdateStack share: their builders have the same methods but no
+/// common trait.
+macro_rules! stack_request {
+    ($builder:expr, $request:expr) => {
+        $builder
+            .stack_name(&$request.name)
+            .template_body(&$request.template_body)
+            .set_parameters(Some(parameters($request)))
+            .set_tags(Some(tags($request)))
+            .capabilities(Capability::CapabilityNamedIam)
+    };
 }
 
 fn parameters(request: &StackRequest) -> Vec<Parameter> {
@@ -325,14 +330,7 @@ impl CloudFormation for SdkCloudFormation {
 
     async fn create_stack(&self, request: &StackRequest) -> AwsResult<String> {
         self.count();
-        let out = self
-            .client
-            .create_stack()
-            .stack_name(&request.name)
-            .template_body(&request.template_body)
-            .set_parameters(Some(parameters(request)))
-            .set_tags(Some(tags(request)))
-            .capabilities(Capability::CapabilityNamedIam)
+        let out = stack_request!(self.client.create_stack(), request)
             .send()
             .await
             .map_err(|e| error("CreateStack", e))?;
@@ -341,14 +339,7 @@ impl CloudFormation for SdkCloudFormation {
 
     async fn update_stack(&self, request: &StackRequest) -> AwsResult<UpdateOutcome> {
         self.count();
-        let result = self
-            .client
-            .update_stack()
-            .stack_name(&request.name)
-            .template_body(&request.template_body)
-            .set_parameters(Some(parameters(request)))
-            .set_tags(Some(tags(request)))
-            .capabilities(Capability::CapabilityNamedIam)
+        let result = stack_request!(self.client.update_stack(), request)
             .send()
             .await;
         match result {
