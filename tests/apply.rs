@@ -209,11 +209,7 @@ async fn a_fresh_apply_converges_and_destroy_removes_everything() {
     let file = emulator.write("topology.toml", &standard());
     let run = emulator.plinth(&["apply", "-t", path_str(&file), "--yes"]);
     run.expect(0);
-    assert!(
-        run.stderr.contains("Apply complete: 9 changes succeeded."),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr("Apply complete: 9 changes succeeded.");
     assert_converged(
         &emulator,
         &TARGETS[..3],
@@ -238,25 +234,17 @@ async fn a_fresh_apply_converges_and_destroy_removes_everything() {
     .await;
     let run = emulator.plinth(&["destroy", "-t", path_str(&file), "--yes"]);
     run.expect(0);
-    assert!(run.stderr.contains("emptied bucket acme-artifacts-111111111111-us-west-2 (4 object versions and delete markers)"), "{}", run.stderr);
-    assert!(run.stderr.contains("KMS key"), "{}", run.stderr);
+    run.assert_stderr("emptied bucket acme-artifacts-111111111111-us-west-2 (4 object versions and delete markers)");
+    run.assert_stderr("KMS key");
     assert_nothing_left(&emulator).await;
     let again = emulator.plinth(&["destroy", "-t", path_str(&file), "--yes"]);
     again.expect(0);
-    assert!(
-        again.stderr.contains("Nothing to destroy."),
-        "{}",
-        again.stderr
-    );
+    again.assert_stderr("Nothing to destroy.");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn adding_an_account_then_adding_and_removing_a_region() {
-    let emulator = Emulator::start();
-    let file = emulator.write("topology.toml", &standard());
-    emulator
-        .plinth(&["apply", "-t", path_str(&file), "--yes"])
-        .expect(0);
+    let (emulator, _) = Emulator::applied(&standard());
 
     // a fourth account: its deploy stack, then the grants in every bucket policy
     let four = topology(
@@ -271,18 +259,8 @@ async fn adding_an_account_then_adding_and_removing_a_region() {
     let file = emulator.write("topology.toml", &four);
     let plan = emulator.plinth(&["plan", "-t", path_str(&file)]);
     plan.expect(0);
-    assert!(
-        plan.stderr
-            .contains("+ create  acme-deploy (555555555555 us-east-1) pass 1"),
-        "{}",
-        plan.stderr
-    );
-    assert!(
-        plan.stderr
-            .contains("~ update  acme-primary (111111111111 us-east-1) pass 2"),
-        "{}",
-        plan.stderr
-    );
+    plan.assert_stderr("+ create  acme-deploy (555555555555 us-east-1) pass 1");
+    plan.assert_stderr("~ update  acme-primary (111111111111 us-east-1) pass 2");
     emulator
         .plinth(&["apply", "-t", path_str(&file), "--yes"])
         .expect(0);
@@ -299,12 +277,7 @@ async fn adding_an_account_then_adding_and_removing_a_region() {
     );
     let file = emulator.write("topology.toml", &five);
     let plan = emulator.plinth(&["plan", "-t", path_str(&file)]);
-    assert!(
-        plan.stderr
-            .contains("+ create  acme-regional (111111111111 ap-southeast-2) pass 1"),
-        "{}",
-        plan.stderr
-    );
+    plan.assert_stderr("+ create  acme-regional (111111111111 ap-southeast-2) pass 1");
     emulator
         .plinth(&["apply", "-t", path_str(&file), "--yes"])
         .expect(0);
@@ -332,12 +305,7 @@ async fn adding_an_account_then_adding_and_removing_a_region() {
     let file = emulator.write("topology.toml", &four);
     let run = emulator.plinth(&["apply", "-t", path_str(&file), "--yes"]);
     run.expect(0);
-    assert!(
-        run.stderr
-            .contains("acme-regional (111111111111 ap-southeast-2): delete started"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr("acme-regional (111111111111 ap-southeast-2): delete started");
     let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, "ap-southeast-2").await);
     assert!(
         cfn.describe_stacks()
@@ -388,18 +356,8 @@ async fn a_role_conflict_fails_only_its_branch_and_a_rerun_converges() {
         .unwrap();
     let refused = emulator.plinth(&["apply", "-t", path_str(&file), "--yes"]);
     refused.expect(1);
-    assert!(
-        refused
-            .stderr
-            .contains("role acme-cloudformation already exists in account 333333333333"),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        refused.stderr.contains("nothing was changed"),
-        "{}",
-        refused.stderr
-    );
+    refused.assert_stderr("role acme-cloudformation already exists in account 333333333333");
+    refused.assert_stderr("nothing was changed");
     iam.delete_role()
         .role_name("acme-cloudformation")
         .send()
@@ -456,13 +414,8 @@ async fn a_role_conflict_fails_only_its_branch_and_a_rerun_converges() {
         .await
         .unwrap();
     let plan = emulator.plinth(&["plan", "-t", path_str(&file)]);
-    assert!(
-        plan.stderr
-            .contains("-/+ replace acme-deploy (333333333333 us-east-1) pass 1"),
-        "{}",
-        plan.stderr
-    );
-    assert!(plan.stderr.contains("ROLLBACK_COMPLETE"), "{}", plan.stderr);
+    plan.assert_stderr("-/+ replace acme-deploy (333333333333 us-east-1) pass 1");
+    plan.assert_stderr("ROLLBACK_COMPLETE");
     emulator
         .plinth(&["apply", "-t", path_str(&file), "--yes"])
         .expect(0);
@@ -622,11 +575,7 @@ fn bad_input_never_touches_aws() {
                 .collect::<Vec<_>>(),
         );
         run.expect(2);
-        assert!(
-            run.stderr.contains("nothing was sent to AWS"),
-            "{}",
-            run.stderr
-        );
+        run.assert_stderr("nothing was sent to AWS");
     }
     let log = std::fs::read_to_string(emulator.dir.path().join("emulator.log")).unwrap();
     assert!(
@@ -635,13 +584,7 @@ fn bad_input_never_touches_aws() {
     );
     let missing = emulator.plinth(&["plan", "-t", "nowhere.toml"]);
     missing.expect(2);
-    assert!(
-        missing
-            .stderr
-            .contains("cannot read the topology file nowhere.toml"),
-        "{}",
-        missing.stderr
-    );
+    missing.assert_stderr("cannot read the topology file nowhere.toml");
 }
 
 #[test]
@@ -650,13 +593,8 @@ fn apply_without_a_terminal_or_yes_refuses() {
     let file = emulator.write("topology.toml", &standard());
     let run = emulator.plinth(&["apply", "-t", path_str(&file)]);
     run.expect(2);
-    assert!(
-        run.stderr
-            .contains("refusing to apply without confirmation"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("plinth apply --yes"), "{}", run.stderr);
+    run.assert_stderr("refusing to apply without confirmation");
+    run.assert_stderr("plinth apply --yes");
     let cfn_stacks = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
     cfn_stacks.expect(2);
 }

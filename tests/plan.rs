@@ -74,41 +74,22 @@ fn a_fresh_topology_plans_every_stack_as_create_in_waves() {
 
     let human = emulator.plinth(&["plan", "-t", path_str(&file)]);
     human.expect(0);
-    assert!(
-        human
-            .stderr
-            .contains("Plan: 6 to create, 0 to update, 0 to delete, 0 unchanged."),
-        "{}",
-        human.stderr
-    );
+    human.assert_stderr("Plan: 6 to create, 0 to update, 0 to delete, 0 unchanged.");
     assert!(human.stderr.contains("wave 3"));
     assert!(human.stderr.contains("(known after apply)"));
 }
 
 #[test]
 fn a_converged_foundation_plans_no_change() {
-    let emulator = Emulator::start();
-    let file = emulator.write("topology.toml", &standard());
-    emulator
-        .plinth(&["apply", "-t", path_str(&file), "--yes"])
-        .expect(0);
+    let (emulator, file) = Emulator::applied(&standard());
     let run = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
     run.expect(0);
-    assert!(
-        run.stderr
-            .contains("Plan: 0 to create, 0 to update, 0 to delete, 6 unchanged."),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr("Plan: 0 to create, 0 to update, 0 to delete, 6 unchanged.");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stack_changed_behind_plinths_back_shows_its_diff() {
-    let emulator = Emulator::start();
-    let file = emulator.write("topology.toml", &standard());
-    emulator
-        .plinth(&["apply", "-t", path_str(&file), "--yes"])
-        .expect(0);
+    let (emulator, file) = Emulator::applied(&standard());
 
     // Someone turns off key rotation in the us-west-2 regional stack by hand.
     let config = emulator.sdk(common::BUILD, "us-west-2").await;
@@ -142,38 +123,15 @@ async fn a_stack_changed_behind_plinths_back_shows_its_diff() {
 
     let run = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
     run.expect(2);
-    assert!(
-        run.stderr
-            .contains("~ update  acme-regional (111111111111 us-west-2) pass 1"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("-        \"EnableKeyRotation\": false,"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("+        \"EnableKeyRotation\": true,"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("Plan: 0 to create, 1 to update, 0 to delete, 5 unchanged."),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr("~ update  acme-regional (111111111111 us-west-2) pass 1");
+    run.assert_stderr("-        \"EnableKeyRotation\": false,");
+    run.assert_stderr("+        \"EnableKeyRotation\": true,");
+    run.assert_stderr("Plan: 0 to create, 1 to update, 0 to delete, 5 unchanged.");
 }
 
 #[test]
 fn a_stack_of_a_removed_region_plans_as_delete() {
-    let emulator = Emulator::start();
-    let file = emulator.write("topology.toml", &standard());
-    emulator
-        .plinth(&["apply", "-t", path_str(&file), "--yes"])
-        .expect(0);
+    let (emulator, _) = Emulator::applied(&standard());
     // production moves out of eu-west-1: nothing else deploys there any more
     let moved = topology(
         &[
@@ -220,11 +178,7 @@ async fn an_identity_mismatch_stops_the_plan() {
     let file = emulator.write("topology.toml", &text);
     let run = emulator.plinth(&["plan", "-t", path_str(&file)]);
     run.expect(1);
-    assert!(
-        run.stderr.contains("target `development` declares account 222222222222, but profile `testing` acts in account 333333333333"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr("target `development` declares account 222222222222, but profile `testing` acts in account 333333333333");
     assert!(!run.stderr.contains("Plan:"));
 }
 
@@ -241,11 +195,7 @@ async fn a_role_name_conflict_is_reported() {
     let file = emulator.write("topology.toml", &standard());
     let run = emulator.plinth(&["plan", "-t", path_str(&file)]);
     run.expect(1);
-    assert!(
-        run.stderr.contains("error: role acme-codepipeline already exists in account 333333333333 but is not part of this foundation, so acme-deploy cannot create it"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr("error: role acme-codepipeline already exists in account 333333333333 but is not part of this foundation, so acme-deploy cannot create it");
 }
 
 #[test]
@@ -262,27 +212,13 @@ fn a_saved_plan_is_refused_when_what_is_deployed_changed() {
         .expect(0);
     let run = emulator.plinth(&["apply", "-t", path_str(&file), path_str(&saved), "--yes"]);
     run.expect(1);
-    assert!(
-        run.stderr
-            .contains("what is deployed changed since the plan was saved"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("111111111111/us-east-1/acme-primary: was absent"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr("what is deployed changed since the plan was saved");
+    run.assert_stderr("111111111111/us-east-1/acme-primary: was absent");
 }
 
 #[test]
 fn a_removed_target_plans_its_region_for_deletion_and_names_its_unreachable_account() {
-    let emulator = Emulator::start();
-    let file = emulator.write("topology.toml", &standard());
-    emulator
-        .plinth(&["apply", "-t", path_str(&file), "--yes"])
-        .expect(0);
+    let (emulator, _) = Emulator::applied(&standard());
     let without_production = topology(
         &[
             ("development", &["us-east-1", "us-west-2"]),
@@ -293,15 +229,6 @@ fn a_removed_target_plans_its_region_for_deletion_and_names_its_unreachable_acco
     let file = emulator.write("topology.toml", &without_production);
     let run = emulator.plinth(&["plan", "-t", path_str(&file)]);
     run.expect(0);
-    assert!(
-        run.stderr
-            .contains("- delete  acme-regional (111111111111 eu-west-1)"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("warning: account 444444444444 is no longer in the topology, so plinth cannot reach its acme-deploy stack"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr("- delete  acme-regional (111111111111 eu-west-1)");
+    run.assert_stderr("warning: account 444444444444 is no longer in the topology, so plinth cannot reach its acme-deploy stack");
 }

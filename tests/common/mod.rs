@@ -101,6 +101,16 @@ impl Emulator {
         emulator
     }
 
+    /// A fresh emulator on which `topology` has been applied; returns it and the topology file.
+    pub fn applied(topology: &str) -> (Self, PathBuf) {
+        let emulator = Self::start();
+        let file = emulator.write("topology.toml", topology);
+        emulator
+            .plinth(&["apply", "-t", path_str(&file), "--yes"])
+            .expect(0);
+        (emulator, file)
+    }
+
     pub fn config_path(&self) -> PathBuf {
         self.dir.path().join("aws-config")
     }
@@ -240,6 +250,17 @@ impl Run {
                 self.stdout, self.stderr
             )
         })
+    }
+
+    #[track_caller]
+    pub fn assert_stderr(&self, text: impl AsRef<str>) -> &Self {
+        let text = text.as_ref();
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
+        self
     }
 
     #[track_caller]
