@@ -4,8 +4,6 @@
 //!
 //!     cargo bench --bench apply_makespan
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,21 +24,7 @@ const REGIONS: &[&str] = &[
 const LATENCY: Duration = Duration::from_secs(120);
 
 fn topology() -> plinth::topology::Topology {
-    let mut text = String::from(
-        "name = \"bench\"\n[build]\naccount = \"100000000000\"\nregion = \"us-east-1\"\n",
-    );
-    let regions: Vec<String> = REGIONS.iter().map(|r| format!("\"{r}\"")).collect();
-    for i in 0..ACCOUNTS {
-        let _ = write!(
-            text,
-            "[[targets]]\nname = \"t{i}\"\naccount = \"{:012}\"\nregions = [{}]\n",
-            200_000_000_000u64 + i as u64,
-            regions.join(", ")
-        );
-    }
-    plinth::topology::parse(&text)
-        .expect("the generated topology is valid")
-        .topology
+    plinth::fixtures::grid(ACCOUNTS, REGIONS)
 }
 
 fn main() {
@@ -75,7 +59,7 @@ fn main() {
                 cancel: Arc::new(Cancel::default()),
             };
             let started = tokio::time::Instant::now();
-            let outcome = executor.execute(&the_plan, BTreeMap::new()).await;
+            let outcome = executor.execute(&the_plan).await;
             assert!(outcome.succeeded());
             (started.elapsed(), cloud.calls())
         });

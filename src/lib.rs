@@ -10,7 +10,10 @@
 
 pub mod apply;
 pub mod aws;
+pub mod fixtures;
 pub mod graph;
+pub mod layout;
+pub mod ops;
 pub mod output;
 pub mod plan;
 pub mod templates;

@@ -9,7 +9,7 @@ mod events;
 mod stack;
 mod wait;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -18,14 +18,15 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 pub use events::{Event, Recorder, Reporter};
+pub use stack::{Cause, ChangeError};
 pub use wait::Backoff;
 
-use crate::aws::Cloud;
-use crate::graph::StackKey;
+use crate::aws::{AwsError, Cloud};
+use crate::layout::StackKey;
 use crate::plan::{Action, OrphanBucket, Plan};
 
 /// What a change task returns: the stack's outputs, or why it failed.
-type TaskResult = Result<Option<BTreeMap<String, String>>, String>;
+type TaskResult = Result<Option<BTreeMap<String, String>>, ChangeError>;
 
 /// Raised once to stop starting new work.
 #[derive(Default)]
@@ -57,7 +58,7 @@ impl Cancel {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChangeResult {
     Succeeded,
-    Failed(String),
+    Failed(ChangeError),
     /// Not started: the named change it waits for failed or was skipped.
     Skipped(usize),
     /// Not started: the run was interrupted.
@@ -98,17 +99,16 @@ enum State {
 }
 
 impl Executor {
-    /// Carries out the plan. `outputs` holds the outputs of the stacks that exist now; it is
-    /// updated as stacks finish.
-    pub async fn execute(
-        &self,
-        plan: &Plan,
-        mut outputs: BTreeMap<StackKey, BTreeMap<String, String>>,
-    ) -> Outcome {
+    /// Carries out the plan. Each parameter takes the output of an upstream stack changed in
+    /// this run, or else the value the plan read from what is deployed.
+    pub async fn execute(&self, plan: &Plan) -> Outcome {
         let n = plan.changes.len();
+        let mut outputs: BTreeMap<StackKey, BTreeMap<String, String>> = BTreeMap::new();
         let mut state = vec![State::Pending; n];
         let mut results: Vec<Option<ChangeResult>> = vec![None; n];
-        let mut running: JoinSet<(usize, TaskResult)> = JoinSet::new();
+        let mut running: JoinSet<TaskResult> = JoinSet::new();
+        // Which change each running task carries out, so that a panic is reported against it.
+        let mut task_of: HashMap<tokio::task::Id, usize> = HashMap::new();
         let mut interrupted = false;
         loop {
             // Skip what waits for a failure; start what is ready.
@@ -163,7 +163,8 @@ impl Executor {
                             reporter: self.reporter.clone(),
                             backoff: self.backoff,
                         };
-                        running.spawn(async move { (task.index, task.run().await) });
+                        let handle = running.spawn(task.run());
+                        task_of.insert(handle.id(), i);
                     }
                 }
             }
@@ -171,16 +172,28 @@ impl Executor {
                 break;
             }
             let joined = tokio::select! {
-                joined = running.join_next() => joined,
+                joined = running.join_next_with_id() => joined,
                 () = self.cancel.cancelled(), if !interrupted => continue,
             };
             let Some(joined) = joined else { break };
             let (i, result) = match joined {
-                Ok(pair) => pair,
+                Ok((id, result)) => (task_of[&id], result),
                 Err(e) => {
-                    // A panicking task is a bug; its change is reported as failed, not lost.
-                    let i = (0..n).find(|&i| state[i] == State::Running).unwrap_or(0);
-                    (i, Err(format!("internal error: {e}")))
+                    // A panicking task is a bug; its own change is reported as failed, not lost.
+                    let i = task_of[&e.id()];
+                    let error = ChangeError {
+                        stack: plan.changes[i].label(),
+                        cause: Cause::Panicked(e.to_string()),
+                        events: Vec::new(),
+                    };
+                    self.reporter.report(Event::Failed {
+                        change: i,
+                        stack: error.stack.clone(),
+                        elapsed_seconds: 0.0,
+                        error: error.cause.to_string(),
+                        events: Vec::new(),
+                    });
+                    (i, Err(error))
                 }
             };
             match result {
@@ -217,13 +230,20 @@ impl Executor {
     }
 
     /// Empties and deletes buckets with plinth's names that no stack holds.
-    pub async fn remove_orphan_buckets(&self, buckets: &[OrphanBucket]) -> Result<(), String> {
+    pub async fn remove_orphan_buckets(
+        &self,
+        buckets: &[OrphanBucket],
+    ) -> Result<(), OrphanBucketError> {
         for b in buckets {
             let s3 = self.cloud.s3(&b.account);
+            let failed = |error| OrphanBucketError {
+                bucket: b.bucket.clone(),
+                error,
+            };
             let objects = s3
                 .empty_bucket(&b.bucket, &b.region)
                 .await
-                .map_err(|e| format!("bucket {}: {e}", b.bucket))?;
+                .map_err(failed)?;
             if objects > 0 {
                 self.reporter.report(Event::BucketEmptied {
                     bucket: b.bucket.clone(),
@@ -232,13 +252,21 @@ impl Executor {
             }
             s3.delete_bucket(&b.bucket, &b.region)
                 .await
-                .map_err(|e| format!("bucket {}: {e}", b.bucket))?;
+                .map_err(failed)?;
             self.reporter.report(Event::BucketDeleted {
                 bucket: b.bucket.clone(),
             });
         }
         Ok(())
     }
+}
+
+/// A bucket outside any stack that destroy could not remove.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("bucket {bucket}: {error}")]
+pub struct OrphanBucketError {
+    pub bucket: String,
+    pub error: AwsError,
 }
 
 /// Whether a plan has anything for the executor to do.

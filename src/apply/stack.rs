@@ -6,16 +6,77 @@ use std::time::Instant;
 
 use super::{Backoff, Event, Reporter, seconds};
 use crate::aws::{
-    Cloud, CloudFormation, KeyDeletion, StackEvent, StackRequest, StackSummary, UpdateOutcome,
+    AwsError, Cloud, CloudFormation, KeyDeletion, StackEvent, StackRequest, UpdateOutcome,
 };
-use crate::graph::StackKey;
-use crate::plan::{Action, Change, StackState, classify};
+use crate::layout::StackKey;
+use crate::plan::{Action, Change, StackState, StackStatus, StackSummary};
 
-/// Parameter values for a change: the freshest upstream output, else the value planned.
+/// Why a change failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Cause {
+    /// AWS refused a call.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// The operation ran and the stack ended somewhere else than wanted.
+    #[error("ended in {status}: {reason}")]
+    Ended { status: StackStatus, reason: String },
+    /// A delete that CloudFormation could not finish.
+    #[error("{status}{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    NotDeleted {
+        status: StackStatus,
+        reason: Option<String>,
+    },
+    #[error("the stack disappeared while plinth waited for it")]
+    Disappeared,
+    #[error(
+        "parameter {parameter} needs output {output} of an upstream stack, which does not exist"
+    )]
+    MissingOutput { parameter: String, output: String },
+    #[error("the plan holds no template for this change")]
+    NoTemplate,
+    #[error("the planned template is not JSON: {0}")]
+    TemplateNotJson(String),
+    #[error("cannot empty bucket {bucket}: {error}")]
+    EmptyBucket { bucket: String, error: AwsError },
+    /// A bug in plinth: the task carrying out the change panicked.
+    #[error("internal error: {0}")]
+    Panicked(String),
+}
+
+/// A change that failed: which stack and pass, why, and the stack events that explain it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{stack}: {cause}")]
+pub struct ChangeError {
+    /// The change's label (stack, account, region, pass).
+    pub stack: String,
+    pub cause: Cause,
+    /// The failed resource events, newest first.
+    pub events: Vec<StackEvent>,
+}
+
+impl ChangeError {
+    /// The AWS error behind the failure, if AWS refused a call.
+    pub fn aws(&self) -> Option<&AwsError> {
+        match &self.cause {
+            Cause::Aws(e) | Cause::EmptyBucket { error: e, .. } => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A failure with the stack events that explain it.
+type Failed = (Cause, Vec<StackEvent>);
+
+fn plain(cause: impl Into<Cause>) -> Failed {
+    (cause.into(), Vec::new())
+}
+
+/// Parameter values for a change: the output of an upstream stack changed in this run, else the
+/// value the plan read from what is deployed.
 pub fn resolve(
     change: &Change,
     outputs: &BTreeMap<StackKey, BTreeMap<String, String>>,
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<BTreeMap<String, String>, Cause> {
     change
         .parameters
         .iter()
@@ -25,11 +86,9 @@ pub fn resolve(
                 .and_then(|o| o.get(&p.from.output))
                 .cloned()
                 .or_else(|| p.value.clone())
-                .ok_or_else(|| {
-                    format!(
-                        "parameter {} needs output {} of an upstream stack, which does not exist",
-                        p.name, p.from.output
-                    )
+                .ok_or_else(|| Cause::MissingOutput {
+                    parameter: p.name.clone(),
+                    output: p.from.output.clone(),
                 })?;
             Ok((p.name.clone(), value))
         })
@@ -39,24 +98,10 @@ pub fn resolve(
 /// How many failed polls in a row a wait tolerates when the errors say nothing about the stack.
 const MAX_TRANSIENT_ERRORS: u32 = 5;
 
-/// Throttling, or no answer at all (no error code: a transport failure).
-fn is_transient(error: &crate::aws::AwsError) -> bool {
-    match error.code.as_deref() {
-        None => true,
-        Some(code) => matches!(
-            code,
-            "Throttling"
-                | "ThrottlingException"
-                | "RequestLimitExceeded"
-                | "TooManyRequestsException"
-        ),
-    }
-}
-
 pub struct ChangeTask {
     pub index: usize,
     pub change: Change,
-    pub parameters: Result<BTreeMap<String, String>, String>,
+    pub parameters: Result<BTreeMap<String, String>, Cause>,
     pub cloud: Arc<dyn Cloud>,
     pub reporter: Arc<dyn Reporter>,
     pub backoff: Backoff,
@@ -74,7 +119,7 @@ impl ChangeTask {
     }
 
     /// Runs the change; on success returns the stack's outputs (`None` when it has none now).
-    pub async fn run(self) -> Result<Option<BTreeMap<String, String>>, String> {
+    pub async fn run(self) -> Result<Option<BTreeMap<String, String>>, ChangeError> {
         let started = Instant::now();
         if self.change.action == Action::NoChange {
             return Ok(None);
@@ -98,16 +143,19 @@ impl ChangeTask {
                 });
                 Ok(outputs)
             }
-            Err((error, events)) => {
-                let message = format!("{}: {error}", self.label());
+            Err((failure, events)) => {
                 self.reporter.report(Event::Failed {
                     change: self.index,
                     stack: self.label(),
                     elapsed_seconds: seconds(started),
-                    error: error.clone(),
-                    events,
+                    error: failure.to_string(),
+                    events: events.clone(),
                 });
-                Err(message)
+                Err(ChangeError {
+                    stack: self.label(),
+                    cause: failure,
+                    events,
+                })
             }
         }
     }
@@ -116,12 +164,11 @@ impl ChangeTask {
         &self,
         cfn: &dyn CloudFormation,
         started: Instant,
-    ) -> Result<(Option<BTreeMap<String, String>>, bool), (String, Vec<StackEvent>)> {
-        let plain = |e: String| (e, Vec::new());
+    ) -> Result<(Option<BTreeMap<String, String>>, bool), Failed> {
         let name = self.change.stack.name.clone();
         // Level-triggered: act on what the stack is now, not on what it was when planned.
         let current = match self.describe(cfn, &name).await.map_err(plain)? {
-            Some(s) if classify(&s.status) == StackState::InProgress => {
+            Some(s) if s.status.is_in_progress() => {
                 match self.wait(cfn, &s.id, started).await.map_err(plain)? {
                     Settled::Stack(s) => Some(s),
                     Settled::Gone => None,
@@ -140,9 +187,9 @@ impl ChangeTask {
                     .map(|()| (None, false))
             }
             Action::Create | Action::Replace | Action::Update => {
-                let request = self.request()?;
+                let request = self.request().map_err(plain)?;
                 match current {
-                    Some(stack) if classify(&stack.status) == StackState::NeedsReplacement => {
+                    Some(stack) if stack.state() == StackState::NeedsReplacement => {
                         self.delete(cfn, &stack, started).await?;
                         self.create(cfn, &request, started)
                             .await
@@ -158,18 +205,13 @@ impl ChangeTask {
         }
     }
 
-    fn request(&self) -> Result<StackRequest, (String, Vec<StackEvent>)> {
-        let parameters = self.parameters.clone().map_err(|e| (e, Vec::new()))?;
-        let template = self.change.template.as_deref().ok_or_else(|| {
-            (
-                "the plan holds no template for this change".to_owned(),
-                Vec::new(),
-            )
-        })?;
+    fn request(&self) -> Result<StackRequest, Cause> {
+        let parameters = self.parameters.clone()?;
+        let template = self.change.template.as_deref().ok_or(Cause::NoTemplate)?;
         // Compact JSON: the canonical form is for people; CloudFormation limits bodies to 51,200 bytes.
         let body = serde_json::from_str::<serde_json::Value>(template)
             .map(|v| v.to_string())
-            .map_err(|e| (format!("the planned template is not JSON: {e}"), Vec::new()))?;
+            .map_err(|e| Cause::TemplateNotJson(e.to_string()))?;
         Ok(StackRequest {
             name: self.change.stack.name.clone(),
             template_body: body,
@@ -183,12 +225,10 @@ impl ChangeTask {
         cfn: &dyn CloudFormation,
         request: &StackRequest,
         started: Instant,
-    ) -> Result<BTreeMap<String, String>, (String, Vec<StackEvent>)> {
-        let id = cfn
-            .create_stack(request)
+    ) -> Result<BTreeMap<String, String>, Failed> {
+        let id = cfn.create_stack(request).await.map_err(plain)?;
+        self.expect(cfn, &id, &StackStatus::CreateComplete, started)
             .await
-            .map_err(|e| (e.to_string(), Vec::new()))?;
-        self.expect(cfn, &id, "CREATE_COMPLETE", started).await
     }
 
     async fn update(
@@ -197,22 +237,23 @@ impl ChangeTask {
         stack: &StackSummary,
         request: &StackRequest,
         started: Instant,
-    ) -> Result<(Option<BTreeMap<String, String>>, bool), (String, Vec<StackEvent>)> {
-        if stack.status == "UPDATE_ROLLBACK_FAILED" {
+    ) -> Result<(Option<BTreeMap<String, String>>, bool), Failed> {
+        if stack.status == StackStatus::UpdateRollbackFailed {
             cfn.continue_update_rollback(&stack.id)
                 .await
-                .map_err(|e| (e.to_string(), Vec::new()))?;
-            self.expect(cfn, &stack.id, "UPDATE_ROLLBACK_COMPLETE", started)
-                .await?;
+                .map_err(plain)?;
+            self.expect(
+                cfn,
+                &stack.id,
+                &StackStatus::UpdateRollbackComplete,
+                started,
+            )
+            .await?;
         }
-        match cfn
-            .update_stack(request)
-            .await
-            .map_err(|e| (e.to_string(), Vec::new()))?
-        {
+        match cfn.update_stack(request).await.map_err(plain)? {
             UpdateOutcome::NoChanges => Ok((Some(stack.outputs.clone()), true)),
             UpdateOutcome::Started => self
-                .expect(cfn, &stack.id, "UPDATE_COMPLETE", started)
+                .expect(cfn, &stack.id, &StackStatus::UpdateComplete, started)
                 .await
                 .map(|o| (Some(o), false)),
         }
@@ -225,13 +266,9 @@ impl ChangeTask {
         cfn: &dyn CloudFormation,
         stack: &StackSummary,
         started: Instant,
-    ) -> Result<(), (String, Vec<StackEvent>)> {
-        let plain = |e: String| (e, Vec::new());
+    ) -> Result<(), Failed> {
         let spec = &self.change.stack;
-        let resources = cfn
-            .stack_resources(&stack.id)
-            .await
-            .map_err(|e| plain(e.to_string()))?;
+        let resources = cfn.stack_resources(&stack.id).await.map_err(plain)?;
         let physical = |kind: &str| -> Vec<String> {
             resources
                 .iter()
@@ -242,12 +279,17 @@ impl ChangeTask {
         let buckets = physical("AWS::S3::Bucket");
         let keys = physical("AWS::KMS::Key");
         // A stack whose update rollback failed cannot be deleted cleanly until the rollback ends.
-        if stack.status == "UPDATE_ROLLBACK_FAILED" {
+        if stack.status == StackStatus::UpdateRollbackFailed {
             cfn.continue_update_rollback(&stack.id)
                 .await
-                .map_err(|e| plain(e.to_string()))?;
-            self.expect(cfn, &stack.id, "UPDATE_ROLLBACK_COMPLETE", started)
-                .await?;
+                .map_err(plain)?;
+            self.expect(
+                cfn,
+                &stack.id,
+                &StackStatus::UpdateRollbackComplete,
+                started,
+            )
+            .await?;
         }
         let s3 = self.cloud.s3(&spec.account);
         let mut last_error = None;
@@ -260,13 +302,16 @@ impl ChangeTask {
                         objects,
                     }),
                     // A bucket already deleted with an earlier attempt has nothing to empty.
-                    Err(e) if e.code.as_deref() == Some("NoSuchBucket") => {}
-                    Err(e) => return Err(plain(format!("cannot empty bucket {bucket}: {e}"))),
+                    Err(e) if e.is_no_such_bucket() => {}
+                    Err(error) => {
+                        return Err(plain(Cause::EmptyBucket {
+                            bucket: bucket.clone(),
+                            error,
+                        }));
+                    }
                 }
             }
-            cfn.delete_stack(&stack.id)
-                .await
-                .map_err(|e| plain(e.to_string()))?;
+            cfn.delete_stack(&stack.id).await.map_err(plain)?;
             match self.wait(cfn, &stack.id, started).await.map_err(plain)? {
                 Settled::Gone => {
                     last_error = None;
@@ -275,13 +320,10 @@ impl ChangeTask {
                 Settled::Stack(s) => {
                     let events = self.failure_events(cfn, &s.id).await;
                     last_error = Some((
-                        format!(
-                            "{}{}",
-                            s.status,
-                            s.status_reason
-                                .map(|r| format!(": {r}"))
-                                .unwrap_or_default()
-                        ),
+                        Cause::NotDeleted {
+                            status: s.status,
+                            reason: s.status_reason,
+                        },
                         events,
                     ));
                 }
@@ -314,15 +356,11 @@ impl ChangeTask {
         &self,
         cfn: &dyn CloudFormation,
         id: &str,
-        wanted: &str,
+        wanted: &StackStatus,
         started: Instant,
-    ) -> Result<BTreeMap<String, String>, (String, Vec<StackEvent>)> {
-        match self
-            .wait(cfn, id, started)
-            .await
-            .map_err(|e| (e, Vec::new()))?
-        {
-            Settled::Stack(s) if s.status == wanted => Ok(s.outputs),
+    ) -> Result<BTreeMap<String, String>, Failed> {
+        match self.wait(cfn, id, started).await.map_err(plain)? {
+            Settled::Stack(s) if s.status == *wanted => Ok(s.outputs),
             Settled::Stack(s) => {
                 let events = self.failure_events(cfn, id).await;
                 let reason = events
@@ -330,12 +368,15 @@ impl ChangeTask {
                     .find_map(|e| e.reason.clone())
                     .or(s.status_reason.clone())
                     .unwrap_or_else(|| "no reason given".to_owned());
-                Err((format!("ended in {}: {reason}", s.status), events))
+                Err((
+                    Cause::Ended {
+                        status: s.status,
+                        reason,
+                    },
+                    events,
+                ))
             }
-            Settled::Gone => Err((
-                "the stack disappeared while plinth waited for it".to_owned(),
-                Vec::new(),
-            )),
+            Settled::Gone => Err(plain(Cause::Disappeared)),
         }
     }
 
@@ -345,16 +386,16 @@ impl ChangeTask {
         &self,
         cfn: &dyn CloudFormation,
         id: &str,
-    ) -> Result<Option<StackSummary>, String> {
+    ) -> Result<Option<StackSummary>, AwsError> {
         let mut errors_in_a_row = 0;
         loop {
             match cfn.describe_stack(id).await {
                 Ok(described) => return Ok(described),
-                Err(e) if is_transient(&e) && errors_in_a_row < MAX_TRANSIENT_ERRORS => {
+                Err(e) if e.is_transient() && errors_in_a_row < MAX_TRANSIENT_ERRORS => {
                     tokio::time::sleep(self.backoff.delay(errors_in_a_row)).await;
                     errors_in_a_row += 1;
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e),
             }
         }
     }
@@ -365,24 +406,24 @@ impl ChangeTask {
         cfn: &dyn CloudFormation,
         id: &str,
         started: Instant,
-    ) -> Result<Settled, String> {
-        let mut last: Option<String> = None;
+    ) -> Result<Settled, AwsError> {
+        let mut last: Option<StackStatus> = None;
         let mut attempt = 0;
         loop {
             let described = self.describe(cfn, id).await?;
             let Some(stack) = described else {
                 return Ok(Settled::Gone);
             };
-            if last.as_deref() != Some(stack.status.as_str()) {
+            if last.as_ref() != Some(&stack.status) {
                 self.reporter.report(Event::Status {
                     change: self.index,
                     stack: self.label(),
-                    status: stack.status.clone(),
+                    status: stack.status.to_string(),
                     elapsed_seconds: seconds(started),
                 });
                 last = Some(stack.status.clone());
             }
-            if classify(&stack.status) != StackState::InProgress {
+            if stack.status.is_settled() {
                 return Ok(Settled::Stack(stack));
             }
             tokio::time::sleep(self.backoff.delay(attempt)).await;

@@ -62,7 +62,7 @@ async fn waiting_backs_off_instead_of_polling_every_second() {
     let plan = plan(&topology(), &Deployed::default());
     let (executor, recorder) = executor(cloud.clone(), 8);
     let started = tokio::time::Instant::now();
-    let outcome = executor.execute(&plan, BTreeMap::new()).await;
+    let outcome = executor.execute(&plan).await;
     assert!(outcome.succeeded(), "{outcome:?}");
     // three waves of five-minute operations
     let elapsed = started.elapsed();
@@ -85,9 +85,7 @@ async fn a_stack_in_progress_is_waited_for_before_it_is_changed() {
     let cloud = Arc::new(FakeCloud::new(Duration::from_secs(60)));
     let t = topology();
     let (executor, recorder) = executor(cloud.clone(), 8);
-    executor
-        .execute(&plan(&t, &Deployed::default()), BTreeMap::new())
-        .await;
+    executor.execute(&plan(&t, &Deployed::default())).await;
     recorder.take();
     // someone else is updating the primary stack; it settles in ten minutes
     let mut summary = cloud
@@ -109,7 +107,7 @@ async fn a_stack_in_progress_is_waited_for_before_it_is_changed() {
     the_plan.changes[0].action = crate::plan::Action::Update;
     the_plan.changes[0].after.clear();
     let started = tokio::time::Instant::now();
-    let outcome = executor.execute(&the_plan, BTreeMap::new()).await;
+    let outcome = executor.execute(&the_plan).await;
     assert!(outcome.succeeded(), "{outcome:?}");
     assert!(
         started.elapsed() >= Duration::from_secs(660),
@@ -137,7 +135,7 @@ async fn a_failure_stops_only_what_depends_on_it_and_its_events_are_streamed() {
     );
     let the_plan = plan(&topology(), &Deployed::default());
     let (executor, recorder) = executor(cloud.clone(), 8);
-    let outcome = executor.execute(&the_plan, BTreeMap::new()).await;
+    let outcome = executor.execute(&the_plan).await;
     assert!(!outcome.succeeded());
     let by_label: BTreeMap<String, &ChangeResult> = the_plan
         .changes
@@ -146,7 +144,7 @@ async fn a_failure_stops_only_what_depends_on_it_and_its_events_are_streamed() {
         .zip(outcome.results.iter())
         .collect();
     assert!(
-        matches!(by_label["acme-deploy (333333333333 us-east-1) pass 1"], ChangeResult::Failed(e) if e.contains("already exists"))
+        matches!(by_label["acme-deploy (333333333333 us-east-1) pass 1"], ChangeResult::Failed(e) if e.to_string().contains("already exists"))
     );
     assert_eq!(
         *by_label["acme-deploy (222222222222 us-east-1) pass 1"],
@@ -192,7 +190,7 @@ async fn outputs_flow_into_downstream_parameters() {
     let (executor, _) = executor(cloud.clone(), 8);
     assert!(
         executor
-            .execute(&plan(&topology(), &Deployed::default()), BTreeMap::new())
+            .execute(&plan(&topology(), &Deployed::default()))
             .await
             .succeeded()
     );
@@ -215,7 +213,7 @@ async fn ctrl_c_stops_new_work_and_lets_what_runs_settle() {
     let the_plan = plan(&topology(), &Deployed::default());
     let (executor, recorder) = executor(cloud.clone(), 1);
     let cancel = executor.cancel.clone();
-    let run = tokio::spawn(async move { executor.execute(&the_plan, BTreeMap::new()).await });
+    let run = tokio::spawn(async move { executor.execute(&the_plan).await });
     tokio::time::sleep(Duration::from_secs(30)).await;
     cancel.cancel();
     let outcome = run.await.unwrap();
@@ -246,16 +244,14 @@ async fn destroy_continues_a_failed_update_rollback_before_deleting() {
     let cloud = Arc::new(FakeCloud::new(Duration::from_secs(10)));
     let t = topology();
     let (executor, recorder) = executor(cloud.clone(), 8);
-    executor
-        .execute(&plan(&t, &Deployed::default()), BTreeMap::new())
-        .await;
+    executor.execute(&plan(&t, &Deployed::default())).await;
     let mut summary = cloud
         .stack("222222222222", "us-east-1", "acme-deploy")
         .unwrap();
     summary.status = "UPDATE_ROLLBACK_FAILED".into();
     cloud.put_stack("222222222222", "us-east-1", summary.clone(), "{}", None);
     recorder.take();
-    let spec = crate::graph::stacks(&t)
+    let spec = crate::layout::stacks(&t)
         .into_iter()
         .find(|s| s.name == "acme-deploy")
         .unwrap();
@@ -267,9 +263,7 @@ async fn destroy_continues_a_failed_update_rollback_before_deleting() {
         }],
         ..Deployed::default()
     };
-    let outcome = executor
-        .execute(&crate::plan::destroy(&t, &deployed), BTreeMap::new())
-        .await;
+    let outcome = executor.execute(&crate::plan::destroy(&t, &deployed)).await;
     assert!(outcome.succeeded(), "{outcome:?}");
     assert_eq!(
         statuses(&recorder.take(), "acme-deploy"),
@@ -295,7 +289,7 @@ async fn throttling_while_waiting_is_waited_out_not_read_as_failure() {
     the_plan.changes.truncate(1);
     let (executor, _) = executor(cloud.clone(), 8);
     cloud.throttle_describes(4);
-    let outcome = executor.execute(&the_plan, BTreeMap::new()).await;
+    let outcome = executor.execute(&the_plan).await;
     assert!(outcome.succeeded(), "{outcome:?}");
     cloud.throttle_describes(50);
     let mut again = plan(&topology(), &Deployed::default());
@@ -305,12 +299,12 @@ async fn throttling_while_waiting_is_waited_out_not_read_as_failure() {
     for change in &mut again.changes {
         change.after.clear();
     }
-    let outcome = executor.execute(&again, BTreeMap::new()).await;
+    let outcome = executor.execute(&again).await;
     assert!(
         outcome
             .results
             .iter()
-            .all(|r| matches!(r, ChangeResult::Failed(e) if e.contains("Throttling"))),
+            .all(|r| matches!(r, ChangeResult::Failed(e) if e.to_string().contains("Throttling"))),
         "persistent throttling is reported with its cause: {outcome:?}"
     );
 }

@@ -12,8 +12,9 @@ use tokio::time::Instant;
 
 use super::{
     AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, Iam, KeyDeletion, Kms, S3, StackEvent,
-    StackRequest, StackResource, StackSummary, Sts, UpdateOutcome,
+    StackRequest, StackResource, Sts, UpdateOutcome,
 };
+use crate::plan::{StackStatus, StackSummary};
 use crate::topology::{AccountId, Region};
 
 #[derive(Debug, Clone)]
@@ -135,7 +136,7 @@ fn settle(stack: &mut FakeStack) {
                     &stack.summary.name,
                 ),
             );
-            stack.summary.status = status;
+            stack.summary.status = StackStatus::parse(&status);
             stack.summary.status_reason = reason;
         }
     }
@@ -201,7 +202,7 @@ impl FakeCloudFormation {
     }
 
     fn begin(&self, stack: &mut FakeStack, status: &str, settles_as: &str, reason: Option<String>) {
-        stack.summary.status = status.to_owned();
+        stack.summary.status = StackStatus::parse(status);
         stack.events.insert(
             0,
             event(
@@ -245,7 +246,7 @@ impl CloudFormation for FakeCloudFormation {
             return Ok(None);
         };
         settle(stack);
-        if stack.summary.status == "DELETE_COMPLETE" {
+        if stack.summary.status == StackStatus::DeleteComplete {
             return Ok(None);
         }
         Ok(Some(stack.summary.clone()))
@@ -263,7 +264,7 @@ impl CloudFormation for FakeCloudFormation {
         let mut state = self.lock();
         if let Some(existing) = self.find(&mut state, &request.name) {
             settle(existing);
-            if existing.summary.status != "DELETE_COMPLETE" {
+            if existing.summary.status != StackStatus::DeleteComplete {
                 return Err(AwsError::new(
                     "CreateStack",
                     Some("AlreadyExistsException"),
@@ -283,7 +284,7 @@ impl CloudFormation for FakeCloudFormation {
             summary: StackSummary {
                 id: id.clone(),
                 name: request.name.clone(),
-                status: String::new(),
+                status: StackStatus::CreateInProgress,
                 status_reason: None,
                 parameters: request.parameters.clone(),
                 tags: request.tags.clone(),
@@ -322,7 +323,7 @@ impl CloudFormation for FakeCloudFormation {
         stack.template = request.template_body.clone();
         stack.summary.parameters = request.parameters.clone();
         stack.summary.outputs = outputs_of(&request.name, &request.template_body);
-        stack.summary.status = "UPDATE_IN_PROGRESS".into();
+        stack.summary.status = StackStatus::UpdateInProgress;
         stack.events.insert(
             0,
             event(
@@ -341,7 +342,7 @@ impl CloudFormation for FakeCloudFormation {
         let mut state = self.lock();
         let latency = self.latency;
         if let Some(stack) = self.find(&mut state, name_or_id) {
-            stack.summary.status = "DELETE_IN_PROGRESS".into();
+            stack.summary.status = StackStatus::DeleteInProgress;
             stack.pending = Some(("DELETE_COMPLETE".into(), None, Instant::now() + latency));
         }
         Ok(())
@@ -351,7 +352,7 @@ impl CloudFormation for FakeCloudFormation {
         let mut state = self.lock();
         let latency = self.latency;
         if let Some(stack) = self.find(&mut state, name_or_id) {
-            stack.summary.status = "UPDATE_ROLLBACK_IN_PROGRESS".into();
+            stack.summary.status = StackStatus::UpdateRollbackInProgress;
             stack.pending = Some((
                 "UPDATE_ROLLBACK_COMPLETE".into(),
                 None,

@@ -15,10 +15,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::plan::StackSummary;
 use crate::topology::{AccountId, Region};
 
 /// An AWS call that failed, flattened from the SDK's error: which call, AWS's code and message.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct AwsError {
     pub operation: &'static str,
     pub code: Option<String>,
@@ -35,6 +36,26 @@ impl fmt::Display for AwsError {
 }
 
 impl AwsError {
+    /// Throttling, or no answer at all (no error code: a transport failure). Such an error says
+    /// nothing about the resource asked about.
+    pub fn is_transient(&self) -> bool {
+        match self.code.as_deref() {
+            None => true,
+            Some(code) => matches!(
+                code,
+                "Throttling"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "TooManyRequestsException"
+            ),
+        }
+    }
+
+    /// S3's answer for a bucket that does not exist.
+    pub fn is_no_such_bucket(&self) -> bool {
+        self.code.as_deref() == Some("NoSuchBucket")
+    }
+
     pub fn new(operation: &'static str, code: Option<&str>, message: impl Into<String>) -> Self {
         Self {
             operation,
@@ -45,20 +66,6 @@ impl AwsError {
 }
 
 pub type AwsResult<T> = Result<T, AwsError>;
-
-/// A stack as CloudFormation describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StackSummary {
-    pub id: String,
-    pub name: String,
-    pub status: String,
-    pub status_reason: Option<String>,
-    pub parameters: BTreeMap<String, String>,
-    pub tags: BTreeMap<String, String>,
-    pub outputs: BTreeMap<String, String>,
-    /// The last update time, or the creation time: changes whenever the stack does.
-    pub changed_at: String,
-}
 
 /// What to create or update a stack with.
 #[derive(Debug, Clone, PartialEq, Eq)]

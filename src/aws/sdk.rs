@@ -14,8 +14,9 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{
     AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, Iam, KeyDeletion, Kms, S3, StackEvent,
-    StackRequest, StackResource, StackSummary, Sts, UpdateOutcome,
+    StackRequest, StackResource, Sts, UpdateOutcome,
 };
+use crate::plan::{StackStatus, StackSummary};
 use crate::topology::{AccountId, Credentials, Region, Topology};
 
 /// Flattens an SDK error into AWS's code and message (or the whole chain for a transport error).
@@ -203,10 +204,7 @@ fn summary(stack: &aws_sdk_cloudformation::types::Stack) -> StackSummary {
     StackSummary {
         id: stack.stack_id().unwrap_or_default().to_owned(),
         name: stack.stack_name().unwrap_or_default().to_owned(),
-        status: stack
-            .stack_status()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
+        status: StackStatus::parse(stack.stack_status().map_or("", |s| s.as_str())),
         status_reason: stack.stack_status_reason().map(str::to_owned),
         parameters: stack
             .parameters()
@@ -303,7 +301,7 @@ impl CloudFormation for SdkCloudFormation {
                 .stacks()
                 .first()
                 .map(summary)
-                .filter(|s| s.status != "DELETE_COMPLETE")),
+                .filter(|s| s.status != StackStatus::DeleteComplete)),
             Err(e) => {
                 let err = error("DescribeStacks", e);
                 if is_missing_stack(&err) {

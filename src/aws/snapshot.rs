@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use futures::stream::{self, StreamExt};
 
-use super::{AwsError, BucketOwner, Cloud, StackSummary};
-use crate::graph::{self, StackKey, StackKind, StackSpec};
-use crate::plan::{Deployed, DeployedStack, Finding, OrphanBucket};
+use super::{AwsError, BucketOwner, Cloud};
+use crate::layout::{self, FOUNDATION_TAG, OwnedName, STACK_TAG, StackKey, StackKind, StackSpec};
+use crate::plan::{Deployed, DeployedStack, Finding, OrphanBucket, StackSummary};
 use crate::templates::outputs;
-use crate::topology::{AccountId, BucketKind, Credentials, Region, Topology};
+use crate::topology::{AccountId, Credentials, Region, Topology};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -119,24 +119,11 @@ fn spec_of(
     region: &Region,
     summary: &StackSummary,
 ) -> Option<StackSpec> {
-    if summary.tags.get("plinth:foundation").map(String::as_str) != Some(topology.name.as_str()) {
+    if summary.tags.get(FOUNDATION_TAG).map(String::as_str) != Some(topology.name.as_str()) {
         return None;
     }
-    let key = match StackKind::parse(summary.tags.get("plinth:stack")?)? {
-        StackKind::Primary => StackKey::Primary,
-        StackKind::Regional => StackKey::Regional {
-            region: region.clone(),
-        },
-        StackKind::Deploy => StackKey::Deploy {
-            account: account.clone(),
-        },
-        StackKind::Pipeline => StackKey::Pipeline {
-            pipeline: summary
-                .name
-                .strip_prefix(&format!("{}-pipeline-", topology.name))?
-                .to_owned(),
-        },
-    };
+    let kind = StackKind::parse(summary.tags.get(STACK_TAG)?)?;
+    let key = StackKey::recognise(&topology.name, kind, &summary.name, account, region)?;
     Some(StackSpec {
         key,
         name: summary.name.clone(),
@@ -233,7 +220,7 @@ pub async fn read(
 
     // Templates, for the stacks that can be updated (the others are replaced or waited for).
     let templates = found.into_iter().map(|(spec, summary)| async move {
-        let template = if crate::plan::classify(&summary.status).exists() {
+        let template = if summary.state().exists() {
             let body = cloud
                 .cloudformation(&spec.account, &spec.region)
                 .get_template(&summary.id)
@@ -303,26 +290,16 @@ async fn check_names(
         },
     }
     let build = &topology.build;
-    let mut specs = graph::stacks(topology);
+    let mut specs = layout::stacks(topology);
+    // Regions an earlier topology recorded: their regional stacks' names must be checked too.
     for region in regions {
-        if *region != build.region
-            && !specs.iter().any(|s| {
-                s.key
-                    == (StackKey::Regional {
-                        region: region.clone(),
-                    })
-            })
-        {
+        let key = StackKey::Regional {
+            region: region.clone(),
+        };
+        if *region != build.region && !specs.iter().any(|s| s.key == key) {
             specs.push(StackSpec {
-                key: StackKey::Regional {
-                    region: region.clone(),
-                },
-                name: graph::stack_name(
-                    topology.name.as_str(),
-                    &StackKey::Regional {
-                        region: region.clone(),
-                    },
-                ),
+                name: key.stack_name(&topology.name),
+                key,
                 account: build.account.clone(),
                 region: region.clone(),
             });
@@ -333,31 +310,20 @@ async fn check_names(
         if deployed.find(spec).is_some_and(|s| s.state().exists()) {
             continue;
         }
-        let bucket = |kind| Check::Bucket {
-            account: spec.account.clone(),
-            region: spec.region.clone(),
-            bucket: topology.bucket_name(kind, &spec.account, &spec.region),
-            stack: spec.name.clone(),
-        };
-        match &spec.key {
-            StackKey::Deploy { account } => {
-                for role in [
-                    topology.pipeline_role_name(),
-                    topology.cloudformation_role_name(),
-                ] {
-                    checks.push(Check::Role {
-                        account: account.clone(),
-                        role,
-                        stack: spec.name.clone(),
-                    });
-                }
-            }
-            StackKey::Primary => {
-                checks.push(bucket(BucketKind::Build));
-                checks.push(bucket(BucketKind::Artifacts));
-            }
-            StackKey::Regional { .. } => checks.push(bucket(BucketKind::Artifacts)),
-            StackKey::Pipeline { .. } => {}
+        for owned in layout::owned_names(topology, spec) {
+            checks.push(match owned {
+                OwnedName::Role(role) => Check::Role {
+                    account: spec.account.clone(),
+                    role,
+                    stack: spec.name.clone(),
+                },
+                OwnedName::Bucket(bucket) => Check::Bucket {
+                    account: spec.account.clone(),
+                    region: spec.region.clone(),
+                    bucket,
+                    stack: spec.name.clone(),
+                },
+            });
         }
     }
     let results = stream::iter(checks.into_iter().map(|check| async move {

@@ -1,9 +1,9 @@
-//! What the commands share: loading the topology, reporting failures.
+//! What the commands share: loading the topology, reporting failures, the runtime.
 
 use std::path::Path;
 
+use plinth::ops::{self, LoadError, Loaded, SavedPlanError, WriteError};
 use plinth::output::{self, Style};
-use plinth::topology::{self, Diagnostic, Rendered, Topology};
 
 use super::exit;
 
@@ -43,86 +43,74 @@ impl Failure {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("cannot read the topology file {path}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("the topology file {path} is not UTF-8 text (invalid byte at offset {offset})")]
-    NotUtf8 { path: String, offset: usize },
+impl From<plinth::aws::snapshot::ReadError> for Failure {
+    fn from(error: plinth::aws::snapshot::ReadError) -> Self {
+        Failure::Error {
+            hint: error.hint(),
+            error: Box::new(error),
+            code: exit::FAILURE,
+        }
+    }
 }
 
-fn print_diagnostics(
-    style: &Style,
-    severity: &str,
-    file: &str,
-    source: &str,
-    diagnostics: &[Diagnostic],
-) {
-    for diagnostic in diagnostics {
-        let text = Rendered {
-            severity,
-            file,
-            source,
-            diagnostic,
+impl From<SavedPlanError> for Failure {
+    fn from(error: SavedPlanError) -> Self {
+        Failure::Error {
+            hint: error.hint(),
+            code: if error.is_bad_input() {
+                exit::BAD_INPUT
+            } else {
+                exit::FAILURE
+            },
+            error: Box::new(error),
         }
-        .to_string();
-        let painted = match severity {
-            "error" => text.replacen("error:", &style.red(&style.bold("error:")), 1),
-            _ => text.replacen("warning:", &style.yellow(&style.bold("warning:")), 1),
-        };
-        output::say(painted.trim_end());
-        output::say("");
+    }
+}
+
+impl From<WriteError> for Failure {
+    fn from(error: WriteError) -> Self {
+        Failure::operating(error)
     }
 }
 
 /// Reads and validates the topology, printing warnings; on bad input prints every problem and
 /// fails with exit code 2. Never touches AWS.
-pub fn load_topology(path: &Path) -> Result<Topology, Failure> {
+pub fn load_topology(path: &Path) -> Result<Loaded, Failure> {
     let style = style();
-    let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| {
-        let hint = match source.kind() {
-            std::io::ErrorKind::NotFound => Some(format!(
-                "pass the file with `-t FILE`, or copy topology.example.toml to {shown} and edit it"
-            )),
-            _ => None,
-        };
-        Failure::Error {
-            error: Box::new(LoadError::Read {
-                path: shown.clone(),
-                source,
-            }),
-            hint,
-            code: exit::BAD_INPUT,
-        }
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| Failure::Error {
-        error: Box::new(LoadError::NotUtf8 {
-            path: shown.clone(),
-            offset: e.utf8_error().valid_up_to(),
-        }),
-        hint: Some("save the file as UTF-8".into()),
-        code: exit::BAD_INPUT,
-    })?;
-    match topology::parse(&text) {
-        Ok(parsed) => {
-            print_diagnostics(&style, "warning", &shown, &text, &parsed.warnings);
-            Ok(parsed.topology)
-        }
-        Err(invalid) => {
-            print_diagnostics(&style, "warning", &shown, &text, &invalid.warnings);
-            print_diagnostics(&style, "error", &shown, &text, &invalid.errors);
-            let count = invalid.errors.len();
-            output::say(&format!(
-                "{} {shown} has {count} problem{}; nothing was sent to AWS",
-                style.red(&style.bold("error:")),
-                if count == 1 { "" } else { "s" }
+    match ops::load_topology(path) {
+        Ok(loaded) => {
+            output::say_block(&output::views::diagnostics(
+                &style,
+                "warning",
+                &loaded.path,
+                &loaded.text,
+                &loaded.warnings,
             ));
+            Ok(loaded)
+        }
+        Err(error @ LoadError::Invalid { .. }) => {
+            if let LoadError::Invalid {
+                path,
+                text,
+                errors,
+                warnings,
+            } = &error
+            {
+                output::say_block(&output::views::diagnostics(
+                    &style, "warning", path, text, warnings,
+                ));
+                output::say_block(&output::views::diagnostics(
+                    &style, "error", path, text, errors,
+                ));
+            }
+            output::say(&format!("{} {error}", style.red(&style.bold("error:"))));
             Err(Failure::Reported(exit::BAD_INPUT))
         }
+        Err(error) => Err(Failure::Error {
+            hint: error.hint(),
+            error: Box::new(error),
+            code: exit::BAD_INPUT,
+        }),
     }
 }
 
@@ -141,108 +129,13 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(Failure::operating)
 }
 
-fn read_failure(error: plinth::aws::snapshot::ReadError) -> Failure {
-    let hint = error.hint();
-    Failure::Error {
-        error: Box::new(error),
-        hint,
-        code: exit::FAILURE,
-    }
-}
-
-/// Confirms every account's identity, reads what is deployed and plans.
+/// Reads what is deployed and plans, then says how much reading took.
 pub async fn read_and_plan(
-    topology: &Topology,
+    topology: &plinth::topology::Topology,
     args: &ReadArgs,
     mode: plinth::plan::Mode,
-) -> Result<
-    (
-        plinth::plan::Plan,
-        plinth::plan::Deployed,
-        std::sync::Arc<plinth::aws::sdk::SdkCloud>,
-    ),
-    Failure,
-> {
-    use plinth::aws::Cloud as _;
-    let started = std::time::Instant::now();
-    let cloud = std::sync::Arc::new(plinth::aws::sdk::SdkCloud::connect(topology).await);
-    plinth::aws::snapshot::preflight(cloud.as_ref(), topology)
-        .await
-        .map_err(read_failure)?;
-    let deployed = plinth::aws::snapshot::read(cloud.as_ref(), topology, args.read_concurrency)
-        .await
-        .map_err(read_failure)?;
-    let plan = match mode {
-        plinth::plan::Mode::Apply => plinth::plan::plan(topology, &deployed),
-        plinth::plan::Mode::Destroy => plinth::plan::destroy(topology, &deployed),
-    };
-    let style = style();
-    output::say(&style.dim(&format!(
-        "read {} stack{} in {} account{} and {} region{} with {} API calls in {:.1}s",
-        deployed.stacks.len(),
-        if deployed.stacks.len() == 1 { "" } else { "s" },
-        topology.accounts().len(),
-        if topology.accounts().len() == 1 {
-            ""
-        } else {
-            "s"
-        },
-        topology.regions().len(),
-        if topology.regions().len() == 1 {
-            ""
-        } else {
-            "s"
-        },
-        cloud.calls(),
-        started.elapsed().as_secs_f64()
-    )));
-    Ok((plan, deployed, cloud))
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PlanFileError {
-    #[error("cannot write the plan to {path}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("cannot read the plan file {path}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path} is not a plan saved by this version of plinth")]
-    Parse {
-        path: String,
-        source: serde_json::Error,
-    },
-}
-
-pub fn save_plan(path: &Path, plan: &plinth::plan::Plan) -> Result<(), Failure> {
-    std::fs::write(path, plan.to_json()).map_err(|source| {
-        Failure::operating(PlanFileError::Write {
-            path: path.display().to_string(),
-            source,
-        })
-    })
-}
-
-pub fn load_plan(path: &Path) -> Result<plinth::plan::Plan, Failure> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| Failure::Error {
-        error: Box::new(PlanFileError::Read {
-            path: shown.clone(),
-            source,
-        }),
-        hint: None,
-        code: exit::BAD_INPUT,
-    })?;
-    plinth::plan::Plan::from_json(&text).map_err(|source| Failure::Error {
-        error: Box::new(PlanFileError::Parse {
-            path: shown,
-            source,
-        }),
-        hint: Some("save a new plan with `plinth plan --out FILE`".into()),
-        code: exit::BAD_INPUT,
-    })
+) -> Result<ops::Planned, Failure> {
+    let planned = ops::read_and_plan(topology, args.read_concurrency, mode).await?;
+    output::say(&output::views::read_stats(&style(), &planned.stats));
+    Ok(planned)
 }

@@ -18,16 +18,15 @@ pub struct DestroyArgs {
 }
 
 pub fn run(args: DestroyArgs) -> Result<u8, Failure> {
-    let topology = common::load_topology(&args.topology.topology)?;
-    let style = common::style();
+    let loaded = common::load_topology(&args.topology.topology)?;
     let runtime = common::runtime()?;
     runtime.block_on(async {
-        let (plan, _, cloud) = common::read_and_plan(&topology, &args.read, Mode::Destroy).await?;
-        if !run::show(&style, &args.run, &plan) {
+        let planned = common::read_and_plan(&loaded.topology, &args.read, Mode::Destroy).await?;
+        if !run::show(&args.run, &planned.plan) {
             output::say("Nothing to destroy.");
             return Ok(exit::SUCCESS);
         }
-        run::confirm(&args.run, &plan)?;
-        run::execute(style, &args.run, &plan, cloud, Default::default()).await
+        run::confirm(&args.run, &planned.plan)?;
+        run::execute(&args.run, &planned.plan, planned.cloud).await
     })
 }

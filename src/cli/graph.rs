@@ -1,10 +1,7 @@
 //! `plinth graph`: the stack graph of a fresh apply, as text waves, DOT, Mermaid or JSON.
 
-use std::collections::BTreeSet;
-
 use clap::Args;
-use plinth::graph::StackGraph;
-use plinth::output;
+use plinth::{ops, output};
 
 use super::{Failure, GraphFormat, TopologyArg, common, exit};
 
@@ -22,10 +19,10 @@ pub struct GraphArgs {
 
 /// The graph of a fresh apply: what `plinth plan` shows once it has read what is deployed.
 pub fn run(args: GraphArgs) -> Result<u8, Failure> {
-    let topology = common::load_topology(&args.topology.topology)?;
-    let graph = StackGraph::build(&topology, &BTreeSet::new());
+    let loaded = common::load_topology(&args.topology.topology)?;
+    let graph = ops::fresh_graph(&loaded.topology);
     let text = if args.json {
-        serde_json::to_string_pretty(&graph.to_json()).unwrap_or_default()
+        output::pretty_json(&graph.to_json())
     } else {
         match args.format {
             GraphFormat::Text => graph.to_text(),

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use plinth::output;
+use plinth::{ops, output};
 
 use super::{Failure, TopologyArg, common, exit};
 
@@ -25,21 +25,21 @@ pub struct PlanArgs {
 }
 
 pub fn run(args: PlanArgs) -> Result<u8, Failure> {
-    let topology = common::load_topology(&args.topology.topology)?;
-    let style = common::style();
+    let loaded = common::load_topology(&args.topology.topology)?;
     let runtime = common::runtime()?;
-    let (plan, _, _) = runtime.block_on(common::read_and_plan(
-        &topology,
+    let planned = runtime.block_on(common::read_and_plan(
+        &loaded.topology,
         &args.read,
         plinth::plan::Mode::Apply,
     ))?;
+    let plan = planned.plan;
     if args.json {
         output::data(&plan.to_json());
     } else {
-        output::say(&output::plan::render(&style, &plan));
+        output::say(&output::plan::render(&common::style(), &plan));
     }
     if let Some(path) = &args.out {
-        common::save_plan(path, &plan)?;
+        ops::save_plan(path, &plan)?;
         output::say(&format!(
             "saved the plan to {}; apply it with `plinth apply {}`",
             path.display(),

@@ -1,14 +1,14 @@
 //! What apply and destroy share: showing the plan, asking, running the executor with Ctrl-C
 //! handling, and the closing summary.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Arc;
 
-use plinth::apply::{Backoff, Cancel, ChangeResult, Executor, Outcome, Reporter};
+use plinth::apply::{Cancel, Reporter};
 use plinth::aws::Cloud;
-use plinth::graph::StackKey;
-use plinth::output::{self, HumanView, JsonView, ProgressView, Style};
+use plinth::ops;
+use plinth::output::views::RunSummary;
+use plinth::output::{self, HumanView, JsonView, ProgressView};
 use plinth::plan::{Mode, Plan};
 
 use super::{Failure, exit};
@@ -31,11 +31,11 @@ pub struct RunArgs {
 pub struct Message(pub String);
 
 /// Shows the plan. Returns false when there is nothing to do.
-pub fn show(style: &Style, args: &RunArgs, plan: &Plan) -> bool {
+pub fn show(args: &RunArgs, plan: &Plan) -> bool {
     if args.json {
         output::data(&serde_json::json!({ "event": "plan", "plan": plan }).to_string());
     } else {
-        output::say(&output::plan::render(style, plan));
+        output::say(&output::plan::render(&super::common::style(), plan));
     }
     plinth::apply::has_work(plan)
 }
@@ -56,10 +56,7 @@ pub fn confirm(args: &RunArgs, plan: &Plan) -> Result<(), Failure> {
     if args.yes {
         return Ok(());
     }
-    let verb = match plan.mode {
-        Mode::Apply => "apply",
-        Mode::Destroy => "destroy",
-    };
+    let verb = verb(plan.mode);
     if !std::io::stdin().is_terminal() {
         return Err(Failure::Error {
             error: Box::new(Message(format!(
@@ -71,11 +68,12 @@ pub fn confirm(args: &RunArgs, plan: &Plan) -> Result<(), Failure> {
             code: exit::BAD_INPUT,
         });
     }
-    eprint!("Do you want to {verb} these changes? Only 'yes' is accepted: ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    if answer.trim() == "yes" {
+    if output::ask(&format!(
+        "Do you want to {verb} these changes? Only 'yes' is accepted: "
+    ))
+    .as_deref()
+        == Some("yes")
+    {
         Ok(())
     } else {
         Err(Failure::Error {
@@ -86,10 +84,20 @@ pub fn confirm(args: &RunArgs, plan: &Plan) -> Result<(), Failure> {
     }
 }
 
-fn reporter(style: Style, args: &RunArgs) -> Arc<dyn Reporter> {
+fn verb(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Apply => "apply",
+        Mode::Destroy => "destroy",
+    }
+}
+
+/// The view of the executor's events: JSON lines, a live view on a terminal, plain lines
+/// otherwise. Colour decides nothing here: `NO_COLOR` keeps the live view, without colour.
+fn reporter(args: &RunArgs) -> Arc<dyn Reporter> {
+    let style = super::common::style();
     if args.json {
         Arc::new(JsonView)
-    } else if style.color && std::io::stderr().is_terminal() {
+    } else if std::io::stderr().is_terminal() {
         Arc::new(ProgressView::new(style))
     } else {
         Arc::new(HumanView { style })
@@ -97,13 +105,7 @@ fn reporter(style: Style, args: &RunArgs) -> Arc<dyn Reporter> {
 }
 
 /// Runs the plan; the first Ctrl-C stops new work, the second leaves at once.
-pub async fn execute(
-    style: Style,
-    args: &RunArgs,
-    plan: &Plan,
-    cloud: Arc<dyn Cloud>,
-    outputs: BTreeMap<StackKey, BTreeMap<String, String>>,
-) -> Result<u8, Failure> {
+pub async fn execute(args: &RunArgs, plan: &Plan, cloud: Arc<dyn Cloud>) -> Result<u8, Failure> {
     let cancel = Arc::new(Cancel::default());
     let signals = {
         let cancel = cancel.clone();
@@ -119,106 +121,29 @@ pub async fn execute(
             }
         })
     };
-    let executor = Executor {
+    let executed = ops::execute(
+        plan,
         cloud,
-        reporter: reporter(style, args),
-        parallelism: usize::from(args.parallelism),
-        backoff: Backoff::default(),
-        cancel: cancel.clone(),
-    };
-    let outcome = executor.execute(plan, outputs).await;
-    let mut orphan_error = None;
-    if plan.mode == Mode::Destroy && outcome.succeeded() {
-        orphan_error = executor
-            .remove_orphan_buckets(&plan.orphan_buckets)
-            .await
-            .err();
-    }
+        reporter(args),
+        usize::from(args.parallelism),
+        cancel,
+    )
+    .await;
     signals.abort();
-    summarise(&style, args, plan, &outcome, orphan_error.as_deref())
-}
-
-fn summarise(
-    style: &Style,
-    args: &RunArgs,
-    plan: &Plan,
-    outcome: &Outcome,
-    orphan_error: Option<&str>,
-) -> Result<u8, Failure> {
-    // Stacks that needed nothing are not counted as changes.
-    let succeeded = outcome
-        .results
-        .iter()
-        .zip(&plan.changes)
-        .filter(|(r, c)| {
-            **r == ChangeResult::Succeeded && c.action != plinth::plan::Action::NoChange
-        })
-        .count();
-    let failed: Vec<&str> = outcome
-        .results
-        .iter()
-        .filter_map(|r| {
-            if let ChangeResult::Failed(e) = r {
-                Some(e.as_str())
-            } else {
-                None
-            }
-        })
-        .collect();
-    let skipped = outcome.count(|r| matches!(r, ChangeResult::Skipped(_)));
-    let not_started = outcome.count(|r| *r == ChangeResult::NotStarted);
-    let verb = match plan.mode {
-        Mode::Apply => "apply",
-        Mode::Destroy => "destroy",
-    };
+    let summary = RunSummary::of(plan, &executed);
     if args.json {
-        output::data(
-            &serde_json::json!({
-                "event": "summary",
-                "succeeded": succeeded,
-                "failed": failed,
-                "skipped": skipped,
-                "not_started": not_started,
-                "interrupted": outcome.interrupted,
-            })
-            .to_string(),
-        );
+        output::data(&summary.json());
     }
-    if outcome.succeeded() && orphan_error.is_none() {
-        output::say(&style.bold(&format!(
-            "{} complete: {succeeded} changes succeeded.",
-            capitalise(verb)
-        )));
+    if summary.succeeded_all {
+        output::say(&summary.success(&super::common::style()));
         return Ok(exit::SUCCESS);
     }
-    let mut text = format!(
-        "{verb} {}: {succeeded} succeeded, {} failed, {skipped} skipped, {not_started} not started",
-        if outcome.interrupted {
-            "interrupted"
-        } else {
-            "failed"
-        },
-        failed.len()
-    );
-    for error in &failed {
-        text.push_str(&format!("\n  failed: {error}"));
-    }
-    if let Some(error) = orphan_error {
-        text.push_str(&format!("\n  failed: {error}"));
-    }
     Err(Failure::Error {
-        error: Box::new(Message(text)),
+        error: Box::new(Message(summary.failure())),
         hint: Some(format!(
-            "what succeeded stays; fix the cause and run `plinth {verb}` again: it picks up from what is deployed"
+            "what succeeded stays; fix the cause and run `plinth {}` again: it picks up from what is deployed",
+            summary.verb
         )),
         code: exit::FAILURE,
     })
-}
-
-fn capitalise(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
-        .unwrap_or_default()
 }

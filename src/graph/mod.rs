@@ -16,123 +16,8 @@ use std::fmt;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::{Deserialize, Serialize};
 
-use crate::topology::{AccountId, ArtifactSync, Region, Topology};
-
-/// The four kinds of stack plinth manages; the value of the `plinth:stack` tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StackKind {
-    Primary,
-    Regional,
-    Deploy,
-    Pipeline,
-}
-
-impl StackKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StackKind::Primary => "primary",
-            StackKind::Regional => "regional",
-            StackKind::Deploy => "deploy",
-            StackKind::Pipeline => "pipeline",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [
-            StackKind::Primary,
-            StackKind::Regional,
-            StackKind::Deploy,
-            StackKind::Pipeline,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == text)
-    }
-}
-
-/// Identifies one stack of a foundation.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum StackKey {
-    Primary,
-    Regional { region: Region },
-    Deploy { account: AccountId },
-    Pipeline { pipeline: String },
-}
-
-impl StackKey {
-    pub fn kind(&self) -> StackKind {
-        match self {
-            StackKey::Primary => StackKind::Primary,
-            StackKey::Regional { .. } => StackKind::Regional,
-            StackKey::Deploy { .. } => StackKind::Deploy,
-            StackKey::Pipeline { .. } => StackKind::Pipeline,
-        }
-    }
-}
-
-/// A stack with its name and place.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StackSpec {
-    pub key: StackKey,
-    pub name: String,
-    pub account: AccountId,
-    pub region: Region,
-}
-
-impl fmt::Display for StackSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({} {})", self.name, self.account, self.region)
-    }
-}
-
-/// The stack name of a key, the same whatever the topology's accounts and regions.
-pub fn stack_name(foundation: &str, key: &StackKey) -> String {
-    match key {
-        StackKey::Pipeline { pipeline } => format!("{foundation}-pipeline-{pipeline}"),
-        other => format!("{foundation}-{}", other.kind().as_str()),
-    }
-}
-
-/// Every stack the topology implies, in a stable order.
-pub fn stacks(topology: &Topology) -> Vec<StackSpec> {
-    let build = &topology.build;
-    let spec = |key: StackKey, account: &AccountId, region: &Region| StackSpec {
-        name: stack_name(topology.name.as_str(), &key),
-        key,
-        account: account.clone(),
-        region: region.clone(),
-    };
-    let mut out = vec![spec(StackKey::Primary, &build.account, &build.region)];
-    for region in topology.regional_regions() {
-        out.push(spec(
-            StackKey::Regional {
-                region: region.clone(),
-            },
-            &build.account,
-            &region,
-        ));
-    }
-    for account in topology.target_accounts() {
-        out.push(spec(
-            StackKey::Deploy {
-                account: account.clone(),
-            },
-            &account,
-            &build.region,
-        ));
-    }
-    for pipeline in &topology.pipelines {
-        out.push(spec(
-            StackKey::Pipeline {
-                pipeline: pipeline.name.clone(),
-            },
-            &build.account,
-            &build.region,
-        ));
-    }
-    out
-}
+use crate::layout::{self, StackKey, StackSpec, artifact_stack};
+use crate::topology::{AccountId, Region, Topology};
 
 /// A part of a stack's template that can be applied in a later pass than the rest.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -182,17 +67,6 @@ fn requirement(stack: StackKey, fragment: Fragment, reason: Reason) -> Requireme
     Requirement {
         on: (stack, fragment),
         reason,
-    }
-}
-
-/// The key whose stack holds a region's artifact key and bucket.
-pub fn artifact_stack(topology: &Topology, region: &Region) -> StackKey {
-    if *region == topology.build.region {
-        StackKey::Primary
-    } else {
-        StackKey::Regional {
-            region: region.clone(),
-        }
     }
 }
 
@@ -249,16 +123,12 @@ fn requirements(topology: &Topology, key: &StackKey, fragment: &Fragment) -> Vec
             let Some(pipeline) = topology.pipelines.iter().find(|p| &p.name == pipeline) else {
                 return Vec::new();
             };
-            let targets: Vec<_> = pipeline
-                .targets
-                .iter()
-                .filter_map(|t| topology.target(t))
-                .collect();
-            let accounts: BTreeSet<&AccountId> = targets.iter().map(|t| &t.account).collect();
-            let mut regions: BTreeSet<&Region> = targets.iter().flat_map(|t| &t.regions).collect();
-            regions.insert(&topology.build.region);
+            let reach = layout::pipeline_reach(topology, pipeline);
+            // Sorted, so that edges are added in the same order whatever the topology's order.
+            let regions: BTreeSet<&Region> = reach.regions.iter().collect();
+            let accounts: BTreeSet<&AccountId> = reach.accounts.iter().collect();
             let mut out: Vec<Requirement> = regions.iter().map(|r| key_arn(r)).collect();
-            if pipeline.artifact_sync == ArtifactSync::Lambda && regions.len() > 1 {
+            if reach.uses_sync {
                 out.push(requirement(
                     StackKey::Primary,
                     Fragment::Sync,
@@ -316,15 +186,6 @@ pub struct Node {
     pub fragments: Vec<Fragment>,
 }
 
-impl Node {
-    pub fn label(&self) -> String {
-        format!(
-            "{} {} {} pass {}",
-            self.stack.name, self.stack.account, self.stack.region, self.pass
-        )
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edge {
     pub reasons: Vec<Reason>,
@@ -340,7 +201,7 @@ impl StackGraph {
     /// Builds the graph. `existing` names stacks that are deployed and healthy: a fragment that
     /// needs only those can go into its stack's first pass.
     pub fn build(topology: &Topology, existing: &BTreeSet<StackKey>) -> Self {
-        let specs = stacks(topology);
+        let specs = layout::stacks(topology);
         let in_graph: BTreeSet<&StackKey> = specs.iter().map(|s| &s.key).collect();
         // Requirements on stacks outside the graph, or already deployed, need no ordering.
         let pending = |r: &Requirement| {

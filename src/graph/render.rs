@@ -4,7 +4,15 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::{Reason, StackGraph};
+use super::{Node, Reason, StackGraph};
+
+/// A node as the text drawing shows it: `name account region pass N`.
+fn text_label(node: &Node) -> String {
+    format!(
+        "{} {} {} pass {}",
+        node.stack.name, node.stack.account, node.stack.region, node.pass
+    )
+}
 
 fn reason_kind(reason: &Reason) -> &'static str {
     match reason {
@@ -22,9 +30,9 @@ impl StackGraph {
             let _ = writeln!(out, "wave {}", number + 1);
             for &i in wave {
                 let node = self.node(i);
-                let _ = writeln!(out, "  {}", node.label());
+                let _ = writeln!(out, "  {}", text_label(node));
                 for p in self.predecessors(i) {
-                    let _ = writeln!(out, "      after {}", self.node(p).label());
+                    let _ = writeln!(out, "      after {}", text_label(self.node(p)));
                 }
             }
         }

@@ -3,7 +3,6 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 
 use super::*;
-use crate::topology::{Build, Credentials, Pipeline, Source, Target};
 
 fn region(r: &str) -> Region {
     Region::parse(r).unwrap()
@@ -13,44 +12,8 @@ fn account(n: u64) -> AccountId {
     AccountId::parse(&format!("{n:012}")).unwrap()
 }
 
-fn topology(accounts: &[(u64, &[&str])], pipelines: usize) -> Topology {
-    let targets: Vec<Target> = accounts
-        .iter()
-        .enumerate()
-        .map(|(i, (a, regions))| Target {
-            name: format!("t{i}"),
-            account: account(*a),
-            regions: regions.iter().map(|r| region(r)).collect(),
-            credentials: Credentials::DefaultChain,
-            policies: vec![],
-            approval: false,
-        })
-        .collect();
-    let pipelines = (0..pipelines)
-        .map(|i| Pipeline {
-            name: format!("p{i}"),
-            targets: targets.iter().map(|t| t.name.clone()).collect(),
-            artifact_sync: ArtifactSync::Lambda,
-            sources: vec![Source {
-                name: "App".into(),
-                key: "app.zip".into(),
-            }],
-            stack: "app".into(),
-            template: "template.yaml".into(),
-        })
-        .collect();
-    Topology {
-        name: crate::topology::FoundationName::parse("acme").unwrap(),
-        build: Build {
-            account: account(111111111111),
-            region: region("us-east-1"),
-            credentials: Credentials::DefaultChain,
-            noncurrent_version_expiration_days: 30,
-        },
-        targets,
-        pipelines,
-    }
-}
+use crate::fixtures::generated as topology;
+use crate::layout::stacks;
 
 fn wave_of(graph: &StackGraph, key: &StackKey, pass: u32) -> u32 {
     graph.node(graph.find(key, pass).unwrap()).wave
@@ -258,8 +221,8 @@ proptest! {
         prop_assert!(graph.is_acyclic());
         for (from, to, _) in graph.edges() {
             prop_assert!(graph.node(from).wave < graph.node(to).wave,
-                "{} (wave {}) -> {} (wave {})", graph.node(from).label(), graph.node(from).wave,
-                graph.node(to).label(), graph.node(to).wave);
+                "{} (wave {}) -> {} (wave {})", graph.node(from).stack.pass_label(graph.node(from).pass), graph.node(from).wave,
+                graph.node(to).stack.pass_label(graph.node(to).pass), graph.node(to).wave);
         }
         for spec in stacks(&t) {
             prop_assert!(graph.find(&spec.key, 1).is_some());

@@ -4,6 +4,7 @@
 
 mod events;
 pub mod plan;
+pub mod views;
 
 pub use events::{HumanView, JsonView, ProgressView, describe};
 
@@ -58,6 +59,25 @@ pub fn say(line: &str) {
     let _ = writeln!(err, "{line}");
 }
 
+/// Writes text to stderr as it is (no line end added), ignoring a closed pipe.
+pub fn say_block(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+}
+
+/// Asks a question on stderr and reads one line of answer from stdin, trimmed; `None` when
+/// nothing could be read.
+pub fn ask(question: &str) -> Option<String> {
+    use std::io::BufRead as _;
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question}");
+    let _ = err.flush();
+    drop(err);
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).ok()?;
+    Some(answer.trim().to_owned())
+}
+
 /// Writes data to stdout, ignoring a closed pipe.
 pub fn data(text: &str) {
     let mut out = std::io::stdout().lock();
@@ -66,6 +86,12 @@ pub fn data(text: &str) {
         let _ = out.write_all(b"\n");
     }
     let _ = out.flush();
+}
+
+/// Pretty JSON text of a value. Serialising a `serde_json::Value` cannot fail: its map keys
+/// are strings.
+pub fn pretty_json(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).expect("a JSON value serialises")
 }
 
 /// Renders an error chain once: `error:`, each `caused by:`, and an optional `hint:`.

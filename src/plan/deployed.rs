@@ -1,4 +1,5 @@
-//! What AWS holds, as a plain snapshot the planner can reason about without I/O.
+//! The state model: what AWS holds of a foundation (stacks with their typed status), as a plain
+//! snapshot the planner can reason about without I/O. The `aws` layer fills it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -7,9 +8,169 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::OrphanBucket;
-use crate::aws::StackSummary;
-use crate::graph::{StackKey, StackSpec};
+use crate::layout::{StackKey, StackSpec};
 use crate::topology::{AccountId, Region};
+
+/// A stack's status, as CloudFormation's `StackStatus` names it. Statuses a newer
+/// CloudFormation may add are kept as [`StackStatus::Other`] and treated by their suffix.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StackStatus {
+    CreateInProgress,
+    CreateFailed,
+    CreateComplete,
+    RollbackInProgress,
+    RollbackFailed,
+    RollbackComplete,
+    DeleteInProgress,
+    DeleteFailed,
+    DeleteComplete,
+    UpdateInProgress,
+    UpdateCompleteCleanupInProgress,
+    UpdateComplete,
+    UpdateFailed,
+    UpdateRollbackInProgress,
+    UpdateRollbackFailed,
+    UpdateRollbackCompleteCleanupInProgress,
+    UpdateRollbackComplete,
+    ReviewInProgress,
+    ImportInProgress,
+    ImportComplete,
+    ImportRollbackInProgress,
+    ImportRollbackFailed,
+    ImportRollbackComplete,
+    Other(String),
+}
+
+const STATUSES: &[(StackStatus, &str)] = &[
+    (StackStatus::CreateInProgress, "CREATE_IN_PROGRESS"),
+    (StackStatus::CreateFailed, "CREATE_FAILED"),
+    (StackStatus::CreateComplete, "CREATE_COMPLETE"),
+    (StackStatus::RollbackInProgress, "ROLLBACK_IN_PROGRESS"),
+    (StackStatus::RollbackFailed, "ROLLBACK_FAILED"),
+    (StackStatus::RollbackComplete, "ROLLBACK_COMPLETE"),
+    (StackStatus::DeleteInProgress, "DELETE_IN_PROGRESS"),
+    (StackStatus::DeleteFailed, "DELETE_FAILED"),
+    (StackStatus::DeleteComplete, "DELETE_COMPLETE"),
+    (StackStatus::UpdateInProgress, "UPDATE_IN_PROGRESS"),
+    (
+        StackStatus::UpdateCompleteCleanupInProgress,
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+    ),
+    (StackStatus::UpdateComplete, "UPDATE_COMPLETE"),
+    (StackStatus::UpdateFailed, "UPDATE_FAILED"),
+    (
+        StackStatus::UpdateRollbackInProgress,
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+    ),
+    (StackStatus::UpdateRollbackFailed, "UPDATE_ROLLBACK_FAILED"),
+    (
+        StackStatus::UpdateRollbackCompleteCleanupInProgress,
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+    ),
+    (
+        StackStatus::UpdateRollbackComplete,
+        "UPDATE_ROLLBACK_COMPLETE",
+    ),
+    (StackStatus::ReviewInProgress, "REVIEW_IN_PROGRESS"),
+    (StackStatus::ImportInProgress, "IMPORT_IN_PROGRESS"),
+    (StackStatus::ImportComplete, "IMPORT_COMPLETE"),
+    (
+        StackStatus::ImportRollbackInProgress,
+        "IMPORT_ROLLBACK_IN_PROGRESS",
+    ),
+    (StackStatus::ImportRollbackFailed, "IMPORT_ROLLBACK_FAILED"),
+    (
+        StackStatus::ImportRollbackComplete,
+        "IMPORT_ROLLBACK_COMPLETE",
+    ),
+];
+
+impl StackStatus {
+    pub fn parse(text: &str) -> Self {
+        STATUSES
+            .iter()
+            .find(|(_, name)| *name == text)
+            .map_or_else(|| StackStatus::Other(text.to_owned()), |(s, _)| s.clone())
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            StackStatus::Other(text) => text,
+            known => STATUSES
+                .iter()
+                .find(|(s, _)| s == known)
+                .map_or("", |(_, name)| name),
+        }
+    }
+
+    /// CloudFormation is working on the stack; no other operation is accepted until it ends.
+    pub fn is_in_progress(&self) -> bool {
+        self.as_str().ends_with("_IN_PROGRESS")
+    }
+
+    /// The stack has come to rest: the opposite of [`StackStatus::is_in_progress`].
+    pub fn is_settled(&self) -> bool {
+        !self.is_in_progress()
+    }
+
+    /// The last operation failed (whether or not its rollback succeeded).
+    pub fn is_failed(&self) -> bool {
+        self.as_str().ends_with("_FAILED")
+            || matches!(
+                self,
+                StackStatus::RollbackComplete | StackStatus::UpdateRollbackComplete
+            )
+    }
+
+    /// What the status means for plinth.
+    pub fn state(&self) -> StackState {
+        match self {
+            s if s.is_in_progress() => StackState::InProgress,
+            StackStatus::UpdateRollbackFailed => StackState::UpdateRollbackFailed,
+            StackStatus::RollbackComplete
+            | StackStatus::RollbackFailed
+            | StackStatus::CreateFailed
+            | StackStatus::DeleteFailed => StackState::NeedsReplacement,
+            _ => StackState::Ready,
+        }
+    }
+}
+
+impl PartialEq<str> for StackStatus {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for StackStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl From<&str> for StackStatus {
+    fn from(text: &str) -> Self {
+        StackStatus::parse(text)
+    }
+}
+
+impl fmt::Display for StackStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for StackStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for StackStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|text| StackStatus::parse(&text))
+    }
+}
 
 /// What a stack's status means for plinth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,14 +192,23 @@ impl StackState {
     }
 }
 
-pub fn classify(status: &str) -> StackState {
-    match status {
-        s if s.ends_with("_IN_PROGRESS") => StackState::InProgress,
-        "UPDATE_ROLLBACK_FAILED" => StackState::UpdateRollbackFailed,
-        "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "CREATE_FAILED" | "DELETE_FAILED" => {
-            StackState::NeedsReplacement
-        }
-        _ => StackState::Ready,
+/// A stack as CloudFormation describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackSummary {
+    pub id: String,
+    pub name: String,
+    pub status: StackStatus,
+    pub status_reason: Option<String>,
+    pub parameters: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, String>,
+    /// The last update time, or the creation time: changes whenever the stack does.
+    pub changed_at: String,
+}
+
+impl StackSummary {
+    pub fn state(&self) -> StackState {
+        self.status.state()
     }
 }
 
@@ -52,7 +222,7 @@ pub struct DeployedStack {
 
 impl DeployedStack {
     pub fn state(&self) -> StackState {
-        classify(&self.summary.status)
+        self.summary.state()
     }
 }
 
@@ -81,7 +251,7 @@ pub enum Finding {
         stack: String,
         account: AccountId,
         region: Region,
-        status: String,
+        status: StackStatus,
     },
 }
 

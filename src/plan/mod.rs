@@ -9,9 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-pub use deployed::{Deployed, DeployedStack, Finding, StackState, classify};
+pub use deployed::{Deployed, DeployedStack, Finding, StackState, StackStatus, StackSummary};
 
-use crate::graph::{StackGraph, StackKey, StackKind, StackSpec};
+use crate::graph::StackGraph;
+use crate::layout::{StackKey, StackKind, StackSpec};
 use crate::templates::{self, Placeholder, canonical_json};
 use crate::topology::Topology;
 
@@ -240,7 +241,7 @@ pub fn fingerprints(
 
 /// The plan that converges what is deployed to the topology.
 pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
-    let specs = crate::graph::stacks(topology);
+    let specs = crate::layout::stacks(topology);
     let existing: BTreeSet<StackKey> = specs
         .iter()
         .filter(|s| deployed.find(s).is_some_and(|d| d.state().exists()))

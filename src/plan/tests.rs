@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
-use crate::aws::StackSummary;
 use crate::graph::StackGraph;
+use crate::plan::StackSummary;
 use crate::templates::render_graph;
 use crate::topology::parse;
 
@@ -16,7 +16,7 @@ fn example() -> Topology {
 
 /// What AWS would hold after a successful apply of `topology`.
 fn converged(topology: &Topology) -> Deployed {
-    let specs = crate::graph::stacks(topology);
+    let specs = crate::layout::stacks(topology);
     let all: BTreeSet<StackKey> = specs.iter().map(|s| s.key.clone()).collect();
     let graph = StackGraph::build(topology, &all);
     let mut outputs: BTreeMap<StackKey, BTreeMap<String, String>> = BTreeMap::new();
@@ -240,11 +240,11 @@ fn destroy_removes_pipelines_first_then_deploy_stacks_then_the_rest() {
         .iter()
         .map(|c| (c.stack.key.kind(), c.wave))
         .collect();
-    assert_eq!(kinds[0], (crate::graph::StackKind::Pipeline, 1));
+    assert_eq!(kinds[0], (crate::layout::StackKind::Pipeline, 1));
     assert!(
         kinds[1..4]
             .iter()
-            .all(|(k, w)| *k == crate::graph::StackKind::Deploy && *w == 2)
+            .all(|(k, w)| *k == crate::layout::StackKind::Deploy && *w == 2)
     );
     assert!(kinds[4..].iter().all(|(_, w)| *w == 3));
     assert!(plan.changes.iter().all(|c| c.action == Action::Delete));

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::policy::{PolicyDocument, Statement, bucket_arn, iam_arn, objects_arn};
 use super::storage::{ARTIFACT_BUCKET_ACTIONS, ARTIFACT_OBJECT_ACTIONS, KEY_USE_ACTIONS};
 use super::{Template, artifact_key, outputs};
-use crate::graph::StackKey;
+use crate::layout::StackKey;
 use crate::topology::{AccountId, Topology};
 
 pub fn render(topology: &Topology, account: &AccountId) -> Template {

@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::graph::{Fragment, StackGraph, StackKey, StackSpec};
+use crate::graph::{Fragment, StackGraph};
+use crate::layout::{StackKey, StackSpec};
 use crate::topology::{Region, Topology};
 
 /// The artifact sync function's source, embedded at build time.
@@ -169,7 +170,7 @@ fn artifact_key(
     here: &StackKey,
     region: &Region,
 ) -> Value {
-    let holder = crate::graph::artifact_stack(topology, region);
+    let holder = crate::layout::artifact_stack(topology, region);
     if holder == *here {
         json!({ "Fn::GetAtt": ["ArtifactKey", "Arn"] })
     } else {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::policy::{PolicyDocument, Statement, bucket_arn, iam_arn, object_arn, objects_arn};
 use super::storage::{ARTIFACT_OBJECT_ACTIONS, KEY_USE_ACTIONS};
 use super::{Template, artifact_key, outputs};
-use crate::graph::StackKey;
+use crate::layout::StackKey;
 use crate::topology::{ArtifactSync, Region, Topology};
 
 /// The change set every target action creates and executes.

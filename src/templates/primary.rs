@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use super::policy::{PolicyDocument, Statement, iam_arn, objects_arn};
 use super::storage::{self, ARTIFACT_BUCKET_ACTIONS, ARTIFACT_OBJECT_ACTIONS};
 use super::{ARTIFACT_SYNC_SOURCE, Template, artifact_key, outputs};
-use crate::graph::{Fragment, StackKey, StackSpec};
+use crate::graph::Fragment;
+use crate::layout::{StackKey, StackSpec};
 use crate::templates::policy::bucket_arn;
 use crate::topology::Topology;
 

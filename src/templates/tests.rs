@@ -5,11 +5,7 @@ use serde_json::Value;
 use super::*;
 use crate::graph::StackGraph;
 
-pub(crate) fn example() -> Topology {
-    crate::topology::parse(include_str!("../../topology.example.toml"))
-        .expect("the example is valid")
-        .topology
-}
+use crate::fixtures::example;
 
 fn rendered() -> Vec<RenderedNode> {
     let topology = example();

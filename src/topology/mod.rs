@@ -1,9 +1,9 @@
 //! The topology file: plinth's contract with its user.
 //!
 //! [`parse`] turns TOML text into a validated [`Topology`] or into every problem the text has,
-//! each with its line, column, key and a hint. Nothing here reads files or talks to AWS; the
-//! derived names (stacks, roles, buckets) live here too, so that validation can check them
-//! against AWS's limits before anything is created.
+//! each with its line, column, key and a hint. Nothing here reads files or talks to AWS.
+//! Validation checks the names plinth derives ([`crate::layout`]) against AWS's limits before
+//! anything is created.
 
 mod diagnostic;
 mod names;
@@ -97,22 +97,6 @@ pub struct Topology {
     pub pipelines: Vec<Pipeline>,
 }
 
-/// The kinds of bucket plinth creates; part of the bucket name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BucketKind {
-    Build,
-    Artifacts,
-}
-
-impl BucketKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BucketKind::Build => "build",
-            BucketKind::Artifacts => "artifacts",
-        }
-    }
-}
-
 impl Topology {
     /// Every region the foundation spans: the build region first, then target regions in order.
     pub fn regions(&self) -> Vec<Region> {
@@ -167,45 +151,6 @@ impl Topology {
             .flat_map(|t| &t.policies)
             .collect();
         set.into_iter().cloned().collect()
-    }
-
-    pub fn bucket_name(&self, kind: BucketKind, account: &AccountId, region: &Region) -> String {
-        format!("{}-{}-{account}-{region}", self.name, kind.as_str())
-    }
-
-    /// The artifact bucket of a region (in the build account).
-    pub fn artifact_bucket(&self, region: &Region) -> String {
-        self.bucket_name(BucketKind::Artifacts, &self.build.account, region)
-    }
-
-    pub fn build_bucket(&self) -> String {
-        self.bucket_name(BucketKind::Build, &self.build.account, &self.build.region)
-    }
-
-    pub fn key_alias(&self) -> String {
-        format!("alias/{}-artifacts", self.name)
-    }
-
-    pub fn pipeline_role_name(&self) -> String {
-        format!("{}-codepipeline", self.name)
-    }
-
-    pub fn cloudformation_role_name(&self) -> String {
-        format!("{}-cloudformation", self.name)
-    }
-
-    pub fn sync_function_name(&self) -> String {
-        format!("{}-artifact-sync", self.name)
-    }
-
-    /// The IAM role of a pipeline (build account).
-    pub fn pipeline_service_role_name(&self, pipeline: &str) -> String {
-        format!("{}-pipeline-{pipeline}", self.name)
-    }
-
-    /// The CodePipeline pipeline's own name.
-    pub fn codepipeline_name(&self, pipeline: &str) -> String {
-        format!("{}-{pipeline}", self.name)
     }
 }
 

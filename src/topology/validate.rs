@@ -12,7 +12,7 @@ use super::{
     AccountId, ArtifactSync, Build, Credentials, Diagnostic, FoundationName, Pipeline, Region,
     Source, Target, Topology, check_name,
 };
-use crate::topology::BucketKind;
+use crate::layout::{BucketKind, StackKey};
 
 type Span = Range<usize>;
 
@@ -808,15 +808,8 @@ impl Reader {
     fn pipeline_limits(&mut self, topology: &Topology, pipelines: &[(Pipeline, String)]) {
         const LIMIT: usize = 50;
         for (pipeline, path) in pipelines {
-            let targets: Vec<&Target> = pipeline
-                .targets
-                .iter()
-                .filter_map(|n| topology.target(n))
-                .collect();
-            let mut regions: BTreeSet<&Region> = targets.iter().flat_map(|t| &t.regions).collect();
-            regions.remove(&topology.build.region);
-            let sync = pipeline.artifact_sync == ArtifactSync::Lambda && !regions.is_empty();
-            let stages = 1 + usize::from(sync) + targets.len();
+            let reach = crate::layout::pipeline_reach(topology, pipeline);
+            let stages = 1 + usize::from(reach.uses_sync) + reach.targets.len();
             if stages > LIMIT {
                 self.error(
                     Diagnostic::new(
@@ -836,7 +829,7 @@ impl Reader {
                     format!("at most {LIMIT} sources fit the source stage"),
                 ));
             }
-            for target in targets {
+            for target in reach.targets {
                 let actions = 2 * target.regions.len() + usize::from(target.approval);
                 if actions > LIMIT {
                     self.error(
@@ -960,7 +953,10 @@ impl Reader {
             );
             check(
                 self,
-                format!("{}-pipeline-{}", topology.name, pipeline.name),
+                StackKey::Pipeline {
+                    pipeline: pipeline.name.clone(),
+                }
+                .stack_name(&topology.name),
                 STACK_NAME_MAX,
                 "stack name",
                 name_span,

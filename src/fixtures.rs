@@ -1,0 +1,66 @@
+//! Topologies for the unit tests and the benchmarks, built in one place: the example file, and
+//! generated foundations of any number of accounts and regions.
+
+use crate::topology::{
+    AccountId, ArtifactSync, Build, Credentials, FoundationName, Pipeline, Region, Source, Target,
+    Topology,
+};
+
+/// The topology of `topology.example.toml`.
+pub fn example() -> Topology {
+    crate::topology::parse(include_str!("../topology.example.toml"))
+        .expect("the example is valid")
+        .topology
+}
+
+/// A foundation `acme` with its build account 111111111111 in us-east-1, one target `t<i>` per
+/// (account, regions) entry, and `pipelines` pipelines `p<i>` that deploy to every target.
+pub fn generated(accounts: &[(u64, &[&str])], pipelines: usize) -> Topology {
+    let region = |r: &str| Region::parse(r).expect("a fixture region is valid");
+    let account =
+        |n: u64| AccountId::parse(&format!("{n:012}")).expect("a fixture account is valid");
+    let targets: Vec<Target> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, (a, regions))| Target {
+            name: format!("t{i}"),
+            account: account(*a),
+            regions: regions.iter().map(|r| region(r)).collect(),
+            credentials: Credentials::DefaultChain,
+            policies: vec![],
+            approval: false,
+        })
+        .collect();
+    let pipelines = (0..pipelines)
+        .map(|i| Pipeline {
+            name: format!("p{i}"),
+            targets: targets.iter().map(|t| t.name.clone()).collect(),
+            artifact_sync: ArtifactSync::Lambda,
+            sources: vec![Source {
+                name: "App".into(),
+                key: "app.zip".into(),
+            }],
+            stack: "app".into(),
+            template: "template.yaml".into(),
+        })
+        .collect();
+    Topology {
+        name: FoundationName::parse("acme").expect("a fixture name is valid"),
+        build: Build {
+            account: account(111_111_111_111),
+            region: region("us-east-1"),
+            credentials: Credentials::DefaultChain,
+            noncurrent_version_expiration_days: 30,
+        },
+        targets,
+        pipelines,
+    }
+}
+
+/// `accounts` target accounts (from 200000000000 up), each deploying to every region given.
+pub fn grid(accounts: usize, regions: &[&str]) -> Topology {
+    let entries: Vec<(u64, &[&str])> = (0..accounts as u64)
+        .map(|i| (200_000_000_000 + i, regions))
+        .collect();
+    generated(&entries, 0)
+}

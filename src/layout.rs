@@ -1,0 +1,381 @@
+//! Where each piece of a foundation lives and what it is called: the stacks a topology implies
+//! (their keys, names and places), every name plinth derives (stacks, buckets, roles, the key
+//! alias, the sync function, the pipelines), the reverse (which stack a deployed name is), what
+//! each stack creates under a fixed name, and which accounts and regions a pipeline reaches.
+//!
+//! Each rule is written once, here; validation, the graph, the templates and the AWS snapshot
+//! ask this module. Pure: no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::topology::{
+    AccountId, ArtifactSync, FoundationName, Pipeline, Region, Target, Topology,
+};
+
+/// The tag that names the foundation a stack belongs to.
+pub const FOUNDATION_TAG: &str = "plinth:foundation";
+/// The tag that names a stack's kind.
+pub const STACK_TAG: &str = "plinth:stack";
+
+/// The four kinds of stack plinth manages; the value of the `plinth:stack` tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StackKind {
+    Primary,
+    Regional,
+    Deploy,
+    Pipeline,
+}
+
+impl StackKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StackKind::Primary => "primary",
+            StackKind::Regional => "regional",
+            StackKind::Deploy => "deploy",
+            StackKind::Pipeline => "pipeline",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            StackKind::Primary,
+            StackKind::Regional,
+            StackKind::Deploy,
+            StackKind::Pipeline,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+}
+
+/// Identifies one stack of a foundation.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StackKey {
+    Primary,
+    Regional { region: Region },
+    Deploy { account: AccountId },
+    Pipeline { pipeline: String },
+}
+
+impl StackKey {
+    /// The stack's name, the same whatever the topology's accounts and regions.
+    pub fn stack_name(&self, foundation: &FoundationName) -> String {
+        match self {
+            StackKey::Pipeline { pipeline } => format!("{foundation}-pipeline-{pipeline}"),
+            other => format!("{foundation}-{}", other.kind().as_str()),
+        }
+    }
+
+    /// The key of a stack found in `account` and `region` with the given `plinth:stack` tag
+    /// and name: the reverse of [`StackKey::stack_name`]. `None` when they do not fit together.
+    pub fn recognise(
+        foundation: &FoundationName,
+        kind: StackKind,
+        name: &str,
+        account: &AccountId,
+        region: &Region,
+    ) -> Option<Self> {
+        let key = match kind {
+            StackKind::Primary => StackKey::Primary,
+            StackKind::Regional => StackKey::Regional {
+                region: region.clone(),
+            },
+            StackKind::Deploy => StackKey::Deploy {
+                account: account.clone(),
+            },
+            StackKind::Pipeline => StackKey::Pipeline {
+                pipeline: name
+                    .strip_prefix(&format!("{foundation}-pipeline-"))?
+                    .to_owned(),
+            },
+        };
+        (key.stack_name(foundation) == name).then_some(key)
+    }
+
+    pub fn kind(&self) -> StackKind {
+        match self {
+            StackKey::Primary => StackKind::Primary,
+            StackKey::Regional { .. } => StackKind::Regional,
+            StackKey::Deploy { .. } => StackKind::Deploy,
+            StackKey::Pipeline { .. } => StackKind::Pipeline,
+        }
+    }
+}
+
+/// A stack with its name and place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackSpec {
+    pub key: StackKey,
+    pub name: String,
+    pub account: AccountId,
+    pub region: Region,
+}
+
+impl fmt::Display for StackSpec {
+    /// The stack's label wherever plinth names it to a person: `name (account region)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} {})", self.name, self.account, self.region)
+    }
+}
+
+impl StackSpec {
+    /// The label of one pass of the stack: `name (account region) pass N`.
+    pub fn pass_label(&self, pass: u32) -> String {
+        format!("{self} pass {pass}")
+    }
+}
+
+/// Every stack the topology implies, in a stable order.
+pub fn stacks(topology: &Topology) -> Vec<StackSpec> {
+    let build = &topology.build;
+    let spec = |key: StackKey, account: &AccountId, region: &Region| StackSpec {
+        name: key.stack_name(&topology.name),
+        key,
+        account: account.clone(),
+        region: region.clone(),
+    };
+    let mut out = vec![spec(StackKey::Primary, &build.account, &build.region)];
+    for region in topology.regional_regions() {
+        out.push(spec(
+            StackKey::Regional {
+                region: region.clone(),
+            },
+            &build.account,
+            &region,
+        ));
+    }
+    for account in topology.target_accounts() {
+        out.push(spec(
+            StackKey::Deploy {
+                account: account.clone(),
+            },
+            &account,
+            &build.region,
+        ));
+    }
+    for pipeline in &topology.pipelines {
+        out.push(spec(
+            StackKey::Pipeline {
+                pipeline: pipeline.name.clone(),
+            },
+            &build.account,
+            &build.region,
+        ));
+    }
+    out
+}
+
+/// The key whose stack holds a region's artifact key and bucket.
+pub fn artifact_stack(topology: &Topology, region: &Region) -> StackKey {
+    if *region == topology.build.region {
+        StackKey::Primary
+    } else {
+        StackKey::Regional {
+            region: region.clone(),
+        }
+    }
+}
+
+/// The stack-level tags plinth puts on every stack it owns.
+pub fn tags(topology: &Topology, key: &StackKey) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (FOUNDATION_TAG.to_owned(), topology.name.to_string()),
+        (STACK_TAG.to_owned(), key.kind().as_str().to_owned()),
+    ])
+}
+
+/// The kinds of bucket plinth creates; part of the bucket name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketKind {
+    Build,
+    Artifacts,
+}
+
+impl BucketKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BucketKind::Build => "build",
+            BucketKind::Artifacts => "artifacts",
+        }
+    }
+}
+
+/// Every name plinth derives from the topology. Deterministic, so that a plan can show names
+/// before they exist and destroy can find what an interrupted run left behind.
+impl Topology {
+    pub fn bucket_name(&self, kind: BucketKind, account: &AccountId, region: &Region) -> String {
+        format!("{}-{}-{account}-{region}", self.name, kind.as_str())
+    }
+
+    /// The artifact bucket of a region (in the build account).
+    pub fn artifact_bucket(&self, region: &Region) -> String {
+        self.bucket_name(BucketKind::Artifacts, &self.build.account, region)
+    }
+
+    pub fn build_bucket(&self) -> String {
+        self.bucket_name(BucketKind::Build, &self.build.account, &self.build.region)
+    }
+
+    pub fn key_alias(&self) -> String {
+        format!("alias/{}-artifacts", self.name)
+    }
+
+    /// The deploy role a pipeline assumes in each target account.
+    pub fn pipeline_role_name(&self) -> String {
+        format!("{}-codepipeline", self.name)
+    }
+
+    /// The role CloudFormation runs as in each target account.
+    pub fn cloudformation_role_name(&self) -> String {
+        format!("{}-cloudformation", self.name)
+    }
+
+    pub fn sync_function_name(&self) -> String {
+        format!("{}-artifact-sync", self.name)
+    }
+
+    /// The IAM role of a pipeline (build account). `"*"` gives the pattern of them all.
+    pub fn pipeline_service_role_name(&self, pipeline: &str) -> String {
+        format!("{}-pipeline-{pipeline}", self.name)
+    }
+
+    /// The CodePipeline pipeline's own name.
+    pub fn codepipeline_name(&self, pipeline: &str) -> String {
+        format!("{}-{pipeline}", self.name)
+    }
+}
+
+/// A resource a stack creates under a fixed name, which must be free before the stack is created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnedName {
+    Role(String),
+    Bucket(String),
+}
+
+/// The fixed names a stack creates.
+pub fn owned_names(topology: &Topology, spec: &StackSpec) -> Vec<OwnedName> {
+    match &spec.key {
+        StackKey::Deploy { .. } => vec![
+            OwnedName::Role(topology.pipeline_role_name()),
+            OwnedName::Role(topology.cloudformation_role_name()),
+        ],
+        StackKey::Primary => vec![
+            OwnedName::Bucket(topology.bucket_name(BucketKind::Build, &spec.account, &spec.region)),
+            OwnedName::Bucket(topology.bucket_name(
+                BucketKind::Artifacts,
+                &spec.account,
+                &spec.region,
+            )),
+        ],
+        StackKey::Regional { .. } => vec![OwnedName::Bucket(topology.bucket_name(
+            BucketKind::Artifacts,
+            &spec.account,
+            &spec.region,
+        ))],
+        StackKey::Pipeline { .. } => Vec::new(),
+    }
+}
+
+/// What one pipeline reaches: its targets, their accounts, and its regions.
+#[derive(Debug, Clone)]
+pub struct PipelineReach<'t> {
+    pub targets: Vec<&'t Target>,
+    /// The target accounts, in order of first appearance.
+    pub accounts: Vec<AccountId>,
+    /// The build region first, then the target regions in order of first appearance.
+    pub regions: Vec<Region>,
+    /// Whether the foundation's sync function copies its artifacts to the other regions.
+    pub uses_sync: bool,
+}
+
+impl PipelineReach<'_> {
+    /// The regions other than the build region (the ones artifacts are copied to).
+    pub fn other_regions(&self) -> &[Region] {
+        &self.regions[1..]
+    }
+}
+
+/// The targets, accounts and regions of a pipeline; unknown target names are passed over
+/// (validation reports them).
+pub fn pipeline_reach<'t>(topology: &'t Topology, pipeline: &Pipeline) -> PipelineReach<'t> {
+    let targets: Vec<&Target> = pipeline
+        .targets
+        .iter()
+        .filter_map(|name| topology.target(name))
+        .collect();
+    let mut seen = BTreeSet::new();
+    let accounts = targets
+        .iter()
+        .filter(|t| seen.insert(&t.account))
+        .map(|t| t.account.clone())
+        .collect();
+    let mut regions = vec![topology.build.region.clone()];
+    for region in targets.iter().flat_map(|t| &t.regions) {
+        if !regions.contains(region) {
+            regions.push(region.clone());
+        }
+    }
+    let uses_sync = pipeline.artifact_sync == ArtifactSync::Lambda && regions.len() > 1;
+    PipelineReach {
+        targets,
+        accounts,
+        regions,
+        uses_sync,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn foundation() -> FoundationName {
+        FoundationName::parse("acme").unwrap()
+    }
+
+    #[test]
+    fn a_stack_name_is_recognised_as_the_key_it_came_from() {
+        let account = AccountId::parse("222222222222").unwrap();
+        let region = Region::parse("eu-west-1").unwrap();
+        for key in [
+            StackKey::Primary,
+            StackKey::Regional {
+                region: region.clone(),
+            },
+            StackKey::Deploy {
+                account: account.clone(),
+            },
+            StackKey::Pipeline {
+                pipeline: "web-app".into(),
+            },
+        ] {
+            let name = key.stack_name(&foundation());
+            assert_eq!(
+                StackKey::recognise(&foundation(), key.kind(), &name, &account, &region),
+                Some(key)
+            );
+        }
+    }
+
+    #[test]
+    fn a_name_that_does_not_fit_its_kind_is_not_recognised() {
+        let account = AccountId::parse("222222222222").unwrap();
+        let region = Region::parse("eu-west-1").unwrap();
+        for (kind, name) in [
+            (StackKind::Pipeline, "acme-deploy"),
+            (StackKind::Pipeline, "other-pipeline-web"),
+            (StackKind::Deploy, "acme-primary"),
+            (StackKind::Primary, "acme-primary-copy"),
+        ] {
+            assert_eq!(
+                StackKey::recognise(&foundation(), kind, name, &account, &region),
+                None,
+                "{name}"
+            );
+        }
+    }
+}

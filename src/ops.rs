@@ -1,0 +1,342 @@
+//! The operations the commands run, as library calls: load a topology file, render every
+//! template with its manifest, read what is deployed and plan, accept a saved plan, and carry a
+//! plan out. Each command parses its flags and makes one of these calls; what a person sees is
+//! drawn by [`crate::output`]. This is where the pure core meets files and AWS.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::apply::{Backoff, Cancel, Executor, OrphanBucketError, Outcome, Reporter};
+use crate::aws::Cloud;
+use crate::aws::sdk::SdkCloud;
+use crate::aws::snapshot::{self, ReadError};
+use crate::graph::StackGraph;
+use crate::plan::{self, Deployed, Mode, Plan};
+use crate::templates::{self, RenderedNode, canonical_json};
+use crate::topology::{self, Diagnostic, Topology};
+
+/// Why a topology file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read the topology file {path}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the topology file {path} is not UTF-8 text (invalid byte at offset {offset})")]
+    NotUtf8 { path: String, offset: usize },
+    /// The text has problems; each is a located diagnostic.
+    #[error("{path} has {} problem{}; nothing was sent to AWS", errors.len(), if errors.len() == 1 { "" } else { "s" })]
+    Invalid {
+        path: String,
+        text: String,
+        errors: Vec<Diagnostic>,
+        warnings: Vec<Diagnostic>,
+    },
+}
+
+impl LoadError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LoadError::Read { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+                Some(format!(
+                    "pass the file with `-t FILE`, or copy topology.example.toml to {path} and edit it"
+                ))
+            }
+            LoadError::NotUtf8 { .. } => Some("save the file as UTF-8".into()),
+            _ => None,
+        }
+    }
+}
+
+/// A valid topology with the text it came from, for views that point into it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub topology: Topology,
+    pub path: String,
+    pub text: String,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Reads and validates a topology file. Never touches AWS.
+pub fn load_topology(path: &Path) -> Result<Loaded, LoadError> {
+    let shown = path.display().to_string();
+    let bytes = fs_err::read(path).map_err(|source| LoadError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
+        path: shown.clone(),
+        offset: e.utf8_error().valid_up_to(),
+    })?;
+    match topology::parse(&text) {
+        Ok(parsed) => Ok(Loaded {
+            topology: parsed.topology,
+            path: shown,
+            text,
+            warnings: parsed.warnings,
+        }),
+        Err(invalid) => Err(LoadError::Invalid {
+            path: shown,
+            text,
+            errors: invalid.errors,
+            warnings: invalid.warnings,
+        }),
+    }
+}
+
+/// The stack graph of a fresh apply.
+pub fn fresh_graph(topology: &Topology) -> StackGraph {
+    StackGraph::build(topology, &BTreeSet::new())
+}
+
+/// Every (stack, pass) template of a fresh apply, as files to write, and their manifest.
+pub struct RenderedSet {
+    /// File name and canonical JSON text of each template, in wave order.
+    pub templates: Vec<(String, String)>,
+    pub manifest: Value,
+}
+
+pub fn render_all(topology: &Topology) -> RenderedSet {
+    let graph = fresh_graph(topology);
+    let mut templates = Vec::new();
+    let mut entries = Vec::new();
+    for node in templates::render_graph(topology, &graph) {
+        let file = template_file_name(&node);
+        templates.push((file.clone(), canonical_json(&node.template.body())));
+        entries.push(json!({
+            "file": file,
+            "stack": node.stack.name,
+            "key": node.stack.key,
+            "account": node.stack.account,
+            "region": node.stack.region,
+            "pass": node.pass,
+            "wave": node.wave,
+            "tags": node.tags,
+            "placeholders": node.template.placeholders,
+        }));
+    }
+    RenderedSet {
+        templates,
+        manifest: json!({ "foundation": topology.name, "templates": entries }),
+    }
+}
+
+fn template_file_name(node: &RenderedNode) -> String {
+    format!(
+        "{}-{}-{}.pass{}.json",
+        node.stack.name, node.stack.account, node.stack.region, node.pass
+    )
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}")]
+pub struct WriteError {
+    pub path: String,
+    pub source: std::io::Error,
+}
+
+/// Writes a rendered set and its `manifest.json` to a folder (created if missing).
+pub fn write_rendered(set: &RenderedSet, folder: &Path) -> Result<(), WriteError> {
+    let write = |path: PathBuf, text: &str| {
+        fs_err::write(&path, text).map_err(|source| WriteError {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    fs_err::create_dir_all(folder).map_err(|source| WriteError {
+        path: folder.display().to_string(),
+        source,
+    })?;
+    for (file, text) in &set.templates {
+        write(folder.join(file), text)?;
+    }
+    write(folder.join("manifest.json"), &canonical_json(&set.manifest))
+}
+
+/// How much reading AWS took.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReadStats {
+    pub stacks: usize,
+    pub accounts: usize,
+    pub regions: usize,
+    pub calls: u64,
+    pub seconds: f64,
+}
+
+/// A plan with the snapshot it was made from and the clients that read it.
+pub struct Planned {
+    pub plan: Plan,
+    pub deployed: Deployed,
+    pub cloud: Arc<dyn Cloud>,
+    pub stats: ReadStats,
+}
+
+/// Connects to every account, confirms each one's identity, reads what is deployed and plans.
+pub async fn read_and_plan(
+    topology: &Topology,
+    read_concurrency: usize,
+    mode: Mode,
+) -> Result<Planned, ReadError> {
+    let started = Instant::now();
+    let cloud: Arc<dyn Cloud> = Arc::new(SdkCloud::connect(topology).await);
+    plan_with(cloud, topology, read_concurrency, mode, started).await
+}
+
+/// [`read_and_plan`] on the given clients.
+pub async fn plan_with(
+    cloud: Arc<dyn Cloud>,
+    topology: &Topology,
+    read_concurrency: usize,
+    mode: Mode,
+    started: Instant,
+) -> Result<Planned, ReadError> {
+    snapshot::preflight(cloud.as_ref(), topology).await?;
+    let deployed = snapshot::read(cloud.as_ref(), topology, read_concurrency).await?;
+    let plan = match mode {
+        Mode::Apply => plan::plan(topology, &deployed),
+        Mode::Destroy => plan::destroy(topology, &deployed),
+    };
+    let stats = ReadStats {
+        stacks: deployed.stacks.len(),
+        accounts: topology.accounts().len(),
+        regions: topology.regions().len(),
+        calls: cloud.calls(),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok(Planned {
+        plan,
+        deployed,
+        cloud,
+        stats,
+    })
+}
+
+/// Why a saved plan cannot be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    #[error(
+        "the saved plan is a {mode:?} plan of foundation `{foundation}`, not an apply plan of `{expected}`"
+    )]
+    Mismatch {
+        mode: Mode,
+        foundation: String,
+        expected: String,
+    },
+    #[error("what is deployed changed since the plan was saved; nothing was changed:\n  {}", .changes.join("\n  "))]
+    Stale { changes: Vec<String> },
+    #[error("cannot read the plan file {path}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a plan saved by this version of plinth")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+}
+
+impl SavedPlanError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SavedPlanError::Stale { .. } => {
+                Some("run `plinth plan --out FILE` again and review the new plan".into())
+            }
+            SavedPlanError::Parse { .. } => {
+                Some("save a new plan with `plinth plan --out FILE`".into())
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the error is in what the user gave (rather than in what is deployed).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, SavedPlanError::Stale { .. })
+    }
+}
+
+pub fn load_plan(path: &Path) -> Result<Plan, SavedPlanError> {
+    let shown = path.display().to_string();
+    let text = fs_err::read_to_string(path).map_err(|source| SavedPlanError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    Plan::from_json(&text).map_err(|source| SavedPlanError::Parse {
+        path: shown,
+        source,
+    })
+}
+
+pub fn save_plan(path: &Path, plan: &Plan) -> Result<(), WriteError> {
+    fs_err::write(path, plan.to_json()).map_err(|source| WriteError {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The saved plan, if it is an apply plan of this foundation made against what is deployed now.
+pub fn accept_saved(
+    saved: Plan,
+    topology: &Topology,
+    deployed: &Deployed,
+) -> Result<Plan, SavedPlanError> {
+    if saved.mode != Mode::Apply || saved.foundation != topology.name.as_str() {
+        return Err(SavedPlanError::Mismatch {
+            mode: saved.mode,
+            foundation: saved.foundation,
+            expected: topology.name.to_string(),
+        });
+    }
+    let changes = plan::stale(&saved, deployed);
+    if changes.is_empty() {
+        Ok(saved)
+    } else {
+        Err(SavedPlanError::Stale { changes })
+    }
+}
+
+/// How a run of the executor ended, with destroy's removal of buckets left outside any stack.
+pub struct Executed {
+    pub outcome: Outcome,
+    pub orphan_error: Option<OrphanBucketError>,
+}
+
+impl Executed {
+    pub fn succeeded(&self) -> bool {
+        self.outcome.succeeded() && self.orphan_error.is_none()
+    }
+}
+
+/// Carries out a plan; for a destroy that succeeded, removes the buckets left outside any stack.
+pub async fn execute(
+    plan: &Plan,
+    cloud: Arc<dyn Cloud>,
+    reporter: Arc<dyn Reporter>,
+    parallelism: usize,
+    cancel: Arc<Cancel>,
+) -> Executed {
+    let executor = Executor {
+        cloud,
+        reporter,
+        parallelism,
+        backoff: Backoff::default(),
+        cancel,
+    };
+    let outcome = executor.execute(plan).await;
+    let mut orphan_error = None;
+    if plan.mode == Mode::Destroy && outcome.succeeded() {
+        orphan_error = executor
+            .remove_orphan_buckets(&plan.orphan_buckets)
+            .await
+            .err();
+    }
+    Executed {
+        outcome,
+        orphan_error,
+    }
+}
