@@ -113,7 +113,7 @@ pub struct JsonView;
 
 impl Reporter for JsonView {
     fn report(&self, event: Event) {
-        data(&serde_json::to_string(&event).unwrap_or_default());
+        data(&serde_json::to_string(&event).expect("an event of strings and numbers serialises"));
     }
 }
 

@@ -205,7 +205,8 @@ impl Plan {
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        serde_json::to_string_pretty(self)
+            .expect("a plan of strings, numbers and JSON values serialises")
     }
 
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {

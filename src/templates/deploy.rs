@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::policy::{PolicyDocument, Statement, bucket_arn, iam_arn, objects_arn};
+use super::policy::{PolicyDocument, Statement, bucket_arn, objects_arn, role_arn, root_arn};
 use super::storage::{ARTIFACT_BUCKET_ACTIONS, ARTIFACT_OBJECT_ACTIONS, KEY_USE_ACTIONS};
 use super::{Template, artifact_key, outputs};
 use crate::layout::StackKey;
@@ -31,10 +31,7 @@ pub fn render(topology: &Topology, account: &AccountId) -> Template {
     let bucket_arns: Vec<Value> = buckets.iter().map(|b| bucket_arn(json!(b))).collect();
     let object_arns: Vec<Value> = buckets.iter().map(|b| objects_arn(json!(b))).collect();
     let build = topology.build.account.as_str();
-    let cloudformation_role = iam_arn(
-        account.as_str(),
-        &format!("role/{}", topology.cloudformation_role_name()),
-    );
+    let cloudformation_role = role_arn(account.as_str(), &topology.cloudformation_role_name());
 
     // The application stacks that pipelines deploy into this account.
     let app_stacks: BTreeSet<&str> = topology
@@ -92,8 +89,8 @@ pub fn render(topology: &Topology, account: &AccountId) -> Template {
                 "RoleName": topology.pipeline_role_name(),
                 "Description": format!("Assumed by the {} pipelines of account {build} to deploy into this account", topology.name),
                 "AssumeRolePolicyDocument": PolicyDocument::new(vec![
-                    Statement::trust("BuildAccountPipelines", json!({ "AWS": iam_arn(build, "root") }))
-                        .condition(json!({ "ArnLike": { "aws:PrincipalArn": iam_arn(build, &format!("role/{}-pipeline-*", topology.name)) } }))
+                    Statement::trust("BuildAccountPipelines", json!({ "AWS": root_arn(build) }))
+                        .condition(json!({ "ArnLike": { "aws:PrincipalArn": role_arn(build, &topology.pipeline_service_role_name("*")) } }))
                 ]).to_value(),
                 "Policies": [{ "PolicyName": "deploy", "PolicyDocument": PolicyDocument::new(pipeline_statements).to_value() }]
             }

@@ -136,17 +136,9 @@ pub fn canonical_json(value: &Value) -> String {
             other => other.clone(),
         }
     }
-    let mut text = serde_json::to_string_pretty(&sort(value)).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&sort(value)).expect("a JSON value serialises");
     text.push('\n');
     text
-}
-
-/// The stack-level tags plinth puts on every stack it owns.
-pub fn tags(topology: &Topology, key: &StackKey) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("plinth:foundation".to_owned(), topology.name.to_string()),
-        ("plinth:stack".to_owned(), key.kind().as_str().to_owned()),
-    ])
 }
 
 /// Output names that other stacks read.
@@ -217,7 +209,7 @@ pub fn render_graph(topology: &Topology, graph: &StackGraph) -> Vec<RenderedNode
                 pass: node.pass,
                 wave: node.wave,
                 template: render(topology, &node.stack, &fragments),
-                tags: tags(topology, &node.stack.key),
+                tags: crate::layout::tags(topology, &node.stack.key),
             }
         })
         .collect()

@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::policy::{PolicyDocument, Statement, bucket_arn, iam_arn, object_arn, objects_arn};
+use super::policy::{PolicyDocument, Statement, bucket_arn, object_arn, objects_arn, role_arn};
 use super::storage::{ARTIFACT_OBJECT_ACTIONS, KEY_USE_ACTIONS};
 use super::{Template, artifact_key, outputs};
-use crate::layout::StackKey;
-use crate::topology::{ArtifactSync, Region, Topology};
+use crate::layout::{self, StackKey};
+use crate::topology::Topology;
 
 /// The change set every target action creates and executes.
 pub const CHANGE_SET_NAME: &str = "plinth";
@@ -30,30 +30,19 @@ pub fn render(topology: &Topology, name: &str) -> Template {
         return t;
     };
     let build_region = &topology.build.region;
-    let targets: Vec<_> = pipeline
-        .targets
-        .iter()
-        .filter_map(|n| topology.target(n))
-        .collect();
-    // The build region first, then the target regions in order of appearance.
-    let mut regions: Vec<Region> = vec![build_region.clone()];
-    for region in targets.iter().flat_map(|t| &t.regions) {
-        if !regions.contains(region) {
-            regions.push(region.clone());
-        }
-    }
+    let reach = layout::pipeline_reach(topology, pipeline);
+    let (targets, regions) = (&reach.targets, &reach.regions);
     let keys: Vec<Value> = regions
         .iter()
         .map(|r| artifact_key(&mut t, topology, &here, r))
         .collect();
-    let sync_function =
-        (pipeline.artifact_sync == ArtifactSync::Lambda && regions.len() > 1).then(|| {
-            t.placeholder(
-                "SyncFunctionArn".into(),
-                StackKey::Primary,
-                outputs::SYNC_FUNCTION_ARN,
-            )
-        });
+    let sync_function = reach.uses_sync.then(|| {
+        t.placeholder(
+            "SyncFunctionArn".into(),
+            StackKey::Primary,
+            outputs::SYNC_FUNCTION_ARN,
+        )
+    });
 
     let artifact_stores: Vec<Value> = regions
         .iter()
@@ -120,13 +109,10 @@ pub fn render(topology: &Topology, name: &str) -> Template {
         stages.push(json!({ "Name": "Sync", "Actions": actions }));
     }
 
-    for target in &targets {
+    for target in targets {
         let account = target.account.as_str();
-        let action_role = iam_arn(account, &format!("role/{}", topology.pipeline_role_name()));
-        let cloudformation_role = iam_arn(
-            account,
-            &format!("role/{}", topology.cloudformation_role_name()),
-        );
+        let action_role = role_arn(account, &topology.pipeline_role_name());
+        let cloudformation_role = role_arn(account, &topology.cloudformation_role_name());
         let execute_order = if target.approval { 3 } else { 2 };
         let mut actions = Vec::new();
         for region in &target.regions {
@@ -218,7 +204,7 @@ pub fn render(topology: &Topology, name: &str) -> Template {
             &["sts:AssumeRole"],
             accounts
                 .iter()
-                .map(|a| iam_arn(a, &format!("role/{}", topology.pipeline_role_name())))
+                .map(|a| role_arn(a, &topology.pipeline_role_name()))
                 .collect(),
         ),
     ];

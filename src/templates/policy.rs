@@ -21,7 +21,7 @@ impl PolicyDocument {
     }
 
     pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+        serde_json::to_value(self).expect("a policy document of strings and JSON values serialises")
     }
 }
 
@@ -101,4 +101,14 @@ pub fn object_arn(bucket: Value, key: &str) -> Value {
 /// An IAM ARN in an account: `arn:aws:iam::<account>:<resource>`.
 pub fn iam_arn(account: &str, resource: &str) -> Value {
     json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::{account}:{resource}") })
+}
+
+/// A role's ARN: `arn:aws:iam::<account>:role/<name>`.
+pub fn role_arn(account: &str, name: &str) -> Value {
+    iam_arn(account, &format!("role/{name}"))
+}
+
+/// An account's root principal ARN: `arn:aws:iam::<account>:root`.
+pub fn root_arn(account: &str) -> Value {
+    iam_arn(account, "root")
 }

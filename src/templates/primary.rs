@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::policy::{PolicyDocument, Statement, iam_arn, objects_arn};
+use super::policy::{PolicyDocument, Statement, objects_arn, role_arn};
 use super::storage::{self, ARTIFACT_BUCKET_ACTIONS, ARTIFACT_OBJECT_ACTIONS};
 use super::{ARTIFACT_SYNC_SOURCE, Template, artifact_key, outputs};
 use crate::graph::Fragment;
@@ -44,7 +44,7 @@ pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) ->
                 topology.pipeline_role_name(),
                 topology.cloudformation_role_name(),
             ]
-            .map(|role| iam_arn(account.as_str(), &format!("role/{role}")))
+            .map(|role| role_arn(account.as_str(), &role))
         })
         .collect();
     let mut grants = Vec::new();

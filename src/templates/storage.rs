@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::policy::{PolicyDocument, Statement, bucket_arn, objects_arn};
+use super::policy::{PolicyDocument, Statement, bucket_arn, objects_arn, root_arn};
 use crate::topology::Topology;
 
 /// Key administration, granted to the build account root (which IAM then narrows).
@@ -65,7 +65,7 @@ pub const ARTIFACT_BUCKET_ACTIONS: &[&str] = &[
 ];
 
 fn root(account: &str) -> Value {
-    json!({ "AWS": { "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::{account}:root") } })
+    json!({ "AWS": root_arn(account) })
 }
 
 /// The artifact key: rotation on, seven days' pending window; the build account administers it,
@@ -89,7 +89,7 @@ pub fn key(topology: &Topology, region: &str) -> Value {
     let targets: Vec<Value> = topology
         .target_accounts()
         .iter()
-        .map(|a| json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::{a}:root") }))
+        .map(|a| root_arn(a.as_str()))
         .collect();
     if !targets.is_empty() {
         statements.push(
