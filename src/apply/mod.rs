@@ -235,11 +235,11 @@ impl Executor {
         buckets: &[OrphanBucket],
     ) -> Result<(), OrphanBucketError> {
         for b in buckets {
-            let s3 = self.cloud.s3(&b.account);
             let failed = |error| OrphanBucketError {
                 bucket: b.bucket.clone(),
                 error,
             };
+            let s3 = self.cloud.s3(&b.account).map_err(failed)?;
             let objects = s3
                 .empty_bucket(&b.bucket, &b.region)
                 .await

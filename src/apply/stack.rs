@@ -129,10 +129,13 @@ impl ChangeTask {
             stack: self.label(),
             action: self.change.action,
         });
-        let cfn = self
+        let result = match self
             .cloud
-            .cloudformation(&self.change.stack.account, &self.change.stack.region);
-        let result = self.perform(cfn.as_ref(), started).await;
+            .cloudformation(&self.change.stack.account, &self.change.stack.region)
+        {
+            Ok(cfn) => self.perform(cfn.as_ref(), started).await,
+            Err(error) => Err(plain(error)),
+        };
         match result {
             Ok((outputs, unchanged)) => {
                 self.reporter.report(Event::Succeeded {
@@ -291,7 +294,7 @@ impl ChangeTask {
             )
             .await?;
         }
-        let s3 = self.cloud.s3(&spec.account);
+        let s3 = self.cloud.s3(&spec.account).map_err(plain)?;
         let mut last_error = None;
         for _attempt in 0..2 {
             for bucket in &buckets {
@@ -332,7 +335,7 @@ impl ChangeTask {
         if let Some(error) = last_error {
             return Err(error);
         }
-        let kms = self.cloud.kms(&spec.account, &spec.region);
+        let kms = self.cloud.kms(&spec.account, &spec.region).map_err(plain)?;
         for key in keys {
             let state = kms.key_deletion(&key).await.unwrap_or(KeyDeletion::Active);
             let (pending_until, gone) = match state {

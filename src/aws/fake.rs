@@ -415,27 +415,31 @@ impl Sts for FakeSts {
 }
 
 impl Cloud for FakeCloud {
-    fn cloudformation(&self, account: &AccountId, region: &Region) -> Arc<dyn CloudFormation> {
-        Arc::new(FakeCloudFormation {
+    fn cloudformation(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> AwsResult<Arc<dyn CloudFormation>> {
+        Ok(Arc::new(FakeCloudFormation {
             state: self.state.clone(),
             account: account.to_string(),
             region: region.to_string(),
             latency: self.latency,
             calls: self.calls.clone(),
             describes: self.describes.clone(),
-        })
+        }))
     }
-    fn s3(&self, _account: &AccountId) -> Arc<dyn S3> {
-        Arc::new(Nothing)
+    fn s3(&self, _account: &AccountId) -> AwsResult<Arc<dyn S3>> {
+        Ok(Arc::new(Nothing))
     }
-    fn iam(&self, _account: &AccountId) -> Arc<dyn Iam> {
-        Arc::new(Nothing)
+    fn iam(&self, _account: &AccountId) -> AwsResult<Arc<dyn Iam>> {
+        Ok(Arc::new(Nothing))
     }
-    fn kms(&self, _account: &AccountId, _region: &Region) -> Arc<dyn Kms> {
-        Arc::new(Nothing)
+    fn kms(&self, _account: &AccountId, _region: &Region) -> AwsResult<Arc<dyn Kms>> {
+        Ok(Arc::new(Nothing))
     }
-    fn sts(&self, account: &AccountId) -> Arc<dyn Sts> {
-        Arc::new(FakeSts(account.to_string()))
+    fn sts(&self, account: &AccountId) -> AwsResult<Arc<dyn Sts>> {
+        Ok(Arc::new(FakeSts(account.to_string())))
     }
     fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)

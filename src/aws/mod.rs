@@ -159,15 +159,32 @@ pub trait Sts: Send + Sync {
     async fn caller_account(&self) -> AwsResult<String>;
 }
 
-/// Clients per account and region.
+/// Clients per account and region. Asking for an account the cloud has no credentials for is
+/// an error (code [`UNKNOWN_ACCOUNT`]), never another account's clients.
 pub trait Cloud: Send + Sync {
-    fn cloudformation(&self, account: &AccountId, region: &Region) -> Arc<dyn CloudFormation>;
-    fn s3(&self, account: &AccountId) -> Arc<dyn S3>;
-    fn iam(&self, account: &AccountId) -> Arc<dyn Iam>;
-    fn kms(&self, account: &AccountId, region: &Region) -> Arc<dyn Kms>;
-    fn sts(&self, account: &AccountId) -> Arc<dyn Sts>;
+    fn cloudformation(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> AwsResult<Arc<dyn CloudFormation>>;
+    fn s3(&self, account: &AccountId) -> AwsResult<Arc<dyn S3>>;
+    fn iam(&self, account: &AccountId) -> AwsResult<Arc<dyn Iam>>;
+    fn kms(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Kms>>;
+    fn sts(&self, account: &AccountId) -> AwsResult<Arc<dyn Sts>>;
     /// How many AWS API calls were made so far.
     fn calls(&self) -> u64 {
         0
     }
+}
+
+/// The error code of a request for an account that has no credentials.
+pub const UNKNOWN_ACCOUNT: &str = "UnknownAccount";
+
+/// The error for an account the topology does not name.
+pub fn unknown_account(account: &AccountId) -> AwsError {
+    AwsError::new(
+        "credentials",
+        Some(UNKNOWN_ACCOUNT),
+        format!("account {account} is not in the topology, so plinth has no credentials for it"),
+    )
 }

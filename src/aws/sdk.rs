@@ -119,69 +119,70 @@ impl SdkCloud {
         }
     }
 
-    fn config(&self, account: &AccountId, region: Option<&Region>) -> SdkConfig {
-        let base = self.configs.get(account).cloned().unwrap_or_else(|| {
-            self.configs
-                .values()
-                .next()
-                .cloned()
-                .expect("the topology has at least the build account")
-        });
-        match region {
+    fn config(&self, account: &AccountId, region: Option<&Region>) -> AwsResult<SdkConfig> {
+        let base = self
+            .configs
+            .get(account)
+            .cloned()
+            .ok_or_else(|| super::unknown_account(account))?;
+        Ok(match region {
             Some(region) => base
                 .into_builder()
                 .region(aws_config::Region::new(region.to_string()))
                 .build(),
             None => base,
-        }
+        })
     }
 }
 
 impl Cloud for SdkCloud {
-    fn cloudformation(&self, account: &AccountId, region: &Region) -> Arc<dyn CloudFormation> {
+    fn cloudformation(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> AwsResult<Arc<dyn CloudFormation>> {
         let mut cache = self
             .cloudformation
             .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        cache
-            .entry((account.clone(), region.clone()))
-            .or_insert_with(|| {
-                Arc::new(SdkCloudFormation {
-                    client: aws_sdk_cloudformation::Client::new(
-                        &self.config(account, Some(region)),
-                    ),
-                    calls: self.calls.clone(),
-                })
-            })
-            .clone()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = (account.clone(), region.clone());
+        if let Some(client) = cache.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = Arc::new(SdkCloudFormation {
+            client: aws_sdk_cloudformation::Client::new(&self.config(account, Some(region))?),
+            calls: self.calls.clone(),
+        });
+        cache.insert(key, client.clone());
+        Ok(client)
     }
 
-    fn s3(&self, account: &AccountId) -> Arc<dyn S3> {
-        Arc::new(SdkS3 {
-            config: self.config(account, None),
+    fn s3(&self, account: &AccountId) -> AwsResult<Arc<dyn S3>> {
+        Ok(Arc::new(SdkS3 {
+            config: self.config(account, None)?,
             calls: self.calls.clone(),
-        })
+        }))
     }
 
-    fn iam(&self, account: &AccountId) -> Arc<dyn Iam> {
-        Arc::new(SdkIam {
-            client: aws_sdk_iam::Client::new(&self.config(account, None)),
+    fn iam(&self, account: &AccountId) -> AwsResult<Arc<dyn Iam>> {
+        Ok(Arc::new(SdkIam {
+            client: aws_sdk_iam::Client::new(&self.config(account, None)?),
             calls: self.calls.clone(),
-        })
+        }))
     }
 
-    fn kms(&self, account: &AccountId, region: &Region) -> Arc<dyn Kms> {
-        Arc::new(SdkKms {
-            client: aws_sdk_kms::Client::new(&self.config(account, Some(region))),
+    fn kms(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Kms>> {
+        Ok(Arc::new(SdkKms {
+            client: aws_sdk_kms::Client::new(&self.config(account, Some(region))?),
             calls: self.calls.clone(),
-        })
+        }))
     }
 
-    fn sts(&self, account: &AccountId) -> Arc<dyn Sts> {
-        Arc::new(SdkSts {
-            client: aws_sdk_sts::Client::new(&self.config(account, None)),
+    fn sts(&self, account: &AccountId) -> AwsResult<Arc<dyn Sts>> {
+        Ok(Arc::new(SdkSts {
+            client: aws_sdk_sts::Client::new(&self.config(account, None)?),
             calls: self.calls.clone(),
-        })
+        }))
     }
 
     fn calls(&self) -> u64 {
@@ -633,5 +634,31 @@ impl Sts for SdkSts {
             .await
             .map_err(|e| error("GetCallerIdentity", e))?;
         Ok(out.account().unwrap_or_default().to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_account_outside_the_topology_has_no_clients() {
+        let topology = crate::fixtures::generated(&[(222_222_222_222, &["us-east-1"])], 0);
+        let cloud = SdkCloud::connect(&topology).await;
+        let known = AccountId::parse("222222222222").unwrap();
+        let unknown = AccountId::parse("999999999999").unwrap();
+        assert!(cloud.sts(&known).is_ok());
+        let region = Region::parse("us-east-1").unwrap();
+        for error in [
+            cloud.sts(&unknown).err(),
+            cloud.s3(&unknown).err(),
+            cloud.iam(&unknown).err(),
+            cloud.kms(&unknown, &region).err(),
+            cloud.cloudformation(&unknown, &region).err(),
+        ] {
+            let error = error.expect("no clients for an unknown account");
+            assert_eq!(error.code.as_deref(), Some(crate::aws::UNKNOWN_ACCOUNT));
+            assert!(error.message.contains("999999999999"), "{error}");
+        }
     }
 }

@@ -86,9 +86,7 @@ pub async fn preflight(cloud: &dyn Cloud, topology: &Topology) -> Result<(), Rea
         .accounts()
         .into_iter()
         .map(|(account, credentials)| async move {
-            let actual = cloud
-                .sts(&account)
-                .caller_account()
+            let actual = async { cloud.sts(&account)?.caller_account().await }
                 .await
                 .map_err(|source| ReadError::Identity {
                     who: who(topology, &account),
@@ -143,9 +141,7 @@ pub async fn read(
     let concurrency = concurrency.max(1);
     let build = &topology.build;
     let list = |account: AccountId, region: Region| async move {
-        let stacks = cloud
-            .cloudformation(&account, &region)
-            .list_stacks()
+        let stacks = async { cloud.cloudformation(&account, &region)?.list_stacks().await }
             .await
             .map_err(|source| ReadError::Stacks {
                 account: account.clone(),
@@ -221,16 +217,19 @@ pub async fn read(
     // Templates, for the stacks that can be updated (the others are replaced or waited for).
     let templates = found.into_iter().map(|(spec, summary)| async move {
         let template = if summary.state().exists() {
-            let body = cloud
-                .cloudformation(&spec.account, &spec.region)
-                .get_template(&summary.id)
-                .await
-                .map_err(|source| ReadError::Stack {
-                    stack: spec.name.clone(),
-                    account: spec.account.clone(),
-                    region: spec.region.clone(),
-                    source,
-                })?;
+            let body = async {
+                cloud
+                    .cloudformation(&spec.account, &spec.region)?
+                    .get_template(&summary.id)
+                    .await
+            }
+            .await
+            .map_err(|source| ReadError::Stack {
+                stack: spec.name.clone(),
+                account: spec.account.clone(),
+                region: spec.region.clone(),
+                source,
+            })?;
             serde_json::from_str(&body).ok()
         } else {
             None
@@ -333,9 +332,7 @@ async fn check_names(
                 role,
                 stack,
             } => {
-                let exists = cloud
-                    .iam(&account)
-                    .role_exists(&role)
+                let exists = async { cloud.iam(&account)?.role_exists(&role).await }
                     .await
                     .map_err(|source| ReadError::Preflight {
                         what: format!("role {role}"),
@@ -358,9 +355,7 @@ async fn check_names(
                 bucket,
                 stack,
             } => {
-                let owner = cloud
-                    .s3(&account)
-                    .bucket_owner(&bucket)
+                let owner = async { cloud.s3(&account)?.bucket_owner(&bucket).await }
                     .await
                     .map_err(|source| ReadError::Preflight {
                         what: format!("bucket {bucket}"),

@@ -8,13 +8,30 @@ use serde::{Deserialize, Serialize};
 macro_rules! string_newtype {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
+        ///
+        /// Deserialising goes through the same parser, so a saved plan cannot smuggle in an
+        /// invalid value.
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
+        #[serde(into = "String", try_from = "String")]
         pub struct $name(String);
 
         impl $name {
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+
+            fn try_from(text: String) -> Result<Self, String> {
+                Self::parse(&text)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
             }
         }
 
@@ -142,6 +159,17 @@ mod tests {
         assert!(AccountId::parse("12345678901").is_err());
         assert!(AccountId::parse("1234567890123").is_err());
         assert!(AccountId::parse("12345678901a").is_err());
+    }
+
+    #[test]
+    fn deserialising_checks_what_parsing_checks() {
+        let account: Result<AccountId, _> = serde_json::from_str("\"12345\"");
+        assert!(account.is_err());
+        let region: Region = serde_json::from_str("\"eu-west-1\"").unwrap();
+        assert_eq!(region.as_str(), "eu-west-1");
+        assert!(serde_json::from_str::<Region>("\"EU\"").is_err());
+        assert!(serde_json::from_str::<FoundationName>("\"Bad Name\"").is_err());
+        assert_eq!(serde_json::to_string(&region).unwrap(), "\"eu-west-1\"");
     }
 
     #[test]
