@@ -1,34 +1,17 @@
-//! TOML text to a validated [`Topology`], collecting every problem rather than stopping at the
-//! first. The text is parsed into toml's spanned document tree, so that each problem can point at
-//! its line and column; then each table is read key by key.
+//! The schema of each table of the topology file: which keys it takes, of which type, and
+//! what each value must be.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Range;
 
-use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::{
+use super::access::{closest, index_path, key_path};
+use super::limits::{STACK_NAME_MAX, parse_policy_arn, parse_role_arn};
+use super::{Reader, Span};
+use crate::topology::{
     AccountId, ArtifactSync, Build, Credentials, Diagnostic, FoundationName, Pipeline, Region,
     Source, Target, Topology, check_name,
 };
-use crate::layout::{BucketKind, StackKey};
-
-type Span = Range<usize>;
-
-/// The validated topology and the warnings it raised.
-#[derive(Debug)]
-pub struct Parsed {
-    pub topology: Topology,
-    pub warnings: Vec<Diagnostic>,
-}
-
-/// Every problem of the text, and the warnings found on the way.
-#[derive(Debug)]
-pub struct Invalid {
-    pub errors: Vec<Diagnostic>,
-    pub warnings: Vec<Diagnostic>,
-}
 
 const TOP_KEYS: &[&str] = &["name", "build", "targets", "pipelines"];
 const BUILD_KEYS: &[&str] = &[
@@ -53,225 +36,8 @@ const SOURCE_KEYS: &[&str] = &["name", "key"];
 
 const TARGET_NAME_MAX: usize = 32;
 const PIPELINE_NAME_MAX: usize = 32;
-const S3_BUCKET_MAX: usize = 63;
-const IAM_ROLE_MAX: usize = 64;
-const STACK_NAME_MAX: usize = 128;
-const LAMBDA_NAME_MAX: usize = 64;
-
-/// Parses and validates a topology. `text` is the whole file.
-pub fn parse(text: &str) -> Result<Parsed, Invalid> {
-    let mut reader = Reader::default();
-    if text.trim().is_empty() {
-        reader.error(
-            Diagnostic::new(None, "", "the topology file is empty")
-                .hint("start from topology.example.toml: it shows every key with a comment"),
-        );
-        return Err(reader.invalid());
-    }
-    let (document, syntax_errors) = DeTable::parse_recoverable(text);
-    if !syntax_errors.is_empty() {
-        for error in syntax_errors {
-            let message = error.message().trim().to_owned();
-            reader.error(
-                Diagnostic::new(error.span(), "", format!("invalid TOML: {message}"))
-                    .hint("see https://toml.io for the syntax"),
-            );
-        }
-        return Err(reader.invalid());
-    }
-    let table = document.get_ref();
-    let topology = reader.topology(table, document.span());
-    match topology {
-        Some(topology) if reader.errors.is_empty() => Ok(Parsed {
-            topology,
-            warnings: reader.warnings,
-        }),
-        _ => Err(reader.invalid()),
-    }
-}
-
-#[derive(Default)]
-struct Reader {
-    errors: Vec<Diagnostic>,
-    warnings: Vec<Diagnostic>,
-}
-
-fn type_name(value: &DeValue<'_>) -> &'static str {
-    match value {
-        DeValue::String(_) => "a string",
-        DeValue::Integer(_) => "an integer",
-        DeValue::Float(_) => "a float",
-        DeValue::Boolean(_) => "a boolean",
-        DeValue::Datetime(_) => "a date-time",
-        DeValue::Array(_) => "an array",
-        DeValue::Table(_) => "a table",
-    }
-}
-
-fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
-        .filter(|(distance, c)| *distance <= 2.max(c.len() / 4))
-        .min()
-        .map(|(_, c)| c)
-}
-
-fn index_path(prefix: &str, index: usize) -> String {
-    format!("{prefix}[{index}]")
-}
-
-fn key_path(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{prefix}.{key}")
-    }
-}
-
 impl Reader {
-    fn error(&mut self, diagnostic: Diagnostic) {
-        self.errors.push(diagnostic);
-    }
-
-    fn warn(&mut self, diagnostic: Diagnostic) {
-        self.warnings.push(diagnostic);
-    }
-
-    fn invalid(self) -> Invalid {
-        Invalid {
-            errors: self.errors,
-            warnings: self.warnings,
-        }
-    }
-
-    /// Reports unknown keys (with a "did you mean") and missing required keys.
-    fn check_keys(
-        &mut self,
-        table: &DeTable<'_>,
-        span: &Span,
-        path: &str,
-        allowed: &[&str],
-        required: &[&str],
-    ) {
-        for (key, _) in table.iter() {
-            let name = key.get_ref().as_ref();
-            if !allowed.contains(&name) {
-                let mut d = Diagnostic::new(Some(key.span()), key_path(path, name), "unknown key");
-                d = match closest(name, allowed) {
-                    Some(suggestion) => d.hint(format!("did you mean `{suggestion}`?")),
-                    None => d.hint(format!("the keys allowed here are: {}", allowed.join(", "))),
-                };
-                self.error(d);
-            }
-        }
-        for name in required {
-            if !table.iter().any(|(k, _)| k.get_ref().as_ref() == *name) {
-                let where_ = if path.is_empty() {
-                    "the top level".to_owned()
-                } else {
-                    format!("`{path}`")
-                };
-                self.error(
-                    Diagnostic::new(
-                        Some(span.clone()),
-                        key_path(path, name),
-                        format!("missing required key in {where_}"),
-                    )
-                    .hint(format!("add `{name} = …`; topology.example.toml shows it")),
-                );
-            }
-        }
-    }
-
-    fn get<'t, 'i>(table: &'t DeTable<'i>, key: &str) -> Option<&'t Spanned<DeValue<'i>>> {
-        table
-            .iter()
-            .find(|(k, _)| k.get_ref().as_ref() == key)
-            .map(|(_, v)| v)
-    }
-
-    fn wrong_type(&mut self, value: &Spanned<DeValue<'_>>, path: String, expected: &str) {
-        self.error(Diagnostic::new(
-            Some(value.span()),
-            path,
-            format!("expected {expected}, found {}", type_name(value.get_ref())),
-        ));
-    }
-
-    fn string(&mut self, table: &DeTable<'_>, path: &str, key: &str) -> Option<(String, Span)> {
-        let value = Self::get(table, key)?;
-        match value.get_ref() {
-            DeValue::String(s) => Some((s.to_string(), value.span())),
-            _ => {
-                self.wrong_type(value, key_path(path, key), "a string");
-                None
-            }
-        }
-    }
-
-    fn boolean(&mut self, table: &DeTable<'_>, path: &str, key: &str) -> Option<bool> {
-        let value = Self::get(table, key)?;
-        match value.get_ref() {
-            DeValue::Boolean(b) => Some(*b),
-            _ => {
-                self.wrong_type(value, key_path(path, key), "`true` or `false`");
-                None
-            }
-        }
-    }
-
-    /// An array of strings; `None` when absent or of the wrong type (reported).
-    fn strings(
-        &mut self,
-        table: &DeTable<'_>,
-        path: &str,
-        key: &str,
-    ) -> Option<(Vec<(String, Span)>, Span)> {
-        let value = Self::get(table, key)?;
-        let DeValue::Array(items) = value.get_ref() else {
-            self.wrong_type(value, key_path(path, key), "an array of strings");
-            return None;
-        };
-        let mut out = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            match item.get_ref() {
-                DeValue::String(s) => out.push((s.to_string(), item.span())),
-                _ => self.wrong_type(item, index_path(&key_path(path, key), index), "a string"),
-            }
-        }
-        Some((out, value.span()))
-    }
-
-    /// An array of tables (`[[targets]]` or `[{…}, {…}]`).
-    fn tables<'t, 'i>(
-        &mut self,
-        table: &'t DeTable<'i>,
-        path: &str,
-        key: &str,
-    ) -> Vec<(&'t DeTable<'i>, Span)> {
-        let Some(value) = Self::get(table, key) else {
-            return Vec::new();
-        };
-        let DeValue::Array(items) = value.get_ref() else {
-            self.wrong_type(
-                value,
-                key_path(path, key),
-                &format!("an array of tables (`[[{key}]]`)"),
-            );
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            match item.get_ref() {
-                DeValue::Table(t) => out.push((t, item.span())),
-                _ => self.wrong_type(item, index_path(&key_path(path, key), index), "a table"),
-            }
-        }
-        out
-    }
-
-    fn account(&mut self, table: &DeTable<'_>, path: &str) -> Option<(AccountId, Span)> {
+    pub(super) fn account(&mut self, table: &DeTable<'_>, path: &str) -> Option<(AccountId, Span)> {
         let value = Self::get(table, "account")?;
         let key = key_path(path, "account");
         match value.get_ref() {
@@ -308,7 +74,7 @@ impl Reader {
         }
     }
 
-    fn region(&mut self, text: &str, span: Span, path: String) -> Option<Region> {
+    pub(super) fn region(&mut self, text: &str, span: Span, path: String) -> Option<Region> {
         match Region::parse(text) {
             Ok(region) => Some(region),
             Err(message) => {
@@ -318,7 +84,7 @@ impl Reader {
         }
     }
 
-    fn credentials(
+    pub(super) fn credentials(
         &mut self,
         table: &DeTable<'_>,
         path: &str,
@@ -373,7 +139,12 @@ impl Reader {
         }
     }
 
-    fn name(&mut self, table: &DeTable<'_>, path: &str, max: usize) -> Option<(String, Span)> {
+    pub(super) fn name(
+        &mut self,
+        table: &DeTable<'_>,
+        path: &str,
+        max: usize,
+    ) -> Option<(String, Span)> {
         let (name, span) = self.string(table, path, "name")?;
         match check_name(&name, max) {
             Ok(()) => Some((name, span)),
@@ -384,7 +155,7 @@ impl Reader {
         }
     }
 
-    fn topology(&mut self, table: &DeTable<'_>, span: Span) -> Option<Topology> {
+    pub(super) fn topology(&mut self, table: &DeTable<'_>, span: Span) -> Option<Topology> {
         self.check_keys(table, &span, "", TOP_KEYS, &["name", "build", "targets"]);
         let name = self.string(table, "", "name").and_then(|(text, span)| match FoundationName::parse(&text) {
             Ok(name) => Some((name, span)),
@@ -495,7 +266,7 @@ impl Reader {
         Some(topology)
     }
 
-    fn build(&mut self, table: &DeTable<'_>, span: Span) -> Option<(Build, Span)> {
+    pub(super) fn build(&mut self, table: &DeTable<'_>, span: Span) -> Option<(Build, Span)> {
         self.check_keys(table, &span, "build", BUILD_KEYS, &["account", "region"]);
         let account = self.account(table, "build");
         let region = self
@@ -538,7 +309,12 @@ impl Reader {
         ))
     }
 
-    fn target(&mut self, table: &DeTable<'_>, span: &Span, path: &str) -> Option<(Target, Span)> {
+    pub(super) fn target(
+        &mut self,
+        table: &DeTable<'_>,
+        span: &Span,
+        path: &str,
+    ) -> Option<(Target, Span)> {
         self.check_keys(
             table,
             span,
@@ -629,7 +405,7 @@ impl Reader {
         ))
     }
 
-    fn pipeline(
+    pub(super) fn pipeline(
         &mut self,
         table: &DeTable<'_>,
         span: &Span,
@@ -802,199 +578,5 @@ impl Reader {
             },
             name_span,
         ))
-    }
-
-    /// CodePipeline takes at most 50 stages in a pipeline and 50 actions in a stage.
-    fn pipeline_limits(&mut self, topology: &Topology, pipelines: &[(Pipeline, String)]) {
-        const LIMIT: usize = 50;
-        for (pipeline, path) in pipelines {
-            let reach = crate::layout::pipeline_reach(topology, pipeline);
-            let stages = 1 + usize::from(reach.uses_sync) + reach.targets.len();
-            if stages > LIMIT {
-                self.error(
-                    Diagnostic::new(
-                        None,
-                        key_path(path, "targets"),
-                        format!(
-                            "the pipeline would have {stages} stages; CodePipeline allows {LIMIT}"
-                        ),
-                    )
-                    .hint("split the targets over several pipelines"),
-                );
-            }
-            if pipeline.sources.len() > LIMIT {
-                self.error(Diagnostic::new(
-                    None,
-                    key_path(path, "sources"),
-                    format!("at most {LIMIT} sources fit the source stage"),
-                ));
-            }
-            for target in reach.targets {
-                let actions = 2 * target.regions.len() + usize::from(target.approval);
-                if actions > LIMIT {
-                    self.error(
-                        Diagnostic::new(
-                            None,
-                            key_path(path, "targets"),
-                            format!("the stage of target `{}` would have {actions} actions; CodePipeline allows {LIMIT}", target.name),
-                        )
-                        .hint("deploy to fewer regions from one target, or split the target"),
-                    );
-                }
-            }
-        }
-    }
-
-    /// One account is reached with one set of credentials, wherever it appears.
-    fn same_credentials_per_account(&mut self, build: &Build, targets: &[(Target, String, Span)]) {
-        let mut first: BTreeMap<&AccountId, (&Credentials, String)> = BTreeMap::new();
-        first.insert(&build.account, (&build.credentials, "build".to_owned()));
-        for (target, path, span) in targets {
-            match first.get(&target.account) {
-                Some((credentials, where_)) if *credentials != &target.credentials => {
-                    self.error(
-                        Diagnostic::new(
-                            Some(span.clone()),
-                            path.clone(),
-                            format!(
-                                "account {} is reached with {} here but with {} in `{where_}`",
-                                target.account, target.credentials, credentials
-                            ),
-                        )
-                        .hint("one account must be reached with one set of credentials: use the same `profile` or `role_arn` in both places"),
-                    );
-                }
-                Some(_) => {}
-                None => {
-                    first.insert(&target.account, (&target.credentials, path.clone()));
-                }
-            }
-        }
-    }
-
-    /// Every name plinth derives must fit AWS's limits; the longest region decides.
-    fn derived_names(
-        &mut self,
-        topology: &Topology,
-        name_span: &Span,
-        pipelines: &[(Pipeline, String)],
-    ) {
-        let check = |reader: &mut Self,
-                     derived: String,
-                     limit: usize,
-                     what: &str,
-                     span: &Span,
-                     key: &str| {
-            if derived.len() > limit {
-                reader.error(
-                    Diagnostic::new(
-                        Some(span.clone()),
-                        key,
-                        format!("the {what} `{derived}` would be {} characters long; AWS allows {limit}", derived.len()),
-                    )
-                    .hint("shorten the foundation's `name` (or the name at this key)"),
-                );
-            }
-        };
-        let account = &topology.build.account;
-        let build_bucket = topology.bucket_name(BucketKind::Build, account, &topology.build.region);
-        check(
-            self,
-            build_bucket,
-            S3_BUCKET_MAX,
-            "bucket name",
-            name_span,
-            "name",
-        );
-        for region in topology.regions() {
-            let bucket = topology.bucket_name(BucketKind::Artifacts, account, &region);
-            check(
-                self,
-                bucket,
-                S3_BUCKET_MAX,
-                "bucket name",
-                name_span,
-                "name",
-            );
-        }
-        check(
-            self,
-            topology.pipeline_role_name(),
-            IAM_ROLE_MAX,
-            "role name",
-            name_span,
-            "name",
-        );
-        check(
-            self,
-            topology.cloudformation_role_name(),
-            IAM_ROLE_MAX,
-            "role name",
-            name_span,
-            "name",
-        );
-        check(
-            self,
-            topology.sync_function_name(),
-            LAMBDA_NAME_MAX,
-            "function name",
-            name_span,
-            "name",
-        );
-        for (pipeline, path) in pipelines {
-            let key = key_path(path, "name");
-            check(
-                self,
-                topology.pipeline_service_role_name(&pipeline.name),
-                IAM_ROLE_MAX,
-                "pipeline role name",
-                name_span,
-                &key,
-            );
-            check(
-                self,
-                StackKey::Pipeline {
-                    pipeline: pipeline.name.clone(),
-                }
-                .stack_name(&topology.name),
-                STACK_NAME_MAX,
-                "stack name",
-                name_span,
-                &key,
-            );
-        }
-    }
-}
-
-/// Splits an IAM ARN `arn:<partition>:iam::<owner>:<kind>/<name>` into its owner, when it is
-/// one of `kind` with a non-empty name.
-fn iam_arn_owner<'a>(arn: &'a str, kind: &str) -> Option<&'a str> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let valid = parts.len() == 6
-        && parts[0] == "arn"
-        && matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov")
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && parts[5]
-            .strip_prefix(kind)
-            .and_then(|rest| rest.strip_prefix('/'))
-            .is_some_and(|name| !name.is_empty() && !name.ends_with('/'));
-    // Lazily: the index exists only when the ARN has all six parts.
-    valid.then(|| parts[4])
-}
-
-/// Returns the account of an IAM role ARN: `arn:<partition>:iam::<account>:role/<path/name>`.
-pub fn parse_role_arn(arn: &str) -> Result<String, String> {
-    match iam_arn_owner(arn, "role") {
-        Some(account) if AccountId::parse(account).is_ok() => Ok(account.to_owned()),
-        _ => Err(format!("`{arn}` is not an IAM role ARN")),
-    }
-}
-
-/// Accepts AWS managed (`iam::aws:policy/…`) and customer managed policy ARNs.
-fn parse_policy_arn(arn: &str) -> Result<(), String> {
-    match iam_arn_owner(arn, "policy") {
-        Some(owner) if owner == "aws" || AccountId::parse(owner).is_ok() => Ok(()),
-        _ => Err(format!("`{arn}` is not an IAM managed policy ARN")),
     }
 }
