@@ -17,7 +17,7 @@ fn plinth(args: &[&str], dir: &std::path::Path) -> (i32, String, String) {
     )
 }
 
-const EXAMPLE: &str = include_str!("../topology.example.toml");
+const EXAMPLE: &str = include_str!("../../topology.example.toml");
 
 #[test]
 fn help_lists_every_command() {

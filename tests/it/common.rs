@@ -2,11 +2,6 @@
 //! test, a temporary AWS config whose profiles assume roles into several emulated accounts, and
 //! helpers to run the plinth binary and to read resources back with the SDK.
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the harness"
-)]
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -64,7 +59,6 @@ fn http(port: u16, method: &str, path: &str) -> Option<u16> {
 
 pub struct Emulator {
     child: Child,
-    pub port: u16,
     pub url: String,
     pub dir: tempfile::TempDir,
 }
@@ -83,12 +77,7 @@ impl Emulator {
             .spawn()
             .expect("the emulator starts");
         let url = format!("http://127.0.0.1:{port}");
-        let emulator = Emulator {
-            child,
-            port,
-            url,
-            dir,
-        };
+        let emulator = Emulator { child, url, dir };
         let deadline = Instant::now() + Duration::from_secs(90);
         while http(port, "GET", "/moto-api/") != Some(200) {
             assert!(

@@ -1,8 +1,6 @@
 //! `plinth plan` against the emulator: three target accounts, three regions.
 
-mod common;
-
-use common::{Emulator, path_str, standard, topology};
+use crate::common::{Emulator, path_str, standard, topology};
 use serde_json::Value;
 
 fn actions(plan: &Value) -> Vec<(String, String, u64, u64)> {
@@ -92,7 +90,7 @@ async fn a_stack_changed_behind_plinths_back_shows_its_diff() {
     let (emulator, file) = Emulator::applied(&standard());
 
     // Someone turns off key rotation in the us-west-2 regional stack by hand.
-    let config = emulator.sdk(common::BUILD, "us-west-2").await;
+    let config = emulator.sdk(crate::common::BUILD, "us-west-2").await;
     let cfn = aws_sdk_cloudformation::Client::new(&config);
     let body = cfn
         .get_template()

@@ -1,12 +1,10 @@
 //! `plinth apply` and `plinth destroy` against the emulator, checking the resources themselves.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::{BUILD, Emulator, artifact_key_arn, path_str, standard, topology};
+use crate::common::{BUILD, Emulator, artifact_key_arn, path_str, standard, topology};
 use serde_json::Value;
 
 const REGIONS: &[&str] = &["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"];

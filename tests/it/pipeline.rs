@@ -1,9 +1,7 @@
 //! The pipeline stack against the emulator: what `GetPipeline` reads back after apply.
 
-mod common;
-
+use crate::common::{BUILD, Emulator, artifact_key_arn, path_str, topology};
 use aws_sdk_codepipeline::types::{ActionDeclaration, PipelineDeclaration};
-use common::{BUILD, Emulator, artifact_key_arn, path_str, topology};
 
 const PIPELINE: &str = r#"
 [[pipelines]]
