@@ -4,6 +4,8 @@
 //!
 //!     cargo bench --bench apply_makespan
 
+#![expect(clippy::print_stdout, reason = "the benchmark's report is its output")]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,7 +50,7 @@ fn main() {
             .enable_all()
             .start_paused(true)
             .build()
-            .unwrap();
+            .expect("a current-thread runtime builds");
         let (makespan, calls) = runtime.block_on(async {
             let cloud = Arc::new(FakeCloud::new(LATENCY));
             let executor = Executor {

@@ -14,14 +14,14 @@ pub enum Event {
         stack: String,
         action: Action,
     },
-    /// CloudFormation reported a new status for the stack.
+    /// `CloudFormation` reported a new status for the stack.
     Status {
         change: usize,
         stack: String,
         status: String,
         elapsed_seconds: f64,
     },
-    /// A change finished; `unchanged` when CloudFormation found nothing to do.
+    /// A change finished; `unchanged` when `CloudFormation` found nothing to do.
     Succeeded {
         change: usize,
         stack: String,
@@ -76,13 +76,18 @@ impl Reporter for Recorder {
     fn report(&self, event: Event) {
         self.events
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(event);
     }
 }
 
 impl Recorder {
     pub fn take(&self) -> Vec<Event> {
-        std::mem::take(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(
+            &mut *self
+                .events
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 }

@@ -140,7 +140,7 @@ async fn a_failure_stops_only_what_depends_on_it_and_its_events_are_streamed() {
     let by_label: BTreeMap<String, &ChangeResult> = the_plan
         .changes
         .iter()
-        .map(|c| c.label())
+        .map(super::super::plan::Change::label)
         .zip(outcome.results.iter())
         .collect();
     assert!(

@@ -25,7 +25,10 @@ impl Default for Backoff {
 impl Backoff {
     /// The ceiling of the delay before poll `attempt` (from 0).
     pub fn ceiling(&self, attempt: u32) -> Duration {
-        let grown = self.initial.as_secs_f64() * self.factor.powi(attempt.min(64) as i32);
+        let grown = self.initial.as_secs_f64()
+            * self
+                .factor
+                .powi(i32::try_from(attempt.min(64)).unwrap_or(64));
         Duration::from_secs_f64(grown.min(self.max.as_secs_f64()))
     }
 

@@ -31,7 +31,7 @@ struct State {
     stacks: HashMap<(String, String, String), FakeStack>,
     /// `account/stack name` to the reason its next create fails.
     failures: HashMap<String, String>,
-    /// How many of the next DescribeStacks calls answer with throttling.
+    /// How many of the next `DescribeStacks` calls answer with throttling.
     throttled: u32,
     next_id: u64,
 }
@@ -61,7 +61,7 @@ impl FakeCloud {
             .insert(format!("{account}/{stack}"), reason.to_owned());
     }
 
-    /// The next `count` DescribeStacks calls answer `Throttling: Rate exceeded`.
+    /// The next `count` `DescribeStacks` calls answer `Throttling: Rate exceeded`.
     pub fn throttle_describes(&self, count: u32) {
         self.lock().throttled = count;
     }
@@ -100,13 +100,15 @@ impl FakeCloud {
         Some(stack.summary.clone())
     }
 
-    /// How many DescribeStacks calls waited on stacks.
+    /// How many `DescribeStacks` calls waited on stacks.
     pub fn describes(&self) -> u64 {
         self.describes.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -183,7 +185,9 @@ struct FakeCloudFormation {
 impl FakeCloudFormation {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn key(&self, name: &str) -> (String, String, String) {
@@ -222,7 +226,7 @@ impl CloudFormation for FakeCloudFormation {
     async fn list_stacks(&self) -> AwsResult<Vec<StackSummary>> {
         let mut state = self.lock();
         let mut out = Vec::new();
-        for ((a, r, _), stack) in state.stacks.iter_mut() {
+        for ((a, r, _), stack) in &mut state.stacks {
             if *a == self.account && *r == self.region {
                 settle(stack);
                 out.push(stack.summary.clone());
@@ -320,7 +324,7 @@ impl CloudFormation for FakeCloudFormation {
         {
             return Ok(UpdateOutcome::NoChanges);
         }
-        stack.template = request.template_body.clone();
+        stack.template.clone_from(&request.template_body);
         stack.summary.parameters = request.parameters.clone();
         stack.summary.outputs = outputs_of(&request.name, &request.template_body);
         stack.summary.status = StackStatus::UpdateInProgress;

@@ -233,7 +233,7 @@ fn pair(key: Option<&str>, value: Option<&str>) -> (String, String) {
     )
 }
 
-/// Sets what CreateStack and UpdateStack share: their builders have the same methods but no
+/// Sets what `CreateStack` and `UpdateStack` share: their builders have the same methods but no
 /// common trait.
 macro_rules! stack_request {
     ($builder:expr, $request:expr) => {
@@ -476,7 +476,7 @@ impl S3 for SdkS3 {
                 let status = e.raw_response().map(|r| r.status().as_u16());
                 match status {
                     Some(404) => Ok(BucketOwner::Nobody),
-                    Some(403) | Some(301) => Ok(BucketOwner::Someone),
+                    Some(403 | 301) => Ok(BucketOwner::Someone),
                     _ => Err(error("HeadBucket", e)),
                 }
             }
@@ -577,8 +577,9 @@ impl Iam for SdkIam {
         match self.client.get_role().role_name(name).send().await {
             Ok(_) => Ok(true),
             Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+                if e.as_service_error().is_some_and(
+                    aws_sdk_iam::operation::get_role::GetRoleError::is_no_such_entity_exception,
+                ) =>
             {
                 Ok(false)
             }
@@ -608,8 +609,9 @@ impl Kms for SdkKms {
                 }
             }
             Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_not_found_exception()) =>
+                if e.as_service_error().is_some_and(
+                    aws_sdk_kms::operation::describe_key::DescribeKeyError::is_not_found_exception,
+                ) =>
             {
                 Ok(KeyDeletion::Gone)
             }

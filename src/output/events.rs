@@ -141,7 +141,10 @@ impl ProgressView {
 
 impl Reporter for ProgressView {
     fn report(&self, event: Event) {
-        let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+        let mut bars = self
+            .bars
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match &event {
             Event::Started {
                 change,

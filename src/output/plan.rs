@@ -16,8 +16,8 @@ fn marker(style: &Style, action: Action) -> String {
     }
 }
 
-fn value(v: &Option<String>) -> String {
-    v.clone()
+fn value(v: Option<&String>) -> String {
+    v.cloned()
         .unwrap_or_else(|| "(known after apply)".to_owned())
 }
 
@@ -46,7 +46,7 @@ fn change(style: &Style, out: &mut String, c: &Change) {
     if matches!(c.action, Action::Create | Action::Replace) && !c.parameters.is_empty() {
         let _ = writeln!(out, "      parameters:");
         for p in &c.parameters {
-            let _ = writeln!(out, "        {} = {}", p.name, value(&p.value));
+            let _ = writeln!(out, "        {} = {}", p.name, value(p.value.as_ref()));
         }
     }
     if let Some(diff) = &c.diff {
@@ -57,7 +57,7 @@ fn change(style: &Style, out: &mut String, c: &Change) {
                     out,
                     "        {name}: {} -> {}",
                     before.as_deref().unwrap_or("(none)"),
-                    value(after)
+                    value(after.as_ref())
                 );
             }
         }

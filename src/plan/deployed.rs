@@ -11,8 +11,8 @@ use super::OrphanBucket;
 use crate::layout::{StackKey, StackSpec};
 use crate::topology::{AccountId, Region};
 
-/// A stack's status, as CloudFormation's `StackStatus` names it. Statuses a newer
-/// CloudFormation may add are kept as [`StackStatus::Other`] and treated by their suffix.
+/// A stack's status, as `CloudFormation`'s `StackStatus` names it. Statuses a newer
+/// `CloudFormation` may add are kept as [`StackStatus::Other`] and treated by their suffix.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StackStatus {
     CreateInProgress,
@@ -103,7 +103,7 @@ impl StackStatus {
         }
     }
 
-    /// CloudFormation is working on the stack; no other operation is accepted until it ends.
+    /// `CloudFormation` is working on the stack; no other operation is accepted until it ends.
     pub fn is_in_progress(&self) -> bool {
         self.as_str().ends_with("_IN_PROGRESS")
     }
@@ -181,7 +181,7 @@ pub enum StackState {
     UpdateRollbackFailed,
     /// A failed create or delete: it must be deleted before it can be created.
     NeedsReplacement,
-    /// CloudFormation is working on it.
+    /// `CloudFormation` is working on it.
     InProgress,
 }
 
@@ -192,7 +192,7 @@ impl StackState {
     }
 }
 
-/// A stack as CloudFormation describes it.
+/// A stack as `CloudFormation` describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackSummary {
     pub id: String,
@@ -244,9 +244,9 @@ pub enum Finding {
         account: AccountId,
         stack: String,
     },
-    /// A template is larger than CloudFormation takes in a request.
+    /// A template is larger than `CloudFormation` takes in a request.
     TemplateTooLarge { stack: String, bytes: usize },
-    /// A stack is being changed by CloudFormation right now.
+    /// A stack is being changed by `CloudFormation` right now.
     InProgress {
         stack: String,
         account: AccountId,

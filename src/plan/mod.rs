@@ -16,7 +16,7 @@ use crate::layout::{StackKey, StackKind, StackSpec};
 use crate::templates::{self, Placeholder, canonical_json};
 use crate::topology::Topology;
 
-/// The largest `TemplateBody` CloudFormation accepts, in bytes of the compact JSON plinth sends.
+/// The largest `TemplateBody` `CloudFormation` accepts, in bytes of the compact JSON plinth sends.
 pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
 
 /// The version of the plan's JSON form; raised on any incompatible change.
@@ -508,7 +508,7 @@ pub fn stale(plan: &Plan, deployed: &Deployed) -> Vec<String> {
     let now = fingerprints(plan.changes.iter().map(|c| c.stack.clone()), deployed);
     let mut out = Vec::new();
     for (place, then) in &plan.fingerprints {
-        let current = now.get(place).map(String::as_str).unwrap_or("absent");
+        let current = now.get(place).map_or("absent", String::as_str);
         if current != then {
             out.push(format!("{place}: was {then}, is now {current}"));
         }

@@ -72,11 +72,13 @@ impl Statement {
         Self::new(Effect::Allow, sid, &["sts:AssumeRole"], Vec::new()).principal(principal)
     }
 
+    #[must_use]
     pub fn principal(mut self, principal: Value) -> Self {
         self.principal = Some(principal);
         self
     }
 
+    #[must_use]
     pub fn condition(mut self, condition: Value) -> Self {
         self.condition = Some(condition);
         self

@@ -28,6 +28,7 @@ impl Diagnostic {
         }
     }
 
+    #[must_use]
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self

@@ -84,7 +84,9 @@ async fn assert_converged(emulator: &Emulator, accounts: &[&str], regions: &[&st
             .await
             .unwrap();
         assert_eq!(
-            versioning.status().map(|s| s.as_str()),
+            versioning
+                .status()
+                .map(aws_sdk_s3::types::BucketVersioningStatus::as_str),
             Some("Enabled"),
             "{bucket}"
         );
@@ -160,7 +162,7 @@ async fn assert_nothing_left(emulator: &Emulator) {
         let left: Vec<&str> = roles
             .roles()
             .iter()
-            .map(|r| r.role_name())
+            .map(aws_sdk_iam::types::Role::role_name)
             .filter(|n| n.starts_with("acme-"))
             .collect();
         assert!(left.is_empty(), "roles left in {account}: {left:?}");
@@ -575,7 +577,7 @@ fn bad_input_never_touches_aws() {
         run.expect(2);
         run.assert_stderr("nothing was sent to AWS");
     }
-    let log = std::fs::read_to_string(emulator.dir.path().join("emulator.log")).unwrap();
+    let log = fs_err::read_to_string(emulator.dir.path().join("emulator.log")).unwrap();
     assert!(
         !log.contains("POST / "),
         "no request reached the emulator:\n{log}"

@@ -41,7 +41,7 @@ fn validation_errors_show_every_problem_with_its_place() {
             "targets = [\"development\", \"testin\", \"production\"]",
             1,
         );
-    std::fs::write(dir.path().join("topology.toml"), broken).unwrap();
+    fs_err::write(dir.path().join("topology.toml"), broken).unwrap();
     let (code, stdout, stderr) = plinth(&["validate"], dir.path());
     assert_eq!(code, 2);
     assert!(stdout.is_empty());
@@ -52,7 +52,7 @@ fn validation_errors_show_every_problem_with_its_place() {
 fn administrator_access_is_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let text = EXAMPLE.replacen("policy/PowerUserAccess", "policy/AdministratorAccess", 1);
-    std::fs::write(dir.path().join("topology.toml"), text).unwrap();
+    fs_err::write(dir.path().join("topology.toml"), text).unwrap();
     let (code, _, stderr) = plinth(&["validate"], dir.path());
     assert_eq!(code, 0);
     assert!(
@@ -75,7 +75,7 @@ fn empty_missing_and_non_utf8_files_get_clear_errors() {
         "{stderr}"
     );
 
-    std::fs::write(dir.path().join("empty.toml"), "\n").unwrap();
+    fs_err::write(dir.path().join("empty.toml"), "\n").unwrap();
     let (code, _, stderr) = plinth(&["plan", "-t", "empty.toml"], dir.path());
     assert_eq!(code, 2);
     assert!(
@@ -83,7 +83,7 @@ fn empty_missing_and_non_utf8_files_get_clear_errors() {
         "{stderr}"
     );
 
-    std::fs::write(dir.path().join("latin1.toml"), b"name = \"caf\xe9\"\n").unwrap();
+    fs_err::write(dir.path().join("latin1.toml"), b"name = \"caf\xe9\"\n").unwrap();
     let (code, _, stderr) = plinth(&["apply", "-t", "latin1.toml", "--yes"], dir.path());
     assert_eq!(code, 2);
     assert!(
@@ -95,7 +95,7 @@ fn empty_missing_and_non_utf8_files_get_clear_errors() {
 #[test]
 fn graph_draws_waves_as_text_dot_mermaid_and_json() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("topology.toml"), EXAMPLE).unwrap();
+    fs_err::write(dir.path().join("topology.toml"), EXAMPLE).unwrap();
     let (code, text, _) = plinth(&["graph"], dir.path());
     assert_eq!(code, 0);
     insta::assert_snapshot!(text);
@@ -111,11 +111,11 @@ fn graph_draws_waves_as_text_dot_mermaid_and_json() {
 #[test]
 fn render_writes_every_template_and_a_manifest() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("topology.toml"), EXAMPLE).unwrap();
+    fs_err::write(dir.path().join("topology.toml"), EXAMPLE).unwrap();
     let (code, _, stderr) = plinth(&["render", "--out", "out"], dir.path());
     assert_eq!(code, 0, "{stderr}");
     let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("out/manifest.json")).unwrap(),
+        &fs_err::read_to_string(dir.path().join("out/manifest.json")).unwrap(),
     )
     .unwrap();
     let templates = manifest["templates"].as_array().unwrap();
@@ -123,7 +123,7 @@ fn render_writes_every_template_and_a_manifest() {
     for entry in templates {
         let file = dir.path().join("out").join(entry["file"].as_str().unwrap());
         let body: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+            serde_json::from_str(&fs_err::read_to_string(file).unwrap()).unwrap();
         assert!(body["Resources"].is_object());
         assert_eq!(entry["tags"]["plinth:foundation"], "acme");
     }

@@ -68,7 +68,10 @@ impl Emulator {
         let python = python();
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let log = std::fs::File::create(dir.path().join("emulator.log")).unwrap();
+        let log = fs_err::File::create(dir.path().join("emulator.log"))
+            .unwrap()
+            .into_parts()
+            .0;
         let child = Command::new(python)
             .arg(root().join("tools/emulator/launcher.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -116,12 +119,12 @@ impl Emulator {
                 self.url
             ));
         }
-        std::fs::write(self.config_path(), text).unwrap();
+        fs_err::write(self.config_path(), text).unwrap();
     }
 
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
+        fs_err::write(&path, text).unwrap();
         path
     }
 
@@ -152,7 +155,7 @@ impl Emulator {
         Run::from(output)
     }
 
-    /// Credentials acting in an account: AssumeRole from the base keys, as the profiles do.
+    /// Credentials acting in an account: `AssumeRole` from the base keys, as the profiles do.
     pub async fn sdk(&self, account: &str, region: &str) -> SdkConfig {
         let base = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -201,7 +204,7 @@ impl Drop for Emulator {
         if std::thread::panicking() {
             // The server's own traceback often explains a failure that the SDK reports as a 500.
             let log =
-                std::fs::read_to_string(self.dir.path().join("emulator.log")).unwrap_or_default();
+                fs_err::read_to_string(self.dir.path().join("emulator.log")).unwrap_or_default();
             let errors: Vec<&str> = log
                 .lines()
                 .filter(|l| !l.contains("HTTP/1.1\" 200"))

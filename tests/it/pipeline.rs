@@ -79,7 +79,11 @@ async fn apply_builds_the_pipeline_on_the_foundation() {
     }
 
     // the stages in order: source, sync, then one per target in the pipeline's order
-    let names: Vec<&str> = pipeline.stages().iter().map(|s| s.name()).collect();
+    let names: Vec<&str> = pipeline
+        .stages()
+        .iter()
+        .map(aws_sdk_codepipeline::types::StageDeclaration::name)
+        .collect();
     assert_eq!(
         names,
         ["Source", "Sync", "development", "testing", "production"]

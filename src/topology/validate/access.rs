@@ -50,7 +50,7 @@ impl Reader {
         allowed: &[&str],
         required: &[&str],
     ) {
-        for (key, _) in table.iter() {
+        for (key, _) in table {
             let name = key.get_ref().as_ref();
             if !allowed.contains(&name) {
                 let mut d = Diagnostic::new(Some(key.span()), key_path(path, name), "unknown key");
@@ -110,23 +110,21 @@ impl Reader {
         key: &str,
     ) -> Option<(String, Span)> {
         let value = Self::get(table, key)?;
-        match value.get_ref() {
-            DeValue::String(s) => Some((s.to_string(), value.span())),
-            _ => {
-                self.wrong_type(value, key_path(path, key), "a string");
-                None
-            }
+        if let DeValue::String(s) = value.get_ref() {
+            Some((s.to_string(), value.span()))
+        } else {
+            self.wrong_type(value, key_path(path, key), "a string");
+            None
         }
     }
 
     pub(super) fn boolean(&mut self, table: &DeTable<'_>, path: &str, key: &str) -> Option<bool> {
         let value = Self::get(table, key)?;
-        match value.get_ref() {
-            DeValue::Boolean(b) => Some(*b),
-            _ => {
-                self.wrong_type(value, key_path(path, key), "`true` or `false`");
-                None
-            }
+        if let DeValue::Boolean(b) = value.get_ref() {
+            Some(*b)
+        } else {
+            self.wrong_type(value, key_path(path, key), "`true` or `false`");
+            None
         }
     }
 

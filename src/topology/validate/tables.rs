@@ -168,13 +168,14 @@ impl Reader {
             }
         });
         let build = match Self::get(table, "build") {
-            Some(value) => match value.get_ref() {
-                DeValue::Table(t) => self.build(t, value.span()),
-                _ => {
+            Some(value) => {
+                if let DeValue::Table(t) = value.get_ref() {
+                    self.build(t, value.span())
+                } else {
                     self.wrong_type(value, "build".into(), "a table (`[build]`)");
                     None
                 }
-            },
+            }
             None => None,
         };
         let target_tables = self.tables(table, "", "targets");
@@ -186,7 +187,7 @@ impl Reader {
                 Diagnostic::new(
                     Some(
                         Self::get(table, "targets")
-                            .map(|v| v.span())
+                            .map(toml::Spanned::span)
                             .unwrap_or(span.clone()),
                     ),
                     "targets",
@@ -275,19 +276,20 @@ impl Reader {
         let credentials = self.credentials(table, "build", account.as_ref().map(|(a, _)| a));
         let days = match Self::get(table, "noncurrent_version_expiration_days") {
             None => Some(30),
-            Some(value) => match value.get_ref() {
-                DeValue::Integer(n) => match n.as_str().replace('_', "").parse::<u32>() {
-                    Ok(days) if (1..=3650).contains(&days) && n.radix() == 10 => Some(days),
-                    _ => {
-                        self.error(Diagnostic::new(
-                            Some(value.span()),
-                            "build.noncurrent_version_expiration_days",
-                            "must be a whole number of days from 1 to 3650",
-                        ));
-                        None
+            Some(value) => {
+                if let DeValue::Integer(n) = value.get_ref() {
+                    match n.as_str().replace('_', "").parse::<u32>() {
+                        Ok(days) if (1..=3650).contains(&days) && n.radix() == 10 => Some(days),
+                        _ => {
+                            self.error(Diagnostic::new(
+                                Some(value.span()),
+                                "build.noncurrent_version_expiration_days",
+                                "must be a whole number of days from 1 to 3650",
+                            ));
+                            None
+                        }
                     }
-                },
-                _ => {
+                } else {
                     self.wrong_type(
                         value,
                         "build.noncurrent_version_expiration_days".into(),
@@ -295,7 +297,7 @@ impl Reader {
                     );
                     None
                 }
-            },
+            }
         };
         let ((account, _), region, credentials, days) = (account?, region?, credentials?, days?);
         Some((
@@ -477,7 +479,7 @@ impl Reader {
         let source_tables = self.tables(table, path, "sources");
         let sources_key = key_path(path, "sources");
         if Self::get(table, "sources").is_some() && source_tables.is_empty() {
-            let span = Self::get(table, "sources").map(|v| v.span());
+            let span = Self::get(table, "sources").map(toml::Spanned::span);
             self.error(
                 Diagnostic::new(
                     span,
