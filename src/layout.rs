@@ -97,6 +97,17 @@ impl StackKey {
         (key.stack_name(foundation) == name).then_some(key)
     }
 
+    /// The stack without the foundation's name: `primary`, `regional (us-west-2)`,
+    /// `deploy (222222222222)`, `pipeline web`.
+    pub fn describe(&self) -> String {
+        match self {
+            StackKey::Primary => "primary".into(),
+            StackKey::Regional { region } => format!("regional ({region})"),
+            StackKey::Deploy { account } => format!("deploy ({account})"),
+            StackKey::Pipeline { pipeline } => format!("pipeline {pipeline}"),
+        }
+    }
+
     pub fn kind(&self) -> StackKind {
         match self {
             StackKey::Primary => StackKind::Primary,

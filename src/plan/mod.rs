@@ -92,16 +92,13 @@ pub struct Change {
 }
 
 impl Change {
+    /// The stack's label, with the pass unless the stack is deleted.
     pub fn label(&self) -> String {
-        let pass = if self.action == Action::Delete {
-            String::new()
+        if self.action == Action::Delete {
+            self.stack.to_string()
         } else {
-            format!(" pass {}", self.pass)
-        };
-        format!(
-            "{} ({} {}){pass}",
-            self.stack.name, self.stack.account, self.stack.region
-        )
+            self.stack.pass_label(self.pass)
+        }
     }
 }
 

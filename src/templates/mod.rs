@@ -92,7 +92,7 @@ impl Template {
                         p.parameter.clone(),
                         json!({
                             "Type": "String",
-                            "Description": format!("Filled by plinth from output {} of the {} stack", p.output, describe_key(&p.stack)),
+                            "Description": format!("Filled by plinth from output {} of the {} stack", p.output, p.stack.describe()),
                         }),
                     )
                 })
@@ -110,15 +110,6 @@ impl Template {
             );
         }
         Value::Object(body)
-    }
-}
-
-fn describe_key(key: &StackKey) -> String {
-    match key {
-        StackKey::Primary => "primary".into(),
-        StackKey::Regional { region } => format!("regional ({region})"),
-        StackKey::Deploy { account } => format!("deploy ({account})"),
-        StackKey::Pipeline { pipeline } => format!("pipeline {pipeline}"),
     }
 }
 
