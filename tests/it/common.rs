@@ -2,8 +2,8 @@
 //! test, a temporary AWS config whose profiles assume roles into several emulated accounts, and
 //! helpers to run the plinth binary and to read resources back with the SDK.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Once;
@@ -40,14 +40,6 @@ fn python() -> PathBuf {
     root().join(".venv/bin/python")
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn http(port: u16, method: &str, path: &str) -> Option<u16> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
@@ -67,22 +59,48 @@ impl Emulator {
     pub fn start() -> Self {
         let python = python();
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
         let log = fs_err::File::create(dir.path().join("emulator.log"))
             .unwrap()
             .into_parts()
             .0;
-        let child = Command::new(python)
+        // Port 0: the launcher binds a free port itself and says which, so no other process can
+        // take it between a check and the bind.
+        let mut child = Command::new(python)
             .arg(root().join("tools/emulator/launcher.py"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(log.try_clone().unwrap())
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
             .expect("the emulator starts");
-        let url = format!("http://127.0.0.1:{port}");
-        let emulator = Emulator { child, url, dir };
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let first = lines.next().and_then(Result::ok);
+            let _ = sender.send(first);
+            // Keep draining, so that the server never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let first = receiver
+            .recv_timeout(Duration::from_secs(90))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let Some(url) = first.strip_prefix("plinth-emulator listening on ") else {
+            let _ = child.kill();
+            panic!(
+                "the emulator did not start (it said {first:?}); see {}",
+                dir.path().join("emulator.log").display()
+            );
+        };
+        let url = url.trim().to_owned();
+        let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+        let mut emulator = Emulator { child, url, dir };
         let deadline = Instant::now() + Duration::from_secs(90);
         while http(port, "GET", "/moto-api/") != Some(200) {
+            if let Ok(Some(status)) = emulator.child.try_wait() {
+                panic!("the emulator exited with {status} before it answered");
+            }
             assert!(
                 Instant::now() < deadline,
                 "the emulator did not answer on port {port}"

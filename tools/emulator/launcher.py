@@ -331,9 +331,27 @@ def patch_role_resource() -> None:
     """AWS::IAM::Role: inline policy documents are stored as objects (GetRolePolicy answers with a
     Python repr instead of JSON), ManagedPolicyArns are ignored, and an update applies only the
     description: changed inline policies, managed policies and trust policies are silently kept
-    as they were. Store JSON text, attach managed policies, and update all of it in place."""
-    from moto.iam.models import Role, iam_backends
+    as they were. Store JSON text, attach managed policies (failing, as AWS does, for a policy
+    that does not exist), and update all of it in place."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy, Role, iam_backends
     from moto.utilities.utils import get_partition
+
+    # AWS knows its managed policies. moto can load all of them into every account, which costs
+    # seconds each time; instead an AWS managed policy is loaded when a role first names it.
+    aws_policies = {}
+
+    def known_policy(backend, arn):
+        if arn in backend.managed_policies:
+            return True
+        if not aws_policies:
+            aws_policies.update(json.loads(aws_managed_policies_data))
+        name = arn.rsplit("/", 1)[-1]
+        if arn.split(":")[4] != "aws" or name not in aws_policies:
+            return False
+        policy = AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, aws_policies[name])
+        backend.managed_policies[policy.arn] = policy
+        return policy.arn == arn
 
     original_create = Role.create_from_cloudformation_json.__func__
 
@@ -349,9 +367,12 @@ def patch_role_resource() -> None:
         for arn in old - new:
             if arn in role.managed_policies:
                 backend.detach_role_policy(arn, role.name)
-        for arn in new - set(role.managed_policies):
-            if arn in {p.arn for p in backend.managed_policies.values()}:
-                backend.attach_role_policy(arn, role.name)
+        for arn in sorted(new - set(role.managed_policies)):
+            if not known_policy(backend, arn):
+                # AWS fails the resource (and so the stack) rather than skip the policy.
+                from moto.iam.exceptions import NotFoundException
+                raise NotFoundException(f"Policy {arn} does not exist or is not attachable.")
+            backend.attach_role_policy(arn, role.name)
 
     def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         role = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
@@ -371,8 +392,20 @@ def patch_role_resource() -> None:
         sync(original_resource, backend, properties, previous)
         return original_resource
 
+    original_delete = Role.delete_from_cloudformation_json.__func__
+
+    def delete(cls, resource_name, cloudformation_json, account_id, region_name):
+        # CloudFormation detaches a role's managed policies before it deletes the role.
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for role in list(backend.roles.values()):
+            if role.name == resource_name:
+                for arn in list(role.managed_policies):
+                    backend.detach_role_policy(arn, role.name)
+        return original_delete(cls, resource_name, cloudformation_json, account_id, region_name)
+
     Role.create_from_cloudformation_json = classmethod(create)
     Role.update_from_cloudformation_json = classmethod(update)
+    Role.delete_from_cloudformation_json = classmethod(delete)
 
 
 def patch_bucket_versioning_response() -> None:
@@ -506,23 +539,55 @@ PATCHES = (
 )
 
 
-def apply_patches() -> None:
+def apply_patches(without: tuple = ()) -> None:
+    """Applies every patch except those named in `without` (each patch's own test runs with
+    only its patch off, to show that this patch is what makes it pass)."""
     import moto
 
     if moto.__version__ != "5.2.5":
         raise SystemExit(f"plinth's emulator launcher patches moto 5.2.5 internals; found moto {moto.__version__}")
+    unknown = set(without) - {p.__name__ for p in PATCHES}
+    if unknown:
+        raise SystemExit(f"no such patch: {', '.join(sorted(unknown))}")
     for patch in PATCHES:
-        patch()
+        if patch.__name__ not in without:
+            patch()
+
+
+def serve(host: str, port: int) -> int:
+    """Serves moto on `host`:`port` (0: a free port the kernel picks) and prints
+    `plinth-emulator listening on http://HOST:PORT` on stdout once the socket is bound, so that a
+    caller never races another process for the port."""
+    import os
+
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    app.debug = True
+    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    os.environ["MOTO_PORT"] = str(server.port)
+    print(f"plinth-emulator listening on http://{host}:{server.port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 def main(argv: list) -> int:
-    if "--plain" in argv:
-        argv = [a for a in argv if a != "--plain"]
-    else:
-        apply_patches()
-    from moto.server import main as moto_main
+    import argparse
 
-    return moto_main(argv)
+    parser = argparse.ArgumentParser(description="moto 5.2.5 with plinth's fidelity patches")
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=0, help="0 (the default): a free port")
+    parser.add_argument("--plain", action="store_true", help="serve moto without the patches")
+    parser.add_argument("--without", action="append", default=[], metavar="PATCH",
+                        help="apply every patch but this one (repeatable); for the patches' own tests")
+    args = parser.parse_args(argv)
+    if not args.plain:
+        apply_patches(tuple(args.without))
+    return serve(args.host, args.port)
 
 
 if __name__ == "__main__":
