@@ -375,7 +375,7 @@ fn every_problem_is_reported_not_only_the_first() {
 }
 
 #[test]
-fn arbitrary_text_never_panics() {
+fn malformed_text_is_refused_with_located_errors_and_never_panics() {
     for text in [
         "[[targets]]\n",
         "name = 1\n[build]\n",
@@ -385,7 +385,22 @@ fn arbitrary_text_never_panics() {
         "\u{0}",
         "name = \"acme\"\n[[pipelines]]\nsources = [1]",
     ] {
-        let _ = parse(text);
+        let Err(invalid) = parse(text) else {
+            panic!("{text:?} was accepted");
+        };
+        assert!(!invalid.errors.is_empty(), "{text:?}: no error reported");
+        for error in &invalid.errors {
+            assert!(
+                !error.message.is_empty(),
+                "{text:?}: an error without a message"
+            );
+            if let Some(span) = &error.span {
+                assert!(
+                    span.end <= text.len(),
+                    "{text:?}: {span:?} points past the text"
+                );
+            }
+        }
     }
 }
 

@@ -135,24 +135,32 @@ async fn assert_converged(emulator: &Emulator, accounts: &[&str], regions: &[&st
     }
 }
 
-/// Nothing of the foundation remains: no stack, bucket, or deploy role in any account or region.
-async fn assert_nothing_left(emulator: &Emulator) {
-    let mut accounts = vec![BUILD];
-    accounts.extend(TARGETS);
-    for account in &accounts {
+/// Every stack in every account and region the tests use, as `account region name`.
+async fn all_stacks(emulator: &Emulator) -> Vec<String> {
+    let mut out = Vec::new();
+    for account in std::iter::once(&BUILD).chain(TARGETS) {
         for region in REGIONS {
             let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(account, region).await);
             let stacks = cfn.describe_stacks().send().await.unwrap();
-            let names: Vec<&str> = stacks
-                .stacks()
-                .iter()
-                .filter_map(|s| s.stack_name())
-                .collect();
-            assert!(
-                names.is_empty(),
-                "stacks left in {account} {region}: {names:?}"
+            out.extend(
+                stacks
+                    .stacks()
+                    .iter()
+                    .filter_map(|s| s.stack_name())
+                    .map(|name| format!("{account} {region} {name}")),
             );
         }
+    }
+    out
+}
+
+/// Nothing of the foundation remains: no stack, bucket, or deploy role in any account or region.
+async fn assert_nothing_left(emulator: &Emulator) {
+    let stacks = all_stacks(emulator).await;
+    assert!(stacks.is_empty(), "stacks left: {stacks:?}");
+    let mut accounts = vec![BUILD];
+    accounts.extend(TARGETS);
+    for account in &accounts {
         let s3 = emulator.s3(account, "us-east-1").await;
         let buckets = s3.list_buckets().send().await.unwrap();
         let names: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
@@ -358,6 +366,8 @@ async fn a_role_conflict_fails_only_its_branch_and_a_rerun_converges() {
     refused.expect(1);
     refused.assert_stderr("role acme-cloudformation already exists in account 333333333333");
     refused.assert_stderr("nothing was changed");
+    let stacks = all_stacks(&emulator).await;
+    assert!(stacks.is_empty(), "the refused apply created {stacks:?}");
     iam.delete_role()
         .role_name("acme-cloudformation")
         .send()
@@ -543,16 +553,34 @@ async fn an_apply_killed_between_waves_is_converged_by_the_next_and_destroyed() 
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut killed = false;
     for line in BufReader::new(child.stderr.take().unwrap()).lines() {
         if line
             .unwrap()
             .starts_with("ok acme-regional (111111111111 ap-southeast-2)")
         {
             child.kill().unwrap();
+            killed = true;
             break;
         }
     }
-    let _ = child.wait();
+    let status = child.wait().unwrap();
+    assert!(killed, "the apply never created the new regional stack");
+    assert_eq!(
+        status.code(),
+        None,
+        "the apply ended by itself ({status}) before it was killed"
+    );
+    // the kill left the grown foundation half applied: its new regional stack exists, and the
+    // deploy stacks that must name its key are not yet updated
+    let stacks = all_stacks(&emulator).await;
+    assert!(
+        stacks.contains(&format!("{BUILD} ap-southeast-2 acme-regional")),
+        "{stacks:?}"
+    );
+    emulator
+        .plinth(&["plan", "-t", path_str(&file2), "--detailed-exitcode"])
+        .expect(2);
     emulator
         .plinth(&["destroy", "-t", path_str(&file), "--yes"])
         .expect(0);
@@ -587,14 +615,14 @@ fn bad_input_never_touches_aws() {
     missing.assert_stderr("cannot read the topology file nowhere.toml");
 }
 
-#[test]
-fn apply_without_a_terminal_or_yes_refuses() {
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_without_a_terminal_or_yes_refuses() {
     let emulator = Emulator::start();
     let file = emulator.write("topology.toml", &standard());
     let run = emulator.plinth(&["apply", "-t", path_str(&file)]);
     run.expect(2);
     run.assert_stderr("refusing to apply without confirmation");
     run.assert_stderr("plinth apply --yes");
-    let cfn_stacks = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
-    cfn_stacks.expect(2);
+    let stacks = all_stacks(&emulator).await;
+    assert!(stacks.is_empty(), "the refused apply created {stacks:?}");
 }

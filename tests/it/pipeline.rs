@@ -221,19 +221,32 @@ async fn native_sync_has_no_sync_stage_and_region_changes_reach_the_pipeline() {
     // destroy removes the pipeline before the foundation
     let run = emulator.plinth(&["destroy", "-t", path_str(&file), "--yes"]);
     run.expect(0);
-    let pipeline_done = run.stderr.find("ok acme-pipeline-service").unwrap();
-    let first_other = run.stderr.find(": delete started").unwrap();
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let position = |wanted: &dyn Fn(&str) -> bool| lines.iter().position(|l| wanted(l));
+    let pipeline_done = position(&|l| l.starts_with("ok acme-pipeline-service"))
+        .expect("the pipeline stack's delete finished");
+    let starts: Vec<(usize, &str)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.ends_with(": delete started"))
+        .map(|(i, l)| (i, l.trim()))
+        .collect();
     assert!(
-        run.stderr[first_other..].starts_with(": delete started")
-            && run.stderr[..first_other].contains("acme-pipeline-service")
+        starts
+            .iter()
+            .any(|(i, l)| *i < pipeline_done && l.starts_with("acme-pipeline-service")),
+        "{starts:?}"
     );
+    let early: Vec<&&str> = starts
+        .iter()
+        .filter(|(i, l)| *i < pipeline_done && !l.starts_with("acme-pipeline-service"))
+        .map(|(_, l)| l)
+        .collect();
     assert!(
-        pipeline_done
-            < run
-                .stderr
-                .find("acme-deploy (222222222222 us-east-1): delete started")
-                .unwrap()
+        early.is_empty(),
+        "started before the pipeline was gone: {early:?}"
     );
+    assert!(starts.len() >= 5, "{starts:?}");
     let client = aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
     assert!(
         client
