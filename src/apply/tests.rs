@@ -120,6 +120,7 @@ async fn a_stack_in_progress_is_waited_for_before_it_is_changed() {
             "UPDATE_IN_PROGRESS",
             "UPDATE_COMPLETE",
             "UPDATE_IN_PROGRESS",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
             "UPDATE_COMPLETE"
         ]
     );
@@ -197,13 +198,18 @@ async fn outputs_flow_into_downstream_parameters() {
     let deploy = cloud
         .stack("222222222222", "us-east-1", "acme-deploy")
         .unwrap();
+    // each region's key comes from that region's stack
     assert_eq!(
         deploy.parameters["ArtifactKeyArnUsWest2"],
-        "arn:fake:acme-regional:ArtifactKeyArn"
+        "arn:fake:111111111111:us-west-2:acme-regional:ArtifactKeyArn"
+    );
+    assert_eq!(
+        deploy.parameters["ArtifactKeyArnEuWest1"],
+        "arn:fake:111111111111:eu-west-1:acme-regional:ArtifactKeyArn"
     );
     assert_eq!(
         deploy.parameters["ArtifactKeyArnUsEast1"],
-        "arn:fake:acme-primary:ArtifactKeyArn"
+        "arn:fake:111111111111:us-east-1:acme-primary:ArtifactKeyArn"
     );
 }
 
@@ -288,10 +294,10 @@ async fn throttling_while_waiting_is_waited_out_not_read_as_failure() {
     let mut the_plan = plan(&topology(), &Deployed::default());
     the_plan.changes.truncate(1);
     let (executor, _) = executor(cloud.clone(), 8);
-    cloud.throttle_describes(4);
+    cloud.throttle(4);
     let outcome = executor.execute(&the_plan).await;
     assert!(outcome.succeeded(), "{outcome:?}");
-    cloud.throttle_describes(50);
+    cloud.throttle(50);
     let mut again = plan(&topology(), &Deployed::default());
     again
         .changes

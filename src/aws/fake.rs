@@ -1,8 +1,24 @@
-//! An in-memory AWS for what the emulator cannot show: stacks that stay in progress for a
-//! while (on tokio's clock, so tests and benchmarks can pause it), failures at a chosen stack,
-//! and a count of every call. Used by the executor's tests and the apply benchmark.
+//! An in-memory AWS for what the emulator cannot show: stacks that stay in progress for a while
+//! (on tokio's clock, so tests and benchmarks can pause it), failures of a chosen operation on a
+//! chosen stack, throttling, and a count of every call.
+//!
+//! It is as strict as CloudFormation's documented state machine, so that the executor cannot
+//! lean on a kindness AWS does not have:
+//! - CreateStack of a name that exists (and is not deleted) answers `AlreadyExistsException`;
+//! - UpdateStack is accepted only in `CREATE_COMPLETE`, `UPDATE_COMPLETE`,
+//!   `UPDATE_ROLLBACK_COMPLETE`, `IMPORT_COMPLETE` and `IMPORT_ROLLBACK_COMPLETE`; elsewhere it
+//!   answers CloudFormation's `ValidationError`, as does DeleteStack while another operation is
+//!   in progress, and ContinueUpdateRollback outside `UPDATE_ROLLBACK_FAILED`;
+//! - an update passes through `UPDATE_COMPLETE_CLEANUP_IN_PROGRESS`; a failed one rolls back
+//!   (template, parameters, tags and outputs as before); a failed create rolls back to
+//!   `ROLLBACK_COMPLETE`; a failed delete ends in `DELETE_FAILED`;
+//! - outputs appear when a create completes, each value naming its stack's account, region,
+//!   stack and output, so that a value wired to the wrong stack is seen;
+//! - a deleted stack is found by id (as `DELETE_COMPLETE`) but not by name, and not listed;
+//! - buckets, roles and keys the stacks create exist on their own, with owners, objects and a
+//!   pending deletion date, so that destroy's bucket emptying and orphan cleanup can be tested.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,23 +33,69 @@ use super::{
 use crate::plan::{StackStatus, StackSummary};
 use crate::topology::{AccountId, Region};
 
+/// The operations a test can make fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+    /// The rollback of a failed update fails too (`UPDATE_ROLLBACK_FAILED`).
+    UpdateRollback,
+}
+
+/// The date the fake's KMS keys are scheduled for deletion on.
+pub const KEY_DELETION_DATE: &str = "2026-12-05T00:00:00Z";
+
 #[derive(Debug, Clone)]
 struct FakeStack {
+    account: String,
+    region: String,
     summary: StackSummary,
     template: String,
-    /// The status the stack reaches at `done_at`, and its reason.
-    pending: Option<(String, Option<String>, Instant)>,
+    /// Statuses still to come, each with the time it is reached.
+    steps: Vec<(StackStatus, Instant)>,
+    /// Outputs, template, parameters and tags the stack gets when its operation completes.
+    on_complete: Option<Completion>,
+    /// What a failed update rolls back to.
+    before_update: Option<Completion>,
     events: Vec<StackEvent>,
+}
+
+#[derive(Debug, Clone)]
+struct Completion {
+    template: String,
+    parameters: BTreeMap<String, String>,
+    tags: BTreeMap<String, String>,
+    outputs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default)]
+struct Bucket {
+    account: String,
+    objects: u64,
 }
 
 #[derive(Default)]
 struct State {
-    stacks: HashMap<(String, String, String), FakeStack>,
-    /// `account/stack name` to the reason its next create fails.
-    failures: HashMap<String, String>,
-    /// How many of the next `DescribeStacks` calls answer with throttling.
+    /// Every stack by id, deleted ones too.
+    stacks: BTreeMap<String, FakeStack>,
+    /// (operation, account, stack name) to how many more times it fails, and why.
+    failures: HashMap<(Operation, String, String), (u32, String)>,
+    /// (account, stack name) of stacks whose create makes the task panic: a bug in plinth.
+    panics: BTreeSet<(String, String)>,
+    /// How many of the next calls, of any kind, answer with throttling.
     throttled: u32,
+    buckets: BTreeMap<String, Bucket>,
+    /// (account, role name).
+    roles: BTreeSet<(String, String)>,
+    /// Key ids of deleted stacks, pending deletion.
+    deleted_keys: BTreeSet<String>,
     next_id: u64,
+    /// A counter that stands for time in `changed_at`, so that every change is seen.
+    clock: u64,
+    /// Stacks in progress now, and the most there ever were at once.
+    in_progress: usize,
+    max_in_progress: usize,
 }
 
 /// A fake cloud whose every stack operation takes `latency` of tokio time.
@@ -56,17 +118,60 @@ impl FakeCloud {
 
     /// The next create of this stack in this account fails with `reason` and rolls back.
     pub fn fail_create(&self, account: &str, stack: &str, reason: &str) {
-        self.lock()
-            .failures
-            .insert(format!("{account}/{stack}"), reason.to_owned());
+        self.fail(Operation::Create, account, stack, 1, reason);
     }
 
-    /// The next `count` `DescribeStacks` calls answer `Throttling: Rate exceeded`.
-    pub fn throttle_describes(&self, count: u32) {
+    /// The next `times` operations of this kind on this stack fail with `reason`.
+    pub fn fail(&self, operation: Operation, account: &str, stack: &str, times: u32, reason: &str) {
+        self.lock().failures.insert(
+            (operation, account.to_owned(), stack.to_owned()),
+            (times, reason.to_owned()),
+        );
+    }
+
+    /// Creating this stack makes the task that does it panic.
+    pub fn panic_on_create(&self, account: &str, stack: &str) {
+        self.lock()
+            .panics
+            .insert((account.to_owned(), stack.to_owned()));
+    }
+
+    /// The next `count` calls, whatever they are, answer `Throttling: Rate exceeded`.
+    pub fn throttle(&self, count: u32) {
         self.lock().throttled = count;
     }
 
-    /// Puts a stack in place, as if something else had started an operation on it.
+    /// A bucket that exists outside any stack.
+    pub fn put_bucket(&self, account: &str, bucket: &str, objects: u64) {
+        self.lock().buckets.insert(
+            bucket.to_owned(),
+            Bucket {
+                account: account.to_owned(),
+                objects,
+            },
+        );
+    }
+
+    /// Puts objects into a bucket (a pipeline writing while destroy runs).
+    pub fn fill_bucket(&self, bucket: &str, objects: u64) {
+        if let Some(b) = self.lock().buckets.get_mut(bucket) {
+            b.objects += objects;
+        }
+    }
+
+    pub fn bucket_names(&self) -> Vec<String> {
+        self.lock().buckets.keys().cloned().collect()
+    }
+
+    /// A role that exists outside any stack.
+    pub fn put_role(&self, account: &str, role: &str) {
+        self.lock()
+            .roles
+            .insert((account.to_owned(), role.to_owned()));
+    }
+
+    /// Puts a stack in place, as if something else had made it; with `settles_as`, it is in
+    /// progress and reaches that status after the given time.
     pub fn put_stack(
         &self,
         account: &str,
@@ -75,34 +180,66 @@ impl FakeCloud {
         template: &str,
         settles_as: Option<(&str, Duration)>,
     ) {
-        let pending =
-            settles_as.map(|(status, after)| (status.to_owned(), None, Instant::now() + after));
-        let key = (account.to_owned(), region.to_owned(), summary.name.clone());
-        self.lock().stacks.insert(
-            key,
+        let mut state = self.lock();
+        let steps: Vec<(StackStatus, Instant)> = settles_as
+            .map(|(status, after)| (StackStatus::parse(status), Instant::now() + after))
+            .into_iter()
+            .collect();
+        if !steps.is_empty() {
+            state.in_progress += 1;
+            state.max_in_progress = state.max_in_progress.max(state.in_progress);
+        }
+        // a stack of the same name that is not deleted is replaced
+        let live: Vec<String> = state
+            .stacks
+            .iter()
+            .filter(|(_, s)| {
+                s.account == account
+                    && s.region == region
+                    && s.summary.name == summary.name
+                    && s.summary.status != StackStatus::DeleteComplete
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in live {
+            state.stacks.remove(&id);
+        }
+        state.stacks.insert(
+            summary.id.clone(),
             FakeStack {
+                account: account.to_owned(),
+                region: region.to_owned(),
                 summary,
                 template: template.to_owned(),
-                pending,
+                steps,
+                on_complete: None,
+                before_update: None,
                 events: Vec::new(),
             },
         );
     }
 
-    /// A stack as it is now.
+    /// A stack as it is now (the live one of that name, or else the last deleted one).
     pub fn stack(&self, account: &str, region: &str, name: &str) -> Option<StackSummary> {
         let mut state = self.lock();
-        let stack =
-            state
-                .stacks
-                .get_mut(&(account.to_owned(), region.to_owned(), name.to_owned()))?;
-        settle(stack);
-        Some(stack.summary.clone())
+        settle_all(&mut state);
+        let mut found: Vec<&FakeStack> = state
+            .stacks
+            .values()
+            .filter(|s| s.account == account && s.region == region && s.summary.name == name)
+            .collect();
+        found.sort_by_key(|s| s.summary.status == StackStatus::DeleteComplete);
+        found.first().map(|s| s.summary.clone())
     }
 
-    /// How many `DescribeStacks` calls waited on stacks.
+    /// How many DescribeStacks calls waited on stacks.
     pub fn describes(&self) -> u64 {
         self.describes.load(Ordering::Relaxed)
+    }
+
+    /// The most stack operations that were ever in progress at once.
+    pub fn max_in_progress(&self) -> usize {
+        self.lock().max_in_progress
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -112,45 +249,7 @@ impl FakeCloud {
     }
 }
 
-fn settle(stack: &mut FakeStack) {
-    if let Some((status, reason, at)) = stack.pending.clone() {
-        if Instant::now() >= at {
-            stack.pending = None;
-            if let Some(reason) = &reason {
-                stack.events.insert(
-                    0,
-                    event(
-                        &stack.summary.name,
-                        "AWS::IAM::Role",
-                        "CREATE_FAILED",
-                        Some(reason),
-                        "Resource",
-                    ),
-                );
-            }
-            stack.events.insert(
-                0,
-                event(
-                    &stack.summary.name,
-                    "AWS::CloudFormation::Stack",
-                    &status,
-                    None,
-                    &stack.summary.name,
-                ),
-            );
-            stack.summary.status = StackStatus::parse(&status);
-            stack.summary.status_reason = reason;
-        }
-    }
-}
-
-fn event(
-    _stack: &str,
-    resource_type: &str,
-    status: &str,
-    reason: Option<&str>,
-    logical_id: &str,
-) -> StackEvent {
+fn event(status: &str, reason: Option<&str>, logical_id: &str, resource_type: &str) -> StackEvent {
     StackEvent {
         timestamp: String::new(),
         logical_id: logical_id.to_owned(),
@@ -160,17 +259,142 @@ fn event(
     }
 }
 
-/// Outputs a template declares, with values made from the stack and output names.
-fn outputs_of(name: &str, template: &str) -> BTreeMap<String, String> {
+/// Advances every stack whose next status is due.
+fn settle_all(state: &mut State) {
+    let now = Instant::now();
+    let ids: Vec<String> = state.stacks.keys().cloned().collect();
+    for id in ids {
+        loop {
+            let stack = state.stacks.get_mut(&id).expect("listed above");
+            let Some((status, at)) = stack.steps.first().cloned() else {
+                break;
+            };
+            if at > now {
+                break;
+            }
+            stack.steps.remove(0);
+            reach(state, &id, status);
+        }
+    }
+}
+
+/// A stack reaches a status: what that status means happens now.
+fn reach(state: &mut State, id: &str, status: StackStatus) {
+    state.clock += 1;
+    let clock = state.clock;
+    let stack = state.stacks.get_mut(id).expect("a known stack");
+    let name = stack.summary.name.clone();
+    stack
+        .events
+        .insert(0, event(status.as_str(), None, &name, "AWS::CloudFormation::Stack"));
+    stack.summary.status = status.clone();
+    stack.summary.changed_at = format!("t{clock}");
+    let done = stack.steps.is_empty();
+    match status {
+        StackStatus::CreateComplete | StackStatus::UpdateComplete => {
+            if let Some(completion) = stack.on_complete.take() {
+                stack.template = completion.template;
+                stack.summary.parameters = completion.parameters;
+                stack.summary.tags = completion.tags;
+                stack.summary.outputs = completion.outputs;
+            }
+            stack.before_update = None;
+            let template = stack.template.clone();
+            let account = stack.account.clone();
+            for (kind, physical) in resources(&name, &template) {
+                match kind.as_str() {
+                    "AWS::S3::Bucket" => {
+                        state.buckets.entry(physical).or_insert(Bucket {
+                            account: account.clone(),
+                            objects: 0,
+                        });
+                    }
+                    "AWS::IAM::Role" => {
+                        state.roles.insert((account.clone(), physical));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        StackStatus::UpdateRollbackComplete | StackStatus::UpdateRollbackFailed => {
+            stack.on_complete = None;
+            if let Some(before) = stack.before_update.take() {
+                stack.template = before.template;
+                stack.summary.parameters = before.parameters;
+                stack.summary.tags = before.tags;
+                stack.summary.outputs = before.outputs;
+            }
+        }
+        StackStatus::RollbackComplete => {
+            stack.on_complete = None;
+            stack.summary.outputs.clear();
+        }
+        StackStatus::DeleteComplete => {
+            let template = stack.template.clone();
+            let account = stack.account.clone();
+            for (kind, physical) in resources(&name, &template) {
+                match kind.as_str() {
+                    "AWS::S3::Bucket" => {
+                        state.buckets.remove(&physical);
+                    }
+                    "AWS::IAM::Role" => {
+                        state.roles.remove(&(account.clone(), physical));
+                    }
+                    "AWS::KMS::Key" => {
+                        state.deleted_keys.insert(physical);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    if done && status.is_settled() {
+        state.in_progress = state.in_progress.saturating_sub(1);
+    }
+}
+
+/// The resources of a template with their physical ids: a bucket's or role's own name when the
+/// template gives it, `<stack>-<logical id>` otherwise.
+fn resources(stack: &str, template: &str) -> Vec<(String, String)> {
+    let parsed: serde_json::Value = serde_json::from_str(template).unwrap_or_default();
+    let Some(resources) = parsed["Resources"].as_object() else {
+        return Vec::new();
+    };
+    resources
+        .iter()
+        .map(|(logical, resource)| {
+            let kind = resource["Type"].as_str().unwrap_or_default().to_owned();
+            let properties = &resource["Properties"];
+            let named = properties["BucketName"]
+                .as_str()
+                .or_else(|| properties["RoleName"].as_str());
+            let physical = named.map_or_else(|| format!("{stack}-{logical}"), str::to_owned);
+            (kind, physical)
+        })
+        .collect()
+}
+
+/// Outputs a template declares, with values that name where they come from.
+fn outputs_of(
+    account: &str,
+    region: &str,
+    name: &str,
+    template: &str,
+) -> BTreeMap<String, String> {
     let parsed: serde_json::Value = serde_json::from_str(template).unwrap_or_default();
     parsed["Outputs"]
         .as_object()
         .map(|o| {
             o.keys()
-                .map(|k| (k.clone(), format!("arn:fake:{name}:{k}")))
+                .map(|k| (k.clone(), format!("arn:fake:{account}:{region}:{name}:{k}")))
                 .collect()
         })
         .unwrap_or_default()
+}
+
+fn validation(operation: &'static str, message: String) -> AwsError {
+    AwsError::new(operation, Some("ValidationError"), message)
 }
 
 struct FakeCloudFormation {
@@ -183,229 +407,482 @@ struct FakeCloudFormation {
 }
 
 impl FakeCloudFormation {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    /// Counts the call, answers throttling when asked to, and brings every stack up to now.
+    fn enter(&self, operation: &'static str) -> AwsResult<std::sync::MutexGuard<'_, State>> {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.state
+        let mut state = self
+            .state
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if state.throttled > 0 {
+            state.throttled -= 1;
+            return Err(AwsError::new(operation, Some("Throttling"), "Rate exceeded"));
+        }
+        settle_all(&mut state);
+        Ok(state)
     }
 
-    fn key(&self, name: &str) -> (String, String, String) {
-        (self.account.clone(), self.region.clone(), name.to_owned())
-    }
-
-    fn find<'a>(&self, state: &'a mut State, name_or_id: &str) -> Option<&'a mut FakeStack> {
-        let (account, region) = (&self.account, &self.region);
+    /// The id of the stack a name or id means: by id any stack of this place, deleted ones too;
+    /// by name only the live one.
+    fn find(&self, state: &State, name_or_id: &str) -> Option<String> {
+        if let Some(stack) = state.stacks.get(name_or_id) {
+            return (stack.account == self.account && stack.region == self.region)
+                .then(|| name_or_id.to_owned());
+        }
         state
             .stacks
-            .iter_mut()
-            .find(|((a, r, n), s)| {
-                a == account && r == region && (n == name_or_id || s.summary.id == name_or_id)
+            .iter()
+            .find(|(_, s)| {
+                s.account == self.account
+                    && s.region == self.region
+                    && s.summary.name == name_or_id
+                    && s.summary.status != StackStatus::DeleteComplete
             })
-            .map(|(_, s)| s)
+            .map(|(id, _)| id.clone())
     }
 
-    fn begin(&self, stack: &mut FakeStack, status: &str, settles_as: &str, reason: Option<String>) {
-        stack.summary.status = StackStatus::parse(status);
-        stack.events.insert(
-            0,
-            event(
-                &stack.summary.name,
-                "AWS::CloudFormation::Stack",
-                status,
-                None,
-                &stack.summary.name,
-            ),
-        );
-        stack.pending = Some((settles_as.to_owned(), reason, Instant::now() + self.latency));
+    fn missing(operation: &'static str, name_or_id: &str) -> AwsError {
+        validation(operation, format!("Stack with id {name_or_id} does not exist"))
     }
+
+    /// Takes one failure of `operation` on the stack, if one is set.
+    fn failure(&self, state: &mut State, operation: Operation, name: &str) -> Option<String> {
+        let key = (operation, self.account.clone(), name.to_owned());
+        let (left, reason) = state.failures.get_mut(&key)?;
+        let reason = reason.clone();
+        *left -= 1;
+        if *left == 0 {
+            state.failures.remove(&key);
+        }
+        Some(reason)
+    }
+
+    /// Starts an operation: the stack is in progress now and goes through `steps`, one latency
+    /// apart.
+    fn begin(&self, state: &mut State, id: &str, first: StackStatus, then: &[StackStatus]) {
+        let start = Instant::now();
+        let step = self.latency / u32::try_from(then.len().max(1)).unwrap_or(1);
+        let stack = state.stacks.get_mut(id).expect("a known stack");
+        let was_settled = stack.steps.is_empty();
+        stack.steps = then
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let i = u32::try_from(i).unwrap_or(u32::MAX);
+                (s.clone(), start + step * (i + 1))
+            })
+            .collect();
+        if was_settled {
+            state.in_progress += 1;
+            state.max_in_progress = state.max_in_progress.max(state.in_progress);
+        }
+        reach(state, id, first);
+    }
+}
+
+/// Statuses in which UpdateStack is accepted.
+fn updatable(status: &StackStatus) -> bool {
+    matches!(
+        status,
+        StackStatus::CreateComplete
+            | StackStatus::UpdateComplete
+            | StackStatus::UpdateRollbackComplete
+            | StackStatus::ImportComplete
+            | StackStatus::ImportRollbackComplete
+    )
 }
 
 #[async_trait]
 impl CloudFormation for FakeCloudFormation {
     async fn list_stacks(&self) -> AwsResult<Vec<StackSummary>> {
-        let mut state = self.lock();
-        let mut out = Vec::new();
-        for ((a, r, _), stack) in &mut state.stacks {
-            if *a == self.account && *r == self.region {
-                settle(stack);
-                out.push(stack.summary.clone());
-            }
-        }
-        Ok(out)
+        let state = self.enter("DescribeStacks")?;
+        Ok(state
+            .stacks
+            .values()
+            .filter(|s| {
+                s.account == self.account
+                    && s.region == self.region
+                    && s.summary.status != StackStatus::DeleteComplete
+            })
+            .map(|s| s.summary.clone())
+            .collect())
     }
 
     async fn describe_stack(&self, name_or_id: &str) -> AwsResult<Option<StackSummary>> {
         self.describes.fetch_add(1, Ordering::Relaxed);
-        let mut state = self.lock();
-        if state.throttled > 0 {
-            state.throttled -= 1;
-            return Err(AwsError::new(
-                "DescribeStacks",
-                Some("Throttling"),
-                "Rate exceeded",
-            ));
-        }
-        let Some(stack) = self.find(&mut state, name_or_id) else {
-            return Ok(None);
-        };
-        settle(stack);
-        if stack.summary.status == StackStatus::DeleteComplete {
-            return Ok(None);
-        }
-        Ok(Some(stack.summary.clone()))
+        let state = self.enter("DescribeStacks")?;
+        Ok(self
+            .find(&state, name_or_id)
+            .map(|id| state.stacks[&id].summary.clone())
+            .filter(|s| s.status != StackStatus::DeleteComplete))
     }
 
     async fn get_template(&self, name_or_id: &str) -> AwsResult<String> {
-        let mut state = self.lock();
-        let stack = self.find(&mut state, name_or_id).ok_or_else(|| {
-            AwsError::new("GetTemplate", Some("ValidationError"), "does not exist")
-        })?;
-        Ok(stack.template.clone())
+        let state = self.enter("GetTemplate")?;
+        let id = self
+            .find(&state, name_or_id)
+            .ok_or_else(|| Self::missing("GetTemplate", name_or_id))?;
+        Ok(state.stacks[&id].template.clone())
     }
 
     async fn create_stack(&self, request: &StackRequest) -> AwsResult<String> {
-        let mut state = self.lock();
-        if let Some(existing) = self.find(&mut state, &request.name) {
-            settle(existing);
-            if existing.summary.status != StackStatus::DeleteComplete {
-                return Err(AwsError::new(
-                    "CreateStack",
-                    Some("AlreadyExistsException"),
-                    format!("Stack [{}] already exists", request.name),
-                ));
-            }
+        let mut state = self.enter("CreateStack")?;
+        if self.find(&state, &request.name).is_some() {
+            return Err(AwsError::new(
+                "CreateStack",
+                Some("AlreadyExistsException"),
+                format!("Stack [{}] already exists", request.name),
+            ));
+        }
+        if state
+            .panics
+            .contains(&(self.account.clone(), request.name.clone()))
+        {
+            drop(state);
+            panic!("the fake was told to panic on creating {}", request.name);
         }
         state.next_id += 1;
         let id = format!(
             "arn:aws:cloudformation:{}:{}:stack/{}/{}",
             self.region, self.account, request.name, state.next_id
         );
-        let failure = state
-            .failures
-            .remove(&format!("{}/{}", self.account, request.name));
-        let mut stack = FakeStack {
-            summary: StackSummary {
-                id: id.clone(),
-                name: request.name.clone(),
-                status: StackStatus::CreateInProgress,
-                status_reason: None,
-                parameters: request.parameters.clone(),
-                tags: request.tags.clone(),
-                outputs: if failure.is_some() {
-                    BTreeMap::new()
-                } else {
-                    outputs_of(&request.name, &request.template_body)
+        let failure = self.failure(&mut state, Operation::Create, &request.name);
+        state.stacks.insert(
+            id.clone(),
+            FakeStack {
+                account: self.account.clone(),
+                region: self.region.clone(),
+                summary: StackSummary {
+                    id: id.clone(),
+                    name: request.name.clone(),
+                    status: StackStatus::CreateInProgress,
+                    status_reason: None,
+                    parameters: request.parameters.clone(),
+                    tags: request.tags.clone(),
+                    outputs: BTreeMap::new(),
+                    changed_at: String::new(),
                 },
-                changed_at: format!("{:?}", Instant::now()),
+                template: request.template_body.clone(),
+                steps: Vec::new(),
+                on_complete: Some(Completion {
+                    template: request.template_body.clone(),
+                    parameters: request.parameters.clone(),
+                    tags: request.tags.clone(),
+                    outputs: outputs_of(
+                        &self.account,
+                        &self.region,
+                        &request.name,
+                        &request.template_body,
+                    ),
+                }),
+                before_update: None,
+                events: Vec::new(),
             },
-            template: request.template_body.clone(),
-            pending: None,
-            events: Vec::new(),
-        };
-        let settles_as = if failure.is_some() {
-            "ROLLBACK_COMPLETE"
-        } else {
-            "CREATE_COMPLETE"
-        };
-        self.begin(&mut stack, "CREATE_IN_PROGRESS", settles_as, failure);
-        state.stacks.insert(self.key(&request.name), stack);
+        );
+        match failure {
+            None => self.begin(
+                &mut state,
+                &id,
+                StackStatus::CreateInProgress,
+                &[StackStatus::CreateComplete],
+            ),
+            Some(reason) => {
+                self.begin(
+                    &mut state,
+                    &id,
+                    StackStatus::CreateInProgress,
+                    &[
+                        StackStatus::RollbackInProgress,
+                        StackStatus::RollbackComplete,
+                    ],
+                );
+                let stack = state.stacks.get_mut(&id).expect("just made");
+                stack.events.insert(
+                    0,
+                    event("CREATE_FAILED", Some(&reason), "Resource", "AWS::IAM::Role"),
+                );
+                stack.summary.status_reason = Some(reason);
+            }
+        }
         Ok(id)
     }
 
     async fn update_stack(&self, request: &StackRequest) -> AwsResult<UpdateOutcome> {
-        let mut state = self.lock();
-        let latency = self.latency;
-        let stack = self.find(&mut state, &request.name).ok_or_else(|| {
-            AwsError::new("UpdateStack", Some("ValidationError"), "does not exist")
-        })?;
-        settle(stack);
-        if stack.template == request.template_body && stack.summary.parameters == request.parameters
+        let mut state = self.enter("UpdateStack")?;
+        let id = self
+            .find(&state, &request.name)
+            .ok_or_else(|| Self::missing("UpdateStack", &request.name))?;
+        let stack = &state.stacks[&id];
+        if !updatable(&stack.summary.status) {
+            return Err(validation(
+                "UpdateStack",
+                format!(
+                    "Stack:{id} is in {} state and can not be updated.",
+                    stack.summary.status
+                ),
+            ));
+        }
+        if stack.template == request.template_body
+            && stack.summary.parameters == request.parameters
+            && stack.summary.tags == request.tags
         {
             return Ok(UpdateOutcome::NoChanges);
         }
-        stack.template.clone_from(&request.template_body);
-        stack.summary.parameters = request.parameters.clone();
-        stack.summary.outputs = outputs_of(&request.name, &request.template_body);
-        stack.summary.status = StackStatus::UpdateInProgress;
-        stack.events.insert(
-            0,
-            event(
+        let failure = self.failure(&mut state, Operation::Update, &request.name);
+        let rollback_fails = failure.is_some()
+            && self
+                .failure(&mut state, Operation::UpdateRollback, &request.name)
+                .is_some();
+        let stack = state.stacks.get_mut(&id).expect("found above");
+        stack.before_update = Some(Completion {
+            template: stack.template.clone(),
+            parameters: stack.summary.parameters.clone(),
+            tags: stack.summary.tags.clone(),
+            outputs: stack.summary.outputs.clone(),
+        });
+        stack.on_complete = Some(Completion {
+            template: request.template_body.clone(),
+            parameters: request.parameters.clone(),
+            tags: request.tags.clone(),
+            outputs: outputs_of(
+                &self.account,
+                &self.region,
                 &request.name,
-                "AWS::CloudFormation::Stack",
-                "UPDATE_IN_PROGRESS",
-                None,
-                &request.name,
+                &request.template_body,
             ),
-        );
-        stack.pending = Some(("UPDATE_COMPLETE".into(), None, Instant::now() + latency));
+        });
+        // AWS shows the new template and parameters while the update runs
+        stack.template.clone_from(&request.template_body);
+        stack.summary.parameters.clone_from(&request.parameters);
+        stack.summary.status_reason.clone_from(&failure);
+        match failure {
+            None => self.begin(
+                &mut state,
+                &id,
+                StackStatus::UpdateInProgress,
+                &[
+                    StackStatus::UpdateCompleteCleanupInProgress,
+                    StackStatus::UpdateComplete,
+                ],
+            ),
+            Some(reason) => {
+                let end = if rollback_fails {
+                    StackStatus::UpdateRollbackFailed
+                } else {
+                    StackStatus::UpdateRollbackComplete
+                };
+                self.begin(
+                    &mut state,
+                    &id,
+                    StackStatus::UpdateInProgress,
+                    &[StackStatus::UpdateRollbackInProgress, end],
+                );
+                let stack = state.stacks.get_mut(&id).expect("found above");
+                stack.events.insert(
+                    0,
+                    event("UPDATE_FAILED", Some(&reason), "Resource", "AWS::IAM::Role"),
+                );
+            }
+        }
         Ok(UpdateOutcome::Started)
     }
 
     async fn delete_stack(&self, name_or_id: &str) -> AwsResult<()> {
-        let mut state = self.lock();
-        let latency = self.latency;
-        if let Some(stack) = self.find(&mut state, name_or_id) {
-            stack.summary.status = StackStatus::DeleteInProgress;
-            stack.pending = Some(("DELETE_COMPLETE".into(), None, Instant::now() + latency));
+        let mut state = self.enter("DeleteStack")?;
+        // Deleting a stack that does not exist succeeds, as in AWS.
+        let Some(id) = self.find(&state, name_or_id) else {
+            return Ok(());
+        };
+        let status = state.stacks[&id].summary.status.clone();
+        if status == StackStatus::DeleteComplete || status == StackStatus::DeleteInProgress {
+            return Ok(());
+        }
+        if status.is_in_progress() {
+            return Err(validation(
+                "DeleteStack",
+                format!("Stack [{name_or_id}] cannot be deleted while in status {status}"),
+            ));
+        }
+        let name = state.stacks[&id].summary.name.clone();
+        // A bucket with objects in it cannot be deleted: the stack's delete fails.
+        let template = state.stacks[&id].template.clone();
+        let full = resources(&name, &template)
+            .into_iter()
+            .filter(|(kind, _)| kind == "AWS::S3::Bucket")
+            .find(|(_, bucket)| state.buckets.get(bucket).is_some_and(|b| b.objects > 0));
+        let failure = self
+            .failure(&mut state, Operation::Delete, &name)
+            .or_else(|| {
+                full.map(|(_, bucket)| {
+                    format!("The bucket you tried to delete is not empty ({bucket})")
+                })
+            });
+        match failure {
+            None => self.begin(
+                &mut state,
+                &id,
+                StackStatus::DeleteInProgress,
+                &[StackStatus::DeleteComplete],
+            ),
+            Some(reason) => {
+                self.begin(
+                    &mut state,
+                    &id,
+                    StackStatus::DeleteInProgress,
+                    &[StackStatus::DeleteFailed],
+                );
+                let stack = state.stacks.get_mut(&id).expect("found above");
+                stack.summary.status_reason = Some(reason.clone());
+                stack.events.insert(
+                    0,
+                    event("DELETE_FAILED", Some(&reason), "Resource", "AWS::S3::Bucket"),
+                );
+            }
         }
         Ok(())
     }
 
     async fn continue_update_rollback(&self, name_or_id: &str) -> AwsResult<()> {
-        let mut state = self.lock();
-        let latency = self.latency;
-        if let Some(stack) = self.find(&mut state, name_or_id) {
-            stack.summary.status = StackStatus::UpdateRollbackInProgress;
-            stack.pending = Some((
-                "UPDATE_ROLLBACK_COMPLETE".into(),
-                None,
-                Instant::now() + latency,
+        let mut state = self.enter("ContinueUpdateRollback")?;
+        let id = self
+            .find(&state, name_or_id)
+            .ok_or_else(|| Self::missing("ContinueUpdateRollback", name_or_id))?;
+        let status = state.stacks[&id].summary.status.clone();
+        if status != StackStatus::UpdateRollbackFailed {
+            return Err(validation(
+                "ContinueUpdateRollback",
+                format!(
+                    "Stack {name_or_id} is in {status} state and cannot continue its rollback"
+                ),
             ));
         }
+        self.begin(
+            &mut state,
+            &id,
+            StackStatus::UpdateRollbackInProgress,
+            &[StackStatus::UpdateRollbackComplete],
+        );
         Ok(())
     }
 
     async fn stack_events(&self, name_or_id: &str) -> AwsResult<Vec<StackEvent>> {
-        let mut state = self.lock();
-        Ok(self
-            .find(&mut state, name_or_id)
-            .map(|s| s.events.clone())
-            .unwrap_or_default())
+        let state = self.enter("DescribeStackEvents")?;
+        let id = self
+            .find(&state, name_or_id)
+            .ok_or_else(|| Self::missing("DescribeStackEvents", name_or_id))?;
+        Ok(state.stacks[&id].events.clone())
     }
 
-    async fn stack_resources(&self, _name_or_id: &str) -> AwsResult<Vec<StackResource>> {
+    async fn stack_resources(&self, name_or_id: &str) -> AwsResult<Vec<StackResource>> {
+        let state = self.enter("DescribeStackResources")?;
+        let id = self
+            .find(&state, name_or_id)
+            .ok_or_else(|| Self::missing("DescribeStackResources", name_or_id))?;
+        let stack = &state.stacks[&id];
+        let template: serde_json::Value =
+            serde_json::from_str(&stack.template).unwrap_or_default();
+        let logical: Vec<String> = template["Resources"]
+            .as_object()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default();
+        Ok(resources(&stack.summary.name, &stack.template)
+            .into_iter()
+            .zip(logical)
+            .map(|((resource_type, physical), logical_id)| StackResource {
+                logical_id,
+                physical_id: Some(physical),
+                resource_type,
+            })
+            .collect())
+    }
+}
+
+/// S3, IAM and KMS of one account, over the same state.
+struct FakeAccount {
+    state: Arc<Mutex<State>>,
+    account: String,
+    calls: Arc<AtomicU64>,
+}
+
+impl FakeAccount {
+    fn enter(&self, operation: &'static str) -> AwsResult<std::sync::MutexGuard<'_, State>> {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        Ok(Vec::new())
-    }
-}
-
-struct Nothing;
-
-#[async_trait]
-impl S3 for Nothing {
-    async fn bucket_owner(&self, _bucket: &str) -> AwsResult<BucketOwner> {
-        Ok(BucketOwner::Nobody)
-    }
-    async fn empty_bucket(&self, _bucket: &str, _region: &Region) -> AwsResult<u64> {
-        Ok(0)
-    }
-    async fn delete_bucket(&self, _bucket: &str, _region: &Region) -> AwsResult<()> {
-        Ok(())
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if state.throttled > 0 {
+            state.throttled -= 1;
+            return Err(AwsError::new(operation, Some("SlowDown"), "Please reduce your request rate."));
+        }
+        settle_all(&mut state);
+        Ok(state)
     }
 }
 
 #[async_trait]
-impl Iam for Nothing {
-    async fn role_exists(&self, _name: &str) -> AwsResult<bool> {
-        Ok(false)
+impl S3 for FakeAccount {
+    async fn bucket_owner(&self, bucket: &str) -> AwsResult<BucketOwner> {
+        let state = self.enter("HeadBucket")?;
+        Ok(match state.buckets.get(bucket) {
+            None => BucketOwner::Nobody,
+            Some(b) if b.account == self.account => BucketOwner::ThisAccount,
+            Some(_) => BucketOwner::Someone,
+        })
+    }
+
+    async fn empty_bucket(&self, bucket: &str, _region: &Region) -> AwsResult<u64> {
+        let mut state = self.enter("DeleteObjects")?;
+        let Some(b) = state.buckets.get_mut(bucket) else {
+            return Err(AwsError::new(
+                "ListObjectVersions",
+                Some("NoSuchBucket"),
+                "The specified bucket does not exist",
+            ));
+        };
+        Ok(std::mem::take(&mut b.objects))
+    }
+
+    async fn delete_bucket(&self, bucket: &str, _region: &Region) -> AwsResult<()> {
+        let mut state = self.enter("DeleteBucket")?;
+        match state.buckets.get(bucket) {
+            None => Err(AwsError::new(
+                "DeleteBucket",
+                Some("NoSuchBucket"),
+                "The specified bucket does not exist",
+            )),
+            Some(b) if b.objects > 0 => Err(AwsError::new(
+                "DeleteBucket",
+                Some("BucketNotEmpty"),
+                "The bucket you tried to delete is not empty",
+            )),
+            Some(_) => {
+                state.buckets.remove(bucket);
+                Ok(())
+            }
+        }
     }
 }
 
 #[async_trait]
-impl Kms for Nothing {
-    async fn key_deletion(&self, _key_id: &str) -> AwsResult<KeyDeletion> {
-        Ok(KeyDeletion::Gone)
+impl Iam for FakeAccount {
+    async fn role_exists(&self, name: &str) -> AwsResult<bool> {
+        let state = self.enter("GetRole")?;
+        Ok(state
+            .roles
+            .contains(&(self.account.clone(), name.to_owned())))
+    }
+}
+
+#[async_trait]
+impl Kms for FakeAccount {
+    async fn key_deletion(&self, key_id: &str) -> AwsResult<KeyDeletion> {
+        let state = self.enter("DescribeKey")?;
+        Ok(if state.deleted_keys.contains(key_id) {
+            KeyDeletion::PendingUntil(KEY_DELETION_DATE.to_owned())
+        } else {
+            KeyDeletion::Active
+        })
     }
 }
 
@@ -415,6 +892,16 @@ struct FakeSts(String);
 impl Sts for FakeSts {
     async fn caller_account(&self) -> AwsResult<String> {
         Ok(self.0.clone())
+    }
+}
+
+impl FakeCloud {
+    fn account(&self, account: &AccountId) -> Arc<FakeAccount> {
+        Arc::new(FakeAccount {
+            state: self.state.clone(),
+            account: account.to_string(),
+            calls: self.calls.clone(),
+        })
     }
 }
 
@@ -433,14 +920,14 @@ impl Cloud for FakeCloud {
             describes: self.describes.clone(),
         }))
     }
-    fn s3(&self, _account: &AccountId) -> AwsResult<Arc<dyn S3>> {
-        Ok(Arc::new(Nothing))
+    fn s3(&self, account: &AccountId) -> AwsResult<Arc<dyn S3>> {
+        Ok(self.account(account))
     }
-    fn iam(&self, _account: &AccountId) -> AwsResult<Arc<dyn Iam>> {
-        Ok(Arc::new(Nothing))
+    fn iam(&self, account: &AccountId) -> AwsResult<Arc<dyn Iam>> {
+        Ok(self.account(account))
     }
-    fn kms(&self, _account: &AccountId, _region: &Region) -> AwsResult<Arc<dyn Kms>> {
-        Ok(Arc::new(Nothing))
+    fn kms(&self, account: &AccountId, _region: &Region) -> AwsResult<Arc<dyn Kms>> {
+        Ok(self.account(account))
     }
     fn sts(&self, account: &AccountId) -> AwsResult<Arc<dyn Sts>> {
         Ok(Arc::new(FakeSts(account.to_string())))
