@@ -241,7 +241,7 @@ impl Topology {
         format!("{}-codepipeline", self.name)
     }
 
-    /// The role `CloudFormation` runs as in each target account.
+    /// The role CloudFormation runs as in each target account.
     pub fn cloudformation_role_name(&self) -> String {
         format!("{}-cloudformation", self.name)
     }
@@ -255,7 +255,7 @@ impl Topology {
         format!("{}-pipeline-{pipeline}", self.name)
     }
 
-    /// The `CodePipeline` pipeline's own name.
+    /// The CodePipeline pipeline's own name.
     pub fn codepipeline_name(&self, pipeline: &str) -> String {
         format!("{}-{pipeline}", self.name)
     }

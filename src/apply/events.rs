@@ -14,14 +14,14 @@ pub enum Event {
         stack: String,
         action: Action,
     },
-    /// `CloudFormation` reported a new status for the stack.
+    /// CloudFormation reported a new status for the stack.
     Status {
         change: usize,
         stack: String,
         status: String,
         elapsed_seconds: f64,
     },
-    /// A change finished; `unchanged` when `CloudFormation` found nothing to do.
+    /// A change finished; `unchanged` when CloudFormation found nothing to do.
     Succeeded {
         change: usize,
         stack: String,

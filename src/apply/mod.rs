@@ -1,7 +1,7 @@
 //! The DAG executor: carries out a [`Plan`], starting each change as soon as everything it waits
 //! for has succeeded, independent changes concurrently under a bound. Outputs flow into the
 //! parameters of downstream stacks. A failure stops only what depends on it; Ctrl-C stops new
-//! work and lets what runs settle. Decisions are made from what `CloudFormation` says now, so a
+//! work and lets what runs settle. Decisions are made from what CloudFormation says now, so a
 //! rerun after any failure or interruption converges. Destroy is the same executor running a
 //! plan of deletes.
 

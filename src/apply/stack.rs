@@ -20,7 +20,7 @@ pub enum Cause {
     /// The operation ran and the stack ended somewhere else than wanted.
     #[error("ended in {status}: {reason}")]
     Ended { status: StackStatus, reason: String },
-    /// A delete that `CloudFormation` could not finish.
+    /// A delete that CloudFormation could not finish.
     #[error("{status}{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
     NotDeleted {
         status: StackStatus,
@@ -383,7 +383,7 @@ impl ChangeTask {
         }
     }
 
-    /// `DescribeStacks`, tolerating a few transient errors: the SDK has already retried them, and
+    /// DescribeStacks, tolerating a few transient errors: the SDK has already retried them, and
     /// throttling or a dropped connection says nothing about the stack.
     async fn describe(
         &self,

@@ -284,9 +284,10 @@ fn reach(state: &mut State, id: &str, status: StackStatus) {
     let clock = state.clock;
     let stack = state.stacks.get_mut(id).expect("a known stack");
     let name = stack.summary.name.clone();
-    stack
-        .events
-        .insert(0, event(status.as_str(), None, &name, "AWS::CloudFormation::Stack"));
+    stack.events.insert(
+        0,
+        event(status.as_str(), None, &name, "AWS::CloudFormation::Stack"),
+    );
     stack.summary.status = status.clone();
     stack.summary.changed_at = format!("t{clock}");
     let done = stack.steps.is_empty();
@@ -376,12 +377,7 @@ fn resources(stack: &str, template: &str) -> Vec<(String, String)> {
 }
 
 /// Outputs a template declares, with values that name where they come from.
-fn outputs_of(
-    account: &str,
-    region: &str,
-    name: &str,
-    template: &str,
-) -> BTreeMap<String, String> {
+fn outputs_of(account: &str, region: &str, name: &str, template: &str) -> BTreeMap<String, String> {
     let parsed: serde_json::Value = serde_json::from_str(template).unwrap_or_default();
     parsed["Outputs"]
         .as_object()
@@ -416,7 +412,11 @@ impl FakeCloudFormation {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if state.throttled > 0 {
             state.throttled -= 1;
-            return Err(AwsError::new(operation, Some("Throttling"), "Rate exceeded"));
+            return Err(AwsError::new(
+                operation,
+                Some("Throttling"),
+                "Rate exceeded",
+            ));
         }
         settle_all(&mut state);
         Ok(state)
@@ -442,7 +442,10 @@ impl FakeCloudFormation {
     }
 
     fn missing(operation: &'static str, name_or_id: &str) -> AwsError {
-        validation(operation, format!("Stack with id {name_or_id} does not exist"))
+        validation(
+            operation,
+            format!("Stack with id {name_or_id} does not exist"),
+        )
     }
 
     /// Takes one failure of `operation` on the stack, if one is set.
@@ -735,7 +738,12 @@ impl CloudFormation for FakeCloudFormation {
                 stack.summary.status_reason = Some(reason.clone());
                 stack.events.insert(
                     0,
-                    event("DELETE_FAILED", Some(&reason), "Resource", "AWS::S3::Bucket"),
+                    event(
+                        "DELETE_FAILED",
+                        Some(&reason),
+                        "Resource",
+                        "AWS::S3::Bucket",
+                    ),
                 );
             }
         }
@@ -751,9 +759,7 @@ impl CloudFormation for FakeCloudFormation {
         if status != StackStatus::UpdateRollbackFailed {
             return Err(validation(
                 "ContinueUpdateRollback",
-                format!(
-                    "Stack {name_or_id} is in {status} state and cannot continue its rollback"
-                ),
+                format!("Stack {name_or_id} is in {status} state and cannot continue its rollback"),
             ));
         }
         self.begin(
@@ -779,8 +785,7 @@ impl CloudFormation for FakeCloudFormation {
             .find(&state, name_or_id)
             .ok_or_else(|| Self::missing("DescribeStackResources", name_or_id))?;
         let stack = &state.stacks[&id];
-        let template: serde_json::Value =
-            serde_json::from_str(&stack.template).unwrap_or_default();
+        let template: serde_json::Value = serde_json::from_str(&stack.template).unwrap_or_default();
         let logical: Vec<String> = template["Resources"]
             .as_object()
             .map(|r| r.keys().cloned().collect())
@@ -813,7 +818,11 @@ impl FakeAccount {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if state.throttled > 0 {
             state.throttled -= 1;
-            return Err(AwsError::new(operation, Some("SlowDown"), "Please reduce your request rate."));
+            return Err(AwsError::new(
+                operation,
+                Some("SlowDown"),
+                "Please reduce your request rate.",
+            ));
         }
         settle_all(&mut state);
         Ok(state)

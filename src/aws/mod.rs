@@ -76,7 +76,7 @@ pub struct StackRequest {
     pub tags: BTreeMap<String, String>,
 }
 
-/// Whether an update started, or `CloudFormation` found nothing to do.
+/// Whether an update started, or CloudFormation found nothing to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdateOutcome {
     Started,
@@ -99,7 +99,7 @@ pub struct StackResource {
     pub resource_type: String,
 }
 
-/// `CloudFormation` in one account and region.
+/// CloudFormation in one account and region.
 #[async_trait]
 pub trait CloudFormation: Send + Sync {
     /// Every stack of the region that is not deleted.

@@ -233,7 +233,7 @@ fn pair(key: Option<&str>, value: Option<&str>) -> (String, String) {
     )
 }
 
-/// Sets what `CreateStack` and `UpdateStack` share: their builders have the same methods but no
+/// Sets what CreateStack and UpdateStack share: their builders have the same methods but no
 /// common trait.
 macro_rules! stack_request {
     ($builder:expr, $request:expr) => {

@@ -11,8 +11,8 @@ use super::OrphanBucket;
 use crate::layout::{StackKey, StackSpec};
 use crate::topology::{AccountId, Region};
 
-/// A stack's status, as `CloudFormation`'s `StackStatus` names it. Statuses a newer
-/// `CloudFormation` may add are kept as [`StackStatus::Other`] and treated by their suffix.
+/// A stack's status, as CloudFormation's `StackStatus` names it. Statuses a newer
+/// CloudFormation may add are kept as [`StackStatus::Other`] and treated by their suffix.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StackStatus {
     CreateInProgress,
@@ -103,9 +103,11 @@ impl StackStatus {
         }
     }
 
-    /// `CloudFormation` is working on the stack; no other operation is accepted until it ends.
+    /// CloudFormation is working on the stack; no other operation is accepted until it ends.
+    /// `REVIEW_IN_PROGRESS` is not: it is a stack made for a change set that was never
+    /// executed, and it stays so until someone deletes it.
     pub fn is_in_progress(&self) -> bool {
-        self.as_str().ends_with("_IN_PROGRESS")
+        self.as_str().ends_with("_IN_PROGRESS") && *self != StackStatus::ReviewInProgress
     }
 
     /// The stack has come to rest: the opposite of [`StackStatus::is_in_progress`].
@@ -130,7 +132,8 @@ impl StackStatus {
             StackStatus::RollbackComplete
             | StackStatus::RollbackFailed
             | StackStatus::CreateFailed
-            | StackStatus::DeleteFailed => StackState::NeedsReplacement,
+            | StackStatus::DeleteFailed
+            | StackStatus::ReviewInProgress => StackState::NeedsReplacement,
             _ => StackState::Ready,
         }
     }
@@ -181,7 +184,7 @@ pub enum StackState {
     UpdateRollbackFailed,
     /// A failed create or delete: it must be deleted before it can be created.
     NeedsReplacement,
-    /// `CloudFormation` is working on it.
+    /// CloudFormation is working on it.
     InProgress,
 }
 
@@ -192,7 +195,7 @@ impl StackState {
     }
 }
 
-/// A stack as `CloudFormation` describes it.
+/// A stack as CloudFormation describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackSummary {
     pub id: String,
@@ -244,9 +247,9 @@ pub enum Finding {
         account: AccountId,
         stack: String,
     },
-    /// A template is larger than `CloudFormation` takes in a request.
+    /// A template is larger than CloudFormation takes in a request.
     TemplateTooLarge { stack: String, bytes: usize },
-    /// A stack is being changed by `CloudFormation` right now.
+    /// A stack is being changed by CloudFormation right now.
     InProgress {
         stack: String,
         account: AccountId,
@@ -332,5 +335,51 @@ impl Deployed {
                     .then(|| (spec.key.clone(), stack.summary.outputs.clone()))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_reads_back_as_itself() {
+        for (status, name) in STATUSES {
+            assert_eq!(StackStatus::parse(name), *status);
+            assert_eq!(status.as_str(), *name);
+        }
+        assert_eq!(
+            StackStatus::parse("SOMETHING_NEW_IN_PROGRESS"),
+            StackStatus::Other("SOMETHING_NEW_IN_PROGRESS".into())
+        );
+        assert!(StackStatus::parse("SOMETHING_NEW_IN_PROGRESS").is_in_progress());
+    }
+
+    #[test]
+    fn what_each_status_means_for_plinth() {
+        let state = |s: &str| StackStatus::parse(s).state();
+        assert_eq!(state("CREATE_COMPLETE"), StackState::Ready);
+        assert_eq!(state("UPDATE_ROLLBACK_COMPLETE"), StackState::Ready);
+        assert_eq!(
+            state("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"),
+            StackState::InProgress
+        );
+        assert_eq!(
+            state("UPDATE_ROLLBACK_FAILED"),
+            StackState::UpdateRollbackFailed
+        );
+        for replaced in [
+            "ROLLBACK_COMPLETE",
+            "ROLLBACK_FAILED",
+            "CREATE_FAILED",
+            "DELETE_FAILED",
+            "REVIEW_IN_PROGRESS",
+        ] {
+            assert_eq!(state(replaced), StackState::NeedsReplacement, "{replaced}");
+        }
+        // a change set's stack that nobody executes is not waited for: it never settles
+        assert!(StackStatus::ReviewInProgress.is_settled());
+        assert!(StackStatus::UpdateRollbackComplete.is_failed());
+        assert!(!StackStatus::UpdateComplete.is_failed());
     }
 }

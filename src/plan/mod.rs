@@ -16,7 +16,7 @@ use crate::layout::{StackKey, StackKind, StackSpec};
 use crate::templates::{self, Placeholder, canonical_json};
 use crate::topology::Topology;
 
-/// The largest `TemplateBody` `CloudFormation` accepts, in bytes of the compact JSON plinth sends.
+/// The largest `TemplateBody` CloudFormation accepts, in bytes of the compact JSON plinth sends.
 pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
 
 /// The version of the plan's JSON form; raised on any incompatible change.

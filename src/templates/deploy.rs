@@ -1,5 +1,5 @@
 //! The deploy stack (every target account, build region): the role the pipeline assumes and the
-//! role `CloudFormation` runs as. Their names are fixed so that their ARNs are known in advance.
+//! role CloudFormation runs as. Their names are fixed so that their ARNs are known in advance.
 
 use std::collections::BTreeSet;
 

@@ -1,11 +1,11 @@
-//! `CloudFormation` templates, one module per stack kind, built as typed values and serialised
+//! CloudFormation templates, one module per stack kind, built as typed values and serialised
 //! deterministically: the same topology always renders byte-identical JSON.
 //!
 //! Values that exist only once an upstream stack exists (the artifact key ARNs, the sync
 //! function's ARN) are template parameters; each is a [`Placeholder`] that names the stack and
 //! output that fills it. Everything else (bucket names, role ARNs) is derived from the topology.
 //! Least privilege is part of the design: every statement names its actions and resources; the
-//! only `*` resources are `CodePipeline`'s job-result actions and key policies, where `*` means
+//! only `*` resources are CodePipeline's job-result actions and key policies, where `*` means
 //! "this key". Pure: no I/O.
 
 mod deploy;
@@ -25,7 +25,7 @@ use crate::topology::{Region, Topology};
 
 /// The artifact sync function's source, embedded at build time.
 pub const ARTIFACT_SYNC_SOURCE: &str = include_str!("artifact_sync.py");
-/// `CloudFormation`'s limit for inline function code (`Code.ZipFile`).
+/// CloudFormation's limit for inline function code (`Code.ZipFile`).
 pub const INLINE_CODE_LIMIT: usize = 4096;
 
 /// A value that a template takes as a parameter and that a later step fills from a real output.

@@ -1,4 +1,4 @@
-//! The pipeline stack (build account, build region): one `CodePipeline` per `[[pipelines]]` entry,
+//! The pipeline stack (build account, build region): one CodePipeline per `[[pipelines]]` entry,
 //! with its role, one artifact store per region, the source, sync and target stages.
 
 use std::collections::BTreeSet;

@@ -55,7 +55,7 @@ pub struct Target {
     pub account: AccountId,
     pub regions: Vec<Region>,
     pub credentials: Credentials,
-    /// Managed policies attached to the target's `CloudFormation` execution role.
+    /// Managed policies attached to the target's CloudFormation execution role.
     pub policies: Vec<String>,
     /// A manual approval before this target's change sets execute.
     pub approval: bool,
@@ -66,7 +66,7 @@ pub struct Target {
 pub enum ArtifactSync {
     /// The foundation's sync function copies artifacts to the other regions.
     Lambda,
-    /// `CodePipeline` copies artifacts to the regional stores itself.
+    /// CodePipeline copies artifacts to the regional stores itself.
     Native,
 }
 
@@ -142,7 +142,7 @@ impl Topology {
         self.targets.iter().find(|t| t.name == name)
     }
 
-    /// Managed policies for an account's `CloudFormation` role: the union over its targets.
+    /// Managed policies for an account's CloudFormation role: the union over its targets.
     pub fn account_policies(&self, account: &AccountId) -> Vec<String> {
         let set: BTreeSet<&String> = self
             .targets

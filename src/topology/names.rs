@@ -91,7 +91,7 @@ impl Region {
         }
     }
 
-    /// `us-west-2` becomes `UsWest2`: the form used in `CloudFormation` logical ids.
+    /// `us-west-2` becomes `UsWest2`: the form used in CloudFormation logical ids.
     pub fn camel(&self) -> String {
         self.0
             .split('-')

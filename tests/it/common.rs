@@ -173,7 +173,7 @@ impl Emulator {
         Run::from(output)
     }
 
-    /// Credentials acting in an account: `AssumeRole` from the base keys, as the profiles do.
+    /// Credentials acting in an account: AssumeRole from the base keys, as the profiles do.
     pub async fn sdk(&self, account: &str, region: &str) -> SdkConfig {
         let base = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())

@@ -14,7 +14,7 @@ pub(super) const STACK_NAME_MAX: usize = 128;
 pub(super) const LAMBDA_NAME_MAX: usize = 64;
 
 impl Reader {
-    /// `CodePipeline` takes at most 50 stages in a pipeline and 50 actions in a stage.
+    /// CodePipeline takes at most 50 stages in a pipeline and 50 actions in a stage.
     pub(super) fn pipeline_limits(
         &mut self,
         topology: &Topology,
