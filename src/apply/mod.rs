@@ -12,7 +12,7 @@ mod wait;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use tokio::time::Instant;
 
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -274,7 +274,8 @@ pub fn has_work(plan: &Plan) -> bool {
     plan.changes.iter().any(|c| c.action != Action::NoChange) || !plan.orphan_buckets.is_empty()
 }
 
-/// Elapsed seconds, rounded for display and JSON.
+/// Elapsed seconds on tokio's clock (so that tests on a paused clock see simulated time),
+/// rounded for display and JSON.
 fn seconds(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 10.0).round() / 10.0
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::aws::fake::FakeCloud;
+use crate::aws::fake::{FakeCloud, Operation};
 use crate::plan::{Deployed, plan};
 use crate::topology::{Topology, parse};
 
@@ -33,6 +33,9 @@ regions = ["eu-west-1"]
 }
 
 fn executor(cloud: Arc<FakeCloud>, parallelism: usize) -> (Executor, Arc<Recorder>) {
+    // The polling jitter draws from this thread's generator; the paused-clock runtime runs every
+    // task on this thread, so each test sees the same delays on every run.
+    fastrand::seed(0x5eed);
     let recorder = Arc::new(Recorder::default());
     let executor = Executor {
         cloud,
@@ -77,6 +80,21 @@ async fn waiting_backs_off_instead_of_polling_every_second() {
     assert_eq!(
         statuses(&events, "acme-primary (111111111111 us-east-1) pass 1"),
         ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"]
+    );
+    // elapsed times are on the same clock as the operations: five minutes and the poll that saw it
+    let elapsed: Vec<f64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Succeeded {
+                elapsed_seconds, ..
+            } => Some(*elapsed_seconds),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(elapsed.len(), the_plan_len(&topology()));
+    assert!(
+        elapsed.iter().all(|&s| (300.0..330.0).contains(&s)),
+        "{elapsed:?}"
     );
 }
 
@@ -313,4 +331,554 @@ async fn throttling_while_waiting_is_waited_out_not_read_as_failure() {
             .all(|r| matches!(r, ChangeResult::Failed(e) if e.to_string().contains("Throttling"))),
         "persistent throttling is reported with its cause: {outcome:?}"
     );
+}
+
+/// A plan of one change on one existing stack of the test topology: `action` on `name` in the
+/// build account (or the deploy stack of 222222222222), waiting for nothing.
+fn single(name: &str, action: Action) -> Plan {
+    let mut the_plan = plan(&topology(), &Deployed::default());
+    the_plan
+        .changes
+        .retain(|c| c.stack.name == name && c.pass == 1);
+    the_plan.changes.truncate(1);
+    let change = &mut the_plan.changes[0];
+    change.action = action;
+    change.after.clear();
+    if action == Action::Delete {
+        change.template = None;
+    }
+    the_plan
+}
+
+/// The stack as the fake holds it, with a new status, put back in place.
+fn set_status(cloud: &FakeCloud, account: &str, name: &str, status: &str) -> String {
+    let mut summary = cloud.stack(account, "us-east-1", name).unwrap();
+    let id = summary.id.clone();
+    summary.status = status.into();
+    summary.status_reason = Some(format!("made {status} by the test"));
+    let template = r#"{"Resources": {"ArtifactBucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "acme-artifacts-111111111111-us-east-1"}}, "ArtifactKey": {"Type": "AWS::KMS::Key"}}, "Outputs": {"ArtifactKeyArn": {}}}"#;
+    cloud.put_stack(account, "us-east-1", summary, template, None);
+    id
+}
+
+async fn applied() -> (Arc<FakeCloud>, Executor, Arc<Recorder>) {
+    let cloud = Arc::new(FakeCloud::new(Duration::from_secs(10)));
+    let (executor, recorder) = executor(cloud.clone(), 8);
+    let outcome = executor
+        .execute(&plan(&topology(), &Deployed::default()))
+        .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    recorder.take();
+    (cloud, executor, recorder)
+}
+
+fn failure(outcome: &Outcome) -> &ChangeError {
+    match &outcome.results[0] {
+        ChangeResult::Failed(error) => error,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_create_is_deleted_and_created_again() {
+    let (cloud, executor, recorder) = applied().await;
+    let old = set_status(&cloud, "111111111111", "acme-primary", "ROLLBACK_COMPLETE");
+    let outcome = executor
+        .execute(&single("acme-primary", Action::Replace))
+        .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(
+        statuses(&recorder.take(), "acme-primary"),
+        [
+            "DELETE_IN_PROGRESS",
+            "CREATE_IN_PROGRESS",
+            "CREATE_COMPLETE"
+        ]
+    );
+    let now = cloud
+        .stack("111111111111", "us-east-1", "acme-primary")
+        .unwrap();
+    assert_ne!(now.id, old, "a new stack");
+    assert_eq!(now.status, "CREATE_COMPLETE");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stack_whose_delete_failed_is_replaced() {
+    let (cloud, executor, recorder) = applied().await;
+    set_status(&cloud, "111111111111", "acme-primary", "DELETE_FAILED");
+    let outcome = executor
+        .execute(&single("acme-primary", Action::Replace))
+        .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(
+        statuses(&recorder.take(), "acme-primary"),
+        [
+            "DELETE_IN_PROGRESS",
+            "CREATE_IN_PROGRESS",
+            "CREATE_COMPLETE"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stack_left_in_review_is_replaced_not_waited_for() {
+    let (cloud, executor, recorder) = applied().await;
+    set_status(&cloud, "111111111111", "acme-primary", "REVIEW_IN_PROGRESS");
+    let started = tokio::time::Instant::now();
+    let outcome = executor
+        .execute(&single("acme-primary", Action::Replace))
+        .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        statuses(&recorder.take(), "acme-primary"),
+        [
+            "DELETE_IN_PROGRESS",
+            "CREATE_IN_PROGRESS",
+            "CREATE_COMPLETE"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_update_is_reported_with_its_reason_and_rolled_back() {
+    let (cloud, executor, recorder) = applied().await;
+    let before = cloud
+        .stack("111111111111", "us-east-1", "acme-primary")
+        .unwrap();
+    cloud.fail(
+        Operation::Update,
+        "111111111111",
+        "acme-primary",
+        1,
+        "Resource handler returned message: \"Access Denied\"",
+    );
+    let mut the_plan = single("acme-primary", Action::Update);
+    the_plan.changes[0]
+        .tags
+        .insert("owner".into(), "platform".into());
+    let outcome = executor.execute(&the_plan).await;
+    let error = failure(&outcome);
+    assert_eq!(error.stack, "acme-primary (111111111111 us-east-1) pass 1");
+    assert!(
+        matches!(&error.cause, Cause::Ended { status, reason } if *status == "UPDATE_ROLLBACK_COMPLETE" && reason.contains("Access Denied")),
+        "{error}"
+    );
+    assert_eq!(error.events[0].status, "UPDATE_FAILED");
+    assert_eq!(
+        statuses(&recorder.take(), "acme-primary"),
+        [
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE"
+        ]
+    );
+    let after = cloud
+        .stack("111111111111", "us-east-1", "acme-primary")
+        .unwrap();
+    assert_eq!(after.tags, before.tags, "the rollback restored the tags");
+    assert_eq!(after.outputs, before.outputs);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_update_rollback_is_continued_before_the_update() {
+    let (cloud, executor, recorder) = applied().await;
+    set_status(
+        &cloud,
+        "111111111111",
+        "acme-primary",
+        "UPDATE_ROLLBACK_FAILED",
+    );
+    let outcome = executor
+        .execute(&single("acme-primary", Action::Update))
+        .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(
+        statuses(&recorder.take(), "acme-primary"),
+        [
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE",
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "UPDATE_COMPLETE"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_update_with_nothing_to_do_succeeds_unchanged() {
+    let (cloud, executor, recorder) = applied().await;
+    let before = cloud
+        .stack("111111111111", "us-east-1", "acme-primary")
+        .unwrap();
+    // the plan of what is deployed, with the primary stack's last pass forced to an update
+    let deployed = crate::aws::snapshot::read(cloud.as_ref(), &topology(), 4)
+        .await
+        .unwrap();
+    let mut the_plan = plan(&topology(), &deployed);
+    the_plan.changes.retain(|c| c.stack.name == "acme-primary");
+    let fresh = plan(&topology(), &Deployed::default());
+    let last_pass = fresh
+        .changes
+        .iter()
+        .rfind(|c| c.stack.name == "acme-primary")
+        .unwrap();
+    the_plan.changes[0].template.clone_from(&last_pass.template);
+    the_plan.changes[0].action = Action::Update;
+    the_plan.changes[0].after.clear();
+    let outcome = executor.execute(&the_plan).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let events = recorder.take();
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::Succeeded {
+                unchanged: true,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    assert!(statuses(&events, "acme-primary").is_empty(), "{events:?}");
+    let after = cloud
+        .stack("111111111111", "us-east-1", "acme-primary")
+        .unwrap();
+    assert_eq!(after.changed_at, before.changed_at, "nothing was changed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delete_empties_buckets_and_says_when_keys_go() {
+    let (cloud, executor, recorder) = applied().await;
+    let bucket = "acme-artifacts-111111111111-us-east-1";
+    cloud.fill_bucket(bucket, 7);
+    let outcome = executor
+        .execute(&single("acme-primary", Action::Delete))
+        .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let events = recorder.take();
+    assert!(
+        events.contains(&Event::BucketEmptied {
+            bucket: bucket.into(),
+            objects: 7
+        }),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|e| matches!(e, Event::KeyDeletion { pending_until: Some(date), gone: false, .. } if date == crate::aws::fake::KEY_DELETION_DATE)),
+        "{events:?}"
+    );
+    assert!(!cloud.bucket_names().contains(&bucket.to_owned()));
+    assert_eq!(
+        cloud
+            .stack("111111111111", "us-east-1", "acme-primary")
+            .unwrap()
+            .status,
+        "DELETE_COMPLETE"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delete_that_fails_once_is_retried_and_twice_is_reported() {
+    let (cloud, executor, recorder) = applied().await;
+    cloud.fail(
+        Operation::Delete,
+        "111111111111",
+        "acme-primary",
+        1,
+        "the bucket refilled",
+    );
+    let outcome = executor
+        .execute(&single("acme-primary", Action::Delete))
+        .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(
+        statuses(&recorder.take(), "acme-primary"),
+        ["DELETE_IN_PROGRESS", "DELETE_FAILED", "DELETE_IN_PROGRESS"]
+    );
+
+    let (cloud, executor, _) = applied().await;
+    cloud.fail(
+        Operation::Delete,
+        "111111111111",
+        "acme-primary",
+        2,
+        "access denied",
+    );
+    let outcome = executor
+        .execute(&single("acme-primary", Action::Delete))
+        .await;
+    let error = failure(&outcome);
+    assert!(
+        matches!(&error.cause, Cause::NotDeleted { status, reason: Some(r) } if *status == "DELETE_FAILED" && r == "access denied"),
+        "{error}"
+    );
+    assert_eq!(error.events[0].reason.as_deref(), Some("access denied"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bucket_already_gone_does_not_stop_the_delete() {
+    let (cloud, executor, recorder) = applied().await;
+    let mut summary = cloud
+        .stack("111111111111", "us-east-1", "acme-primary")
+        .unwrap();
+    summary.status = "UPDATE_COMPLETE".into();
+    let template = r#"{"Resources": {"Gone": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "acme-deleted-by-hand"}}}}"#;
+    cloud.put_stack("111111111111", "us-east-1", summary, template, None);
+    let outcome = executor
+        .execute(&single("acme-primary", Action::Delete))
+        .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert!(
+        !recorder
+            .take()
+            .iter()
+            .any(|e| matches!(e, Event::BucketEmptied { .. })),
+        "nothing was emptied"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stack_deleted_while_waited_for_is_created() {
+    let (cloud, executor, recorder) = applied().await;
+    let mut summary = cloud
+        .stack("111111111111", "us-east-1", "acme-primary")
+        .unwrap();
+    summary.status = "DELETE_IN_PROGRESS".into();
+    cloud.put_stack(
+        "111111111111",
+        "us-east-1",
+        summary,
+        "{}",
+        Some(("DELETE_COMPLETE", Duration::from_secs(60))),
+    );
+    let outcome = executor
+        .execute(&single("acme-primary", Action::Update))
+        .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(
+        statuses(&recorder.take(), "acme-primary"),
+        [
+            "DELETE_IN_PROGRESS",
+            "CREATE_IN_PROGRESS",
+            "CREATE_COMPLETE"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_parameter_with_no_upstream_output_fails_before_any_call() {
+    let cloud = Arc::new(FakeCloud::new(Duration::from_secs(10)));
+    let (executor, _) = executor(cloud.clone(), 8);
+    let mut the_plan = plan(&topology(), &Deployed::default());
+    the_plan.changes.retain(|c| c.stack.name == "acme-deploy");
+    the_plan.changes.truncate(1);
+    the_plan.changes[0].after.clear();
+    let outcome = executor.execute(&the_plan).await;
+    let error = failure(&outcome);
+    assert!(
+        matches!(&error.cause, Cause::MissingOutput { output, .. } if output == "ArtifactKeyArn"),
+        "{error}"
+    );
+    assert!(
+        cloud
+            .stack("222222222222", "us-east-1", "acme-deploy")
+            .is_none()
+    );
+
+    let mut broken = single("acme-primary", Action::Create);
+    broken.changes[0].template = Some("not json".into());
+    let error = executor.execute(&broken).await.results[0].clone();
+    assert!(
+        matches!(&error, ChangeResult::Failed(e) if matches!(e.cause, Cause::TemplateNotJson(_))),
+        "{error:?}"
+    );
+    let mut empty = single("acme-primary", Action::Create);
+    empty.changes[0].template = None;
+    let error = executor.execute(&empty).await.results[0].clone();
+    assert!(
+        matches!(&error, ChangeResult::Failed(e) if e.cause == Cause::NoTemplate),
+        "{error:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn aws_refusing_a_call_is_a_typed_failure_with_its_code() {
+    let (cloud, executor, _) = applied().await;
+    // CreateStack of a stack that exists: CloudFormation's own refusal
+    let outcome = executor
+        .execute(&single("acme-primary", Action::Create))
+        .await;
+    assert!(
+        outcome.succeeded(),
+        "a create of an existing stack updates it: {outcome:?}"
+    );
+    cloud.throttle(20);
+    let outcome = executor
+        .execute(&single("acme-primary", Action::Update))
+        .await;
+    let error = failure(&outcome);
+    assert_eq!(
+        error.aws().and_then(|e| e.code.as_deref()),
+        Some("Throttling"),
+        "{error}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_task_is_reported_against_its_own_change() {
+    let cloud = Arc::new(FakeCloud::new(Duration::from_secs(30)));
+    cloud.panic_on_create("111111111111", "acme-regional");
+    let the_plan = plan(&topology(), &Deployed::default());
+    let (executor, _) = executor(cloud.clone(), 8);
+    let outcome = executor.execute(&the_plan).await;
+    for (change, result) in the_plan.changes.iter().zip(&outcome.results) {
+        let panicked =
+            matches!(result, ChangeResult::Failed(e) if matches!(e.cause, Cause::Panicked(_)));
+        assert_eq!(
+            panicked,
+            change.stack.name == "acme-regional" && change.pass == 1,
+            "{}: {result:?}",
+            change.label()
+        );
+        if panicked {
+            let ChangeResult::Failed(e) = result else {
+                unreachable!()
+            };
+            assert_eq!(e.stack, change.label());
+        }
+    }
+    // the primary stack, in flight beside them, finished
+    assert_eq!(
+        cloud
+            .stack("111111111111", "us-east-1", "acme-primary")
+            .unwrap()
+            .status,
+        "CREATE_COMPLETE"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn never_more_than_the_parallelism_bound_in_flight() {
+    for bound in [1, 2, 3] {
+        let cloud = Arc::new(FakeCloud::new(Duration::from_secs(30)));
+        let (executor, _) = executor(cloud.clone(), bound);
+        let outcome = executor
+            .execute(&plan(&topology(), &Deployed::default()))
+            .await;
+        assert!(outcome.succeeded(), "{outcome:?}");
+        // the first wave has three stacks: each bound is reached, never passed
+        assert_eq!(cloud.max_in_progress(), bound, "bound {bound}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn destroy_removes_buckets_left_outside_any_stack() {
+    let cloud = Arc::new(FakeCloud::new(Duration::from_secs(5)));
+    let t = topology();
+    let orphan = "acme-artifacts-111111111111-us-west-2";
+    cloud.put_bucket("111111111111", orphan, 3);
+    let deployed = crate::aws::snapshot::read(cloud.as_ref(), &t, 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        deployed
+            .orphan_buckets
+            .iter()
+            .map(|b| b.bucket.as_str())
+            .collect::<Vec<_>>(),
+        [orphan]
+    );
+    assert!(deployed.findings.iter().any(
+        |f| matches!(f, crate::plan::Finding::BucketOrphaned { bucket, .. } if bucket == orphan)
+    ));
+    let the_plan = crate::plan::destroy(&t, &deployed);
+    let (executor, recorder) = executor(cloud.clone(), 8);
+    assert!(executor.execute(&the_plan).await.succeeded());
+    executor
+        .remove_orphan_buckets(&the_plan.orphan_buckets)
+        .await
+        .unwrap();
+    assert!(
+        cloud.bucket_names().is_empty(),
+        "{:?}",
+        cloud.bucket_names()
+    );
+    let events = recorder.take();
+    assert!(events.contains(&Event::BucketEmptied {
+        bucket: orphan.into(),
+        objects: 3
+    }));
+    assert!(events.contains(&Event::BucketDeleted {
+        bucket: orphan.into()
+    }));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bucket_name_held_by_another_account_is_a_finding() {
+    let cloud = Arc::new(FakeCloud::new(Duration::from_secs(5)));
+    let t = topology();
+    cloud.put_bucket("999999999999", "acme-build-111111111111-us-east-1", 0);
+    cloud.put_role("333333333333", "acme-codepipeline");
+    let deployed = crate::aws::snapshot::read(cloud.as_ref(), &t, 4)
+        .await
+        .unwrap();
+    assert!(deployed.orphan_buckets.is_empty());
+    let findings: Vec<String> = deployed.findings.iter().map(ToString::to_string).collect();
+    assert!(
+        findings.iter().any(|f| f
+            .starts_with("bucket acme-build-111111111111-us-east-1 is owned by another account")),
+        "{findings:?}"
+    );
+    assert!(
+        findings.iter().any(|f| f.starts_with("role acme-codepipeline already exists in account 333333333333")),
+        "{findings:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_apply_leaves_plans_as_nothing_to_do_and_a_change_behind_its_back_is_stale() {
+    let cloud = Arc::new(FakeCloud::new(Duration::from_secs(5)));
+    let t = topology();
+    let (executor, _) = executor(cloud.clone(), 8);
+    assert!(
+        executor
+            .execute(&plan(&t, &Deployed::default()))
+            .await
+            .succeeded()
+    );
+    // read back through the same calls plinth makes against AWS, and plan again
+    let deployed = crate::aws::snapshot::read(cloud.as_ref(), &t, 4)
+        .await
+        .unwrap();
+    let again = plan(&t, &deployed);
+    assert!(
+        again.changes.iter().all(|c| c.action == Action::NoChange),
+        "{:?}",
+        again
+            .changes
+            .iter()
+            .map(|c| (c.label(), c.action))
+            .collect::<Vec<_>>()
+    );
+    assert!(crate::plan::stale(&again, &deployed).is_empty());
+    // someone updates a stack: the saved plan no longer matches what is deployed
+    let mut other = single("acme-regional", Action::Update);
+    other.changes[0]
+        .tags
+        .insert("owner".into(), "someone".into());
+    assert!(executor.execute(&other).await.succeeded());
+    let now = crate::aws::snapshot::read(cloud.as_ref(), &t, 4)
+        .await
+        .unwrap();
+    let stale = crate::plan::stale(&again, &now);
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    assert!(stale[0].contains("acme-regional"), "{stale:?}");
+}
+
+fn the_plan_len(t: &Topology) -> usize {
+    plan(t, &Deployed::default()).changes.len()
 }
