@@ -425,9 +425,12 @@ async fn a_stack_left_in_review_is_replaced_not_waited_for() {
     let (cloud, executor, recorder) = applied().await;
     set_status(&cloud, "111111111111", "acme-primary", "REVIEW_IN_PROGRESS");
     let started = tokio::time::Instant::now();
-    let outcome = executor
-        .execute(&single("acme-primary", Action::Replace))
-        .await;
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(3600),
+        executor.execute(&single("acme-primary", Action::Replace)),
+    )
+    .await
+    .expect("a stack in review never settles by itself: it must not be waited for");
     assert!(outcome.succeeded(), "{outcome:?}");
     assert!(
         started.elapsed() < Duration::from_secs(120),

@@ -229,5 +229,30 @@ proptest! {
             let all = graph.fragments_through(&spec.key, graph.passes(&spec.key));
             prop_assert!(all.contains(&Fragment::Core));
         }
+        // every requirement of every fragment is met by a path from the node that holds what
+        // it needs, unless that is a stack already deployed
+        let holder = |key: &StackKey, fragment: &Fragment| {
+            graph.indices().find(|&i| {
+                let n = graph.node(i);
+                n.stack.key == *key && n.fragments.contains(fragment)
+            })
+        };
+        for spec in stacks(&t) {
+            for fragment in fragments(&t, &spec.key) {
+                let to = holder(&spec.key, &fragment).expect("every fragment has a node");
+                for requirement in requirements(&t, &spec.key, &fragment) {
+                    let (on_key, on_fragment) = &requirement.on;
+                    if *on_fragment == Fragment::Core && existing.contains(on_key) {
+                        continue;
+                    }
+                    let from = holder(on_key, on_fragment).expect("what is required has a node");
+                    prop_assert!(
+                        petgraph::algo::has_path_connecting(&graph.graph, from, to, None),
+                        "{} {:?} needs {:?} of {} ({}) but nothing orders them",
+                        spec.name, fragment, on_fragment, on_key.describe(), requirement.reason
+                    );
+                }
+            }
+        }
     }
 }

@@ -25,7 +25,12 @@ fn converged(topology: &Topology) -> Deployed {
         let names = rendered
             .outputs
             .keys()
-            .map(|k| (k.clone(), format!("{}/{k}", spec.name)))
+            .map(|k| {
+                (
+                    k.clone(),
+                    format!("{}/{}/{}/{k}", spec.account, spec.region, spec.name),
+                )
+            })
             .collect();
         outputs.insert(spec.key.clone(), names);
     }
@@ -114,6 +119,36 @@ fn a_converged_foundation_has_nothing_to_do() {
     );
     assert!(!plan.summary.has_changes());
     assert_eq!(plan.summary.unchanged, 7);
+}
+
+#[test]
+fn parameters_take_the_outputs_of_the_stack_in_their_own_region() {
+    let t = example();
+    let plan = plan(&t, &converged(&t));
+    let deploy = plan
+        .changes
+        .iter()
+        .find(|c| c.stack.name == "acme-deploy" && c.stack.account.as_str() == "222222222222")
+        .unwrap();
+    let value = |name: &str| {
+        deploy
+            .parameters
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.value.clone())
+    };
+    assert_eq!(
+        value("ArtifactKeyArnUsWest2").as_deref(),
+        Some("111111111111/us-west-2/acme-regional/ArtifactKeyArn")
+    );
+    assert_eq!(
+        value("ArtifactKeyArnEuWest1").as_deref(),
+        Some("111111111111/eu-west-1/acme-regional/ArtifactKeyArn")
+    );
+    assert_eq!(
+        value("ArtifactKeyArnUsEast1").as_deref(),
+        Some("111111111111/us-east-1/acme-primary/ArtifactKeyArn")
+    );
 }
 
 #[test]
@@ -248,6 +283,28 @@ fn destroy_removes_pipelines_first_then_deploy_stacks_then_the_rest() {
     );
     assert!(kinds[4..].iter().all(|(_, w)| *w == 3));
     assert!(plan.changes.iter().all(|c| c.action == Action::Delete));
+    // the executor follows `after`, not waves: each kind waits for every delete of the kinds
+    // that go before it
+    let indices = |kind: crate::layout::StackKind| -> BTreeSet<usize> {
+        (0..plan.changes.len())
+            .filter(|&i| plan.changes[i].stack.key.kind() == kind)
+            .collect()
+    };
+    use crate::layout::StackKind::{Deploy, Pipeline, Primary, Regional};
+    let pipelines = indices(Pipeline);
+    let deploys = indices(Deploy);
+    for &i in &pipelines {
+        assert!(plan.changes[i].after.is_empty());
+    }
+    for &i in &deploys {
+        let after: BTreeSet<usize> = plan.changes[i].after.iter().copied().collect();
+        assert_eq!(after, pipelines, "{}", plan.changes[i].label());
+    }
+    for &i in indices(Primary).iter().chain(&indices(Regional)) {
+        let after: BTreeSet<usize> = plan.changes[i].after.iter().copied().collect();
+        let before: BTreeSet<usize> = pipelines.union(&deploys).copied().collect();
+        assert_eq!(after, before, "{}", plan.changes[i].label());
+    }
 }
 
 #[test]
