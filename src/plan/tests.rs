@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 use crate::graph::StackGraph;
+use crate::layout::StackKind::{Deploy, Pipeline, Primary, Regional};
 use crate::plan::StackSummary;
 use crate::templates::render_graph;
 use crate::topology::parse;
@@ -290,7 +291,6 @@ fn destroy_removes_pipelines_first_then_deploy_stacks_then_the_rest() {
             .filter(|&i| plan.changes[i].stack.key.kind() == kind)
             .collect()
     };
-    use crate::layout::StackKind::{Deploy, Pipeline, Primary, Regional};
     let pipelines = indices(Pipeline);
     let deploys = indices(Deploy);
     for &i in &pipelines {
