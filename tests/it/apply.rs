@@ -46,6 +46,21 @@ async fn role_exists(emulator: &Emulator, account: &str, role: &str) -> bool {
 
 /// Checks the whole foundation for the given accounts and regions.
 async fn assert_converged(emulator: &Emulator, accounts: &[&str], regions: &[&str]) {
+    // the sync function and its log group, which destroy must remove too
+    let build = emulator.sdk(BUILD, "us-east-1").await;
+    let function = aws_sdk_lambda::Client::new(&build)
+        .get_function()
+        .function_name("acme-artifact-sync")
+        .send()
+        .await;
+    assert!(function.is_ok(), "{function:?}");
+    let groups = aws_sdk_cloudwatchlogs::Client::new(&build)
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/lambda/acme-artifact-sync")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups().len(), 1, "{groups:?}");
     for region in regions {
         let s3 = emulator.s3(BUILD, region).await;
         let kms = aws_sdk_kms::Client::new(&emulator.sdk(BUILD, region).await);
@@ -154,10 +169,92 @@ async fn all_stacks(emulator: &Emulator) -> Vec<String> {
     out
 }
 
-/// Nothing of the foundation remains: no stack, bucket, or deploy role in any account or region.
+/// The UTC date `days` from now, as `YYYY-MM-DD`, without a date library: the KMS deletion
+/// date plinth reports starts with it.
+fn chrono_free_date_in_days(days: u64) -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + days * 86_400;
+    // civil-from-days (Howard Hinnant's algorithm)
+    let z = i64::try_from(seconds / 86_400).unwrap() + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Nothing of the foundation remains: no stack, bucket, deploy role, key alias, sync function,
+/// log group or pipeline in any account or region, and every key it made is pending deletion.
 async fn assert_nothing_left(emulator: &Emulator) {
     let stacks = all_stacks(emulator).await;
     assert!(stacks.is_empty(), "stacks left: {stacks:?}");
+    for region in REGIONS {
+        let kms = aws_sdk_kms::Client::new(&emulator.sdk(BUILD, region).await);
+        let aliases = kms.list_aliases().send().await.unwrap();
+        let ours: Vec<&str> = aliases
+            .aliases()
+            .iter()
+            .filter_map(|a| a.alias_name())
+            .filter(|n| n.starts_with("alias/acme-"))
+            .collect();
+        assert!(ours.is_empty(), "aliases left in {region}: {ours:?}");
+        for key in kms.list_keys().send().await.unwrap().keys() {
+            let metadata = kms
+                .describe_key()
+                .key_id(key.key_id().unwrap())
+                .send()
+                .await
+                .unwrap();
+            let metadata = metadata.key_metadata().unwrap();
+            assert_eq!(
+                metadata.key_state(),
+                Some(&aws_sdk_kms::types::KeyState::PendingDeletion),
+                "key {} in {region}",
+                metadata.key_id()
+            );
+            assert!(metadata.deletion_date().is_some());
+        }
+    }
+    let build = emulator.sdk(BUILD, "us-east-1").await;
+    let functions = aws_sdk_lambda::Client::new(&build)
+        .list_functions()
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = functions
+        .functions()
+        .iter()
+        .filter_map(|f| f.function_name())
+        .collect();
+    assert!(names.is_empty(), "functions left: {names:?}");
+    let groups = aws_sdk_cloudwatchlogs::Client::new(&build)
+        .describe_log_groups()
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = groups
+        .log_groups()
+        .iter()
+        .filter_map(|g| g.log_group_name())
+        .collect();
+    assert!(names.is_empty(), "log groups left: {names:?}");
+    let pipelines = aws_sdk_codepipeline::Client::new(&build)
+        .list_pipelines()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        pipelines.pipelines().is_empty(),
+        "pipelines left: {:?}",
+        pipelines.pipelines()
+    );
     let mut accounts = vec![BUILD];
     accounts.extend(TARGETS);
     for account in &accounts {
@@ -243,7 +340,13 @@ async fn a_fresh_apply_converges_and_destroy_removes_everything() {
     let run = emulator.plinth(&["destroy", "-t", path_str(&file), "--yes"]);
     run.expect(0);
     run.assert_stderr("emptied bucket acme-artifacts-111111111111-us-west-2 (4 object versions and delete markers)");
-    run.assert_stderr("KMS key");
+    for region in ["us-east-1", "us-west-2", "eu-west-1"] {
+        run.assert_stderr(format!(
+            "({BUILD} {region}) is pending deletion until {}",
+            // the template's seven-day window, from today
+            (chrono_free_date_in_days(7))
+        ));
+    }
     assert_nothing_left(&emulator).await;
     let again = emulator.plinth(&["destroy", "-t", path_str(&file), "--yes"]);
     again.expect(0);

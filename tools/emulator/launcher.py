@@ -51,6 +51,27 @@ def patch_kms_key() -> None:
     kms_responses._assert_default_policy = lambda name: original_assert(name or "default")
 
 
+def patch_kms_key_deletion() -> None:
+    """Deleting a stack deletes its KMS keys at once. AWS schedules them for deletion: the key
+    stays, disabled, in PendingDeletion until the stack's PendingWindowInDays (30 by default)
+    have passed, and DescribeKey says when."""
+    from moto.kms.models import Key, kms_backends
+
+    original_create = Key.create_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        key = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        key.plinth_pending_window = int(cloudformation_json["Properties"].get("PendingWindowInDays", 30))
+        return key
+
+    def delete(self, account_id, region_name):
+        kms_backends[account_id][region_name].schedule_key_deletion(
+            self.id, getattr(self, "plinth_pending_window", 30))
+
+    Key.create_from_cloudformation_json = classmethod(create)
+    Key.delete = delete
+
+
 def patch_bucket_versioning() -> None:
     """AWS::S3::Bucket: VersioningConfiguration is ignored on create and update."""
     from moto.s3.models import FakeBucket, s3_backends
@@ -525,6 +546,7 @@ def patch_codepipeline_resource() -> None:
 
 PATCHES = (
     patch_kms_key,
+    patch_kms_key_deletion,
     patch_bucket_versioning,
     patch_bucket_policy,
     patch_managed_policy,

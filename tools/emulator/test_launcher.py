@@ -146,6 +146,21 @@ def test_key_policy_update_keeps_the_key_in_the_stack(aws):
     assert policy["Statement"][0]["Principal"]["AWS"] == "arn:aws:iam::333333333333:root"
 
 
+@proves("patch_kms_key_deletion")
+def test_deleting_a_stack_schedules_its_key_for_deletion(aws):
+    cfn, kms = aws("cloudformation"), aws("kms")
+    key = _key("123456789012")
+    key["Properties"]["PendingWindowInDays"] = 7
+    cfn.create_stack(StackName="s", TemplateBody=_template({"Key": key}))
+    key_id = cfn.describe_stack_resources(StackName="s")["StackResources"][0]["PhysicalResourceId"]
+    cfn.delete_stack(StackName="s")
+    described = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    assert described["KeyState"] == "PendingDeletion"
+    assert not described["Enabled"]
+    days = (described["DeletionDate"] - described["CreationDate"]).total_seconds() / 86400
+    assert 6.9 < days < 7.1, days
+
+
 @proves("patch_managed_policy")
 def test_managed_policy_is_deleted_with_its_stack(aws):
     cfn, iam = aws("cloudformation"), aws("iam")
