@@ -214,6 +214,59 @@ fn a_saved_plan_is_refused_when_what_is_deployed_changed() {
     run.assert_stderr("111111111111/us-east-1/acme-primary: was absent");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_is_refused_when_a_stack_was_updated_since() {
+    let (emulator, file) = Emulator::applied(&standard());
+    // a change that the saved plan will carry: production deploys to us-east-1 as well
+    let grown = standard().replacen(
+        "regions = [\"eu-west-1\"]",
+        "regions = [\"eu-west-1\", \"us-east-1\"]",
+        1,
+    );
+    assert_ne!(grown, standard());
+    let file = emulator.write(path_str(&file), &grown);
+    let saved = emulator.dir.path().join("plan.json");
+    emulator
+        .plinth(&["plan", "-t", path_str(&file), "--out", path_str(&saved)])
+        .expect(0);
+    // someone updates a stack of the foundation that existed when the plan was made; its
+    // status stays UPDATE_COMPLETE, only its last update time tells
+    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk("111111111111", "us-west-2").await);
+    let stack = cfn
+        .describe_stacks()
+        .stack_name("acme-regional")
+        .send()
+        .await
+        .unwrap();
+    let stack = &stack.stacks()[0];
+    let template = cfn
+        .get_template()
+        .stack_name("acme-regional")
+        .send()
+        .await
+        .unwrap();
+    let mut tags = stack.tags().to_vec();
+    tags.push(
+        aws_sdk_cloudformation::types::Tag::builder()
+            .key("owner")
+            .value("someone")
+            .build(),
+    );
+    cfn.update_stack()
+        .stack_name("acme-regional")
+        .template_body(template.template_body().unwrap())
+        .set_parameters(Some(stack.parameters().to_vec()))
+        .set_tags(Some(tags))
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
+        .send()
+        .await
+        .unwrap();
+    let run = emulator.plinth(&["apply", "-t", path_str(&file), path_str(&saved), "--yes"]);
+    run.expect(1);
+    run.assert_stderr("what is deployed changed since the plan was saved");
+    run.assert_stderr("111111111111/us-west-2/acme-regional: was UPDATE_COMPLETE@");
+}
+
 #[test]
 fn a_removed_target_plans_its_region_for_deletion_and_names_its_unreachable_account() {
     let (emulator, _) = Emulator::applied(&standard());

@@ -72,6 +72,22 @@ def patch_kms_key_deletion() -> None:
     Key.delete = delete
 
 
+def patch_stack_last_updated_time() -> None:
+    """DescribeStacks never gives LastUpdatedTime. AWS sets it on every update, and plinth's saved
+    plans use it to see that a stack changed after the plan was made."""
+    from moto.cloudformation.models import Stack
+    from moto.core.utils import utcnow
+
+    original_update = Stack.update
+
+    def update(self, *args, **kwargs):
+        result = original_update(self, *args, **kwargs)
+        self.last_updated_time = utcnow()
+        return result
+
+    Stack.update = update
+
+
 def patch_bucket_versioning() -> None:
     """AWS::S3::Bucket: VersioningConfiguration is ignored on create and update."""
     from moto.s3.models import FakeBucket, s3_backends
@@ -547,6 +563,7 @@ def patch_codepipeline_resource() -> None:
 PATCHES = (
     patch_kms_key,
     patch_kms_key_deletion,
+    patch_stack_last_updated_time,
     patch_bucket_versioning,
     patch_bucket_policy,
     patch_managed_policy,

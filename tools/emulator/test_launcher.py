@@ -161,6 +161,20 @@ def test_deleting_a_stack_schedules_its_key_for_deletion(aws):
     assert 6.9 < days < 7.1, days
 
 
+@proves("patch_stack_last_updated_time")
+def test_an_updated_stack_says_when_it_was_last_updated(aws):
+    cfn = aws("cloudformation")
+    topic = {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "fidelity"}}}
+    cfn.create_stack(StackName="s", TemplateBody=_template(topic))
+    created = cfn.describe_stacks(StackName="s")["Stacks"][0]
+    assert "LastUpdatedTime" not in created
+    topic["Topic"]["Properties"]["DisplayName"] = "changed"
+    cfn.update_stack(StackName="s", TemplateBody=_template(topic))
+    updated = cfn.describe_stacks(StackName="s")["Stacks"][0]
+    assert "LastUpdatedTime" in updated, updated
+    assert updated["LastUpdatedTime"] >= updated["CreationTime"]
+
+
 @proves("patch_managed_policy")
 def test_managed_policy_is_deleted_with_its_stack(aws):
     cfn, iam = aws("cloudformation"), aws("iam")
