@@ -729,3 +729,75 @@ async fn apply_without_a_terminal_or_yes_refuses() {
     let stacks = all_stacks(&emulator).await;
     assert!(stacks.is_empty(), "the refused apply created {stacks:?}");
 }
+
+/// Starts `plinth apply` on the standard topology, one stack at a time, and sends it `signals`
+/// SIGINTs once its first stack is done; returns its exit code and everything it printed.
+fn interrupted_apply(
+    emulator: &Emulator,
+    file: &std::path::Path,
+    signals: usize,
+) -> (Option<i32>, String) {
+    let mut child = emulator
+        .command(&["apply", "-t", path_str(file), "--yes", "--parallelism", "1"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let mut seen = Vec::new();
+    let mut sent = false;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if !sent && line.starts_with("ok ") {
+            for _ in 0..signals {
+                let status = std::process::Command::new("kill")
+                    .args(["-INT", &pid])
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            sent = true;
+        }
+        seen.push(line);
+    }
+    let status = child.wait().unwrap();
+    assert!(sent, "the apply finished no stack: {seen:#?}");
+    (status.code(), seen.join("\n"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_new_work_and_a_second_ctrl_c_leaves_at_once() {
+    let emulator = Emulator::start();
+    let file = emulator.write("topology.toml", &standard());
+    let (code, stderr) = interrupted_apply(&emulator, &file, 1);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: no new stacks start"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("apply interrupted:"), "{stderr}");
+    assert!(stderr.contains("not started (interrupted)"), "{stderr}");
+    let stacks = all_stacks(&emulator).await;
+    assert!(
+        !stacks.is_empty() && stacks.len() < 6,
+        "some stacks, not all: {stacks:?}"
+    );
+
+    let (code, stderr) = interrupted_apply(&emulator, &file, 2);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted again: leaving now"),
+        "{stderr}"
+    );
+
+    // what the interruptions left is picked up by the next apply
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    assert_converged(
+        &emulator,
+        &TARGETS[..3],
+        &["us-east-1", "us-west-2", "eu-west-1"],
+    )
+    .await;
+}
