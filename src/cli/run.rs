@@ -104,15 +104,51 @@ fn reporter(args: &RunArgs) -> Arc<dyn Reporter> {
     }
 }
 
+/// Ctrl-C, listened for from the moment it is installed.
+struct Interrupts {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    #[cfg(unix)]
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            signal: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> std::io::Result<Self> {
+        Ok(Self {})
+    }
+
+    /// Waits for the next Ctrl-C; false when no more can come.
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            self.signal.recv().await.is_some()
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.is_ok()
+        }
+    }
+}
+
 /// Runs the plan; the first Ctrl-C stops new work, the second leaves at once.
 pub async fn execute(args: &RunArgs, plan: &Plan, cloud: Arc<dyn Cloud>) -> Result<u8, Failure> {
     let cancel = Arc::new(Cancel::default());
+    // The handler is installed here, before any change starts: a Ctrl-C that came before a
+    // spawned task first polled `ctrl_c()` would otherwise end plinth at once.
+    let mut interrupts = Interrupts::install().map_err(Failure::operating)?;
     let signals = {
         let cancel = cancel.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if interrupts.next().await {
                 cancel.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
+                if interrupts.next().await {
                     output::say(
                         "interrupted again: leaving now; stacks in flight go on in CloudFormation, and the next apply or destroy picks them up",
                     );

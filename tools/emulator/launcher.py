@@ -88,6 +88,26 @@ def patch_stack_last_updated_time() -> None:
     Stack.update = update
 
 
+def patch_no_updates() -> None:
+    """UpdateStack with the template, parameters and tags a stack already has starts an update
+    that changes nothing. AWS refuses it: `ValidationError: No updates are to be performed.`,
+    which plinth reads as "already up to date"."""
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.models import CloudFormationBackend
+
+    original_update = CloudFormationBackend.update_stack
+
+    def update_stack(self, name, template, role_arn, parameters, tags):
+        stack = self.get_stack(name)
+        resolved = self._resolve_update_parameters(instance=stack, incoming_params=parameters)
+        same_tags = tags is None or dict(tags) == dict(stack.tags)
+        if stack.has_template(template) and dict(resolved) == dict(stack.parameters) and same_tags:
+            raise ValidationError(message="No updates are to be performed.")
+        return original_update(self, name, template, role_arn, parameters, tags)
+
+    CloudFormationBackend.update_stack = update_stack
+
+
 def patch_bucket_versioning() -> None:
     """AWS::S3::Bucket: VersioningConfiguration is ignored on create and update."""
     from moto.s3.models import FakeBucket, s3_backends
@@ -564,6 +584,7 @@ PATCHES = (
     patch_kms_key,
     patch_kms_key_deletion,
     patch_stack_last_updated_time,
+    patch_no_updates,
     patch_bucket_versioning,
     patch_bucket_policy,
     patch_managed_policy,
