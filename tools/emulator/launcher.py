@@ -614,10 +614,204 @@ def apply_patches(without: tuple = ()) -> None:
             patch()
 
 
-def serve(host: str, port: int) -> int:
+def enable_async_stacks(seconds: float, key_seconds: float) -> None:
+    """Asynchronous mode. moto finishes every stack operation inside the API call; CloudFormation
+    does not: a stack with a KMS key sits in CREATE_IN_PROGRESS for a minute or two, a delete as
+    long. Here each CreateStack, UpdateStack and DeleteStack still does its work at once, but the
+    stack shows the operation's *_IN_PROGRESS status for `seconds` (`key_seconds` when its
+    template holds a KMS key) before its final one, with outputs only once a create completes; a
+    deleted stack stays visible, by name and in listings, as DELETE_IN_PROGRESS until then. While
+    a stack is in progress, UpdateStack and DeleteStack answer CloudFormation's ValidationError
+    and CreateStack of its name AlreadyExistsException."""
+    import time
+
+    from moto.cloudformation.exceptions import AlreadyExistsException, ValidationError
+    from moto.cloudformation.models import CloudFormationBackend, Stack
+
+    def hold(stack, shown):
+        template = json.dumps(getattr(stack, "template_dict", {}) or {})
+        delay = key_seconds if "AWS::KMS::Key" in template else seconds
+        stack._plinth_hold = (time.monotonic() + delay, shown)
+
+    def held(stack):
+        until_shown = getattr(stack, "_plinth_hold", None)
+        if until_shown and time.monotonic() < until_shown[0]:
+            return until_shown[1]
+        return None
+
+    def get_status(self):
+        return held(self) or self.__dict__.get("_plinth_status")
+
+    def set_status(self, value):
+        self.__dict__["_plinth_status"] = value
+
+    Stack.status = property(get_status, set_status)
+    original_outputs = Stack.outputs
+
+    def outputs(self):
+        return [] if held(self) == "CREATE_IN_PROGRESS" else original_outputs.fget(self)
+
+    Stack.outputs = property(outputs)
+
+    def deleted_in_progress(backend, name_or_id):
+        return next((s for s in backend.deleted_stacks.values()
+                     if (s.name == name_or_id or s.stack_id == name_or_id) and held(s)
+                     and not any(live.name == s.name for live in backend.stacks.values())), None)
+
+    def live(backend, name_or_id):
+        return backend.stacks.get(name_or_id) or next(
+            (s for s in backend.stacks.values() if s.name == name_or_id), None)
+
+    original_create = CloudFormationBackend.create_stack
+    original_update = CloudFormationBackend.update_stack
+    original_delete = CloudFormationBackend.delete_stack
+    original_describe = CloudFormationBackend.describe_stacks
+
+    def create_stack(self, name, *args, **kwargs):
+        if deleted_in_progress(self, name) is not None:
+            raise AlreadyExistsException(f"Stack [{name}] already exists")
+        stack = original_create(self, name, *args, **kwargs)
+        hold(stack, "CREATE_IN_PROGRESS")
+        return stack
+
+    def update_stack(self, name, *args, **kwargs):
+        stack = live(self, name)
+        shown = held(stack) if stack is not None else None
+        if shown:
+            raise ValidationError(message=f"Stack:{stack.stack_id} is in {shown} state and can not be updated.")
+        stack = original_update(self, name, *args, **kwargs)
+        hold(stack, "UPDATE_IN_PROGRESS")
+        return stack
+
+    def delete_stack(self, name_or_id):
+        stack = live(self, name_or_id)
+        if stack is None:
+            return None  # unknown, or already being deleted: succeeds, as in AWS
+        shown = held(stack)
+        if shown:
+            raise ValidationError(message=f"Stack [{stack.name}] cannot be deleted while in status {shown}")
+        result = original_delete(self, name_or_id)
+        hold(stack, "DELETE_IN_PROGRESS")
+        return result
+
+    def describe_stacks(self, name_or_id):
+        if name_or_id:
+            deleting = deleted_in_progress(self, name_or_id)
+            if deleting is not None:
+                return [deleting]
+            return original_describe(self, name_or_id)
+        deleting = [s for s in self.deleted_stacks.values() if held(s)
+                    and not any(live.name == s.name for live in self.stacks.values())]
+        return original_describe(self, name_or_id) + deleting
+
+    CloudFormationBackend.create_stack = create_stack
+    CloudFormationBackend.update_stack = update_stack
+    CloudFormationBackend.delete_stack = delete_stack
+    CloudFormationBackend.describe_stacks = describe_stacks
+
+
+class Faults:
+    """Fault mode: WSGI middleware that answers a seeded share of requests with the service's
+    own throttling error (Throttling for the query APIs, ThrottlingException for the JSON ones,
+    SlowDown for S3) and a smaller share with 500 or 503, before moto sees them. Requests to
+    `/moto-api` (the tests' own) are never faulted."""
+
+    THROTTLING = {
+        "s3": (503, "application/xml",
+               '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+               '<Message>Please reduce your request rate.</Message></Error>'),
+        "kms": (400, "application/x-amz-json-1.1",
+                '{"__type": "ThrottlingException", "message": "Rate exceeded"}'),
+        "logs": (400, "application/x-amz-json-1.1",
+                 '{"__type": "ThrottlingException", "message": "Rate exceeded"}'),
+        "codepipeline": (400, "application/x-amz-json-1.1",
+                         '{"__type": "ThrottlingException", "message": "Rate exceeded"}'),
+        "lambda": (429, "application/json",
+                   '{"Type": "User", "message": "Rate exceeded"}'),
+    }
+    QUERY = (400, "text/xml",
+             '<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>'
+             '<Message>Rate exceeded</Message></Error><RequestId>fault</RequestId></ErrorResponse>')
+
+    def __init__(self, app, throttle_share: float, error_share: float, seed: int):
+        import random
+        import threading
+
+        self.app = app
+        self.throttle_share = throttle_share
+        self.error_share = error_share
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+        self.counts = {"throttled": 0, "errors": 0, "passed": 0}
+
+    @staticmethod
+    def service(environ) -> str:
+        authorization = environ.get("HTTP_AUTHORIZATION", "")
+        # Credential=KEY/DATE/REGION/SERVICE/aws4_request
+        for part in authorization.replace(",", " ").split():
+            if part.startswith("Credential="):
+                scope = part.split("=", 1)[1].split("/")
+                if len(scope) >= 4:
+                    return scope[3]
+        return ""
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/moto-api"):
+            return self.app(environ, start_response)
+        with self.lock:
+            draw = self.random.random()
+            second = self.random.random()
+        if draw < self.throttle_share:
+            service = self.service(environ)
+            if service in ("", "sts"):
+                return self.app(environ, start_response)
+            status, content_type, body = self.THROTTLING.get(service, self.QUERY)
+            if service == "lambda":
+                environ_header = [("x-amzn-ErrorType", "TooManyRequestsException")]
+            else:
+                environ_header = []
+            self.counts["throttled"] += 1
+            return self.respond(start_response, status, content_type, body, environ_header)
+        if draw < self.throttle_share + self.error_share:
+            if self.service(environ) in ("", "sts"):
+                return self.app(environ, start_response)
+            self.counts["errors"] += 1
+            status = 500 if second < 0.5 else 503
+            code = "InternalFailure" if status == 500 else "ServiceUnavailable"
+            service = self.service(environ)
+            if service == "s3":
+                code = "InternalError" if status == 500 else "ServiceUnavailable"
+                body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
+                        '<Message>We encountered an internal error. Please try again.</Message></Error>')
+                content_type = "application/xml"
+            elif service in self.THROTTLING:
+                body = f'{{"__type": "{code}", "message": "We encountered an internal error."}}'
+                content_type = "application/x-amz-json-1.1"
+            else:
+                body = (f'<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code>'
+                        '<Message>We encountered an internal error.</Message></Error>'
+                        '<RequestId>fault</RequestId></ErrorResponse>')
+                content_type = "text/xml"
+            return self.respond(start_response, status, content_type, body, [])
+        self.counts["passed"] += 1
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def respond(start_response, status, content_type, body, extra):
+        reasons = {400: "Bad Request", 429: "Too Many Requests", 500: "Internal Server Error",
+                   503: "Service Unavailable"}
+        data = body.encode()
+        start_response(f"{status} {reasons[status]}",
+                       [("Content-Type", content_type), ("Content-Length", str(len(data))),
+                        ("x-amzn-RequestId", "fault")] + extra)
+        return [data]
+
+
+def serve(host: str, port: int, faults: tuple = None) -> int:
     """Serves moto on `host`:`port` (0: a free port the kernel picks) and prints
     `plinth-emulator listening on http://HOST:PORT` on stdout once the socket is bound, so that a
-    caller never races another process for the port."""
+    caller never races another process for the port. `faults` is (throttle share, error share,
+    seed) for fault mode."""
     import os
 
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -625,7 +819,8 @@ def serve(host: str, port: int) -> int:
 
     app = DomainDispatcherApplication(create_backend_app)
     app.debug = True
-    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    served = Faults(app, *faults) if faults else app
+    server = make_server(host, port, served, threaded=True, request_handler=MotoRequestHandler)
     os.environ["MOTO_PORT"] = str(server.port)
     print(f"plinth-emulator listening on http://{host}:{server.port}", flush=True)
     try:
@@ -637,17 +832,39 @@ def serve(host: str, port: int) -> int:
 
 def main(argv: list) -> int:
     import argparse
+    import os
 
+    env = os.environ.get
     parser = argparse.ArgumentParser(description="moto 5.2.5 with plinth's fidelity patches")
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=0, help="0 (the default): a free port")
     parser.add_argument("--plain", action="store_true", help="serve moto without the patches")
     parser.add_argument("--without", action="append", default=[], metavar="PATCH",
                         help="apply every patch but this one (repeatable); for the patches' own tests")
+    parser.add_argument("--stack-seconds", type=float, default=float(env("PLINTH_EMULATOR_STACK_SECONDS", "0")),
+                        help="asynchronous mode: how long a stack operation stays in progress "
+                             "(env PLINTH_EMULATOR_STACK_SECONDS; 0, the default, is off)")
+    parser.add_argument("--key-stack-seconds", type=float, default=None,
+                        help="the same for stacks that hold a KMS key (env PLINTH_EMULATOR_KEY_STACK_SECONDS; "
+                             "default twice --stack-seconds)")
+    parser.add_argument("--throttle-share", type=float, default=float(env("PLINTH_EMULATOR_THROTTLE_SHARE", "0")),
+                        help="fault mode: the share of requests answered with throttling (env PLINTH_EMULATOR_THROTTLE_SHARE)")
+    parser.add_argument("--error-share", type=float, default=float(env("PLINTH_EMULATOR_ERROR_SHARE", "0")),
+                        help="fault mode: the share answered with 500 or 503 (env PLINTH_EMULATOR_ERROR_SHARE)")
+    parser.add_argument("--seed", type=int, default=int(env("PLINTH_EMULATOR_SEED", "1")),
+                        help="the seed of fault mode's draws (env PLINTH_EMULATOR_SEED)")
     args = parser.parse_args(argv)
     if not args.plain:
         apply_patches(tuple(args.without))
-    return serve(args.host, args.port)
+    if args.stack_seconds > 0:
+        key_seconds = args.key_stack_seconds
+        if key_seconds is None:
+            key_seconds = float(env("PLINTH_EMULATOR_KEY_STACK_SECONDS", str(2 * args.stack_seconds)))
+        enable_async_stacks(args.stack_seconds, key_seconds)
+    faults = None
+    if args.throttle_share > 0 or args.error_share > 0:
+        faults = (args.throttle_share, args.error_share, args.seed)
+    return serve(args.host, args.port, faults)
 
 
 if __name__ == "__main__":

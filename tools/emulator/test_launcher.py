@@ -25,11 +25,12 @@ REGION = "us-east-1"
 _SERVERS = {}
 
 
-def _start(without: tuple) -> str:
-    """A launcher with every patch but `without`, started once per session; returns its URL."""
-    if without in _SERVERS:
-        return _SERVERS[without][1]
-    args = [sys.executable, LAUNCHER, "-H", "127.0.0.1", "-p", "0"]
+def _start(without: tuple, options: tuple = ()) -> str:
+    """A launcher with every patch but `without` and the given options, started once per
+    session; returns its URL."""
+    if (without, options) in _SERVERS:
+        return _SERVERS[(without, options)][1]
+    args = [sys.executable, LAUNCHER, "-H", "127.0.0.1", "-p", "0", *options]
     for patch in without:
         args += ["--without", patch]
     server = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -48,7 +49,7 @@ def _start(without: tuple) -> str:
                 server.kill()
                 raise RuntimeError("the emulator did not answer")
             time.sleep(0.2)
-    _SERVERS[without] = (server, url)
+    _SERVERS[(without, options)] = (server, url)
     return url
 
 
@@ -372,3 +373,87 @@ def test_pipeline_metadata_timestamps_are_epoch_seconds(aws, endpoint):
         "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/codepipeline/aws4_request, SignedHeaders=host, Signature=x"})
     metadata = json.loads(urllib.request.urlopen(request).read())["metadata"]
     assert isinstance(metadata["created"], (int, float)) and isinstance(metadata["updated"], (int, float)), metadata
+
+
+def _client(url: str, service: str, attempts: int = 3):
+    from botocore.config import Config
+
+    session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION)
+    return session.client(service, endpoint_url=url,
+                          config=Config(retries={"total_max_attempts": attempts, "mode": "standard"}))
+
+
+def test_asynchronous_mode_keeps_stacks_in_progress_and_refuses_what_aws_refuses():
+    url = _start((), ("--stack-seconds", "1.5", "--key-stack-seconds", "3"))
+    urllib.request.urlopen(urllib.request.Request(url + "/moto-api/reset", method="POST"))
+    cfn = _client(url, "cloudformation")
+    topic = {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "async"}}}
+    body = json.dumps({"Resources": topic, "Outputs": {"Arn": {"Value": {"Ref": "Topic"}}}})
+    started = time.monotonic()
+    cfn.create_stack(StackName="s", TemplateBody=body)
+    stack = cfn.describe_stacks(StackName="s")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_IN_PROGRESS"
+    assert not stack.get("Outputs")
+    with pytest.raises(ClientError) as refused:
+        cfn.update_stack(StackName="s", TemplateBody=body.replace("async", "other"))
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    assert "is in CREATE_IN_PROGRESS state and can not be updated." in refused.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as refused:
+        cfn.delete_stack(StackName="s")
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    with pytest.raises(ClientError) as refused:
+        cfn.create_stack(StackName="s", TemplateBody=body)
+    assert refused.value.response["Error"]["Code"] == "AlreadyExistsException"
+    while cfn.describe_stacks(StackName="s")["Stacks"][0]["StackStatus"] == "CREATE_IN_PROGRESS":
+        time.sleep(0.1)
+    assert 1.4 < time.monotonic() - started < 3
+    stack = cfn.describe_stacks(StackName="s")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert stack["Outputs"][0]["OutputKey"] == "Arn"
+
+    cfn.delete_stack(StackName="s")
+    assert cfn.describe_stacks(StackName="s")["Stacks"][0]["StackStatus"] == "DELETE_IN_PROGRESS"
+    assert [s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]] == ["DELETE_IN_PROGRESS"]
+    with pytest.raises(ClientError) as refused:
+        cfn.create_stack(StackName="s", TemplateBody=body)
+    assert refused.value.response["Error"]["Code"] == "AlreadyExistsException"
+    cfn.delete_stack(StackName="s")  # deleting what is being deleted succeeds
+    time.sleep(1.6)
+    with pytest.raises(ClientError):
+        cfn.describe_stacks(StackName="s")
+    assert cfn.describe_stacks()["Stacks"] == []
+
+    # a stack that holds a KMS key takes longer
+    cfn.create_stack(StackName="k", TemplateBody=_template({"Key": _key("123456789012")}))
+    time.sleep(1.6)
+    assert cfn.describe_stacks(StackName="k")["Stacks"][0]["StackStatus"] == "CREATE_IN_PROGRESS"
+    time.sleep(1.6)
+    assert cfn.describe_stacks(StackName="k")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+
+
+def _outcomes(url: str, calls: int) -> list:
+    clients = [_client(url, "cloudformation", 1), _client(url, "kms", 1), _client(url, "s3", 1)]
+    calls_of = [lambda c: c.describe_stacks(), lambda c: c.list_keys(), lambda c: c.list_buckets()]
+    out = []
+    for i in range(calls):
+        client, call = clients[i % 3], calls_of[i % 3]
+        try:
+            call(client)
+            out.append("ok")
+        except ClientError as error:
+            out.append(f"{error.response['ResponseMetadata']['HTTPStatusCode']} {error.response['Error']['Code']}")
+    return out
+
+
+def test_fault_mode_answers_a_seeded_share_with_each_services_own_errors():
+    options = ("--throttle-share", "0.3", "--error-share", "0.15", "--seed", "7")
+    first = _outcomes(_start((), options), 240)
+    throttled = [o for o in first if o.endswith(("Throttling", "ThrottlingException", "SlowDown"))]
+    errors = [o for o in first if o.split()[0] in ("500", "503") and not o.endswith("SlowDown")]
+    assert {"400 Throttling", "400 ThrottlingException", "503 SlowDown"} <= set(throttled), set(first)
+    assert 0.2 < len(throttled) / len(first) < 0.4, len(throttled)
+    assert 0.07 < len(errors) / len(first) < 0.25, len(errors)
+    assert first.count("ok") > len(first) / 3
+    # the same seed gives the same answers
+    again = _outcomes(_start((), options + ("--host", "127.0.0.1")), 240)
+    assert again == first
