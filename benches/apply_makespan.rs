@@ -16,7 +16,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use plinth::apply::{Backoff, Cancel, Executor, Recorder};
+use plinth::apply::{Backoff, Cancel, Executor, Recorder, defaults};
 use plinth::aws::Cloud;
 use plinth::aws::fake::FakeCloud;
 use plinth::plan::{Action, Deployed, Plan, plan};
@@ -54,7 +54,7 @@ fn setting(name: &str, default: usize) -> usize {
 fn duration(action: Action) -> Duration {
     match action {
         Action::NoChange => Duration::ZERO,
-        Action::Create | Action::Update | Action::Delete => LATENCY,
+        Action::Create | Action::Update | Action::Delete | Action::Wait => LATENCY,
         Action::Replace => LATENCY * 2,
     }
 }
@@ -114,8 +114,10 @@ fn main() {
                 let executor = Executor {
                     cloud: cloud.clone(),
                     reporter: Arc::new(Recorder::default()),
+                    per_region: defaults::PER_REGION,
                     parallelism,
                     backoff: Backoff::default(),
+                    wait_timeout: defaults::WAIT_TIMEOUT,
                     cancel: Arc::new(Cancel::default()),
                 };
                 let started = tokio::time::Instant::now();

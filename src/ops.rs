@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -312,19 +312,32 @@ impl Executed {
     }
 }
 
+/// The executor's bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Changes at once in all (a guard).
+    pub parallelism: usize,
+    /// Changes at once in one account and region.
+    pub per_region: usize,
+    /// How long a change waits for a stack that CloudFormation is changing.
+    pub wait_timeout: Duration,
+}
+
 /// Carries out a plan; for a destroy that succeeded, removes the buckets left outside any stack.
 pub async fn execute(
     plan: &Plan,
     cloud: Arc<dyn Cloud>,
     reporter: Arc<dyn Reporter>,
-    parallelism: usize,
+    bounds: Bounds,
     cancel: Arc<Cancel>,
 ) -> Executed {
     let executor = Executor {
         cloud,
         reporter,
-        parallelism,
+        per_region: bounds.per_region,
+        parallelism: bounds.parallelism,
         backoff: Backoff::default(),
+        wait_timeout: bounds.wait_timeout,
         cancel,
     };
     let outcome = executor.execute(plan).await;

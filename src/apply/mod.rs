@@ -12,6 +12,7 @@ mod wait;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tokio::time::Instant;
 
 use tokio::sync::Notify;
@@ -24,6 +25,7 @@ pub use wait::Backoff;
 use crate::aws::{AwsError, Cloud};
 use crate::layout::StackKey;
 use crate::plan::{Action, OrphanBucket, Plan};
+use crate::topology::{AccountId, Region};
 
 /// What a change task returns: the stack's outputs, or why it failed.
 type TaskResult = Result<Option<BTreeMap<String, String>>, ChangeError>;
@@ -84,9 +86,27 @@ impl Outcome {
 pub struct Executor {
     pub cloud: Arc<dyn Cloud>,
     pub reporter: Arc<dyn Reporter>,
+    /// How many changes run at once in one account and region: CloudFormation's API limits
+    /// are per account and region.
+    pub per_region: usize,
+    /// How many changes run at once in all: a guard, not the usual bound.
     pub parallelism: usize,
     pub backoff: Backoff,
+    /// How long a change waits for a stack that CloudFormation is changing.
+    pub wait_timeout: Duration,
     pub cancel: Arc<Cancel>,
+}
+
+/// The defaults of the executor's bounds.
+pub mod defaults {
+    use std::time::Duration;
+
+    /// Changes at once in one account and region.
+    pub const PER_REGION: usize = 8;
+    /// Changes at once in all.
+    pub const PARALLELISM: usize = 1024;
+    /// How long a change waits for a stack in progress.
+    pub const WAIT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +129,8 @@ impl Executor {
         let mut running: JoinSet<TaskResult> = JoinSet::new();
         // Which change each running task carries out, so that a panic is reported against it.
         let mut task_of: HashMap<tokio::task::Id, usize> = HashMap::new();
+        // Changes running in each account and region.
+        let mut in_place: HashMap<(&AccountId, &Region), usize> = HashMap::new();
         let mut interrupted = false;
         loop {
             // Skip what waits for a failure; start what is ready.
@@ -150,10 +172,13 @@ impl Executor {
                         break;
                     }
                     let change = &plan.changes[i];
+                    let place = (&change.stack.account, &change.stack.region);
                     if state[i] == State::Pending
                         && change.after.iter().all(|&j| state[j] == State::Done(true))
+                        && in_place.get(&place).copied().unwrap_or(0) < self.per_region.max(1)
                     {
                         state[i] = State::Running;
+                        *in_place.entry(place).or_default() += 1;
                         let parameters = stack::resolve(change, &outputs);
                         let task = stack::ChangeTask {
                             index: i,
@@ -162,6 +187,7 @@ impl Executor {
                             cloud: self.cloud.clone(),
                             reporter: self.reporter.clone(),
                             backoff: self.backoff,
+                            wait_timeout: self.wait_timeout,
                         };
                         let handle = running.spawn(task.run());
                         task_of.insert(handle.id(), i);
@@ -196,6 +222,10 @@ impl Executor {
                     (i, Err(error))
                 }
             };
+            let change = &plan.changes[i];
+            if let Some(count) = in_place.get_mut(&(&change.stack.account, &change.stack.region)) {
+                *count = count.saturating_sub(1);
+            }
             match result {
                 Ok(new_outputs) => {
                     if let Some(new_outputs) = new_outputs {

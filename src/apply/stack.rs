@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
+
 use tokio::time::Instant;
 
 use super::{Backoff, Event, Reporter, seconds};
@@ -28,6 +30,9 @@ pub enum Cause {
     },
     #[error("the stack disappeared while plinth waited for it")]
     Disappeared,
+    /// The stack stayed in progress longer than `--wait-timeout`.
+    #[error("still {status} after {minutes} minutes; plinth stopped waiting (--wait-timeout)")]
+    WaitTimedOut { status: StackStatus, minutes: u64 },
     #[error(
         "parameter {parameter} needs output {output} of an upstream stack, which does not exist"
     )]
@@ -105,7 +110,12 @@ pub struct ChangeTask {
     pub cloud: Arc<dyn Cloud>,
     pub reporter: Arc<dyn Reporter>,
     pub backoff: Backoff,
+    pub wait_timeout: Duration,
 }
+
+/// How many times a change re-reads and acts again when another run's operation on the same
+/// stack made CloudFormation refuse its own.
+const MAX_ROUNDS: u32 = 5;
 
 /// How a wait ended.
 enum Settled {
@@ -163,7 +173,34 @@ impl ChangeTask {
         }
     }
 
+    /// Level-triggered and patient: each round re-reads the stack, waits while CloudFormation is
+    /// changing it (an interrupted run, or another operator's), and acts on what it is then. When
+    /// another run acts on the same stack at the same moment, CloudFormation refuses one of the
+    /// two (`AlreadyExistsException`, "… is in UPDATE_IN_PROGRESS state"); the refused run
+    /// starts a new round instead of failing, so neither damages the other.
     async fn perform(
+        &self,
+        cfn: &dyn CloudFormation,
+        started: Instant,
+    ) -> Result<(Option<BTreeMap<String, String>>, bool), Failed> {
+        let mut round = 1;
+        loop {
+            match self.act(cfn, started).await {
+                Err((Cause::Aws(error), _)) if error.is_conflict() && round < MAX_ROUNDS => {
+                    round += 1;
+                    self.reporter.report(Event::Status {
+                        change: self.index,
+                        stack: self.label(),
+                        status: format!("busy ({}); reading it again", error.message),
+                        elapsed_seconds: seconds(started),
+                    });
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn act(
         &self,
         cfn: &dyn CloudFormation,
         started: Instant,
@@ -189,7 +226,7 @@ impl ChangeTask {
                     .await
                     .map(|()| (None, false))
             }
-            Action::Create | Action::Replace | Action::Update => {
+            Action::Create | Action::Replace | Action::Update | Action::Wait => {
                 let request = self.request().map_err(plain)?;
                 match current {
                     Some(stack) if stack.state() == StackState::NeedsReplacement => {
@@ -409,9 +446,10 @@ impl ChangeTask {
         cfn: &dyn CloudFormation,
         id: &str,
         started: Instant,
-    ) -> Result<Settled, AwsError> {
+    ) -> Result<Settled, Cause> {
         let mut last: Option<StackStatus> = None;
         let mut attempt = 0;
+        let waiting_since = Instant::now();
         loop {
             let described = self.describe(cfn, id).await?;
             let Some(stack) = described else {
@@ -428,6 +466,12 @@ impl ChangeTask {
             }
             if stack.status.is_settled() {
                 return Ok(Settled::Stack(stack));
+            }
+            if waiting_since.elapsed() >= self.wait_timeout {
+                return Err(Cause::WaitTimedOut {
+                    status: stack.status,
+                    minutes: self.wait_timeout.as_secs() / 60,
+                });
             }
             tokio::time::sleep(self.backoff.delay(attempt)).await;
             attempt += 1;

@@ -1,10 +1,11 @@
-//! Polling that backs off with jitter. Real stacks take minutes; thousands of fixed one-second
-//! polls across accounts get an account throttled.
+//! Polling that backs off with jitter, up to a few seconds. Real stacks take minutes: a short cap
+//! sees an operation end within seconds (so that each wave starts close to when the one before
+//! it ends), while the growth from one second keeps the calls per operation to a few dozen.
 
 use std::time::Duration;
 
 /// Delays between polls: `initial`, growing by `factor` up to `max`, each drawn uniformly from
-/// its upper half so that many waiters do not poll in step.
+/// its top fifth so that many waiters do not poll in step.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
     pub initial: Duration,
@@ -15,9 +16,9 @@ pub struct Backoff {
 impl Default for Backoff {
     fn default() -> Self {
         Self {
-            initial: Duration::from_secs(2),
+            initial: Duration::from_secs(1),
             factor: 1.5,
-            max: Duration::from_secs(30),
+            max: Duration::from_secs(5),
         }
     }
 }
@@ -32,10 +33,10 @@ impl Backoff {
         Duration::from_secs_f64(grown.min(self.max.as_secs_f64()))
     }
 
-    /// The jittered delay before poll `attempt`: in `[ceiling/2, ceiling]`.
+    /// The jittered delay before poll `attempt`: in `[0.8 × ceiling, ceiling]`.
     pub fn delay(&self, attempt: u32) -> Duration {
         let ceiling = self.ceiling(attempt).as_secs_f64();
-        Duration::from_secs_f64(ceiling * (0.5 + fastrand::f64() * 0.5))
+        Duration::from_secs_f64(ceiling * (0.8 + fastrand::f64() * 0.2))
     }
 }
 
@@ -44,15 +45,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn delays_grow_to_the_cap_with_jitter_in_the_upper_half() {
+    fn delays_grow_to_the_cap_with_jitter_in_the_top_fifth() {
         let b = Backoff::default();
-        assert_eq!(b.ceiling(0), Duration::from_secs(2));
-        assert_eq!(b.ceiling(1), Duration::from_secs(3));
-        assert_eq!(b.ceiling(20), Duration::from_secs(30));
+        assert_eq!(b.ceiling(0), Duration::from_secs(1));
+        assert_eq!(b.ceiling(1), Duration::from_millis(1500));
+        assert_eq!(b.ceiling(20), Duration::from_secs(5));
+        fastrand::seed(7);
         for attempt in 0..30 {
             let d = b.delay(attempt);
             assert!(
-                d >= b.ceiling(attempt) / 2 && d <= b.ceiling(attempt),
+                d >= b.ceiling(attempt).mul_f64(0.8) && d <= b.ceiling(attempt),
                 "{attempt}: {d:?}"
             );
         }

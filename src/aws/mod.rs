@@ -1,7 +1,7 @@
 //! The only module that knows the AWS SDK. One narrow trait per service plinth uses, with plain
 //! types in and out, so that the executor and its tests can run on a fake of the same traits.
 //! [`sdk::SdkCloud`] implements them on the official SDK with the standard credential chain,
-//! per-account credentials from the topology, and the SDK's adaptive retry mode (throttling is
+//! per-account credentials from the topology, and the SDK's standard retry mode (throttling is
 //! retried by the SDK, never read as "missing" or "failed").
 
 pub mod fake;
@@ -48,6 +48,21 @@ impl AwsError {
                     | "RequestLimitExceeded"
                     | "TooManyRequestsException"
             ),
+        }
+    }
+
+    /// CloudFormation refused an operation because another one holds the stack: a create of a
+    /// name that exists (`AlreadyExistsException`), or an update or delete while the stack is
+    /// in progress (`ValidationError: … is in UPDATE_IN_PROGRESS state and can not be updated`,
+    /// `… cannot be deleted while in status …`). Reading the stack again and waiting resolves it.
+    pub fn is_conflict(&self) -> bool {
+        match self.code.as_deref() {
+            Some("AlreadyExistsException") => true,
+            Some("ValidationError") => {
+                self.message.contains("_IN_PROGRESS state")
+                    || self.message.contains("while in status")
+            }
+            _ => false,
         }
     }
 

@@ -75,7 +75,9 @@ impl SdkCloud {
         let load = |profile: Option<String>| {
             let mut loader = aws_config::defaults(BehaviorVersion::latest())
                 .region(build_region.clone())
-                .retry_config(RetryConfig::adaptive().with_max_attempts(10));
+                // Standard mode backs off per request. Adaptive mode's client-side rate limiter,
+                // once throttled, slows every later call of the client, whatever it is for.
+                .retry_config(RetryConfig::standard().with_max_attempts(10));
             if let Some(profile) = profile {
                 loader = loader.profile_name(profile);
             }

@@ -21,9 +21,17 @@ pub struct RunArgs {
     /// Emit the plan and every event as JSON lines on stdout
     #[arg(long)]
     pub json: bool,
-    /// How many stacks change at once
-    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// How many stacks change at once in one account and region (CloudFormation's API limits
+    /// are per account and region)
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub per_region: u16,
+    /// How many stacks change at once in all (a guard; the per-region bound is the usual one)
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u16).range(1..=8192))]
     pub parallelism: u16,
+    /// How long to wait for a stack that CloudFormation is changing (another run, or one that
+    /// was interrupted) before giving up on it
+    #[arg(long, value_name = "MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub wait_timeout: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,7 +169,11 @@ pub async fn execute(args: &RunArgs, plan: &Plan, cloud: Arc<dyn Cloud>) -> Resu
         plan,
         cloud,
         reporter(args),
-        usize::from(args.parallelism),
+        ops::Bounds {
+            parallelism: usize::from(args.parallelism),
+            per_region: usize::from(args.per_region),
+            wait_timeout: std::time::Duration::from_secs(args.wait_timeout * 60),
+        },
         cancel,
     )
     .await;

@@ -12,6 +12,7 @@ fn marker(style: &Style, action: Action) -> String {
         Action::Update => style.yellow("~ update "),
         Action::Replace => style.red("-/+ replace"),
         Action::Delete => style.red("- delete "),
+        Action::Wait => style.yellow("* wait   "),
         Action::NoChange => style.dim("= no change"),
     }
 }

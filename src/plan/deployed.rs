@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::OrphanBucket;
 use crate::layout::{StackKey, StackSpec};
-use crate::topology::{AccountId, Region};
+use crate::topology::AccountId;
 
 /// A stack's status, as CloudFormation's `StackStatus` names it. Statuses a newer
 /// CloudFormation may add are kept as [`StackStatus::Other`] and treated by their suffix.
@@ -121,6 +121,20 @@ impl StackStatus {
             || matches!(
                 self,
                 StackStatus::RollbackComplete | StackStatus::UpdateRollbackComplete
+            )
+    }
+
+    /// Whether the stack's resources exist now, whatever is happening to it: a settled stack
+    /// that can be updated, or one being updated (or rolled back from an update), which keeps
+    /// its resources and its earlier outputs meanwhile.
+    pub fn resources_exist(&self) -> bool {
+        self.state().exists()
+            || matches!(
+                self,
+                StackStatus::UpdateInProgress
+                    | StackStatus::UpdateCompleteCleanupInProgress
+                    | StackStatus::UpdateRollbackInProgress
+                    | StackStatus::UpdateRollbackCompleteCleanupInProgress
             )
     }
 
@@ -249,13 +263,6 @@ pub enum Finding {
     },
     /// A template is larger than CloudFormation takes in a request.
     TemplateTooLarge { stack: String, bytes: usize },
-    /// A stack is being changed by CloudFormation right now.
-    InProgress {
-        stack: String,
-        account: AccountId,
-        region: Region,
-        status: StackStatus,
-    },
 }
 
 impl fmt::Display for Finding {
@@ -289,15 +296,6 @@ impl fmt::Display for Finding {
                  split its pipeline's targets over several pipelines",
                 crate::plan::TEMPLATE_BODY_LIMIT
             ),
-            Finding::InProgress {
-                stack,
-                account,
-                region,
-                status,
-            } => write!(
-                f,
-                "{stack} ({account} {region}) is {status}; wait for CloudFormation to finish and plan again"
-            ),
         }
     }
 }
@@ -330,8 +328,9 @@ impl Deployed {
             .filter_map(|spec| {
                 let stack = self.find(spec)?;
                 stack
-                    .state()
-                    .exists()
+                    .summary
+                    .status
+                    .resources_exist()
                     .then(|| (spec.key.clone(), stack.summary.outputs.clone()))
             })
             .collect()

@@ -30,6 +30,9 @@ pub enum Action {
     /// Delete a stack that cannot be updated (a failed create) and create it again.
     Replace,
     Delete,
+    /// CloudFormation is changing the stack now (another run, or one that was interrupted):
+    /// wait for it to settle, then re-read it and update it if it still differs.
+    Wait,
     NoChange,
 }
 
@@ -40,6 +43,7 @@ impl Action {
             Action::Update => "update",
             Action::Replace => "replace",
             Action::Delete => "delete",
+            Action::Wait => "wait",
             Action::NoChange => "no change",
         }
     }
@@ -108,12 +112,15 @@ pub struct Summary {
     pub update: usize,
     pub replace: usize,
     pub delete: usize,
+    /// Stacks CloudFormation is changing now, which apply waits for.
+    #[serde(default)]
+    pub wait: usize,
     pub unchanged: usize,
 }
 
 impl Summary {
     pub fn has_changes(&self) -> bool {
-        self.create + self.update + self.replace + self.delete > 0
+        self.create + self.update + self.replace + self.delete + self.wait > 0
     }
 }
 
@@ -159,10 +166,11 @@ impl Plan {
         let mut per_stack: BTreeMap<(String, String, String), Action> = BTreeMap::new();
         let rank = |a: Action| match a {
             Action::NoChange => 0,
-            Action::Update => 1,
-            Action::Create => 2,
-            Action::Replace => 3,
-            Action::Delete => 4,
+            Action::Wait => 1,
+            Action::Update => 2,
+            Action::Create => 3,
+            Action::Replace => 4,
+            Action::Delete => 5,
         };
         for c in changes {
             let key = (
@@ -182,6 +190,7 @@ impl Plan {
                 Action::Update => s.update += 1,
                 Action::Replace => s.replace += 1,
                 Action::Delete => s.delete += 1,
+                Action::Wait => s.wait += 1,
                 Action::NoChange => s.unchanged += 1,
             }
         }
@@ -195,8 +204,13 @@ impl Plan {
         } else {
             String::new()
         };
+        let wait = if s.wait > 0 {
+            format!("{} to wait for, ", s.wait)
+        } else {
+            String::new()
+        };
         format!(
-            "Plan: {} to create, {} to update, {replace}{} to delete, {} unchanged.",
+            "Plan: {} to create, {} to update, {replace}{} to delete, {wait}{} unchanged.",
             s.create, s.update, s.delete, s.unchanged
         )
     }
@@ -242,7 +256,11 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
     let specs = crate::layout::stacks(topology);
     let existing: BTreeSet<StackKey> = specs
         .iter()
-        .filter(|s| deployed.find(s).is_some_and(|d| d.state().exists()))
+        .filter(|s| {
+            deployed
+                .find(s)
+                .is_some_and(|d| d.summary.status.resources_exist())
+        })
         .map(|s| s.key.clone())
         .collect();
     let graph = StackGraph::build(topology, &existing);
@@ -310,17 +328,32 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
                         )),
                         None,
                     ),
-                    StackState::InProgress => {
-                        findings.push(Finding::InProgress {
-                            stack: node.stack.name.clone(),
-                            account: node.stack.account.clone(),
-                            region: node.stack.region.clone(),
-                            status: stack.summary.status.clone(),
-                        });
+                    StackState::InProgress
+                        if stack.summary.status == StackStatus::DeleteInProgress =>
+                    {
                         (
-                            Action::NoChange,
-                            Some(format!("{}: wait for it to finish", stack.summary.status)),
+                            Action::Create,
+                            Some(format!(
+                                "the stack is {}: apply waits for the delete to finish, then creates it",
+                                stack.summary.status
+                            )),
                             None,
+                        )
+                    }
+                    StackState::InProgress => {
+                        let diff = diff::between(stack, &template, &parameters, &node.tags);
+                        let then = if diff.is_empty() {
+                            "then re-reads it and updates it only if it still differs"
+                        } else {
+                            "then updates it as shown"
+                        };
+                        (
+                            Action::Wait,
+                            Some(format!(
+                                "CloudFormation is changing the stack ({}): apply waits for it to settle, {then}",
+                                stack.summary.status
+                            )),
+                            (!diff.is_empty()).then_some(diff),
                         )
                     }
                     state => {
@@ -351,7 +384,10 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
             })
             .collect();
         index_of.insert((node.stack.key.clone(), node.pass), changes.len());
-        let keeps_template = matches!(action, Action::Create | Action::Update | Action::Replace);
+        let keeps_template = matches!(
+            action,
+            Action::Create | Action::Update | Action::Replace | Action::Wait
+        );
         changes.push(Change {
             stack: node.stack.clone(),
             pass: node.pass,
@@ -379,14 +415,6 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
     removals.sort_by_key(|s| (s.spec.key.kind() != StackKind::Pipeline, place(&s.spec)));
     let mut pipeline_deletes = Vec::new();
     for stack in removals {
-        if stack.state() == StackState::InProgress {
-            findings.push(Finding::InProgress {
-                stack: stack.spec.name.clone(),
-                account: stack.spec.account.clone(),
-                region: stack.spec.region.clone(),
-                status: stack.summary.status.clone(),
-            });
-        }
         let is_pipeline = stack.spec.key.kind() == StackKind::Pipeline;
         // Pipelines go first; other stacks once everything that might still name them is updated.
         let after = if is_pipeline {
@@ -458,23 +486,9 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
         StackKind::Primary | StackKind::Regional => 2,
     };
     stacks.sort_by_key(|s| (order(s.spec.key.kind()), place(&s.spec)));
-    let mut findings: Vec<Finding> = deployed
-        .findings
-        .iter()
-        .filter(|f| matches!(f, Finding::InProgress { .. }))
-        .cloned()
-        .collect();
     let mut changes: Vec<Change> = Vec::new();
     let mut earlier: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
     for stack in stacks {
-        if stack.state() == StackState::InProgress {
-            findings.push(Finding::InProgress {
-                stack: stack.spec.name.clone(),
-                account: stack.spec.account.clone(),
-                region: stack.spec.region.clone(),
-                status: stack.summary.status.clone(),
-            });
-        }
         let rank = order(stack.spec.key.kind());
         let after: Vec<usize> = earlier
             .range(..rank)
@@ -490,7 +504,7 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
         foundation: topology.name.to_string(),
         changes,
         orphan_buckets: deployed.orphan_buckets.clone(),
-        findings,
+        findings: Vec::new(),
         warnings: dropped_account_warnings(topology, deployed),
         fingerprints: fingerprints(Vec::new(), deployed),
         summary,

@@ -93,6 +93,7 @@ fn a_fresh_plan_creates_everything_in_four_waves() {
             update: 0,
             replace: 0,
             delete: 0,
+            wait: 0,
             unchanged: 0
         }
     );
@@ -229,14 +230,91 @@ fn a_failed_create_is_replaced_and_its_dependents_wait() {
 }
 
 #[test]
-fn a_stack_in_progress_is_reported_not_guessed_at() {
+fn a_stack_in_progress_is_planned_as_waited_for() {
     let t = example();
     let mut deployed = converged(&t);
-    deployed.stacks[0].summary.status = "UPDATE_IN_PROGRESS".into();
+    let index = deployed
+        .stacks
+        .iter()
+        .position(|s| s.spec.name == "acme-primary")
+        .unwrap();
+    deployed.stacks[index].summary.status = "UPDATE_IN_PROGRESS".into();
     let plan = plan(&t, &deployed);
+    assert!(plan.findings.is_empty(), "{:?}", plan.findings);
+    let waits: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Wait)
+        .collect();
+    assert_eq!(waits.len(), 1, "{:?}", actions(&plan));
+    assert_eq!(waits[0].stack.name, "acme-primary");
     assert!(
-        matches!(&plan.findings[..], [Finding::InProgress { status, .. }] if status == "UPDATE_IN_PROGRESS")
+        waits[0].template.is_some(),
+        "apply acts on it once it settles"
     );
+    assert!(
+        waits[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("CloudFormation is changing the stack (UPDATE_IN_PROGRESS)")
+    );
+    assert_eq!(plan.summary.wait, 1);
+    assert!(plan.summary.has_changes());
+    assert!(plan.summary_line().contains("1 to wait for"));
+    // its resources exist meanwhile: nothing is held back to a second pass
+    assert!(
+        plan.changes.iter().all(|c| c.pass == 1),
+        "{:?}",
+        actions(&plan)
+    );
+}
+
+#[test]
+fn a_stack_being_created_is_waited_for_before_what_needs_it_and_one_being_deleted_is_recreated() {
+    let t = example();
+    let mut deployed = converged(&t);
+    let regional = deployed
+        .stacks
+        .iter()
+        .position(|s| s.spec.name == "acme-regional" && s.spec.region.as_str() == "eu-west-1")
+        .unwrap();
+    deployed.stacks[regional].summary.status = "CREATE_IN_PROGRESS".into();
+    deployed.stacks[regional].summary.outputs.clear();
+    let deploy = deployed
+        .stacks
+        .iter()
+        .position(|s| s.spec.name == "acme-deploy" && s.spec.account.as_str() == "444444444444")
+        .unwrap();
+    deployed.stacks[deploy].summary.status = "DELETE_IN_PROGRESS".into();
+    let plan = plan(&t, &deployed);
+    let find = |name: &str, place: &str| {
+        plan.changes
+            .iter()
+            .position(|c| {
+                c.stack.name == name
+                    && (c.stack.region.as_str() == place || c.stack.account.as_str() == place)
+                    && c.pass == 1
+            })
+            .unwrap()
+    };
+    let creating = find("acme-regional", "eu-west-1");
+    assert_eq!(plan.changes[creating].action, Action::Wait);
+    let deleting = find("acme-deploy", "444444444444");
+    assert_eq!(plan.changes[deleting].action, Action::Create);
+    assert!(
+        plan.changes[deleting]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("waits for the delete")
+    );
+    // the deploy stacks need the eu-west-1 key: they wait for the stack being created
+    for (i, c) in plan.changes.iter().enumerate() {
+        if c.stack.name == "acme-deploy" && c.action != Action::NoChange {
+            assert!(c.after.contains(&creating), "{}", plan.changes[i].label());
+        }
+    }
 }
 
 #[test]
