@@ -7,7 +7,7 @@ use futures::stream::{self, StreamExt};
 
 use super::{AwsError, BucketOwner, Cloud};
 use crate::layout::{self, FOUNDATION_TAG, OwnedName, STACK_TAG, StackKey, StackKind, StackSpec};
-use crate::plan::{Deployed, DeployedStack, Finding, OrphanBucket, StackSummary};
+use crate::plan::{Deployed, DeployedStack, Finding, OrphanBucket, StackState, StackSummary};
 use crate::templates::outputs;
 use crate::topology::{AccountId, Credentials, Region, Topology};
 
@@ -306,7 +306,12 @@ async fn check_names(
     }
     let mut checks = Vec::new();
     for spec in &specs {
-        if deployed.find(spec).is_some_and(|s| s.state().exists()) {
+        // A stack that is there holds its names, whatever it is doing; only one that failed to
+        // be created (and so is deleted and created again) or is missing needs them free.
+        if deployed
+            .find(spec)
+            .is_some_and(|s| s.state() != StackState::NeedsReplacement)
+        {
             continue;
         }
         for owned in layout::owned_names(topology, spec) {

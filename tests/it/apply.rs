@@ -8,7 +8,7 @@ use crate::common::{BUILD, Emulator, artifact_key_arn, path_str, standard, topol
 use serde_json::Value;
 
 const REGIONS: &[&str] = &["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"];
-const TARGETS: &[&str] = &[
+pub(crate) const TARGETS: &[&str] = &[
     "222222222222",
     "333333333333",
     "444444444444",
@@ -45,7 +45,7 @@ async fn role_exists(emulator: &Emulator, account: &str, role: &str) -> bool {
 }
 
 /// Checks the whole foundation for the given accounts and regions.
-async fn assert_converged(emulator: &Emulator, accounts: &[&str], regions: &[&str]) {
+pub(crate) async fn assert_converged(emulator: &Emulator, accounts: &[&str], regions: &[&str]) {
     // the sync function and its log group, which destroy must remove too
     let build = emulator.sdk(BUILD, "us-east-1").await;
     let function = aws_sdk_lambda::Client::new(&build)
@@ -151,7 +151,7 @@ async fn assert_converged(emulator: &Emulator, accounts: &[&str], regions: &[&st
 }
 
 /// Every stack in every account and region the tests use, as `account region name`.
-async fn all_stacks(emulator: &Emulator) -> Vec<String> {
+pub(crate) async fn all_stacks(emulator: &Emulator) -> Vec<String> {
     let mut out = Vec::new();
     for account in std::iter::once(&BUILD).chain(TARGETS) {
         for region in REGIONS {
@@ -192,7 +192,7 @@ fn chrono_free_date_in_days(days: u64) -> String {
 
 /// Nothing of the foundation remains: no stack, bucket, deploy role, key alias, sync function,
 /// log group or pipeline in any account or region, and every key it made is pending deletion.
-async fn assert_nothing_left(emulator: &Emulator) {
+pub(crate) async fn assert_nothing_left(emulator: &Emulator) {
     let stacks = all_stacks(emulator).await;
     assert!(stacks.is_empty(), "stacks left: {stacks:?}");
     for region in REGIONS {

@@ -57,6 +57,12 @@ pub struct Emulator {
 
 impl Emulator {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// An emulator with launcher options: `--stack-seconds S` (asynchronous mode),
+    /// `--throttle-share P --error-share Q --seed N` (fault mode).
+    pub fn start_with(options: &[&str]) -> Self {
         let python = python();
         let dir = tempfile::tempdir().unwrap();
         let log = fs_err::File::create(dir.path().join("emulator.log"))
@@ -68,6 +74,7 @@ impl Emulator {
         let mut child = Command::new(python)
             .arg(root().join("tools/emulator/launcher.py"))
             .args(["-H", "127.0.0.1", "-p", "0"])
+            .args(options)
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -177,6 +184,8 @@ impl Emulator {
     pub async fn sdk(&self, account: &str, region: &str) -> SdkConfig {
         let base = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
+            // fault mode throttles the tests' own reads too
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
             .region(Region::new(region.to_owned()))
             .endpoint_url(&self.url)
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(

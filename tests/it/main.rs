@@ -16,3 +16,4 @@ mod cli;
 mod common;
 mod pipeline;
 mod plan;
+mod waiting;

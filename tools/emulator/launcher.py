@@ -622,7 +622,10 @@ def enable_async_stacks(seconds: float, key_seconds: float) -> None:
     template holds a KMS key) before its final one, with outputs only once a create completes; a
     deleted stack stays visible, by name and in listings, as DELETE_IN_PROGRESS until then. While
     a stack is in progress, UpdateStack and DeleteStack answer CloudFormation's ValidationError
-    and CreateStack of its name AlreadyExistsException."""
+    and CreateStack of its name AlreadyExistsException. Stack operations are atomic, as in AWS:
+    two CreateStack calls of one name at the same moment make one stack, not two that fight
+    over its resources."""
+    import threading
     import time
 
     from moto.cloudformation.exceptions import AlreadyExistsException, ValidationError
@@ -667,14 +670,21 @@ def enable_async_stacks(seconds: float, key_seconds: float) -> None:
     original_delete = CloudFormationBackend.delete_stack
     original_describe = CloudFormationBackend.describe_stacks
 
+    atomic = threading.RLock()
+
     def create_stack(self, name, *args, **kwargs):
-        if deleted_in_progress(self, name) is not None:
-            raise AlreadyExistsException(f"Stack [{name}] already exists")
-        stack = original_create(self, name, *args, **kwargs)
-        hold(stack, "CREATE_IN_PROGRESS")
-        return stack
+        with atomic:
+            if deleted_in_progress(self, name) is not None:
+                raise AlreadyExistsException(f"Stack [{name}] already exists")
+            stack = original_create(self, name, *args, **kwargs)
+            hold(stack, "CREATE_IN_PROGRESS")
+            return stack
 
     def update_stack(self, name, *args, **kwargs):
+        with atomic:
+            return locked_update(self, name, *args, **kwargs)
+
+    def locked_update(self, name, *args, **kwargs):
         stack = live(self, name)
         shown = held(stack) if stack is not None else None
         if shown:
@@ -684,6 +694,10 @@ def enable_async_stacks(seconds: float, key_seconds: float) -> None:
         return stack
 
     def delete_stack(self, name_or_id):
+        with atomic:
+            return locked_delete(self, name_or_id)
+
+    def locked_delete(self, name_or_id):
         stack = live(self, name_or_id)
         if stack is None:
             return None  # unknown, or already being deleted: succeeds, as in AWS

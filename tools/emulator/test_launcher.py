@@ -457,3 +457,25 @@ def test_fault_mode_answers_a_seeded_share_with_each_services_own_errors():
     # the same seed gives the same answers
     again = _outcomes(_start((), options + ("--host", "127.0.0.1")), 240)
     assert again == first
+
+
+def test_asynchronous_mode_makes_one_stack_of_simultaneous_creates():
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = _start((), ("--stack-seconds", "1.5", "--key-stack-seconds", "3"))
+    urllib.request.urlopen(urllib.request.Request(url + "/moto-api/reset", method="POST"))
+    body = _template({"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "fidelity-atomic"}}})
+
+    def create(_):
+        try:
+            _client(url, "cloudformation", 1).create_stack(StackName="same", TemplateBody=body)
+            return "created"
+        except ClientError as error:
+            return error.response["Error"]["Code"]
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = sorted(pool.map(create, range(6)))
+    assert answers == ["AlreadyExistsException"] * 5 + ["created"], answers
+    cfn = _client(url, "cloudformation")
+    time.sleep(1.6)
+    assert [s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]] == ["CREATE_COMPLETE"]
