@@ -77,7 +77,13 @@ impl SdkCloud {
                 .region(build_region.clone())
                 // Standard mode backs off per request. Adaptive mode's client-side rate limiter,
                 // once throttled, slows every later call of the client, whatever it is for.
-                .retry_config(RetryConfig::standard().with_max_attempts(10));
+                // Backoff starts at 200 ms and doubles (with jitter) up to 20 s over ten
+                // attempts: a passing fault costs little, a lasting one is waited out.
+                .retry_config(
+                    RetryConfig::standard()
+                        .with_max_attempts(10)
+                        .with_initial_backoff(std::time::Duration::from_millis(200)),
+                );
             if let Some(profile) = profile {
                 loader = loader.profile_name(profile);
             }
