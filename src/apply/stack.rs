@@ -278,18 +278,7 @@ impl ChangeTask {
         request: &StackRequest,
         started: Instant,
     ) -> Result<(Option<BTreeMap<String, String>>, bool), Failed> {
-        if stack.status == StackStatus::UpdateRollbackFailed {
-            cfn.continue_update_rollback(&stack.id)
-                .await
-                .map_err(plain)?;
-            self.expect(
-                cfn,
-                &stack.id,
-                &StackStatus::UpdateRollbackComplete,
-                started,
-            )
-            .await?;
-        }
+        self.finish_failed_rollback(cfn, stack, started).await?;
         match cfn.update_stack(request).await.map_err(plain)? {
             UpdateOutcome::NoChanges => Ok((Some(stack.outputs.clone()), true)),
             UpdateOutcome::Started => self
@@ -297,6 +286,30 @@ impl ChangeTask {
                 .await
                 .map(|o| (Some(o), false)),
         }
+    }
+
+    /// Continues the rollback of a stack in `UPDATE_ROLLBACK_FAILED` and waits for it to end;
+    /// nothing for any other stack.
+    async fn finish_failed_rollback(
+        &self,
+        cfn: &dyn CloudFormation,
+        stack: &StackSummary,
+        started: Instant,
+    ) -> Result<(), Failed> {
+        if stack.status != StackStatus::UpdateRollbackFailed {
+            return Ok(());
+        }
+        cfn.continue_update_rollback(&stack.id)
+            .await
+            .map_err(plain)?;
+        self.expect(
+            cfn,
+            &stack.id,
+            &StackStatus::UpdateRollbackComplete,
+            started,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Empties the stack's buckets, deletes it, retries once if a bucket refilled, and reports
@@ -319,18 +332,7 @@ impl ChangeTask {
         let buckets = physical("AWS::S3::Bucket");
         let keys = physical("AWS::KMS::Key");
         // A stack whose update rollback failed cannot be deleted cleanly until the rollback ends.
-        if stack.status == StackStatus::UpdateRollbackFailed {
-            cfn.continue_update_rollback(&stack.id)
-                .await
-                .map_err(plain)?;
-            self.expect(
-                cfn,
-                &stack.id,
-                &StackStatus::UpdateRollbackComplete,
-                started,
-            )
-            .await?;
-        }
+        self.finish_failed_rollback(cfn, stack, started).await?;
         let s3 = self.cloud.s3(&spec.account).map_err(plain)?;
         let mut last_error = None;
         for _attempt in 0..2 {

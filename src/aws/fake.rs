@@ -402,24 +402,34 @@ struct FakeCloudFormation {
     describes: Arc<AtomicU64>,
 }
 
+/// Counts a call, answers it with the service's throttling error when asked to, and brings every
+/// stack up to now.
+fn enter<'s>(
+    state: &'s Mutex<State>,
+    calls: &AtomicU64,
+    operation: &'static str,
+    throttling: (&'static str, &'static str),
+) -> AwsResult<std::sync::MutexGuard<'s, State>> {
+    calls.fetch_add(1, Ordering::Relaxed);
+    let mut state = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if state.throttled > 0 {
+        state.throttled -= 1;
+        return Err(AwsError::new(operation, Some(throttling.0), throttling.1));
+    }
+    settle_all(&mut state);
+    Ok(state)
+}
+
 impl FakeCloudFormation {
-    /// Counts the call, answers throttling when asked to, and brings every stack up to now.
     fn enter(&self, operation: &'static str) -> AwsResult<std::sync::MutexGuard<'_, State>> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if state.throttled > 0 {
-            state.throttled -= 1;
-            return Err(AwsError::new(
-                operation,
-                Some("Throttling"),
-                "Rate exceeded",
-            ));
-        }
-        settle_all(&mut state);
-        Ok(state)
+        enter(
+            &self.state,
+            &self.calls,
+            operation,
+            ("Throttling", "Rate exceeded"),
+        )
     }
 
     /// The id of the stack a name or id means: by id any stack of this place, deleted ones too;
@@ -811,21 +821,12 @@ struct FakeAccount {
 
 impl FakeAccount {
     fn enter(&self, operation: &'static str) -> AwsResult<std::sync::MutexGuard<'_, State>> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if state.throttled > 0 {
-            state.throttled -= 1;
-            return Err(AwsError::new(
-                operation,
-                Some("SlowDown"),
-                "Please reduce your request rate.",
-            ));
-        }
-        settle_all(&mut state);
-        Ok(state)
+        enter(
+            &self.state,
+            &self.calls,
+            operation,
+            ("SlowDown", "Please reduce your request rate."),
+        )
     }
 }
 
