@@ -892,3 +892,62 @@ async fn what_apply_leaves_plans_as_nothing_to_do_and_a_change_behind_its_back_i
 fn the_plan_len(t: &Topology) -> usize {
     plan(t, &Deployed::default()).changes.len()
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_stack_in_progress_longer_than_the_wait_timeout_fails_its_change_with_the_status() {
+    let (cloud, mut executor, _) = applied().await;
+    executor.wait_timeout = Duration::from_secs(10 * 60);
+    let mut summary = cloud
+        .stack("111111111111", "us-east-1", "acme-primary")
+        .unwrap();
+    summary.status = "UPDATE_IN_PROGRESS".into();
+    cloud.put_stack(
+        "111111111111",
+        "us-east-1",
+        summary,
+        "{}",
+        Some(("UPDATE_COMPLETE", Duration::from_secs(2 * 60 * 60))),
+    );
+    let started = tokio::time::Instant::now();
+    let outcome = executor
+        .execute(&single("acme-primary", Action::Update))
+        .await;
+    let error = failure(&outcome);
+    assert!(
+        matches!(&error.cause, Cause::WaitTimedOut { status, minutes: 10 } if *status == "UPDATE_IN_PROGRESS"),
+        "{error}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "acme-primary (111111111111 us-east-1) pass 1: still UPDATE_IN_PROGRESS after 10 minutes; plinth stopped waiting (--wait-timeout)"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(600) && waited < Duration::from_secs(610),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn another_runs_operation_is_waited_for_and_then_acted_on() {
+    let (cloud, executor, recorder) = applied().await;
+    // the other run's update starts between this run's read and its own update
+    cloud.interleave_update("111111111111", "acme-primary");
+    let mut the_plan = single("acme-primary", Action::Update);
+    the_plan.changes[0]
+        .tags
+        .insert("owner".into(), "this run".into());
+    let outcome = executor.execute(&the_plan).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let statuses = statuses(&recorder.take(), "acme-primary");
+    assert!(
+        statuses[0].starts_with("busy (Stack:")
+            && statuses[0].contains("is in UPDATE_IN_PROGRESS state"),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.last().map(String::as_str), Some("UPDATE_COMPLETE"));
+    let now = cloud
+        .stack("111111111111", "us-east-1", "acme-primary")
+        .unwrap();
+    assert_eq!(now.tags["owner"], "this run");
+}

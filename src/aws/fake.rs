@@ -81,6 +81,9 @@ struct State {
     stacks: BTreeMap<String, FakeStack>,
     /// (operation, account, stack name) to how many more times it fails, and why.
     failures: HashMap<(Operation, String, String), (u32, String)>,
+    /// (account, stack name) of stacks whose next UpdateStack meets another run's update,
+    /// started just before it.
+    interleaved: BTreeSet<(String, String)>,
     /// (account, stack name) of stacks whose create makes the task panic: a bug in plinth.
     panics: BTreeSet<(String, String)>,
     /// How many of the next calls, of any kind, answer with throttling.
@@ -127,6 +130,14 @@ impl FakeCloud {
             (operation, account.to_owned(), stack.to_owned()),
             (times, reason.to_owned()),
         );
+    }
+
+    /// The next UpdateStack of this stack comes just after another run started its own update:
+    /// CloudFormation refuses it, as AWS does ("… is in UPDATE_IN_PROGRESS state").
+    pub fn interleave_update(&self, account: &str, stack: &str) {
+        self.lock()
+            .interleaved
+            .insert((account.to_owned(), stack.to_owned()));
     }
 
     /// Creating this stack makes the task that does it panic.
@@ -625,6 +636,20 @@ impl CloudFormation for FakeCloudFormation {
         let id = self
             .find(&state, &request.name)
             .ok_or_else(|| Self::missing("UpdateStack", &request.name))?;
+        if state
+            .interleaved
+            .remove(&(self.account.clone(), request.name.clone()))
+        {
+            self.begin(
+                &mut state,
+                &id,
+                StackStatus::UpdateInProgress,
+                &[
+                    StackStatus::UpdateCompleteCleanupInProgress,
+                    StackStatus::UpdateComplete,
+                ],
+            );
+        }
         let stack = &state.stacks[&id];
         if !updatable(&stack.summary.status) {
             return Err(validation(
