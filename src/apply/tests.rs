@@ -951,3 +951,23 @@ async fn another_runs_operation_is_waited_for_and_then_acted_on() {
         .unwrap();
     assert_eq!(now.tags["owner"], "this run");
 }
+
+#[tokio::test(start_paused = true)]
+async fn reading_grows_with_accounts_plus_regions() {
+    let regions = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1"];
+    for accounts in [3, 30] {
+        let t = crate::fixtures::grid(accounts, &regions);
+        let cloud = FakeCloud::new(Duration::from_secs(1));
+        crate::aws::snapshot::read(&cloud, &t, 8).await.unwrap();
+        // one DescribeStacks per region of the build account and one per target account; the
+        // rest are the name checks of stacks not there yet (two buckets, one per region, two
+        // roles per account)
+        let lists = regions.len() + accounts;
+        let checks = 1 + regions.len() + 2 * accounts;
+        assert_eq!(
+            usize::try_from(cloud.calls()).unwrap(),
+            lists + checks,
+            "{accounts} accounts"
+        );
+    }
+}

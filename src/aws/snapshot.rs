@@ -130,9 +130,9 @@ fn spec_of(
     })
 }
 
-/// Reads every stack of the foundation in every account and region the topology names, plus
-/// the regions an earlier topology recorded on the primary stack, and checks that the names the
-/// missing stacks need are free.
+/// Reads every stack of the foundation where its stacks can live (every region of the build
+/// account, including those an earlier topology recorded on the primary stack, and the build
+/// region of each target account), and checks that the names the missing stacks need are free.
 pub async fn read(
     cloud: &dyn Cloud,
     topology: &Topology,
@@ -185,12 +185,19 @@ pub async fn read(
             }
         }
     }
+    // Only where the foundation's stacks can live (so reads grow with accounts plus regions,
+    // not accounts times regions): every region of the build account, which holds the primary,
+    // regional and pipeline stacks, and the build region of each target account, which holds its
+    // deploy stack (IAM is global).
     let mut places = Vec::new();
+    for region in &regions {
+        if *region != build.region {
+            places.push((build.account.clone(), region.clone()));
+        }
+    }
     for account in topology.accounts().into_keys() {
-        for region in &regions {
-            if !(account == build.account && *region == build.region) {
-                places.push((account.clone(), region.clone()));
-            }
+        if account != build.account {
+            places.push((account, build.region.clone()));
         }
     }
     let mut listed = vec![first];
