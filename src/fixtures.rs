@@ -46,6 +46,7 @@ pub fn generated(accounts: &[(u64, &[&str])], pipelines: usize) -> Topology {
         .collect();
     Topology {
         name: FoundationName::parse("acme").expect("a fixture name is valid"),
+        organization_id: None,
         build: Build {
             account: account(111_111_111_111),
             region: region("us-east-1"),

@@ -70,13 +70,27 @@ fn requirement(stack: StackKey, fragment: Fragment, reason: Reason) -> Requireme
     }
 }
 
+/// The fragment of an artifact stack that grants an account's deploy roles: one per account
+/// when the grants name the roles (so each waits for its roles to exist), the core itself when
+/// they name the organization (which needs no role to exist).
+fn grants_of(topology: &Topology, account: &AccountId) -> Fragment {
+    if topology.organization_id.is_some() {
+        Fragment::Core
+    } else {
+        Fragment::Grants {
+            account: account.clone(),
+        }
+    }
+}
+
 /// The fragments a stack is made of.
 fn fragments(topology: &Topology, key: &StackKey) -> Vec<Fragment> {
     let grants = || {
         topology
             .target_accounts()
             .into_iter()
-            .map(|account| Fragment::Grants { account })
+            .map(|account| grants_of(topology, &account))
+            .filter(|f| *f != Fragment::Core)
     };
     match key {
         StackKey::Primary => [Fragment::Core, Fragment::Sync]
@@ -159,9 +173,7 @@ fn requirements(topology: &Topology, key: &StackKey, fragment: &Fragment) -> Vec
                 for region in &regions {
                     out.push(requirement(
                         artifact_stack(topology, region),
-                        Fragment::Grants {
-                            account: account.clone(),
-                        },
+                        grants_of(topology, account),
                         Reason::Existence {
                             principal: format!(
                                 "the artifact grants for account {account} ({region})"

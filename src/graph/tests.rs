@@ -261,3 +261,47 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_thousand_accounts_in_seventeen_regions_take_three_waves_by_name_or_by_organization() {
+    let regions = [
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-central-1",
+        "eu-north-1",
+        "eu-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-south-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ca-central-1",
+        "sa-east-1",
+    ];
+    let mut t = crate::fixtures::grid(1000, &regions);
+    let by_name = StackGraph::build(&t, &BTreeSet::new());
+    assert_eq!(by_name.waves().len(), 3);
+    t.organization_id = Some(crate::topology::OrganizationId::parse("o-a1b2c3d4e5").unwrap());
+    let by_organization = StackGraph::build(&t, &BTreeSet::new());
+    assert!(
+        by_organization.waves().len() <= 3,
+        "{}",
+        by_organization.waves().len()
+    );
+    // the grants are in the artifact stacks' first pass: deploy stacks wait only for key ARNs
+    assert_eq!(
+        wave_of(
+            &by_organization,
+            &StackKey::Deploy {
+                account: account(200_000_000_000)
+            },
+            1
+        ),
+        2
+    );
+}

@@ -114,3 +114,24 @@ pub fn role_arn(account: &str, name: &str) -> Value {
 pub fn root_arn(account: &str) -> Value {
     iam_arn(account, "root")
 }
+
+/// The principal and condition that name the foundation's two deploy roles in any account of
+/// the organization: `aws:PrincipalOrgID` with `aws:PrincipalArn` matching the exact role names,
+/// so the document is the same size whatever the number of accounts.
+pub fn organization_grantee(
+    topology: &crate::topology::Topology,
+    organization: &crate::topology::OrganizationId,
+) -> (Value, Option<Value>) {
+    let roles = [
+        topology.pipeline_role_name(),
+        topology.cloudformation_role_name(),
+    ]
+    .map(|role| role_arn("*", &role));
+    (
+        json!({ "AWS": "*" }),
+        Some(json!({
+            "StringEquals": { "aws:PrincipalOrgID": organization.as_str() },
+            "ArnLike": { "aws:PrincipalArn": roles }
+        })),
+    )
+}

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::policy::{PolicyDocument, Statement, objects_arn, role_arn};
+use super::policy::{PolicyDocument, Statement, objects_arn, organization_grantee, role_arn};
 use super::storage::{self, ARTIFACT_BUCKET_ACTIONS, ARTIFACT_OBJECT_ACTIONS};
 use super::{ARTIFACT_SYNC_SOURCE, Template, artifact_key, outputs};
 use crate::graph::Fragment;
@@ -32,41 +32,51 @@ pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) ->
     );
 
     // One statement pair for every granted account: a bucket policy may hold 20 KB, and a
-    // statement per account would not fit a foundation of fifty accounts.
-    let principals: Vec<serde_json::Value> = fragments
-        .iter()
-        .filter_map(|f| match f {
-            Fragment::Grants { account } => Some(account),
-            _ => None,
-        })
-        .flat_map(|account| {
-            [
-                topology.pipeline_role_name(),
-                topology.cloudformation_role_name(),
-            ]
-            .map(|role| role_arn(account.as_str(), &role))
-        })
-        .collect();
+    // statement per account would not fit a foundation of fifty accounts. With an organization,
+    // one pair grants the foundation's role names in any of its accounts, whatever their number.
+    let grantee = match &topology.organization_id {
+        Some(organization) => Some(organization_grantee(topology, organization)),
+        None => {
+            let principals: Vec<serde_json::Value> = fragments
+                .iter()
+                .filter_map(|f| match f {
+                    Fragment::Grants { account } => Some(account),
+                    _ => None,
+                })
+                .flat_map(|account| {
+                    [
+                        topology.pipeline_role_name(),
+                        topology.cloudformation_role_name(),
+                    ]
+                    .map(|role| role_arn(account.as_str(), &role))
+                })
+                .collect();
+            (!principals.is_empty()).then(|| (json!({ "AWS": principals }), None))
+        }
+    };
     let mut grants = Vec::new();
-    if !principals.is_empty() {
+    if let Some((principal, condition)) = grantee {
         let bucket = json!({ "Ref": "ArtifactBucket" });
-        let principal = json!({ "AWS": principals });
-        grants.push(
+        let with_condition = |statement: Statement| match &condition {
+            Some(condition) => statement.condition(condition.clone()),
+            None => statement,
+        };
+        grants.push(with_condition(
             Statement::allow(
                 "DeployRolesObjects",
                 ARTIFACT_OBJECT_ACTIONS,
                 vec![objects_arn(bucket.clone())],
             )
             .principal(principal.clone()),
-        );
-        grants.push(
+        ));
+        grants.push(with_condition(
             Statement::allow(
                 "DeployRolesBucket",
                 ARTIFACT_BUCKET_ACTIONS,
                 vec![bucket_arn(bucket)],
             )
             .principal(principal),
-        );
+        ));
     }
     t.resource(
         "ArtifactBucketPolicy",

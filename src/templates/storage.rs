@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::policy::{PolicyDocument, Statement, bucket_arn, objects_arn, root_arn};
+use super::policy::{
+    PolicyDocument, Statement, bucket_arn, objects_arn, organization_grantee, root_arn,
+};
 use crate::topology::Topology;
 
 /// Key administration, granted to the build account root (which IAM then narrows).
@@ -86,16 +88,30 @@ pub fn key(topology: &Topology, region: &str) -> Value {
         Statement::allow("BuildAccountAdministers", &admin, vec![json!("*")])
             .principal(root(build)),
     ];
-    let targets: Vec<Value> = topology
-        .target_accounts()
-        .iter()
-        .map(|a| root_arn(a.as_str()))
-        .collect();
-    if !targets.is_empty() {
-        statements.push(
-            Statement::allow("TargetAccountsUse", KEY_USE_ACTIONS, vec![json!("*")])
-                .principal(json!({ "AWS": targets })),
-        );
+    if let Some(organization) = &topology.organization_id {
+        let (principal, condition) = organization_grantee(topology, organization);
+        let mut statement = Statement::allow(
+            "OrganizationDeployRolesUse",
+            KEY_USE_ACTIONS,
+            vec![json!("*")],
+        )
+        .principal(principal);
+        if let Some(condition) = condition {
+            statement = statement.condition(condition);
+        }
+        statements.push(statement);
+    } else {
+        let targets: Vec<Value> = topology
+            .target_accounts()
+            .iter()
+            .map(|a| root_arn(a.as_str()))
+            .collect();
+        if !targets.is_empty() {
+            statements.push(
+                Statement::allow("TargetAccountsUse", KEY_USE_ACTIONS, vec![json!("*")])
+                    .principal(json!({ "AWS": targets })),
+            );
+        }
     }
     json!({
         "Type": "AWS::KMS::Key",

@@ -248,3 +248,99 @@ fn a_foundation_of_fifty_accounts_fits_cloudformation_and_s3_limits() {
         }
     }
 }
+
+/// The rendered bucket and key policies of every artifact stack, as compact JSON text.
+fn artifact_policies(topology: &Topology) -> Vec<(String, usize)> {
+    let graph = StackGraph::build(topology, &BTreeSet::new());
+    render_graph(topology, &graph)
+        .into_iter()
+        .filter(|n| n.pass == graph.passes(&n.stack.key))
+        .flat_map(|n| {
+            let body = n.template.body();
+            let name = n.stack.pass_label(n.pass);
+            [
+                ("ArtifactBucketPolicy", "PolicyDocument"),
+                ("ArtifactKey", "KeyPolicy"),
+            ]
+            .into_iter()
+            .filter_map(move |(resource, property)| {
+                let document = body["Resources"][resource]["Properties"].get(property)?;
+                Some((format!("{name} {resource}"), document.to_string().len()))
+            })
+            .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn organization_grants_are_the_same_size_for_3_and_1000_accounts() {
+    let regions = ["us-east-1", "eu-west-1"];
+    let sizes = |accounts: usize, organization: bool| {
+        let mut t = crate::fixtures::grid(accounts, &regions);
+        if organization {
+            t.organization_id =
+                Some(crate::topology::OrganizationId::parse("o-a1b2c3d4e5").unwrap());
+        }
+        artifact_policies(&t)
+    };
+    assert_eq!(sizes(3, true), sizes(1000, true));
+    // without an organization the policies grow with the accounts
+    let (few, many) = (sizes(3, false), sizes(1000, false));
+    assert_eq!(few.len(), many.len());
+    assert!(
+        few.iter().zip(&many).all(|(a, b)| a.1 < b.1),
+        "{few:?} {many:?}"
+    );
+}
+
+#[test]
+fn organization_grants_name_the_exact_roles_in_any_account_of_it() {
+    let mut t = crate::fixtures::grid(2, &["us-east-1"]);
+    t.organization_id = Some(crate::topology::OrganizationId::parse("o-a1b2c3d4e5").unwrap());
+    let graph = StackGraph::build(&t, &BTreeSet::new());
+    let primary = render_graph(&t, &graph)
+        .into_iter()
+        .find(|n| n.stack.key == StackKey::Primary)
+        .unwrap();
+    let body = primary.template.body();
+    for (resource, property) in [
+        ("ArtifactBucketPolicy", "PolicyDocument"),
+        ("ArtifactKey", "KeyPolicy"),
+    ] {
+        let statements = body["Resources"][resource]["Properties"][property]["Statement"]
+            .as_array()
+            .unwrap();
+        let granted: Vec<&Value> = statements
+            .iter()
+            .filter(|s| s["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-a1b2c3d4e5")
+            .collect();
+        assert!(!granted.is_empty(), "{resource}");
+        for statement in granted {
+            assert_eq!(statement["Principal"], serde_json::json!({ "AWS": "*" }));
+            assert_eq!(
+                statement["Condition"]["ArnLike"]["aws:PrincipalArn"],
+                serde_json::json!([
+                    { "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/acme-codepipeline" },
+                    { "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/acme-cloudformation" }
+                ])
+            );
+        }
+        // no account is named: nothing waits for roles to exist
+        assert!(
+            !body.to_string().contains("200000000000:role"),
+            "{resource}"
+        );
+    }
+    // the grants need no second pass of their own
+    assert!(
+        graph
+            .fragments_through(&StackKey::Primary, 1)
+            .contains(&crate::graph::Fragment::Core)
+    );
+    assert!(
+        !graph
+            .fragments_through(&StackKey::Primary, graph.passes(&StackKey::Primary))
+            .iter()
+            .any(|f| matches!(f, crate::graph::Fragment::Grants { .. }))
+    );
+}

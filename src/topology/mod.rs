@@ -15,7 +15,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use diagnostic::{Diagnostic, Rendered, line_column};
-pub use names::{AccountId, FoundationName, Region, check_name};
+pub use names::{AccountId, FoundationName, OrganizationId, Region, check_name};
 pub use validate::parse;
 
 /// How plinth obtains credentials for one account.
@@ -92,6 +92,9 @@ pub struct Pipeline {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Topology {
     pub name: FoundationName,
+    /// With an organization, bucket and key policies grant the foundation's role names in any
+    /// account of it, instead of listing every target account's roles.
+    pub organization_id: Option<OrganizationId>,
     pub build: Build,
     pub targets: Vec<Target>,
     pub pipelines: Vec<Pipeline>,

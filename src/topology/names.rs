@@ -56,6 +56,29 @@ string_newtype!(
     FoundationName
 );
 
+string_newtype!(
+    /// An AWS Organizations id such as `o-a1b2c3d4e5`.
+    OrganizationId
+);
+
+impl OrganizationId {
+    /// AWS's form: `o-` and 10 to 32 lowercase letters or digits.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let rest = text.strip_prefix("o-").unwrap_or("");
+        if (10..=32).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(format!(
+                "`{text}` is not an AWS Organizations id (expected `o-` and 10 to 32 lowercase letters or digits, as `aws organizations describe-organization` shows it)"
+            ))
+        }
+    }
+}
+
 impl AccountId {
     pub fn parse(text: &str) -> Result<Self, String> {
         if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
@@ -170,6 +193,21 @@ mod tests {
         assert!(serde_json::from_str::<Region>("\"EU\"").is_err());
         assert!(serde_json::from_str::<FoundationName>("\"Bad Name\"").is_err());
         assert_eq!(serde_json::to_string(&region).unwrap(), "\"eu-west-1\"");
+    }
+
+    #[test]
+    fn organization_ids_follow_aws_form() {
+        assert!(OrganizationId::parse("o-a1b2c3d4e5").is_ok());
+        assert!(OrganizationId::parse("o-abcdefghijklmnopqrstuvwxyz012345").is_ok());
+        for bad in [
+            "o-short",
+            "a1b2c3d4e5f6",
+            "o-A1B2C3D4E5",
+            "o-a1b2c3d4e5-x",
+            "",
+        ] {
+            assert!(OrganizationId::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -434,3 +434,82 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn a_default_role_reaches_every_target_without_its_own_credentials() {
+    let text = VALID
+        .replacen(
+            "name = \"acme\"\n",
+            "name = \"acme\"\n\n[defaults]\nrole_arn = \"arn:aws:iam::{account}:role/OrganizationAccountAccessRole\"\n",
+            1,
+        )
+        .replacen("profile = \"dev\"\n", "", 1);
+    let topology = parse(&text).unwrap().topology;
+    assert_eq!(
+        topology.targets[0].credentials,
+        Credentials::AssumeRole(
+            "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole".into()
+        )
+    );
+    // a target's own role_arn (or profile) wins
+    assert_eq!(
+        topology.targets[1].credentials,
+        Credentials::AssumeRole("arn:aws:iam::333333333333:role/deployer".into())
+    );
+    assert_eq!(
+        topology.build.credentials,
+        Credentials::Profile("build".into())
+    );
+}
+
+#[test]
+fn a_default_role_must_name_the_account_by_placeholder() {
+    let text = VALID.replacen(
+        "name = \"acme\"\n",
+        "name = \"acme\"\n[defaults]\nrole_arn = \"arn:aws:iam::222222222222:role/Deployer\"\n",
+        1,
+    );
+    let found = errors(&text);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].key, "defaults.role_arn");
+    assert!(
+        found[0].message.contains("has no `{account}`"),
+        "{}",
+        found[0].message
+    );
+    assert!(
+        found[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("arn:aws:iam::{account}:role/")
+    );
+    let text = VALID.replacen(
+        "name = \"acme\"\n",
+        "name = \"acme\"\n[defaults]\nrole_arn = \"{account}\"\n",
+        1,
+    );
+    assert!(errors(&text)[0].message.contains("is not an IAM role ARN"));
+}
+
+#[test]
+fn an_organization_id_is_checked() {
+    let with = |id: &str| {
+        VALID.replacen(
+            "name = \"acme\"\n",
+            &format!("name = \"acme\"\norganization_id = \"{id}\"\n"),
+            1,
+        )
+    };
+    let topology = parse(&with("o-a1b2c3d4e5")).unwrap().topology;
+    assert_eq!(
+        topology
+            .organization_id
+            .as_ref()
+            .map(OrganizationId::as_str),
+        Some("o-a1b2c3d4e5")
+    );
+    let found = errors(&with("a1b2c3d4e5"));
+    assert_eq!(found[0].key, "organization_id");
+    assert!(found[0].message.contains("is not an AWS Organizations id"));
+}

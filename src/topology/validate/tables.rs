@@ -9,11 +9,21 @@ use super::access::{closest, index_path, key_path};
 use super::limits::{STACK_NAME_MAX, parse_policy_arn, parse_role_arn};
 use super::{Reader, Span};
 use crate::topology::{
-    AccountId, ArtifactSync, Build, Credentials, Diagnostic, FoundationName, Pipeline, Region,
-    Source, Target, Topology, check_name,
+    AccountId, ArtifactSync, Build, Credentials, Diagnostic, FoundationName, OrganizationId,
+    Pipeline, Region, Source, Target, Topology, check_name,
 };
 
-const TOP_KEYS: &[&str] = &["name", "build", "targets", "pipelines"];
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "build",
+    "targets",
+    "pipelines",
+    "organization_id",
+    "defaults",
+];
+const DEFAULTS_KEYS: &[&str] = &["role_arn"];
+/// What `[defaults] role_arn` writes for the target's account.
+const ACCOUNT_PLACEHOLDER: &str = "{account}";
 const BUILD_KEYS: &[&str] = &[
     "account",
     "region",
@@ -167,6 +177,18 @@ impl Reader {
                 None
             }
         });
+        let organization_id = self.string(table, "", "organization_id").and_then(|(text, span)| {
+            match OrganizationId::parse(&text) {
+                Ok(id) => Some(id),
+                Err(message) => {
+                    self.error(Diagnostic::new(Some(span), "organization_id", message).hint(
+                        "leave it out to grant each target account by name, or copy the id from the Organizations console",
+                    ));
+                    None
+                }
+            }
+        });
+        let default_role = self.defaults(table);
         let build = match Self::get(table, "build") {
             Some(value) => {
                 if let DeValue::Table(t) = value.get_ref() {
@@ -225,7 +247,15 @@ impl Reader {
         let mut targets = Vec::new();
         for (index, (t, t_span)) in target_tables.iter().enumerate() {
             let path = index_path("targets", index);
-            if let Some((target, name_span)) = self.target(t, t_span, &path) {
+            if let Some((mut target, name_span)) = self.target(t, t_span, &path) {
+                // A target without its own profile or role_arn gets the default role.
+                if let (Credentials::DefaultChain, Some(template)) =
+                    (&target.credentials, &default_role)
+                {
+                    target.credentials = Credentials::AssumeRole(
+                        template.replace(ACCOUNT_PLACEHOLDER, target.account.as_str()),
+                    );
+                }
                 targets.push((target, path, name_span));
             }
         }
@@ -258,6 +288,7 @@ impl Reader {
         self.same_credentials_per_account(&build, &targets);
         let topology = Topology {
             name,
+            organization_id,
             build,
             targets: targets.iter().map(|(t, _, _)| t.clone()).collect(),
             pipelines: pipelines.iter().map(|(p, _)| p.clone()).collect(),
@@ -265,6 +296,36 @@ impl Reader {
         self.derived_names(&topology, &name_span, &pipelines);
         self.pipeline_limits(&topology, &pipelines);
         Some(topology)
+    }
+
+    /// `[defaults]`: a `role_arn` with `{account}` in place of the account id, assumed (filled in)
+    /// for every target that names neither `profile` nor `role_arn`.
+    pub(super) fn defaults(&mut self, table: &DeTable<'_>) -> Option<String> {
+        let value = Self::get(table, "defaults")?;
+        let DeValue::Table(defaults) = value.get_ref() else {
+            self.wrong_type(value, "defaults".into(), "a table (`[defaults]`)");
+            return None;
+        };
+        self.check_keys(defaults, &value.span(), "defaults", DEFAULTS_KEYS, &[]);
+        let (template, span) = self.string(defaults, "defaults", "role_arn")?;
+        let hint = "write the role ARN with {account} where the account id goes: arn:aws:iam::{account}:role/OrganizationAccountAccessRole";
+        if !template.contains(ACCOUNT_PLACEHOLDER) {
+            self.error(
+                Diagnostic::new(
+                    Some(span),
+                    "defaults.role_arn",
+                    format!("`{template}` has no `{ACCOUNT_PLACEHOLDER}`, so every target would assume the same account's role"),
+                )
+                .hint(hint),
+            );
+            return None;
+        }
+        if let Err(message) = parse_role_arn(&template.replace(ACCOUNT_PLACEHOLDER, "123456789012"))
+        {
+            self.error(Diagnostic::new(Some(span), "defaults.role_arn", message).hint(hint));
+            return None;
+        }
+        Some(template)
     }
 
     pub(super) fn build(&mut self, table: &DeTable<'_>, span: Span) -> Option<(Build, Span)> {
