@@ -34,25 +34,24 @@ pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) ->
     // One statement pair for every granted account: a bucket policy may hold 20 KB, and a
     // statement per account would not fit a foundation of fifty accounts. With an organization,
     // one pair grants the foundation's role names in any of its accounts, whatever their number.
-    let grantee = match &topology.organization_id {
-        Some(organization) => Some(organization_grantee(topology, organization)),
-        None => {
-            let principals: Vec<serde_json::Value> = fragments
-                .iter()
-                .filter_map(|f| match f {
-                    Fragment::Grants { account } => Some(account),
-                    _ => None,
-                })
-                .flat_map(|account| {
-                    [
-                        topology.pipeline_role_name(),
-                        topology.cloudformation_role_name(),
-                    ]
-                    .map(|role| role_arn(account.as_str(), &role))
-                })
-                .collect();
-            (!principals.is_empty()).then(|| (json!({ "AWS": principals }), None))
-        }
+    let grantee = if let Some(organization) = &topology.organization_id {
+        Some(organization_grantee(topology, organization))
+    } else {
+        let principals: Vec<serde_json::Value> = fragments
+            .iter()
+            .filter_map(|f| match f {
+                Fragment::Grants { account } => Some(account),
+                _ => None,
+            })
+            .flat_map(|account| {
+                [
+                    topology.pipeline_role_name(),
+                    topology.cloudformation_role_name(),
+                ]
+                .map(|role| role_arn(account.as_str(), &role))
+            })
+            .collect();
+        (!principals.is_empty()).then(|| (json!({ "AWS": principals }), None))
     };
     let mut grants = Vec::new();
     if let Some((principal, condition)) = grantee {
