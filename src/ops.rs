@@ -94,6 +94,12 @@ pub fn fresh_graph(topology: &Topology) -> StackGraph {
     StackGraph::build(topology, &BTreeSet::new())
 }
 
+/// What a fresh apply's templates hold over AWS's limits: each would make apply fail halfway.
+pub fn limit_findings(topology: &Topology) -> Vec<plan::Finding> {
+    let graph = fresh_graph(topology);
+    plan::limits(topology, &templates::render_graph(topology, &graph)).0
+}
+
 /// Every (stack, pass) template of a fresh apply, as files to write, and their manifest.
 pub struct RenderedSet {
     /// File name and canonical JSON text of each template, in wave order.

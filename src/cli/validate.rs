@@ -13,6 +13,11 @@ pub struct ValidateArgs {
 
 pub fn run(args: ValidateArgs) -> Result<u8, Failure> {
     let loaded = common::load_topology(&args.topology.topology)?;
+    let over = ops::limit_findings(&loaded.topology);
+    if !over.is_empty() {
+        output::say(&output::views::limit_errors(&common::style(), &over));
+        return Err(Failure::Reported(exit::BAD_INPUT));
+    }
     let graph = ops::fresh_graph(&loaded.topology);
     output::say(&output::views::validated(
         &common::style(),

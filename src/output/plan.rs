@@ -113,6 +113,13 @@ pub fn render(style: &Style, plan: &Plan) -> String {
         };
         let _ = writeln!(out, "{what}");
     }
+    let near: Vec<_> = plan.limits.iter().filter(|m| m.share() >= 0.5).collect();
+    if !near.is_empty() {
+        let _ = writeln!(out, "{}", style.bold("documents near AWS's limits"));
+        for measure in near {
+            let _ = writeln!(out, "  {measure}");
+        }
+    }
     for warning in &plan.warnings {
         let _ = writeln!(out, "{} {warning}", style.yellow(&style.bold("warning:")));
     }

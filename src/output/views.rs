@@ -44,6 +44,21 @@ pub fn diagnostics(
     out
 }
 
+/// What `plinth validate` says of a topology whose templates would pass AWS's limits.
+pub fn limit_errors(style: &Style, findings: &[crate::plan::Finding]) -> String {
+    let mut out = String::new();
+    for finding in findings {
+        let _ = writeln!(out, "{} {finding}", style.red(&style.bold("error:")));
+    }
+    let _ = write!(
+        out,
+        "{} the topology is valid, but {} of its documents would pass AWS's limits; nothing was sent to AWS",
+        style.red(&style.bold("error:")),
+        findings.len()
+    );
+    out
+}
+
 /// What `plinth validate` says of a valid topology.
 pub fn validated(style: &Style, file: &str, topology: &Topology, graph: &StackGraph) -> String {
     let stacks = layout::stacks(topology);

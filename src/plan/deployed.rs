@@ -263,6 +263,11 @@ pub enum Finding {
     },
     /// A template is larger than CloudFormation takes in a request.
     TemplateTooLarge { stack: String, bytes: usize },
+    /// A document (a policy) or count of a stack is over AWS's limit.
+    LimitExceeded {
+        measure: crate::templates::limits::Measure,
+        way_out: String,
+    },
 }
 
 impl fmt::Display for Finding {
@@ -289,6 +294,10 @@ impl fmt::Display for Finding {
                 f,
                 "bucket {bucket} exists in account {account} outside any stack (left by an earlier failure), so {stack} cannot create it; \
                  `plinth destroy` removes it, or empty and delete it by hand"
+            ),
+            Finding::LimitExceeded { measure, way_out } => write!(
+                f,
+                "the {measure}, over AWS's limit, so apply would fail halfway; {way_out}"
             ),
             Finding::TemplateTooLarge { stack, bytes } => write!(
                 f,

@@ -13,7 +13,8 @@ pub use deployed::{Deployed, DeployedStack, Finding, StackState, StackStatus, St
 
 use crate::graph::StackGraph;
 use crate::layout::{StackKey, StackKind, StackSpec};
-use crate::templates::{self, Placeholder, canonical_json};
+use crate::templates::limits::{LimitKind, Measure};
+use crate::templates::{self, Placeholder, RenderedNode, canonical_json};
 use crate::topology::Topology;
 
 /// The largest `TemplateBody` CloudFormation accepts, in bytes of the compact JSON plinth sends.
@@ -147,6 +148,9 @@ pub struct Plan {
     /// Things worth knowing that do not stop apply.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The fullest documents against AWS's limits, fullest first.
+    #[serde(default)]
+    pub limits: Vec<Measure>,
     /// What each stack looked like when planned: `account/region/name` to `status@changed_at`
     /// (or `absent`). Applying a saved plan refuses when these no longer match.
     pub fingerprints: BTreeMap<String, String>,
@@ -236,6 +240,68 @@ fn place(spec: &StackSpec) -> String {
     format!("{}/{}/{}", spec.account, spec.region, spec.name)
 }
 
+/// How many of the fullest documents a plan shows against their limits.
+const FULLEST: usize = 5;
+
+/// Every limited size of the rendered templates: the findings for those over AWS's limits, and
+/// the fullest documents (policies and template bodies), fullest first.
+pub fn limits(topology: &Topology, rendered: &[RenderedNode]) -> (Vec<Finding>, Vec<Measure>) {
+    let mut all: Vec<Measure> = rendered
+        .iter()
+        .flat_map(|node| {
+            templates::limits::measure(
+                &node.stack.pass_label(node.pass),
+                node.stack.region.as_str(),
+                &node.template.body(),
+            )
+        })
+        .collect();
+    let findings = all
+        .iter()
+        .filter(|m| m.exceeded() && m.kind != LimitKind::TemplateBody)
+        .map(|measure| Finding::LimitExceeded {
+            way_out: way_out(topology, measure.kind),
+            measure: measure.clone(),
+        })
+        .collect();
+    all.retain(|m| {
+        !matches!(
+            m.kind,
+            LimitKind::Resources | LimitKind::Outputs | LimitKind::Parameters
+        )
+    });
+    all.sort_by(|a, b| b.share().total_cmp(&a.share()));
+    // one line per document: its last pass is the fullest
+    let mut seen = BTreeSet::new();
+    all.retain(|m| {
+        let stack = m
+            .stack
+            .rsplit_once(" pass ")
+            .map_or(m.stack.as_str(), |(s, _)| s);
+        seen.insert((stack.to_owned(), m.kind, m.resource.clone()))
+    });
+    all.truncate(FULLEST);
+    (findings, all)
+}
+
+fn way_out(topology: &Topology, kind: LimitKind) -> String {
+    match kind {
+        LimitKind::BucketPolicy | LimitKind::KeyPolicy if topology.organization_id.is_none() => {
+            "set `organization_id` so that the grants name the organization, not every target account (see docs/foundation.md)".into()
+        }
+        LimitKind::BucketPolicy | LimitKind::KeyPolicy => {
+            "split the targets over two foundations".into()
+        }
+        LimitKind::TrustPolicy | LimitKind::InlinePolicies | LimitKind::ManagedPolicy => {
+            "deploy to this account from fewer pipelines or regions, or split the foundation".into()
+        }
+        LimitKind::TemplateBody
+        | LimitKind::Resources
+        | LimitKind::Outputs
+        | LimitKind::Parameters => "split the pipeline's targets over several pipelines".into(),
+    }
+}
+
 /// The fingerprints of what a plan depends on, from a fresh snapshot.
 pub fn fingerprints(
     specs: impl IntoIterator<Item = StackSpec>,
@@ -267,6 +333,8 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
     let outputs = deployed.outputs_of(&specs);
     let rendered = templates::render_graph(topology, &graph);
     let mut findings = deployed.findings.clone();
+    let (over, fullest) = limits(topology, &rendered);
+    findings.extend(over);
 
     let mut index_of: BTreeMap<(StackKey, u32), usize> = BTreeMap::new();
     let mut changes: Vec<Change> = Vec::new();
@@ -441,6 +509,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
         orphan_buckets: Vec::new(),
         findings,
         warnings: dropped_account_warnings(topology, deployed),
+        limits: fullest,
         fingerprints: fingerprints(specs, deployed),
         summary,
     }
@@ -506,6 +575,7 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
         orphan_buckets: deployed.orphan_buckets.clone(),
         findings: Vec::new(),
         warnings: dropped_account_warnings(topology, deployed),
+        limits: Vec::new(),
         fingerprints: fingerprints(Vec::new(), deployed),
         summary,
     }

@@ -6,6 +6,7 @@ use super::*;
 use crate::graph::StackGraph;
 use crate::layout::StackKind::{Deploy, Pipeline, Primary, Regional};
 use crate::plan::StackSummary;
+use crate::templates::limits::LimitKind;
 use crate::templates::render_graph;
 use crate::topology::parse;
 
@@ -430,4 +431,79 @@ fn a_template_too_large_for_cloudformation_is_a_finding() {
         "{:?}",
         plan.findings
     );
+}
+
+#[test]
+fn a_hundred_accounts_pass_the_bucket_policy_limit_unless_granted_by_organization() {
+    let regions = [
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-southeast-2",
+    ];
+    let mut t = crate::fixtures::grid(100, &regions);
+    let plan = plan(&t, &Deployed::default());
+    let over: Vec<&Finding> = plan
+        .findings
+        .iter()
+        .filter(|f| matches!(f, Finding::LimitExceeded { measure, .. } if measure.kind == LimitKind::BucketPolicy))
+        .collect();
+    assert_eq!(over.len(), regions.len(), "{:#?}", plan.findings);
+    let text = over[0].to_string();
+    assert!(text.contains("of 20 KB, over AWS's limit"), "{text}");
+    assert!(text.contains("set `organization_id`"), "{text}");
+    assert!(plan.limits[0].exceeded());
+
+    t.organization_id = Some(crate::topology::OrganizationId::parse("o-a1b2c3d4e5").unwrap());
+    let plan = plan_of(&t);
+    assert!(plan.findings.is_empty(), "{:#?}", plan.findings);
+    assert!(
+        plan.limits.iter().all(|m| m.share() < 0.5),
+        "{:#?}",
+        plan.limits
+    );
+}
+
+fn plan_of(t: &Topology) -> Plan {
+    plan(t, &Deployed::default())
+}
+
+#[test]
+fn the_example_is_measured_against_every_limit_and_fits() {
+    let t = example();
+    let graph = StackGraph::build(&t, &BTreeSet::new());
+    let rendered = render_graph(&t, &graph);
+    let measures: Vec<crate::templates::limits::Measure> = rendered
+        .iter()
+        .flat_map(|n| {
+            crate::templates::limits::measure(
+                &n.stack.pass_label(n.pass),
+                n.stack.region.as_str(),
+                &n.template.body(),
+            )
+        })
+        .collect();
+    for kind in [
+        LimitKind::BucketPolicy,
+        LimitKind::KeyPolicy,
+        LimitKind::TrustPolicy,
+        LimitKind::InlinePolicies,
+        LimitKind::TemplateBody,
+        LimitKind::Resources,
+        LimitKind::Outputs,
+        LimitKind::Parameters,
+    ] {
+        let largest = measures
+            .iter()
+            .filter(|m| m.kind == kind)
+            .max_by_key(|m| m.size);
+        let largest = largest.unwrap_or_else(|| panic!("no {kind:?} measured"));
+        assert!(largest.size > 0 && !largest.exceeded(), "{largest}");
+    }
+    let (findings, fullest) = crate::plan::limits(&t, &rendered);
+    assert!(findings.is_empty());
+    assert!(fullest.len() <= 5 && !fullest.is_empty());
+    assert!(fullest.windows(2).all(|w| w[0].share() >= w[1].share()));
 }

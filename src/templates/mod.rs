@@ -9,6 +9,7 @@
 //! "this key". Pure: no I/O.
 
 mod deploy;
+pub mod limits;
 mod pipeline;
 pub mod policy;
 mod primary;

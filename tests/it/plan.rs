@@ -283,3 +283,38 @@ fn a_removed_target_plans_its_region_for_deletion_and_names_its_unreachable_acco
     run.assert_stderr("- delete  acme-regional (111111111111 eu-west-1)");
     run.assert_stderr("warning: account 444444444444 is no longer in the topology, so plinth cannot reach its acme-deploy stack");
 }
+
+/// A foundation of `accounts` target accounts in six regions, reached with the default role.
+fn many_accounts(accounts: usize, extra: &str) -> String {
+    use std::fmt::Write as _;
+    let mut text = format!(
+        "name = \"acme\"\n{extra}\n[defaults]\nrole_arn = \"arn:aws:iam::{{account}}:role/plinth-operator\"\n\n[build]\naccount = \"111111111111\"\nregion = \"us-east-1\"\nprofile = \"build\"\n"
+    );
+    for i in 0..accounts {
+        let _ = write!(
+            text,
+            "\n[[targets]]\nname = \"t{i}\"\naccount = \"{:012}\"\nregions = [\"us-east-1\", \"us-east-2\", \"us-west-2\", \"eu-west-1\", \"eu-central-1\", \"ap-southeast-2\"]\n",
+            700_000_000_000u64 + i as u64
+        );
+    }
+    text
+}
+
+#[test]
+fn a_hundred_accounts_by_name_are_refused_at_validate_and_plan_naming_the_limit() {
+    let emulator = Emulator::start();
+    let file = emulator.write("topology.toml", &many_accounts(100, ""));
+    let validate = emulator.plinth(&["validate", "-t", path_str(&file)]);
+    validate.expect(2);
+    validate.assert_stderr("error: the bucket policy acme-artifacts-111111111111-us-east-1 of acme-primary (111111111111 us-east-1) pass 2:");
+    validate.assert_stderr(
+        "of 20 KB, over AWS's limit, so apply would fail halfway; set `organization_id`",
+    );
+    validate.assert_stderr("nothing was sent to AWS");
+    let plan = emulator.plinth(&["plan", "-t", path_str(&file)]);
+    plan.expect(1);
+    plan.assert_stderr("of 20 KB, over AWS's limit");
+    let apply = emulator.plinth(&["apply", "-t", path_str(&file), "--yes"]);
+    apply.expect(1);
+    apply.assert_stderr("nothing was changed");
+}
