@@ -268,15 +268,12 @@ pub fn measure(label: &str, region: &str, body: &Value) -> Vec<Measure> {
                     name,
                     size(&properties["AssumeRolePolicyDocument"], region, resources),
                 );
-                let inline: usize = properties["Policies"]
-                    .as_array()
-                    .map(|policies| {
-                        policies
-                            .iter()
-                            .map(|p| size(&p["PolicyDocument"], region, resources))
-                            .sum()
-                    })
-                    .unwrap_or(0);
+                let inline: usize = properties["Policies"].as_array().map_or(0, |policies| {
+                    policies
+                        .iter()
+                        .map(|p| size(&p["PolicyDocument"], region, resources))
+                        .sum()
+                });
                 push(LimitKind::InlinePolicies, name, inline);
             }
             "AWS::IAM::ManagedPolicy" => push(
