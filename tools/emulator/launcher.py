@@ -108,6 +108,154 @@ def patch_no_updates() -> None:
     CloudFormationBackend.update_stack = update_stack
 
 
+def _compact_size(policy) -> int:
+    """The size AWS measures: the document's compact JSON."""
+    value = json.loads(policy) if isinstance(policy, (str, bytes)) else policy
+    return len(json.dumps(value, separators=(",", ":")))
+
+
+def _missing_roles(policy) -> list:
+    """Role ARNs a policy names as principals that do not exist (in any emulated account)."""
+    from moto.iam.models import iam_backends
+
+    value = json.loads(policy) if isinstance(policy, (str, bytes)) else policy
+    statements = value.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    missing = []
+    for statement in statements:
+        principal = statement.get("Principal", {})
+        names = principal.get("AWS", []) if isinstance(principal, dict) else []
+        for arn in [names] if isinstance(names, str) else names:
+            parts = arn.split(":", 5) if isinstance(arn, str) else []
+            if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+                continue
+            account, name = parts[4], parts[5].rsplit("/", 1)[-1]
+            roles = iam_backends[account]["aws"].roles.values() if account.isdigit() else []
+            if account != "*" and not any(role.name == name for role in roles):
+                missing.append(arn)
+    return missing
+
+
+def patch_policy_sizes() -> None:
+    """Bucket policies, key policies and role trust policies of any size are accepted. AWS
+    refuses a bucket policy over 20 KB ("MalformedPolicy: Policy exceeds the maximum allowed
+    document size."), a key policy over 32 KB (MalformedPolicyDocumentException) and a trust
+    policy over 2,048 characters (LimitExceeded: "Cannot exceed quota for ACLSizePerRole")."""
+    from moto.iam.exceptions import LimitExceededException
+    from moto.iam.models import IAMBackend, Role
+    from moto.kms.models import Key, KmsBackend
+    from moto.s3.models import S3Backend
+
+    original_bucket_policy = S3Backend.put_bucket_policy
+
+    def put_bucket_policy(self, bucket_name, policy):
+        if _compact_size(policy) > 20 * 1024:
+            raise _s3_malformed_policy("Policy exceeds the maximum allowed document size.")
+        return original_bucket_policy(self, bucket_name, policy)
+
+    S3Backend.put_bucket_policy = put_bucket_policy
+
+    def check_key_policy(policy):
+        if policy and _compact_size(policy) > 32 * 1024:
+            raise _kms_malformed_policy("Policy exceeds the maximum allowed document size of 32768 bytes.")
+
+    original_create_key = KmsBackend.create_key
+
+    def create_key(self, policy, *args, **kwargs):
+        check_key_policy(policy)
+        return original_create_key(self, policy, *args, **kwargs)
+
+    KmsBackend.create_key = create_key
+    # Only where a key can be updated at all (patch_kms_key gives it the handler).
+    if "update_from_cloudformation_json" in Key.__dict__:
+        original_key_update = Key.update_from_cloudformation_json.__func__
+
+        def key_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+            check_key_policy(cloudformation_json["Properties"].get("KeyPolicy"))
+            return original_key_update(cls, original_resource, new_resource_name, cloudformation_json,
+                                       account_id, region_name)
+
+        Key.update_from_cloudformation_json = classmethod(key_update)
+
+    def check_trust(document):
+        if document and _compact_size(document) > 2_048:
+            raise LimitExceededException("Cannot exceed quota for ACLSizePerRole: 2048")
+
+    original_create_role = IAMBackend.create_role
+
+    def create_role(self, role_name, assume_role_policy_document, *args, **kwargs):
+        check_trust(assume_role_policy_document)
+        return original_create_role(self, role_name, assume_role_policy_document, *args, **kwargs)
+
+    IAMBackend.create_role = create_role
+    original_role_update = Role.update_from_cloudformation_json.__func__
+
+    def role_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        check_trust(cloudformation_json["Properties"].get("AssumeRolePolicyDocument"))
+        return original_role_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+
+    Role.update_from_cloudformation_json = classmethod(role_update)
+
+
+def _s3_malformed_policy(message):
+    from moto.s3.exceptions import S3ClientError
+
+    class MalformedPolicy(S3ClientError):
+        code = 400
+
+        def __init__(self):
+            super().__init__("MalformedPolicy", message)
+
+    return MalformedPolicy()
+
+
+def _kms_malformed_policy(message):
+    from moto.core.exceptions import JsonRESTError
+
+    return JsonRESTError("MalformedPolicyDocumentException", message)
+
+
+def patch_policy_principals() -> None:
+    """Bucket policies and key policies may name roles that do not exist. AWS refuses them (S3:
+    "MalformedPolicy: Invalid principal in policy"; KMS: MalformedPolicyDocumentException), which
+    is why plinth grants the deploy roles in a second pass, once they exist."""
+    from moto.kms.models import Key, KmsBackend
+    from moto.s3.models import S3Backend
+
+    original_bucket_policy = S3Backend.put_bucket_policy
+
+    def put_bucket_policy(self, bucket_name, policy):
+        if _missing_roles(policy):
+            raise _s3_malformed_policy("Invalid principal in policy")
+        return original_bucket_policy(self, bucket_name, policy)
+
+    S3Backend.put_bucket_policy = put_bucket_policy
+
+    def check_key_policy(policy):
+        missing = _missing_roles(policy) if policy else []
+        if missing:
+            raise _kms_malformed_policy(f"Policy contains a statement with one or more invalid principals: {missing[0]}")
+
+    original_create_key = KmsBackend.create_key
+
+    def create_key(self, policy, *args, **kwargs):
+        check_key_policy(policy)
+        return original_create_key(self, policy, *args, **kwargs)
+
+    KmsBackend.create_key = create_key
+    # Only where a key can be updated at all (patch_kms_key gives it the handler).
+    if "update_from_cloudformation_json" in Key.__dict__:
+        original_key_update = Key.update_from_cloudformation_json.__func__
+
+        def key_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+            check_key_policy(cloudformation_json["Properties"].get("KeyPolicy"))
+            return original_key_update(cls, original_resource, new_resource_name, cloudformation_json,
+                                       account_id, region_name)
+
+        Key.update_from_cloudformation_json = classmethod(key_update)
+
+
 def patch_bucket_versioning() -> None:
     """AWS::S3::Bucket: VersioningConfiguration is ignored on create and update."""
     from moto.s3.models import FakeBucket, s3_backends
@@ -596,6 +744,9 @@ PATCHES = (
     patch_bucket_versioning_response,
     patch_role_resource,
     patch_pipeline_metadata_timestamps,
+    # after the resource patches above, whose handlers they wrap
+    patch_policy_sizes,
+    patch_policy_principals,
 )
 
 

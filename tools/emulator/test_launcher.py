@@ -479,3 +479,68 @@ def test_asynchronous_mode_makes_one_stack_of_simultaneous_creates():
     cfn = _client(url, "cloudformation")
     time.sleep(1.6)
     assert [s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]] == ["CREATE_COMPLETE"]
+
+
+def _policy(principal, statements=1):
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": f"S{i}", "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::fidelity/{'x' * 40}{i}"} for i in range(statements)]}
+
+
+def _refused(call) -> dict:
+    with pytest.raises(ClientError) as refused:
+        call()
+    return refused.value.response["Error"]
+
+
+@proves("patch_policy_sizes")
+def test_a_bucket_policy_over_20_kb_is_refused(aws):
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="fidelity")
+    policy = _policy("arn:aws:iam::123456789012:root", 150)
+    assert len(json.dumps(policy, separators=(",", ":"))) > 20 * 1024
+    error = _refused(lambda: s3.put_bucket_policy(Bucket="fidelity", Policy=json.dumps(policy)))
+    assert error["Code"] == "MalformedPolicy"
+    assert error["Message"] == "Policy exceeds the maximum allowed document size."
+    s3.put_bucket_policy(Bucket="fidelity", Policy=json.dumps(_policy("arn:aws:iam::123456789012:root", 100)))
+
+
+@proves("patch_policy_sizes")
+def test_a_key_policy_over_32_kb_is_refused(aws):
+    kms = aws("kms")
+    policy = _policy("arn:aws:iam::123456789012:root", 240)
+    assert len(json.dumps(policy, separators=(",", ":"))) > 32 * 1024
+    error = _refused(lambda: kms.create_key(Policy=json.dumps(policy)))
+    assert error["Code"] == "MalformedPolicyDocumentException"
+
+
+@proves("patch_policy_sizes")
+def test_a_trust_policy_over_2048_characters_is_refused(aws):
+    iam = aws("iam")
+    trust = _policy("arn:aws:iam::123456789012:root", 20)
+    error = _refused(lambda: iam.create_role(RoleName="big", AssumeRolePolicyDocument=json.dumps(trust)))
+    assert error["Code"] == "LimitExceeded"
+    assert "ACLSizePerRole: 2048" in error["Message"]
+
+
+@proves("patch_policy_principals")
+def test_a_bucket_policy_naming_a_role_that_does_not_exist_is_refused(aws):
+    s3, iam = aws("s3"), aws("iam")
+    s3.create_bucket(Bucket="fidelity")
+    role = "arn:aws:iam::123456789012:role/fidelity-deploy"
+    error = _refused(lambda: s3.put_bucket_policy(Bucket="fidelity", Policy=json.dumps(_policy(role))))
+    assert error["Code"] == "MalformedPolicy"
+    assert error["Message"] == "Invalid principal in policy"
+    iam.create_role(RoleName="fidelity-deploy", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"},
+                                                 "Action": "sts:AssumeRole"}]}))
+    s3.put_bucket_policy(Bucket="fidelity", Policy=json.dumps(_policy(role)))
+
+
+@proves("patch_policy_principals")
+def test_a_key_policy_naming_a_role_that_does_not_exist_is_refused(aws):
+    kms = aws("kms")
+    role = "arn:aws:iam::123456789012:role/fidelity-missing"
+    error = _refused(lambda: kms.create_key(Policy=json.dumps(_policy(role))))
+    assert error["Code"] == "MalformedPolicyDocumentException"
+    kms.create_key(Policy=json.dumps(_policy("arn:aws:iam::123456789012:root")))
