@@ -318,3 +318,32 @@ fn a_hundred_accounts_by_name_are_refused_at_validate_and_plan_naming_the_limit(
     apply.expect(1);
     apply.assert_stderr("nothing was changed");
 }
+
+#[test]
+fn three_hundred_accounts_granted_by_organization_plan_apply_plan_and_destroy() {
+    let emulator = Emulator::start();
+    let file = emulator.write(
+        "topology.toml",
+        &many_accounts(300, "organization_id = \"o-a1b2c3d4e5\""),
+    );
+    emulator
+        .plinth(&["validate", "-t", path_str(&file)])
+        .expect(0);
+    let plan = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
+    plan.expect(2);
+    plan.assert_stderr("Plan: 306 to create");
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    let converged = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
+    converged.expect(0);
+    // reads grow with accounts plus regions: one DescribeStacks per target account and per
+    // region of the build account, one GetCallerIdentity per account, one GetTemplate per stack
+    converged.assert_stderr("read 306 stacks in 301 accounts and 6 regions with");
+    emulator
+        .plinth(&["destroy", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    let after = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
+    after.expect(2);
+    after.assert_stderr("Plan: 306 to create");
+}
