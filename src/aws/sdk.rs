@@ -72,7 +72,7 @@ impl SdkCloud {
     /// with the build account's credentials, or the default chain. Nothing is called yet.
     pub async fn connect(topology: &Topology) -> Self {
         let build_region = aws_config::Region::new(topology.build.region.to_string());
-        let load = |profile: Option<String>| {
+        let loader = |profile: Option<String>| {
             let mut loader = aws_config::defaults(BehaviorVersion::latest())
                 .region(build_region.clone())
                 // Standard mode backs off per request. Adaptive mode's client-side rate limiter,
@@ -86,6 +86,17 @@ impl SdkCloud {
                 );
             if let Some(profile) = profile {
                 loader = loader.profile_name(profile);
+            }
+            loader
+        };
+        let default_chain = loader(None).load().await;
+        // One HTTP client (one connection pool, one TLS configuration) for every account: a
+        // client each costs about a megabyte per account.
+        let http_client = default_chain.http_client();
+        let load = |profile: Option<String>| {
+            let mut loader = loader(profile);
+            if let Some(client) = http_client.clone() {
+                loader = loader.http_client(client);
             }
             loader.load()
         };
@@ -101,7 +112,6 @@ impl SdkCloud {
                 )
                 .build()
         };
-        let default_chain = load(None).await;
         let build = match &topology.build.credentials {
             Credentials::DefaultChain => default_chain.clone(),
             Credentials::Profile(profile) => load(Some(profile.clone())).await,
