@@ -140,8 +140,9 @@ def _missing_roles(policy) -> list:
 def patch_policy_sizes() -> None:
     """Bucket policies, key policies and role trust policies of any size are accepted. AWS
     refuses a bucket policy over 20 KB ("MalformedPolicy: Policy exceeds the maximum allowed
-    document size."), a key policy over 32 KB (MalformedPolicyDocumentException) and a trust
-    policy over 2,048 characters (LimitExceeded: "Cannot exceed quota for ACLSizePerRole")."""
+    document size."), a key policy over 32 KB (MalformedPolicyDocumentException), a trust
+    policy over 2,048 characters (LimitExceeded: "Cannot exceed quota for ACLSizePerRole") and
+    a role's inline policies together over 10,240 characters (LimitExceeded)."""
     from moto.iam.exceptions import LimitExceededException
     from moto.iam.models import IAMBackend, Role
     from moto.kms.models import Key, KmsBackend
@@ -189,6 +190,15 @@ def patch_policy_sizes() -> None:
         return original_create_role(self, role_name, assume_role_policy_document, *args, **kwargs)
 
     IAMBackend.create_role = create_role
+    original_put_policy = Role.put_policy
+
+    def put_policy(self, policy_name, policy_json):
+        others = sum(_compact_size(doc) for name, doc in self.policies.items() if name != policy_name)
+        if others + _compact_size(policy_json) > 10_240:
+            raise LimitExceededException(f"Maximum policy size of 10240 bytes exceeded for role {self.name}")
+        return original_put_policy(self, policy_name, policy_json)
+
+    Role.put_policy = put_policy
     original_role_update = Role.update_from_cloudformation_json.__func__
 
     def role_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
@@ -196,6 +206,26 @@ def patch_policy_sizes() -> None:
         return original_role_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
 
     Role.update_from_cloudformation_json = classmethod(role_update)
+
+
+def patch_template_body_size() -> None:
+    """CreateStack and UpdateStack take a TemplateBody of any size. AWS refuses one over 51,200
+    bytes (a larger template must be passed by TemplateURL, up to 1 MB)."""
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    def limited(original):
+        def handler(self):
+            body = self._get_param("TemplateBody") or ""
+            if len(body.encode()) > 51_200:
+                raise ValidationError(message=(
+                    "1 validation error detected: Value at 'templateBody' failed to satisfy "
+                    "constraint: Member must have length less than or equal to 51200"))
+            return original(self)
+        return handler
+
+    CloudFormationResponse.create_stack = limited(CloudFormationResponse.create_stack)
+    CloudFormationResponse.update_stack = limited(CloudFormationResponse.update_stack)
 
 
 def _s3_malformed_policy(message):
@@ -747,6 +777,7 @@ PATCHES = (
     # after the resource patches above, whose handlers they wrap
     patch_policy_sizes,
     patch_policy_principals,
+    patch_template_body_size,
 )
 
 

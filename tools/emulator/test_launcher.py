@@ -544,3 +544,32 @@ def test_a_key_policy_naming_a_role_that_does_not_exist_is_refused(aws):
     error = _refused(lambda: kms.create_key(Policy=json.dumps(_policy(role))))
     assert error["Code"] == "MalformedPolicyDocumentException"
     kms.create_key(Policy=json.dumps(_policy("arn:aws:iam::123456789012:root")))
+
+
+@proves("patch_policy_sizes")
+def test_inline_policies_over_10240_characters_together_are_refused(aws):
+    iam = aws("iam")
+    iam.create_role(RoleName="inline", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                 "Action": "sts:AssumeRole"}]}))
+    half = json.dumps(_policy("arn:aws:iam::123456789012:root", 45))
+    iam.put_role_policy(RoleName="inline", PolicyName="one", PolicyDocument=half)
+    error = _refused(lambda: iam.put_role_policy(RoleName="inline", PolicyName="two", PolicyDocument=half))
+    assert error["Code"] == "LimitExceeded"
+    assert "10240" in error["Message"]
+
+
+@proves("patch_template_body_size")
+def test_a_template_body_over_51200_bytes_is_refused_and_a_template_url_is_not(aws):
+    cfn, s3 = aws("cloudformation"), aws("s3")
+    topics = {f"Topic{i}": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"t{i}", "DisplayName": "x" * 60}}
+              for i in range(450)}
+    body = _template(topics)
+    assert len(body) > 51_200
+    error = _refused(lambda: cfn.create_stack(StackName="big", TemplateBody=body))
+    assert error["Code"] == "ValidationError"
+    assert "less than or equal to 51200" in error["Message"]
+    s3.create_bucket(Bucket="fidelity-templates")
+    s3.put_object(Bucket="fidelity-templates", Key="big.json", Body=body.encode())
+    cfn.create_stack(StackName="big", TemplateURL="https://fidelity-templates.s3.amazonaws.com/big.json")
+    assert cfn.describe_stacks(StackName="big")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
