@@ -261,6 +261,25 @@ impl Topology {
     }
 }
 
+/// Where a template too large for `TemplateBody` is uploaded: the build bucket, under a prefix the
+/// foundation owns, one object per stack and pass.
+pub fn template_object_key(spec: &StackSpec, pass: u32) -> String {
+    format!(
+        "plinth/templates/{}-{}-{}-pass{pass}.json",
+        spec.name, spec.account, spec.region
+    )
+}
+
+/// The HTTPS URL of an object, as CloudFormation's `TemplateURL` takes it.
+pub fn object_url(bucket: &str, region: &Region, key: &str) -> String {
+    let domain = if region.as_str().starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    format!("https://{bucket}.s3.{region}.{domain}/{key}")
+}
+
 /// A resource a stack creates under a fixed name, which must be free before the stack is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OwnedName {

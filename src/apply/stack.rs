@@ -227,7 +227,21 @@ impl ChangeTask {
                     .map(|()| (None, false))
             }
             Action::Create | Action::Replace | Action::Update | Action::Wait => {
-                let request = self.request().map_err(plain)?;
+                let mut request = self.request().map_err(plain)?;
+                if let Some(upload) = &self.change.template_upload {
+                    self.cloud
+                        .s3(&upload.account)
+                        .map_err(plain)?
+                        .put_object(
+                            &upload.bucket,
+                            &upload.region,
+                            &upload.key,
+                            &request.template_body,
+                        )
+                        .await
+                        .map_err(plain)?;
+                    request.template_url = Some(upload.url.clone());
+                }
                 match current {
                     Some(stack) if stack.state() == StackState::NeedsReplacement => {
                         self.delete(cfn, &stack, started).await?;
@@ -255,6 +269,7 @@ impl ChangeTask {
         Ok(StackRequest {
             name: self.change.stack.name.clone(),
             template_body: body,
+            template_url: None,
             parameters,
             tags: self.change.tags.clone(),
         })

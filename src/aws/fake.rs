@@ -170,6 +170,11 @@ impl FakeCloud {
         }
     }
 
+    /// How many objects a bucket holds; `None` when it does not exist.
+    pub fn objects(&self, bucket: &str) -> Option<u64> {
+        self.lock().buckets.get(bucket).map(|b| b.objects)
+    }
+
     pub fn bucket_names(&self) -> Vec<String> {
         self.lock().buckets.keys().cloned().collect()
     }
@@ -876,6 +881,32 @@ impl S3 for FakeAccount {
             ));
         };
         Ok(std::mem::take(&mut b.objects))
+    }
+
+    async fn put_object(
+        &self,
+        bucket: &str,
+        _region: &Region,
+        _key: &str,
+        _body: &str,
+    ) -> AwsResult<()> {
+        let mut state = self.enter("PutObject")?;
+        match state.buckets.get_mut(bucket) {
+            Some(b) if b.account == self.account => {
+                b.objects += 1;
+                Ok(())
+            }
+            Some(_) => Err(AwsError::new(
+                "PutObject",
+                Some("AccessDenied"),
+                "Access Denied",
+            )),
+            None => Err(AwsError::new(
+                "PutObject",
+                Some("NoSuchBucket"),
+                "The specified bucket does not exist",
+            )),
+        }
     }
 
     async fn delete_bucket(&self, bucket: &str, _region: &Region) -> AwsResult<()> {

@@ -86,7 +86,10 @@ pub type AwsResult<T> = Result<T, AwsError>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackRequest {
     pub name: String,
+    /// The template; sent as `TemplateBody` unless `template_url` is set.
     pub template_body: String,
+    /// Where the same template was uploaded, for a template over the `TemplateBody` limit.
+    pub template_url: Option<String>,
     pub parameters: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
 }
@@ -148,6 +151,14 @@ pub trait S3: Send + Sync {
     /// Deletes every object version and delete marker; returns how many were deleted.
     async fn empty_bucket(&self, bucket: &str, region: &Region) -> AwsResult<u64>;
     async fn delete_bucket(&self, bucket: &str, region: &Region) -> AwsResult<()>;
+    /// Writes an object; the bucket's default encryption applies.
+    async fn put_object(
+        &self,
+        bucket: &str,
+        region: &Region,
+        key: &str,
+        body: &str,
+    ) -> AwsResult<()>;
 }
 
 #[async_trait]

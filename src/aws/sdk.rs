@@ -257,7 +257,13 @@ macro_rules! stack_request {
     ($builder:expr, $request:expr) => {
         $builder
             .stack_name(&$request.name)
-            .template_body(&$request.template_body)
+            .set_template_body(
+                $request
+                    .template_url
+                    .is_none()
+                    .then(|| $request.template_body.clone()),
+            )
+            .set_template_url($request.template_url.clone())
             .set_parameters(Some(parameters($request)))
             .set_tags(Some(tags($request)))
             .capabilities(Capability::CapabilityNamedIam)
@@ -579,6 +585,28 @@ impl S3 for SdkS3 {
             .send()
             .await
             .map_err(|e| error("DeleteBucket", e))?;
+        Ok(())
+    }
+
+    async fn put_object(
+        &self,
+        bucket: &str,
+        region: &Region,
+        key: &str,
+        body: &str,
+    ) -> AwsResult<()> {
+        self.count();
+        self.client(Some(region))
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(aws_sdk_s3::primitives::ByteStream::from(
+                body.as_bytes().to_vec(),
+            ))
+            .send()
+            .await
+            .map_err(|e| error("PutObject", e))?;
         Ok(())
     }
 }

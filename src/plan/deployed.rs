@@ -301,9 +301,11 @@ impl fmt::Display for Finding {
             ),
             Finding::TemplateTooLarge { stack, bytes } => write!(
                 f,
-                "the template of {stack} is {bytes} bytes; CloudFormation takes at most {} in a request: \
+                "the template of {stack} is {bytes} bytes; CloudFormation takes at most {} in a request, \
+                 and {} by URL from the build bucket (for stacks of the build account once that bucket exists): \
                  split its pipeline's targets over several pipelines",
-                crate::plan::TEMPLATE_BODY_LIMIT
+                crate::plan::TEMPLATE_BODY_LIMIT,
+                crate::plan::TEMPLATE_URL_LIMIT
             ),
         }
     }

@@ -19,6 +19,19 @@ use crate::topology::Topology;
 
 /// The largest `TemplateBody` CloudFormation accepts, in bytes of the compact JSON plinth sends.
 pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
+/// The largest template CloudFormation takes from S3 by `TemplateURL`.
+pub const TEMPLATE_URL_LIMIT: usize = 1_000_000;
+
+/// A template over the `TemplateBody` limit, uploaded before its change and passed by URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateUpload {
+    pub account: crate::topology::AccountId,
+    /// The bucket's region.
+    pub region: crate::topology::Region,
+    pub bucket: String,
+    pub key: String,
+    pub url: String,
+}
 
 /// The version of the plan's JSON form; raised on any incompatible change.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -94,6 +107,9 @@ pub struct Change {
     pub parameters: Vec<PlannedParameter>,
     pub tags: BTreeMap<String, String>,
     pub diff: Option<Diff>,
+    /// For a template over the `TemplateBody` limit: where apply uploads it.
+    #[serde(default)]
+    pub template_upload: Option<TemplateUpload>,
 }
 
 impl Change {
@@ -333,8 +349,15 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
     let outputs = deployed.outputs_of(&specs);
     let rendered = templates::render_graph(topology, &graph);
     let mut findings = deployed.findings.clone();
-    let (over, fullest) = limits(topology, &rendered);
+    let (over, mut fullest) = limits(topology, &rendered);
     findings.extend(over);
+    // A template over the TemplateBody limit goes by URL (or is a finding of its own).
+    for measure in &mut fullest {
+        if measure.kind == LimitKind::TemplateBody && measure.size > TEMPLATE_BODY_LIMIT {
+            measure.limit = TEMPLATE_URL_LIMIT;
+        }
+    }
+    fullest.sort_by(|a, b| b.share().total_cmp(&a.share()));
 
     let mut index_of: BTreeMap<(StackKey, u32), usize> = BTreeMap::new();
     let mut changes: Vec<Change> = Vec::new();
@@ -342,7 +365,29 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
     for node in &rendered {
         let body = node.template.body();
         let bytes = body.to_string().len();
-        if bytes > TEMPLATE_BODY_LIMIT {
+        // A template over the TemplateBody limit goes by URL from the build bucket: in the
+        // build account (CloudFormation reads it with the caller's credentials), once the
+        // bucket exists (the primary stack is there, or the stack is a pipeline, which waits for
+        // it).
+        let primary_there = deployed
+            .find(&crate::layout::stacks(topology)[0])
+            .is_some_and(|d| d.summary.status.resources_exist());
+        let template_upload = (bytes > TEMPLATE_BODY_LIMIT
+            && bytes <= TEMPLATE_URL_LIMIT
+            && node.stack.account == topology.build.account
+            && (primary_there || node.stack.key.kind() == StackKind::Pipeline))
+            .then(|| {
+                let key = crate::layout::template_object_key(&node.stack, node.pass);
+                let bucket = topology.build_bucket();
+                TemplateUpload {
+                    account: topology.build.account.clone(),
+                    region: topology.build.region.clone(),
+                    url: crate::layout::object_url(&bucket, &topology.build.region, &key),
+                    bucket,
+                    key,
+                }
+            });
+        if bytes > TEMPLATE_BODY_LIMIT && template_upload.is_none() {
             findings.push(Finding::TemplateTooLarge {
                 stack: node.stack.name.clone(),
                 bytes,
@@ -468,6 +513,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
             parameters,
             tags: node.tags.clone(),
             diff,
+            template_upload: template_upload.filter(|_| keeps_template),
         });
     }
 
@@ -542,6 +588,7 @@ fn deletion(stack: &DeployedStack, wave: u32, after: Vec<usize>, reason: Option<
         parameters: Vec::new(),
         tags: stack.summary.tags.clone(),
         diff: None,
+        template_upload: None,
     }
 }
 

@@ -404,7 +404,7 @@ fn a_saved_plan_knows_when_what_is_deployed_changed() {
 }
 
 #[test]
-fn a_template_too_large_for_cloudformation_is_a_finding() {
+fn a_template_over_the_body_limit_goes_by_url_from_the_build_bucket() {
     use std::fmt::Write as _;
     let mut text = String::from(
         "name = \"acme\"\n[build]\naccount = \"111111111111\"\nregion = \"us-east-1\"\n",
@@ -424,12 +424,29 @@ fn a_template_too_large_for_cloudformation_is_a_finding() {
         names.join(", ")
     );
     let plan = plan(&parse(&text).unwrap().topology, &Deployed::default());
+    assert!(plan.findings.is_empty(), "{:?}", plan.findings);
+    let pipeline = plan
+        .changes
+        .iter()
+        .find(|c| c.stack.name == "acme-pipeline-p")
+        .unwrap();
+    let size = serde_json::from_str::<serde_json::Value>(pipeline.template.as_deref().unwrap())
+        .unwrap()
+        .to_string()
+        .len();
+    assert!(size > TEMPLATE_BODY_LIMIT, "{size}");
+    let upload = pipeline.template_upload.as_ref().expect("uploaded");
+    assert_eq!(upload.bucket, "acme-build-111111111111-us-east-1");
+    assert_eq!(
+        upload.url,
+        "https://acme-build-111111111111-us-east-1.s3.us-east-1.amazonaws.com/plinth/templates/acme-pipeline-p-111111111111-us-east-1-pass1.json"
+    );
+    // stacks under the limit go as a body
     assert!(
-        plan.findings.iter().any(
-            |f| matches!(f, Finding::TemplateTooLarge { stack, .. } if stack == "acme-pipeline-p")
-        ),
-        "{:?}",
-        plan.findings
+        plan.changes
+            .iter()
+            .filter(|c| c.stack.name != "acme-pipeline-p")
+            .all(|c| c.template_upload.is_none())
     );
 }
 

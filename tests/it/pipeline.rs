@@ -322,3 +322,55 @@ async fn removing_a_pipeline_deletes_its_stack() {
             .is_empty()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pipeline_template_over_the_body_limit_is_applied_by_url() {
+    use std::fmt::Write as _;
+    let emulator = Emulator::start();
+    let regions = "\"us-east-1\", \"us-east-2\", \"us-west-1\", \"us-west-2\", \"eu-west-1\", \"eu-west-2\", \"eu-central-1\", \"ap-southeast-2\"";
+    let mut text = String::from(
+        "name = \"acme\"\norganization_id = \"o-a1b2c3d4e5\"\n[defaults]\nrole_arn = \"arn:aws:iam::{account}:role/plinth-operator\"\n[build]\naccount = \"111111111111\"\nregion = \"us-east-1\"\nprofile = \"build\"\n",
+    );
+    for i in 0..20 {
+        let _ = write!(
+            text,
+            "[[targets]]\nname = \"t{i}\"\naccount = \"{:012}\"\nregions = [{regions}]\n",
+            800_000_000_000u64 + i
+        );
+    }
+    let names: Vec<String> = (0..20).map(|i| format!("\"t{i}\"")).collect();
+    let _ = write!(
+        text,
+        "[[pipelines]]\nname = \"wide\"\ntargets = [{}]\nsources = [{{ name = \"App\", key = \"wide/app.zip\" }}]\nstack = \"wide\"\n",
+        names.join(", ")
+    );
+    let file = emulator.write("topology.toml", &text);
+    let plan = emulator.plinth(&["plan", "-t", path_str(&file), "--json"]);
+    plan.expect(0);
+    let json = plan.json();
+    let pipeline = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["stack"]["name"] == "acme-pipeline-wide")
+        .unwrap();
+    assert!(pipeline["template"].as_str().unwrap().len() > 51_200);
+    assert_eq!(
+        pipeline["template_upload"]["key"],
+        "plinth/templates/acme-pipeline-wide-111111111111-us-east-1-pass1.json"
+    );
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    let client = aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
+    let got = client
+        .get_pipeline()
+        .name("acme-wide")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.pipeline().unwrap().stages().len(), 22);
+    emulator
+        .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
+        .expect(0);
+}
