@@ -44,6 +44,16 @@ fn change(style: &Style, out: &mut String, c: &Change) {
     if let Some(reason) = &c.reason {
         let _ = writeln!(out, "      {}", style.dim(reason));
     }
+    if let Some(upload) = &c.template_upload {
+        let _ = writeln!(
+            out,
+            "      {}",
+            style.dim(&format!(
+                "the template is over CloudFormation's 51,200-byte TemplateBody limit: apply uploads it to s3://{}/{} and passes its URL",
+                upload.bucket, upload.key
+            ))
+        );
+    }
     if matches!(c.action, Action::Create | Action::Replace) && !c.parameters.is_empty() {
         let _ = writeln!(out, "      parameters:");
         for p in &c.parameters {
