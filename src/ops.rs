@@ -201,7 +201,7 @@ pub async fn plan_with(
     mode: Mode,
     started: Instant,
 ) -> Result<Planned, ReadError> {
-    snapshot::preflight(cloud.as_ref(), topology).await?;
+    snapshot::preflight(cloud.as_ref(), topology, read_concurrency).await?;
     let deployed = snapshot::read(cloud.as_ref(), topology, read_concurrency).await?;
     let plan = match mode {
         Mode::Apply => plan::plan(topology, &deployed),

@@ -81,7 +81,13 @@ fn who(topology: &Topology, account: &AccountId) -> String {
 
 /// `GetCallerIdentity` for every account, concurrently: the credentials of each must act in the
 /// account the topology declares. This guards production against a mistyped profile.
-pub async fn preflight(cloud: &dyn Cloud, topology: &Topology) -> Result<(), ReadError> {
+/// At most `concurrency` at once: each is an AssumeRole and a GetCallerIdentity, and a
+/// thousand at once would meet STS's rate limits and the SDK's credential timeout.
+pub async fn preflight(
+    cloud: &dyn Cloud,
+    topology: &Topology,
+    concurrency: usize,
+) -> Result<(), ReadError> {
     let checks = topology
         .accounts()
         .into_iter()
@@ -104,10 +110,11 @@ pub async fn preflight(cloud: &dyn Cloud, topology: &Topology) -> Result<(), Rea
             }
             Ok(())
         });
-    for result in futures::future::join_all(checks).await {
-        result?;
-    }
-    Ok(())
+    let results: Vec<Result<(), ReadError>> = stream::iter(checks)
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    results.into_iter().collect()
 }
 
 /// The stack a summary is, when it carries this foundation's tags.

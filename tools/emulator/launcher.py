@@ -247,11 +247,24 @@ def _kms_malformed_policy(message):
 
 
 def patch_policy_principals() -> None:
-    """Bucket policies and key policies may name roles that do not exist. AWS refuses them (S3:
-    "MalformedPolicy: Invalid principal in policy"; KMS: MalformedPolicyDocumentException), which
-    is why plinth grants the deploy roles in a second pass, once they exist."""
+    """Bucket, key and trust policies may name roles that do not exist. AWS refuses them (S3:
+    "MalformedPolicy: Invalid principal in policy"; KMS: MalformedPolicyDocumentException; IAM:
+    MalformedPolicyDocument "Invalid principal in policy"), which is why plinth grants the deploy
+    roles in a second pass, once they exist."""
+    from moto.iam.exceptions import MalformedPolicyDocument
+    from moto.iam.models import IAMBackend
     from moto.kms.models import Key, KmsBackend
     from moto.s3.models import S3Backend
+
+    original_create_role = IAMBackend.create_role
+
+    def create_role(self, role_name, assume_role_policy_document, *args, **kwargs):
+        missing = _missing_roles(assume_role_policy_document) if assume_role_policy_document else []
+        if missing:
+            raise MalformedPolicyDocument(f'Invalid principal in policy: "AWS":"{missing[0]}"')
+        return original_create_role(self, role_name, assume_role_policy_document, *args, **kwargs)
+
+    IAMBackend.create_role = create_role
 
     original_bucket_policy = S3Backend.put_bucket_policy
 

@@ -573,3 +573,13 @@ def test_a_template_body_over_51200_bytes_is_refused_and_a_template_url_is_not(a
     s3.put_object(Bucket="fidelity-templates", Key="big.json", Body=body.encode())
     cfn.create_stack(StackName="big", TemplateURL="https://fidelity-templates.s3.amazonaws.com/big.json")
     assert cfn.describe_stacks(StackName="big")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+
+
+@proves("patch_policy_principals")
+def test_a_trust_policy_naming_a_role_that_does_not_exist_is_refused(aws):
+    iam = aws("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"AWS": "arn:aws:iam::123456789012:role/fidelity-nobody"}}]}
+    error = _refused(lambda: iam.create_role(RoleName="trusting", AssumeRolePolicyDocument=json.dumps(trust)))
+    assert error["Code"] == "MalformedPolicyDocument"
+    assert "Invalid principal in policy" in error["Message"]
