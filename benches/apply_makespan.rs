@@ -22,25 +22,7 @@ use plinth::aws::Cloud;
 use plinth::aws::fake::FakeCloud;
 use plinth::plan::{Action, Deployed, Plan, plan};
 
-const ALL_REGIONS: &[&str] = &[
-    "us-east-1",
-    "us-east-2",
-    "us-west-2",
-    "eu-west-1",
-    "eu-central-1",
-    "ap-southeast-2",
-    "us-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "eu-north-1",
-    "eu-south-1",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-south-1",
-    "ap-southeast-1",
-    "ca-central-1",
-    "sa-east-1",
-];
+const ALL_REGIONS: &[&str] = plinth::fixtures::REGIONS;
 const LATENCY: Duration = Duration::from_secs(120);
 const RUNS: u64 = 5;
 

@@ -6,6 +6,36 @@ use crate::topology::{
     Topology,
 };
 
+/// Seventeen commercial regions, the build region (us-east-1) first.
+pub const REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-southeast-2",
+    "us-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-north-1",
+    "eu-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-south-1",
+    "ap-southeast-1",
+    "ca-central-1",
+    "sa-east-1",
+];
+
+/// Twenty targets in eight regions and one pipeline `p0` to all of them: a pipeline template
+/// over CloudFormation's 51,200-byte `TemplateBody` limit.
+pub fn wide_pipeline() -> Topology {
+    let entries: Vec<(u64, &[&str])> = (0..20)
+        .map(|i| (200_000_000_000 + i, &REGIONS[..8]))
+        .collect();
+    generated(&entries, 1)
+}
+
 /// The topology of `topology.example.toml`.
 pub fn example() -> Topology {
     crate::topology::parse(include_str!("../topology.example.toml"))

@@ -974,25 +974,7 @@ async fn reading_grows_with_accounts_plus_regions() {
 
 #[tokio::test(start_paused = true)]
 async fn a_template_over_the_body_limit_is_uploaded_and_passed_by_url() {
-    use std::fmt::Write as _;
-    let mut text = String::from(
-        "name = \"acme\"\n[build]\naccount = \"111111111111\"\nregion = \"us-east-1\"\n",
-    );
-    let regions = "\"us-east-1\", \"us-east-2\", \"us-west-1\", \"us-west-2\", \"eu-west-1\", \"eu-west-2\", \"eu-central-1\", \"ap-southeast-2\"";
-    for i in 0..20 {
-        let _ = write!(
-            text,
-            "[[targets]]\nname = \"t{i}\"\naccount = \"{:012}\"\nregions = [{regions}]\n",
-            200_000_000_000u64 + i
-        );
-    }
-    let names: Vec<String> = (0..20).map(|i| format!("\"t{i}\"")).collect();
-    let _ = write!(
-        text,
-        "[[pipelines]]\nname = \"p\"\ntargets = [{}]\nsources = [{{ name = \"A\", key = \"k\" }}]\nstack = \"s\"\n",
-        names.join(", ")
-    );
-    let t = crate::topology::parse(&text).unwrap().topology;
+    let t = crate::fixtures::wide_pipeline();
     let cloud = Arc::new(FakeCloud::new(Duration::from_secs(5)));
     let (executor, _) = executor(cloud.clone(), 8);
     let the_plan = plan(&t, &Deployed::default());
@@ -1002,7 +984,7 @@ async fn a_template_over_the_body_limit_is_uploaded_and_passed_by_url() {
     assert_eq!(cloud.objects("acme-build-111111111111-us-east-1"), Some(1));
     assert_eq!(
         cloud
-            .stack("111111111111", "us-east-1", "acme-pipeline-p")
+            .stack("111111111111", "us-east-1", "acme-pipeline-p0")
             .unwrap()
             .status,
         "CREATE_COMPLETE"

@@ -264,26 +264,8 @@ proptest! {
 
 #[test]
 fn a_thousand_accounts_in_seventeen_regions_take_three_waves_by_name_or_by_organization() {
-    let regions = [
-        "us-east-1",
-        "us-east-2",
-        "us-west-1",
-        "us-west-2",
-        "eu-west-1",
-        "eu-west-2",
-        "eu-west-3",
-        "eu-central-1",
-        "eu-north-1",
-        "eu-south-1",
-        "ap-northeast-1",
-        "ap-northeast-2",
-        "ap-south-1",
-        "ap-southeast-1",
-        "ap-southeast-2",
-        "ca-central-1",
-        "sa-east-1",
-    ];
-    let mut t = crate::fixtures::grid(1000, &regions);
+    let regions = crate::fixtures::REGIONS;
+    let mut t = crate::fixtures::grid(1000, regions);
     let by_name = StackGraph::build(&t, &BTreeSet::new());
     assert_eq!(by_name.waves().len(), 3);
     t.organization_id = Some(crate::topology::OrganizationId::parse("o-a1b2c3d4e5").unwrap());

@@ -405,30 +405,12 @@ fn a_saved_plan_knows_when_what_is_deployed_changed() {
 
 #[test]
 fn a_template_over_the_body_limit_goes_by_url_from_the_build_bucket() {
-    use std::fmt::Write as _;
-    let mut text = String::from(
-        "name = \"acme\"\n[build]\naccount = \"111111111111\"\nregion = \"us-east-1\"\n",
-    );
-    let regions = "\"us-east-1\", \"us-east-2\", \"us-west-1\", \"us-west-2\", \"eu-west-1\", \"eu-west-2\", \"eu-central-1\", \"ap-southeast-2\"";
-    for i in 0..20 {
-        let _ = write!(
-            text,
-            "[[targets]]\nname = \"t{i}\"\naccount = \"{:012}\"\nregions = [{regions}]\n",
-            200_000_000_000u64 + i
-        );
-    }
-    let names: Vec<String> = (0..20).map(|i| format!("\"t{i}\"")).collect();
-    let _ = write!(
-        text,
-        "[[pipelines]]\nname = \"p\"\ntargets = [{}]\nsources = [{{ name = \"A\", key = \"k\" }}]\nstack = \"s\"\n",
-        names.join(", ")
-    );
-    let plan = plan(&parse(&text).unwrap().topology, &Deployed::default());
+    let plan = plan(&crate::fixtures::wide_pipeline(), &Deployed::default());
     assert!(plan.findings.is_empty(), "{:?}", plan.findings);
     let pipeline = plan
         .changes
         .iter()
-        .find(|c| c.stack.name == "acme-pipeline-p")
+        .find(|c| c.stack.name == "acme-pipeline-p0")
         .unwrap();
     let size = serde_json::from_str::<serde_json::Value>(pipeline.template.as_deref().unwrap())
         .unwrap()
@@ -439,13 +421,13 @@ fn a_template_over_the_body_limit_goes_by_url_from_the_build_bucket() {
     assert_eq!(upload.bucket, "acme-build-111111111111-us-east-1");
     assert_eq!(
         upload.url,
-        "https://acme-build-111111111111-us-east-1.s3.us-east-1.amazonaws.com/plinth/templates/acme-pipeline-p-111111111111-us-east-1-pass1.json"
+        "https://acme-build-111111111111-us-east-1.s3.us-east-1.amazonaws.com/plinth/templates/acme-pipeline-p0-111111111111-us-east-1-pass1.json"
     );
     // stacks under the limit go as a body
     assert!(
         plan.changes
             .iter()
-            .filter(|c| c.stack.name != "acme-pipeline-p")
+            .filter(|c| c.stack.name != "acme-pipeline-p0")
             .all(|c| c.template_upload.is_none())
     );
 }
