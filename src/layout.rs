@@ -108,6 +108,21 @@ impl StackKey {
         }
     }
 
+    /// Whether `name` is the name of one of this foundation's stacks, in any account or region.
+    pub fn is_foundation_stack(foundation: &FoundationName, name: &str) -> bool {
+        // Names do not depend on the account or region: any valid ones will do.
+        let account = AccountId::parse("000000000000").expect("a valid account id");
+        let region = Region::parse("us-east-1").expect("a valid region");
+        [
+            StackKind::Primary,
+            StackKind::Regional,
+            StackKind::Deploy,
+            StackKind::Pipeline,
+        ]
+        .into_iter()
+        .any(|kind| StackKey::recognise(foundation, kind, name, &account, &region).is_some())
+    }
+
     pub fn kind(&self) -> StackKind {
         match self {
             StackKey::Primary => StackKind::Primary,

@@ -513,3 +513,58 @@ fn an_organization_id_is_checked() {
     assert_eq!(found[0].key, "organization_id");
     assert!(found[0].message.contains("is not an AWS Organizations id"));
 }
+
+#[test]
+fn a_pipeline_stack_named_like_a_foundation_stack_is_refused() {
+    for name in [
+        "acme-deploy",
+        "acme-primary",
+        "acme-regional",
+        "acme-pipeline-other",
+    ] {
+        let e = error_with("stack = \"service\"", &format!("stack = \"{name}\""));
+        assert_eq!(e.key, "pipelines[0].stack");
+        assert!(
+            e.message.contains("one of this foundation's own stacks"),
+            "{}",
+            e.message
+        );
+        assert!(e.hint.is_some());
+    }
+    // another foundation's names, or names that only start alike, are the user's own
+    for name in ["acme-deployer", "other-deploy", "acme"] {
+        let text = VALID.replacen("stack = \"service\"", &format!("stack = \"{name}\""), 1);
+        assert!(parse(&text).is_ok(), "{name}");
+    }
+}
+
+#[test]
+fn a_source_key_with_a_wildcard_or_variable_is_refused() {
+    for key in [
+        "*",
+        "service/*.zip",
+        "service/app?.zip",
+        "${aws:username}/app.zip",
+    ] {
+        let e = error_with("key = \"service/app.zip\"", &format!("key = \"{key}\""));
+        assert_eq!(e.key, "pipelines[0].sources[0].key");
+        assert!(
+            e.message.contains("IAM reads as a wildcard or a variable"),
+            "{}",
+            e.message
+        );
+    }
+}
+
+#[test]
+fn managed_policies_that_change_iam_principals_are_warned_about() {
+    let text = VALID.replacen("policy/PowerUserAccess", "policy/IAMFullAccess", 1);
+    let parsed = parse(&text).unwrap();
+    assert_eq!(parsed.warnings.len(), 1);
+    assert!(
+        parsed.warnings[0]
+            .message
+            .starts_with("IAMFullAccess lets the applications")
+    );
+    assert!(parse(VALID).unwrap().warnings.is_empty());
+}

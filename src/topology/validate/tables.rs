@@ -8,6 +8,7 @@ use toml::de::{DeTable, DeValue};
 use super::access::{closest, index_path, key_path};
 use super::limits::{STACK_NAME_MAX, parse_policy_arn, parse_role_arn};
 use super::{Reader, Span};
+use crate::layout::StackKey;
 use crate::topology::{
     AccountId, ArtifactSync, Build, Credentials, Diagnostic, FoundationName, OrganizationId,
     Pipeline, Region, Source, Target, Topology, check_name,
@@ -43,6 +44,13 @@ const PIPELINE_KEYS: &[&str] = &[
     "template",
 ];
 const SOURCE_KEYS: &[&str] = &["name", "key"];
+/// AWS managed policies that allow creating or changing IAM principals: with them, what is
+/// deployed can grant itself anything.
+const POWERFUL_POLICIES: &[&str] = &[
+    "IAMFullAccess",
+    "AdministratorAccess-Amplify",
+    "AdministratorAccess-AWSElasticBeanstalk",
+];
 
 const TARGET_NAME_MAX: usize = 32;
 const PIPELINE_NAME_MAX: usize = 32;
@@ -264,7 +272,10 @@ impl Reader {
         let mut pipeline_names = BTreeSet::new();
         for (index, (p, p_span)) in pipeline_tables.iter().enumerate() {
             let path = index_path("pipelines", index);
-            if let Some((pipeline, name_span)) = self.pipeline(p, p_span, &path, &target_spans) {
+            let foundation = name.as_ref().map(|(n, _)| n);
+            if let Some((pipeline, name_span)) =
+                self.pipeline(p, p_span, &path, &target_spans, foundation)
+            {
                 if !pipeline_names.insert(pipeline.name.clone()) {
                     self.error(
                         Diagnostic::new(
@@ -445,6 +456,18 @@ impl Reader {
                             )
                             .hint("list the managed policies the applications need instead"),
                         );
+                    } else if let Some(policy) = POWERFUL_POLICIES
+                        .iter()
+                        .find(|p| text.ends_with(&format!(":policy/{p}")))
+                    {
+                        self.warn(
+                            Diagnostic::new(
+                                Some(span.clone()),
+                                index_path(&key, index),
+                                format!("{policy} lets the applications deployed to this target create or change IAM roles and users, and so give themselves any permission"),
+                            )
+                            .hint("list the managed policies the applications need instead"),
+                        );
                     }
                 }
                 ok.then(|| items.into_iter().map(|(text, _)| text).collect())
@@ -474,6 +497,7 @@ impl Reader {
         span: &Span,
         path: &str,
         known_targets: &BTreeMap<String, String>,
+        foundation: Option<&FoundationName>,
     ) -> Option<(Pipeline, Span)> {
         self.check_keys(
             table,
@@ -590,6 +614,18 @@ impl Reader {
                         "an S3 object key must be 1 to 1024 characters and must not start with `/`",
                     ));
                     None
+                } else if key.contains(['*', '?']) || key.contains("${") {
+                    // The key is the resource of the pipeline role's read statement, where IAM
+                    // reads `*` and `?` as wildcards and `${…}` as a policy variable.
+                    self.error(
+                        Diagnostic::new(
+                            Some(span),
+                            key_path(&spath, "key"),
+                            format!("`{key}` contains `*`, `?` or `${{`, which IAM reads as a wildcard or a variable: the pipeline would be allowed to read more of the build bucket than this object"),
+                        )
+                        .hint("name the one object the pipeline starts from, such as \"service/app.zip\""),
+                    );
+                    None
                 } else {
                     Some(key)
                 }
@@ -602,7 +638,18 @@ impl Reader {
             let valid = stack.len() <= STACK_NAME_MAX
                 && stack.starts_with(|c: char| c.is_ascii_alphabetic())
                 && stack.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-            if valid {
+            let ours = foundation.is_some_and(|f| StackKey::is_foundation_stack(f, &stack));
+            if valid && ours {
+                self.error(
+                    Diagnostic::new(
+                        Some(span),
+                        key_path(path, "stack"),
+                        format!("`{stack}` is the name of one of this foundation's own stacks: the deploy role would be allowed to change the foundation itself"),
+                    )
+                    .hint("name the application's stack, such as \"service\""),
+                );
+                None
+            } else if valid {
                 Some(stack)
             } else {
                 self.error(Diagnostic::new(Some(span), key_path(path, "stack"), format!("`{stack}` is not a valid CloudFormation stack name"))
