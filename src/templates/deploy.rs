@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::policy::{PolicyDocument, Statement, bucket_arn, objects_arn, role_arn, root_arn};
-use super::storage::{ARTIFACT_BUCKET_ACTIONS, ARTIFACT_OBJECT_ACTIONS, KEY_USE_ACTIONS};
+use super::storage::{ARTIFACT_BUCKET_ACTIONS, ARTIFACT_READ_ACTIONS, KEY_READ_ACTIONS, via_s3};
 use super::{Template, artifact_key, outputs};
 use crate::layout::StackKey;
 use crate::topology::{AccountId, Topology};
@@ -75,11 +75,11 @@ pub fn render(topology: &Topology, account: &AccountId) -> Template {
         ),
         Statement::allow(
             "ArtifactObjects",
-            ARTIFACT_OBJECT_ACTIONS,
+            ARTIFACT_READ_ACTIONS,
             object_arns.clone(),
         ),
         Statement::allow("ArtifactBuckets", ARTIFACT_BUCKET_ACTIONS, bucket_arns),
-        Statement::allow("ArtifactKeys", KEY_USE_ACTIONS, keys.clone()),
+        Statement::allow("ArtifactKeys", KEY_READ_ACTIONS, keys.clone()).condition(via_s3()),
     ]);
     t.resource(
         "PipelineRole",
@@ -104,8 +104,8 @@ pub fn render(topology: &Topology, account: &AccountId) -> Template {
             Statement::trust("CloudFormationAssumes", json!({ "Service": "cloudformation.amazonaws.com" }))
         ]).to_value(),
         "Policies": [{ "PolicyName": "read-artifacts", "PolicyDocument": PolicyDocument::new(vec![
-            Statement::allow("ReadArtifacts", &["s3:GetObject", "s3:GetObjectVersion"], object_arns),
-            Statement::allow("DecryptArtifacts", &["kms:Decrypt", "kms:DescribeKey"], keys),
+            Statement::allow("ReadArtifacts", ARTIFACT_READ_ACTIONS, object_arns),
+            Statement::allow("DecryptArtifacts", KEY_READ_ACTIONS, keys).condition(via_s3()),
         ]).to_value() }]
     });
     let policies = topology.account_policies(account);

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::policy::{PolicyDocument, Statement, objects_arn, organization_grantee, role_arn};
-use super::storage::{self, ARTIFACT_BUCKET_ACTIONS, ARTIFACT_OBJECT_ACTIONS};
+use super::storage::{self, ARTIFACT_BUCKET_ACTIONS, ARTIFACT_READ_ACTIONS};
 use super::{ARTIFACT_SYNC_SOURCE, Template, artifact_key, outputs};
 use crate::graph::Fragment;
 use crate::layout::{StackKey, StackSpec};
@@ -63,7 +63,7 @@ pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) ->
         grants.push(with_condition(
             Statement::allow(
                 "DeployRolesObjects",
-                ARTIFACT_OBJECT_ACTIONS,
+                ARTIFACT_READ_ACTIONS,
                 vec![objects_arn(bucket.clone())],
             )
             .principal(principal.clone()),

@@ -57,9 +57,20 @@ const TLS_DENIED_ACTIONS: &[&str] = &[
     "s3:Restore*",
 ];
 
-/// Object actions the deploy roles get on artifact buckets.
+/// Object actions the build account's pipelines and sync function use on artifact buckets.
 pub const ARTIFACT_OBJECT_ACTIONS: &[&str] =
     &["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"];
+/// What the target accounts' deploy roles may do with artifacts: read them. Deploy actions have
+/// no output artifacts, and a target that could write could change what a later stage (say,
+/// production, after its approval) deploys.
+pub const ARTIFACT_READ_ACTIONS: &[&str] = &["s3:GetObject", "s3:GetObjectVersion"];
+/// What the target accounts may do with the artifact keys: decrypt, through S3 only.
+pub const KEY_READ_ACTIONS: &[&str] = &["kms:Decrypt", "kms:DescribeKey"];
+
+/// The condition that limits key use to requests S3 makes in the key's own region.
+pub fn via_s3() -> Value {
+    json!({ "StringEquals": { "kms:ViaService": { "Fn::Sub": "s3.${AWS::Region}.${AWS::URLSuffix}" } } })
+}
 pub const ARTIFACT_BUCKET_ACTIONS: &[&str] = &[
     "s3:GetBucketLocation",
     "s3:GetBucketVersioning",
@@ -71,8 +82,9 @@ fn root(account: &str) -> Value {
 }
 
 /// The artifact key: rotation on, seven days' pending window; the build account administers it,
-/// every target account may use it (account roots, since key policies reject principals that do
-/// not exist; the deploy roles' own policies narrow use in the target accounts).
+/// every target account may decrypt with it through S3 (account roots, since key policies reject
+/// principals that do not exist; the deploy roles' own policies narrow use in the target
+/// accounts). No target may encrypt: artifacts are written by the build account only.
 pub fn key(topology: &Topology, region: &str) -> Value {
     let build = topology.build.account.as_str();
     let mut use_actions: Vec<&str> = KEY_USE_ACTIONS.to_vec();
@@ -90,16 +102,18 @@ pub fn key(topology: &Topology, region: &str) -> Value {
     ];
     if let Some(organization) = &topology.organization_id {
         let (principal, condition) = organization_grantee(topology, organization);
-        let mut statement = Statement::allow(
-            "OrganizationDeployRolesUse",
-            KEY_USE_ACTIONS,
-            vec![json!("*")],
-        )
-        .principal(principal);
-        if let Some(condition) = condition {
-            statement = statement.condition(condition);
-        }
-        statements.push(statement);
+        let mut condition = condition.unwrap_or_else(|| json!({}));
+        condition["StringEquals"]["kms:ViaService"] =
+            via_s3()["StringEquals"]["kms:ViaService"].clone();
+        statements.push(
+            Statement::allow(
+                "OrganizationDeployRolesDecrypt",
+                KEY_READ_ACTIONS,
+                vec![json!("*")],
+            )
+            .principal(principal)
+            .condition(condition),
+        );
     } else {
         let targets: Vec<Value> = topology
             .target_accounts()
@@ -108,8 +122,9 @@ pub fn key(topology: &Topology, region: &str) -> Value {
             .collect();
         if !targets.is_empty() {
             statements.push(
-                Statement::allow("TargetAccountsUse", KEY_USE_ACTIONS, vec![json!("*")])
-                    .principal(json!({ "AWS": targets })),
+                Statement::allow("TargetAccountsDecrypt", KEY_READ_ACTIONS, vec![json!("*")])
+                    .principal(json!({ "AWS": targets }))
+                    .condition(via_s3()),
             );
         }
     }

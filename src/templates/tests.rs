@@ -344,3 +344,106 @@ fn organization_grants_name_the_exact_roles_in_any_account_of_it() {
             .any(|f| matches!(f, crate::graph::Fragment::Grants { .. }))
     );
 }
+
+/// Actions that write an artifact or make ciphertext a reader would trust.
+const WRITES: &[&str] = &[
+    "s3:PutObject",
+    "s3:Put",
+    "s3:DeleteObject",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:ReEncrypt",
+];
+
+fn writes(statement: &Value) -> Vec<String> {
+    let actions: Vec<String> = match &statement["Action"] {
+        Value::String(a) => vec![a.clone()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    actions
+        .into_iter()
+        .filter(|a| a.ends_with('*') || WRITES.iter().any(|w| a.starts_with(w)))
+        .collect()
+}
+
+#[test]
+fn no_target_account_may_write_an_artifact_or_encrypt_with_an_artifact_key() {
+    let mut by_organization = example();
+    by_organization.organization_id =
+        Some(crate::topology::OrganizationId::parse("o-a1b2c3d4e5").unwrap());
+    for topology in [example(), by_organization] {
+        let targets: Vec<String> = topology
+            .target_accounts()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let graph = StackGraph::build(&topology, &BTreeSet::new());
+        for node in render_graph(&topology, &graph) {
+            let body = node.template.body();
+            for (logical, resource) in body["Resources"].as_object().unwrap() {
+                let properties = &resource["Properties"];
+                // resource policies: statements whose principal is a target account, a target's
+                // role, or any role of the organization
+                for document in [&properties["PolicyDocument"], &properties["KeyPolicy"]] {
+                    for statement in document["Statement"].as_array().into_iter().flatten() {
+                        if statement["Effect"] != "Allow" || statement["Principal"].is_null() {
+                            continue;
+                        }
+                        let principal = statement["Principal"].to_string();
+                        let to_target = targets.iter().any(|t| principal.contains(t.as_str()))
+                            || statement["Principal"]["AWS"] == "*";
+                        if to_target {
+                            assert!(
+                                writes(statement).is_empty(),
+                                "{} {logical}: {statement}",
+                                node.stack.pass_label(node.pass)
+                            );
+                        }
+                    }
+                }
+                // identity policies of the roles in the target accounts
+                if node.stack.key.kind() == crate::layout::StackKind::Deploy {
+                    for policy in properties["Policies"].as_array().into_iter().flatten() {
+                        for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+                            let bad: Vec<String> = writes(statement)
+                                .into_iter()
+                                .filter(|a| a.starts_with("s3:") || a.starts_with("kms:"))
+                                .collect();
+                            assert!(bad.is_empty(), "{logical}: {statement}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn target_accounts_decrypt_only_through_s3_in_the_keys_region() {
+    let topology = example();
+    let graph = StackGraph::build(&topology, &BTreeSet::new());
+    for node in render_graph(&topology, &graph) {
+        let body = node.template.body();
+        let Some(statements) =
+            body["Resources"]["ArtifactKey"]["Properties"]["KeyPolicy"]["Statement"].as_array()
+        else {
+            continue;
+        };
+        let decrypt = statements
+            .iter()
+            .find(|s| s["Sid"] == "TargetAccountsDecrypt")
+            .expect("the target accounts' statement");
+        assert_eq!(
+            decrypt["Action"],
+            serde_json::json!(["kms:Decrypt", "kms:DescribeKey"])
+        );
+        assert_eq!(
+            decrypt["Condition"]["StringEquals"]["kms:ViaService"],
+            serde_json::json!({ "Fn::Sub": "s3.${AWS::Region}.${AWS::URLSuffix}" })
+        );
+    }
+}
