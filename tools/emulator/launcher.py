@@ -145,7 +145,6 @@ def patch_policy_sizes() -> None:
     a role's inline policies together over 10,240 characters (LimitExceeded)."""
     from moto.iam.exceptions import LimitExceededException
     from moto.iam.models import IAMBackend, Role
-    from moto.kms.models import Key, KmsBackend
     from moto.s3.models import S3Backend
 
     original_bucket_policy = S3Backend.put_bucket_policy
@@ -161,23 +160,7 @@ def patch_policy_sizes() -> None:
         if policy and _compact_size(policy) > 32 * 1024:
             raise _kms_malformed_policy("Policy exceeds the maximum allowed document size of 32768 bytes.")
 
-    original_create_key = KmsBackend.create_key
-
-    def create_key(self, policy, *args, **kwargs):
-        check_key_policy(policy)
-        return original_create_key(self, policy, *args, **kwargs)
-
-    KmsBackend.create_key = create_key
-    # Only where a key can be updated at all (patch_kms_key gives it the handler).
-    if "update_from_cloudformation_json" in Key.__dict__:
-        original_key_update = Key.update_from_cloudformation_json.__func__
-
-        def key_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
-            check_key_policy(cloudformation_json["Properties"].get("KeyPolicy"))
-            return original_key_update(cls, original_resource, new_resource_name, cloudformation_json,
-                                       account_id, region_name)
-
-        Key.update_from_cloudformation_json = classmethod(key_update)
+    _check_key_policies(check_key_policy)
 
     def check_trust(document):
         if document and _compact_size(document) > 2_048:
@@ -228,6 +211,29 @@ def patch_template_body_size() -> None:
     CloudFormationResponse.update_stack = limited(CloudFormationResponse.update_stack)
 
 
+def _check_key_policies(check) -> None:
+    """Runs `check` on every key policy a key is created or updated with (CreateKey, and the
+    stack update handler where patch_kms_key gives keys one)."""
+    from moto.kms.models import Key, KmsBackend
+
+    original_create_key = KmsBackend.create_key
+
+    def create_key(self, policy, *args, **kwargs):
+        check(policy)
+        return original_create_key(self, policy, *args, **kwargs)
+
+    KmsBackend.create_key = create_key
+    if "update_from_cloudformation_json" in Key.__dict__:
+        original_key_update = Key.update_from_cloudformation_json.__func__
+
+        def key_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+            check(cloudformation_json["Properties"].get("KeyPolicy"))
+            return original_key_update(cls, original_resource, new_resource_name, cloudformation_json,
+                                       account_id, region_name)
+
+        Key.update_from_cloudformation_json = classmethod(key_update)
+
+
 def _s3_malformed_policy(message):
     from moto.s3.exceptions import S3ClientError
 
@@ -253,7 +259,6 @@ def patch_policy_principals() -> None:
     roles in a second pass, once they exist."""
     from moto.iam.exceptions import MalformedPolicyDocument
     from moto.iam.models import IAMBackend
-    from moto.kms.models import Key, KmsBackend
     from moto.s3.models import S3Backend
 
     original_create_role = IAMBackend.create_role
@@ -280,23 +285,7 @@ def patch_policy_principals() -> None:
         if missing:
             raise _kms_malformed_policy(f"Policy contains a statement with one or more invalid principals: {missing[0]}")
 
-    original_create_key = KmsBackend.create_key
-
-    def create_key(self, policy, *args, **kwargs):
-        check_key_policy(policy)
-        return original_create_key(self, policy, *args, **kwargs)
-
-    KmsBackend.create_key = create_key
-    # Only where a key can be updated at all (patch_kms_key gives it the handler).
-    if "update_from_cloudformation_json" in Key.__dict__:
-        original_key_update = Key.update_from_cloudformation_json.__func__
-
-        def key_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
-            check_key_policy(cloudformation_json["Properties"].get("KeyPolicy"))
-            return original_key_update(cls, original_resource, new_resource_name, cloudformation_json,
-                                       account_id, region_name)
-
-        Key.update_from_cloudformation_json = classmethod(key_update)
+    _check_key_policies(check_key_policy)
 
 
 def patch_bucket_versioning() -> None:
