@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::policy::{PolicyDocument, Statement, bucket_arn, objects_arn, role_arn, root_arn};
 use super::storage::{ARTIFACT_BUCKET_ACTIONS, ARTIFACT_READ_ACTIONS, KEY_READ_ACTIONS, via_s3};
 use super::{Template, artifact_key, outputs};
-use crate::layout::StackKey;
+use crate::layout::{StackKey, pipeline_reach};
 use crate::topology::{AccountId, Topology};
 
 pub fn render(topology: &Topology, account: &AccountId) -> Template {
@@ -88,10 +88,7 @@ pub fn render(topology: &Topology, account: &AccountId) -> Template {
             "Properties": {
                 "RoleName": topology.pipeline_role_name(),
                 "Description": format!("Assumed by the {} pipelines of account {build} to deploy into this account", topology.name),
-                "AssumeRolePolicyDocument": PolicyDocument::new(vec![
-                    Statement::trust("BuildAccountPipelines", json!({ "AWS": root_arn(build) }))
-                        .condition(json!({ "ArnLike": { "aws:PrincipalArn": role_arn(build, &topology.pipeline_service_role_name("*")) } }))
-                ]).to_value(),
+                "AssumeRolePolicyDocument": pipeline_trust(topology, account).to_value(),
                 "Policies": [{ "PolicyName": "deploy", "PolicyDocument": PolicyDocument::new(pipeline_statements).to_value() }]
             }
         }),
@@ -127,4 +124,26 @@ pub fn render(topology: &Topology, account: &AccountId) -> Template {
         json!({ "Fn::GetAtt": ["CloudFormationRole", "Arn"] }),
     );
     t
+}
+
+/// Who may assume the deploy pipeline role of `account`: exactly the service roles of the
+/// pipelines that deploy into it, named by full ARN (the roles may not exist yet, so the principal
+/// is the build account and the condition names them). An account that no pipeline targets
+/// trusts no one.
+pub(super) fn pipeline_trust(topology: &Topology, account: &AccountId) -> PolicyDocument {
+    let build = topology.build.account.as_str();
+    let roles: Vec<Value> = topology
+        .pipelines
+        .iter()
+        .filter(|p| pipeline_reach(topology, p).accounts.contains(account))
+        .map(|p| role_arn(build, &topology.pipeline_service_role_name(&p.name)))
+        .collect();
+    let statement = if roles.is_empty() {
+        Statement::deny("NoPipelineDeploysHere", &["sts:AssumeRole"], Vec::new())
+            .principal(json!({ "AWS": root_arn(build) }))
+    } else {
+        Statement::trust("PipelinesDeployingHere", json!({ "AWS": root_arn(build) }))
+            .condition(json!({ "ArnEquals": { "aws:PrincipalArn": roles } }))
+    };
+    PolicyDocument::new(vec![statement])
 }

@@ -447,3 +447,85 @@ fn target_accounts_decrypt_only_through_s3_in_the_keys_region() {
         );
     }
 }
+
+#[test]
+fn the_deploy_role_trusts_exactly_the_pipelines_that_deploy_into_its_account() {
+    let topology = crate::topology::parse(
+        r#"
+name = "acme"
+[build]
+account = "111111111111"
+region = "us-east-1"
+[[targets]]
+name = "a"
+account = "222222222222"
+regions = ["us-east-1"]
+[[targets]]
+name = "b"
+account = "333333333333"
+regions = ["us-east-1"]
+[[targets]]
+name = "c"
+account = "444444444444"
+regions = ["us-east-1"]
+[[pipelines]]
+name = "one"
+targets = ["a", "b"]
+sources = [{ name = "App", key = "one/app.zip" }]
+stack = "one"
+template = "template.yaml"
+[[pipelines]]
+name = "two"
+targets = ["b"]
+sources = [{ name = "App", key = "two/app.zip" }]
+stack = "two"
+template = "template.yaml"
+"#,
+    )
+    .unwrap()
+    .topology;
+    let trust = |account: &str| {
+        deploy::pipeline_trust(
+            &topology,
+            &crate::topology::AccountId::parse(account).unwrap(),
+        )
+        .to_value()
+    };
+    let role = |name: &str| serde_json::json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::111111111111:role/acme-pipeline-{name}") });
+    for (account, pipelines) in [
+        ("222222222222", vec!["one"]),
+        ("333333333333", vec!["one", "two"]),
+    ] {
+        let document = trust(account);
+        let statements = document["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 1, "{account}");
+        let statement = &statements[0];
+        assert_eq!(statement["Effect"], "Allow");
+        assert_eq!(statement["Action"], serde_json::json!(["sts:AssumeRole"]));
+        assert_eq!(
+            statement["Condition"],
+            serde_json::json!({ "ArnEquals": { "aws:PrincipalArn": pipelines.iter().map(|p| role(p)).collect::<Vec<_>>() } }),
+            "{account}"
+        );
+        // no pattern: a role named like a pipeline's, or another foundation's, is not trusted
+        assert!(!document.to_string().contains('*'), "{account}");
+        assert!(!document.to_string().contains("ArnLike"), "{account}");
+    }
+    // an account that no pipeline deploys into trusts no one
+    let document = trust("444444444444");
+    let statements = document["Statement"].as_array().unwrap();
+    assert!(statements.iter().all(|s| s["Effect"] == "Deny"));
+}
+
+#[test]
+fn a_trust_policy_naming_too_many_pipelines_is_measured_against_its_limit() {
+    let topology = crate::fixtures::generated(&[(2, &["us-east-1"])], 60);
+    let exceeded: Vec<limits::Measure> =
+        render_graph(&topology, &StackGraph::build(&topology, &BTreeSet::new()))
+            .iter()
+            .filter(|n| matches!(n.stack.key, StackKey::Deploy { .. }))
+            .flat_map(|n| limits::measure("deploy", n.stack.region.as_str(), &n.template.body()))
+            .filter(|m| m.kind == limits::LimitKind::TrustPolicy && m.exceeded())
+            .collect();
+    assert_eq!(exceeded.len(), 1, "{exceeded:?}");
+}
