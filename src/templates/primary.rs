@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::policy::{PolicyDocument, Statement, objects_arn, organization_grantee, role_arn};
-use super::storage::{self, ARTIFACT_BUCKET_ACTIONS, ARTIFACT_READ_ACTIONS};
+use super::storage::{self, ARTIFACT_BUCKET_ACTIONS, ARTIFACT_READ_ACTIONS, via_s3};
 use super::{ARTIFACT_SYNC_SOURCE, Template, artifact_key, outputs};
 use crate::graph::Fragment;
 use crate::layout::{StackKey, StackSpec};
@@ -153,7 +153,8 @@ fn sync_function(t: &mut Template, topology: &Topology, here: &StackKey, fragmen
             "DecryptPrimaryArtifacts",
             &["kms:Decrypt"],
             vec![json!({ "Fn::GetAtt": ["ArtifactKey", "Arn"] })],
-        ),
+        )
+        .condition(via_s3()),
     ];
     if !regional.is_empty() {
         let buckets: Vec<Value> = regional
@@ -164,16 +165,25 @@ fn sync_function(t: &mut Template, topology: &Topology, here: &StackKey, fragmen
             .iter()
             .map(|r| artifact_key(t, topology, here, r))
             .collect();
+        let through_s3: Vec<Value> = regional
+            .iter()
+            .map(|r| json!({ "Fn::Sub": format!("s3.{r}.${{AWS::URLSuffix}}") }))
+            .collect();
+        // Uploads above 8 MB are multipart: S3 then decrypts the data key for each part and for
+        // completing the upload, so the role needs Decrypt as well as GenerateDataKey.
         statements.push(Statement::allow(
             "WriteRegionalArtifacts",
-            &["s3:PutObject"],
+            &["s3:AbortMultipartUpload", "s3:PutObject"],
             buckets,
         ));
-        statements.push(Statement::allow(
-            "EncryptRegionalArtifacts",
-            &["kms:Encrypt", "kms:GenerateDataKey"],
-            keys,
-        ));
+        statements.push(
+            Statement::allow(
+                "EncryptRegionalArtifacts",
+                &["kms:Decrypt", "kms:GenerateDataKey"],
+                keys,
+            )
+            .condition(json!({ "StringEquals": { "kms:ViaService": through_s3 } })),
+        );
     }
     statements.push(Statement::allow(
         "WriteLogs",

@@ -529,3 +529,41 @@ fn a_trust_policy_naming_too_many_pipelines_is_measured_against_its_limit() {
             .collect();
     assert_eq!(exceeded.len(), 1, "{exceeded:?}");
 }
+
+#[test]
+fn the_sync_function_may_make_multipart_uploads_with_the_regional_keys() {
+    let primary = rendered()
+        .into_iter()
+        .filter(|n| n.stack.key == StackKey::Primary)
+        .last()
+        .unwrap();
+    let body = primary.template.body();
+    let policy =
+        &body["Resources"]["SyncFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"];
+    let statement = |sid: &str| {
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .unwrap_or_else(|| panic!("no statement {sid} in {policy}"))
+            .clone()
+    };
+    // S3 decrypts the data key for every part of a multipart upload to an SSE-KMS bucket
+    let keys = statement("EncryptRegionalArtifacts");
+    assert_eq!(
+        keys["Action"],
+        serde_json::json!(["kms:Decrypt", "kms:GenerateDataKey"])
+    );
+    // one key per region the example syncs to, used through that region's S3 only
+    let regions = keys["Condition"]["StringEquals"]["kms:ViaService"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(keys["Resource"].as_array().unwrap().len(), regions);
+    assert!(regions >= 2);
+    assert_eq!(
+        statement("WriteRegionalArtifacts")["Action"],
+        serde_json::json!(["s3:AbortMultipartUpload", "s3:PutObject"])
+    );
+}

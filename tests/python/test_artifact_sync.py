@@ -90,3 +90,28 @@ def test_reports_incomplete_user_parameters_as_a_job_failure(aws):
     [(outcome, _, details)] = stub.results
     assert outcome == "failure"
     assert "DestinationRegion" in details["message"] and "DestinationKeyArn" in details["message"]
+
+
+def test_copies_an_artifact_larger_than_the_multipart_threshold(aws):
+    primary, _ = bucket("us-east-1", "primary-artifacts")
+    regional, regional_key = bucket("eu-west-1", "regional-artifacts")
+    key = "pipe/App/large.zip"
+    body = os.urandom(9 * 1024 * 1024)
+    primary.put_object(Bucket="primary-artifacts", Key=key, Body=body)
+    target = boto3.client("s3", region_name="eu-west-1")
+    calls = []
+    target.meta.events.register("before-call.s3.*", lambda model, **_: calls.append(model.name))
+    stub = StubCodePipeline()
+    params = json.dumps({"DestinationBucket": "regional-artifacts", "DestinationRegion": "eu-west-1",
+                         "DestinationKeyArn": regional_key})
+    result = aws.handler(job([key], params), None, codepipeline=stub, target=target)
+    assert result == {"status": "succeeded", "copied": [key]}
+    # the path that needs kms:Decrypt on the destination key: a multipart upload
+    assert "CreateMultipartUpload" in calls and "CompleteMultipartUpload" in calls
+    assert calls.count("UploadPart") == 2
+    assert "PutObject" not in calls
+    copied = regional.get_object(Bucket="regional-artifacts", Key=key)
+    assert copied["Body"].read() == body
+    assert copied["ServerSideEncryption"] == "aws:kms"
+    assert copied["SSEKMSKeyId"] == regional_key
+    assert copied["ETag"].endswith('-2"')
