@@ -535,7 +535,7 @@ fn the_sync_function_may_make_multipart_uploads_with_the_regional_keys() {
     let primary = rendered()
         .into_iter()
         .filter(|n| n.stack.key == StackKey::Primary)
-        .last()
+        .next_back()
         .unwrap();
     let body = primary.template.body();
     let policy =
