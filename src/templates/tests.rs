@@ -534,8 +534,7 @@ fn a_trust_policy_naming_too_many_pipelines_is_measured_against_its_limit() {
 fn the_sync_function_may_make_multipart_uploads_with_the_regional_keys() {
     let primary = rendered()
         .into_iter()
-        .filter(|n| n.stack.key == StackKey::Primary)
-        .next_back()
+        .rfind(|n| n.stack.key == StackKey::Primary)
         .unwrap();
     let body = primary.template.body();
     let policy =
