@@ -58,6 +58,7 @@ pub fn generated(accounts: &[(u64, &[&str])], pipelines: usize) -> Topology {
             regions: regions.iter().map(|r| region(r)).collect(),
             credentials: Credentials::DefaultChain,
             policies: vec![],
+            permissions_boundary: None,
             approval: false,
         })
         .collect();
@@ -82,6 +83,7 @@ pub fn generated(accounts: &[(u64, &[&str])], pipelines: usize) -> Topology {
             region: region("us-east-1"),
             credentials: Credentials::DefaultChain,
             noncurrent_version_expiration_days: 30,
+            artifact_noncurrent_version_expiration_days: 30,
         },
         targets,
         pipelines,

@@ -151,7 +151,8 @@ pub trait S3: Send + Sync {
     /// Deletes every object version and delete marker; returns how many were deleted.
     async fn empty_bucket(&self, bucket: &str, region: &Region) -> AwsResult<u64>;
     async fn delete_bucket(&self, bucket: &str, region: &Region) -> AwsResult<()>;
-    /// Writes an object; the bucket's default encryption applies.
+    /// Writes an object encrypted with the bucket's default KMS key, named in the request: the
+    /// foundation's bucket policies refuse uploads that do not name the bucket's own key.
     async fn put_object(
         &self,
         bucket: &str,

@@ -596,17 +596,38 @@ impl S3 for SdkS3 {
         body: &str,
     ) -> AwsResult<()> {
         self.count();
-        self.client(Some(region))
+        let client = self.client(Some(region));
+        let encryption = client
+            .get_bucket_encryption()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| error("GetBucketEncryption", e))?;
+        let default_key = encryption
+            .server_side_encryption_configuration()
+            .map(aws_sdk_s3::types::ServerSideEncryptionConfiguration::rules)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|rule| rule.apply_server_side_encryption_by_default())
+            .find(|default| {
+                default.sse_algorithm() == &aws_sdk_s3::types::ServerSideEncryption::AwsKms
+            })
+            .and_then(|default| default.kms_master_key_id().map(str::to_owned));
+        self.count();
+        let mut request = client
             .put_object()
             .bucket(bucket)
             .key(key)
             .content_type("application/json")
             .body(aws_sdk_s3::primitives::ByteStream::from(
                 body.as_bytes().to_vec(),
-            ))
-            .send()
-            .await
-            .map_err(|e| error("PutObject", e))?;
+            ));
+        if let Some(key_arn) = default_key {
+            request = request
+                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                .ssekms_key_id(key_arn);
+        }
+        request.send().await.map_err(|e| error("PutObject", e))?;
         Ok(())
     }
 }

@@ -94,17 +94,27 @@ pub fn render(topology: &Topology, account: &AccountId) -> Template {
         }),
     );
 
+    let mut inline = vec![
+        json!({ "PolicyName": "read-artifacts", "PolicyDocument": PolicyDocument::new(vec![
+        Statement::allow("ReadArtifacts", ARTIFACT_READ_ACTIONS, object_arns),
+        Statement::allow("DecryptArtifacts", KEY_READ_ACTIONS, keys).condition(via_s3()),
+    ]).to_value() }),
+    ];
+    let boundary = topology.account_boundary(account);
+    if let Some(boundary) = boundary {
+        inline.push(json!({ "PolicyName": "keep-the-boundary", "PolicyDocument": keep_the_boundary(boundary).to_value() }));
+    }
     let mut cloudformation = json!({
         "RoleName": topology.cloudformation_role_name(),
         "Description": format!("Role CloudFormation runs as for the applications the {} pipelines deploy", topology.name),
         "AssumeRolePolicyDocument": PolicyDocument::new(vec![
             Statement::trust("CloudFormationAssumes", json!({ "Service": "cloudformation.amazonaws.com" }))
         ]).to_value(),
-        "Policies": [{ "PolicyName": "read-artifacts", "PolicyDocument": PolicyDocument::new(vec![
-            Statement::allow("ReadArtifacts", ARTIFACT_READ_ACTIONS, object_arns),
-            Statement::allow("DecryptArtifacts", KEY_READ_ACTIONS, keys).condition(via_s3()),
-        ]).to_value() }]
+        "Policies": inline
     });
+    if let Some(boundary) = boundary {
+        cloudformation["PermissionsBoundary"] = json!(boundary);
+    }
     let policies = topology.account_policies(account);
     if !policies.is_empty() {
         cloudformation["ManagedPolicyArns"] = json!(policies);
@@ -146,4 +156,45 @@ pub(super) fn pipeline_trust(topology: &Topology, account: &AccountId) -> Policy
             .condition(json!({ "ArnEquals": { "aws:PrincipalArn": roles } }))
     };
     PolicyDocument::new(vec![statement])
+}
+
+/// With a permissions boundary, the CloudFormation role may create roles and users only with the
+/// same boundary, and may not remove it from them or change the boundary policy itself: without
+/// these denies, a role it creates could hold more than the boundary allows.
+pub(super) fn keep_the_boundary(boundary: &str) -> PolicyDocument {
+    let any_principal = vec![
+        json!({ "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*" }),
+        json!({ "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*" }),
+    ];
+    PolicyDocument::new(vec![
+        Statement::deny(
+            "CreateOnlyWithTheBoundary",
+            &[
+                "iam:CreateRole",
+                "iam:CreateUser",
+                "iam:PutRolePermissionsBoundary",
+                "iam:PutUserPermissionsBoundary",
+            ],
+            any_principal.clone(),
+        )
+        .condition(json!({ "StringNotEquals": { "iam:PermissionsBoundary": boundary } })),
+        Statement::deny(
+            "KeepTheBoundary",
+            &[
+                "iam:DeleteRolePermissionsBoundary",
+                "iam:DeleteUserPermissionsBoundary",
+            ],
+            any_principal,
+        ),
+        Statement::deny(
+            "LeaveTheBoundaryPolicyAlone",
+            &[
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+            ],
+            vec![json!(boundary)],
+        ),
+    ])
 }

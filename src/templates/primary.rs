@@ -28,7 +28,10 @@ pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) ->
     t.resource("ArtifactKeyAlias", storage::alias(topology));
     t.resource(
         "ArtifactBucket",
-        storage::bucket(&topology.artifact_bucket(region), None),
+        storage::bucket(
+            &topology.artifact_bucket(region),
+            topology.build.artifact_noncurrent_version_expiration_days,
+        ),
     );
 
     // One statement pair for every granted account: a bucket policy may hold 20 KB, and a
@@ -97,7 +100,7 @@ pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) ->
             "BuildBucket",
             storage::bucket(
                 &topology.build_bucket(),
-                Some(topology.build.noncurrent_version_expiration_days),
+                topology.build.noncurrent_version_expiration_days,
             ),
         );
         t.resource(

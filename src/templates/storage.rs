@@ -45,18 +45,6 @@ pub const KEY_USE_ACTIONS: &[&str] = &[
     "kms:ReEncryptTo",
 ];
 
-/// Denied without TLS. A deny is as broad as it can be while naming action groups.
-const TLS_DENIED_ACTIONS: &[&str] = &[
-    "s3:Abort*",
-    "s3:Create*",
-    "s3:Delete*",
-    "s3:Get*",
-    "s3:List*",
-    "s3:Put*",
-    "s3:Replicate*",
-    "s3:Restore*",
-];
-
 /// Object actions the build account's pipelines and sync function use on artifact buckets.
 pub const ARTIFACT_OBJECT_ACTIONS: &[&str] =
     &["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"];
@@ -149,8 +137,10 @@ pub fn alias(topology: &Topology) -> Value {
 }
 
 /// A bucket encrypted with the stack's artifact key, versioned, private, owner-enforced.
-pub fn bucket(name: &str, noncurrent_days: Option<u32>) -> Value {
-    let mut properties = json!({
+/// Noncurrent versions expire after `noncurrent_days`; uploads left incomplete are aborted after
+/// seven days.
+pub fn bucket(name: &str, noncurrent_days: u32) -> Value {
+    let properties = json!({
         "BucketName": name,
         "BucketEncryption": { "ServerSideEncryptionConfiguration": [{
             "BucketKeyEnabled": true,
@@ -166,16 +156,14 @@ pub fn bucket(name: &str, noncurrent_days: Option<u32>) -> Value {
             "IgnorePublicAcls": true,
             "RestrictPublicBuckets": true
         },
-        "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] }
-    });
-    if let Some(days) = noncurrent_days {
-        properties["LifecycleConfiguration"] = json!({ "Rules": [{
+        "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+        "LifecycleConfiguration": { "Rules": [{
             "Id": "ExpireNoncurrentVersions",
             "Status": "Enabled",
-            "NoncurrentVersionExpiration": { "NoncurrentDays": days },
+            "NoncurrentVersionExpiration": { "NoncurrentDays": noncurrent_days },
             "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 7 }
-        }]});
-    }
+        }]}
+    });
     json!({
         "Type": "AWS::S3::Bucket",
         "DeletionPolicy": "Delete",
@@ -187,21 +175,40 @@ pub fn bucket(name: &str, noncurrent_days: Option<u32>) -> Value {
     })
 }
 
-/// A bucket policy: TLS only, plus the given statements.
+/// A bucket policy: TLS 1.2 or later only, uploads encrypted with the stack's artifact key only,
+/// plus the given statements. The denies name `s3:*` and hold for every principal: the rule
+/// against wildcards is about what is allowed.
 pub fn bucket_policy(logical_bucket: &str, mut grants: Vec<Statement>) -> Value {
     let bucket = json!({ "Ref": logical_bucket });
+    let everything = vec![bucket_arn(bucket.clone()), objects_arn(bucket.clone())];
     let mut statements = vec![
+        Statement::deny("DenyInsecureTransport", &["s3:*"], everything.clone())
+            .principal(json!("*"))
+            .condition(json!({ "Bool": { "aws:SecureTransport": "false" } })),
+        Statement::deny("DenyOutdatedTls", &["s3:*"], everything)
+            .principal(json!("*"))
+            .condition(json!({ "NumericLessThan": { "s3:TlsVersion": "1.2" } })),
+        // Two statements: the conditions of one statement must all hold for it to deny.
         Statement::deny(
-            "DenyInsecureTransport",
-            TLS_DENIED_ACTIONS,
-            vec![bucket_arn(bucket.clone()), objects_arn(bucket.clone())],
+            "DenyUploadsNotEncryptedWithKms",
+            &["s3:PutObject"],
+            vec![objects_arn(bucket.clone())],
         )
         .principal(json!("*"))
-        .condition(json!({ "Bool": { "aws:SecureTransport": "false" } })),
+        .condition(json!({ "StringNotEquals": { "s3:x-amz-server-side-encryption": "aws:kms" } })),
+        Statement::deny(
+            "DenyUploadsWithAnotherKey",
+            &["s3:PutObject"],
+            vec![objects_arn(bucket)],
+        )
+        .principal(json!("*"))
+        .condition(json!({ "StringNotEquals": {
+            "s3:x-amz-server-side-encryption-aws-kms-key-id": { "Fn::GetAtt": ["ArtifactKey", "Arn"] }
+        } })),
     ];
     statements.append(&mut grants);
     json!({
         "Type": "AWS::S3::BucketPolicy",
-        "Properties": { "Bucket": bucket, "PolicyDocument": PolicyDocument::new(statements).to_value() }
+        "Properties": { "Bucket": { "Ref": logical_bucket }, "PolicyDocument": PolicyDocument::new(statements).to_value() }
     })
 }

@@ -89,6 +89,10 @@ fn every_statement_names_its_actions_and_resources() {
                 .iter()
                 .map(|a| a.as_str().unwrap())
                 .collect();
+            // a deny may be as wide as it likes; what is allowed is named
+            if statement["Effect"] == "Deny" {
+                continue;
+            }
             for action in &actions {
                 assert!(
                     !FORBIDDEN.contains(action),
@@ -140,6 +144,14 @@ fn buckets_are_encrypted_versioned_private_and_tls_only() {
             );
             assert_eq!(sse["BucketKeyEnabled"], true);
             assert_eq!(p["VersioningConfiguration"]["Status"], "Enabled");
+            // old versions and abandoned uploads do not pile up
+            let rule = &p["LifecycleConfiguration"]["Rules"][0];
+            assert_eq!(rule["Status"], "Enabled", "{id}");
+            assert_eq!(rule["NoncurrentVersionExpiration"]["NoncurrentDays"], 30);
+            assert_eq!(
+                rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"],
+                7
+            );
             for block in [
                 "BlockPublicAcls",
                 "BlockPublicPolicy",
@@ -155,9 +167,48 @@ fn buckets_are_encrypted_versioned_private_and_tls_only() {
                         && r["Properties"]["Bucket"]["Ref"] == id.as_str()
                 })
                 .expect("every bucket has a policy");
-            let first = &policy["Properties"]["PolicyDocument"]["Statement"][0];
-            assert_eq!(first["Effect"], "Deny");
-            assert_eq!(first["Condition"]["Bool"]["aws:SecureTransport"], "false");
+            let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+                .as_array()
+                .unwrap();
+            let deny = |sid: &str| {
+                let statement = statements
+                    .iter()
+                    .find(|s| s["Sid"] == sid)
+                    .unwrap_or_else(|| panic!("{id}: no {sid}"));
+                assert_eq!(statement["Effect"], "Deny", "{id} {sid}");
+                assert_eq!(statement["Principal"], "*", "{id} {sid}");
+                statement.clone()
+            };
+            let objects = serde_json::json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::", { "Ref": id }, "/*"]] });
+            for sid in ["DenyInsecureTransport", "DenyOutdatedTls"] {
+                let statement = deny(sid);
+                assert_eq!(statement["Action"], serde_json::json!(["s3:*"]), "{id}");
+                assert_eq!(statement["Resource"].as_array().unwrap().len(), 2);
+                assert!(statement["Resource"].as_array().unwrap().contains(&objects));
+            }
+            assert_eq!(
+                deny("DenyInsecureTransport")["Condition"],
+                serde_json::json!({ "Bool": { "aws:SecureTransport": "false" } })
+            );
+            assert_eq!(
+                deny("DenyOutdatedTls")["Condition"],
+                serde_json::json!({ "NumericLessThan": { "s3:TlsVersion": "1.2" } })
+            );
+            let kms = deny("DenyUploadsNotEncryptedWithKms");
+            assert_eq!(kms["Action"], serde_json::json!(["s3:PutObject"]));
+            assert_eq!(kms["Resource"], serde_json::json!([objects]));
+            assert_eq!(
+                kms["Condition"],
+                serde_json::json!({ "StringNotEquals": { "s3:x-amz-server-side-encryption": "aws:kms" } })
+            );
+            let key = deny("DenyUploadsWithAnotherKey");
+            assert_eq!(key["Action"], serde_json::json!(["s3:PutObject"]));
+            assert_eq!(key["Resource"], serde_json::json!([objects]));
+            // the key the bucket encrypts with by default, and no other
+            assert_eq!(
+                key["Condition"]["StringNotEquals"]["s3:x-amz-server-side-encryption-aws-kms-key-id"],
+                sse["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]
+            );
         }
         let key = &resources["ArtifactKey"]["Properties"];
         assert_eq!(key["EnableKeyRotation"], true);
@@ -565,4 +616,61 @@ fn the_sync_function_may_make_multipart_uploads_with_the_regional_keys() {
         statement("WriteRegionalArtifacts")["Action"],
         serde_json::json!(["s3:AbortMultipartUpload", "s3:PutObject"])
     );
+}
+
+#[test]
+fn a_permissions_boundary_bounds_the_cloudformation_role_and_every_role_it_creates() {
+    let boundary = "arn:aws:iam::222222222222:policy/deploy-boundary";
+    let mut topology = example();
+    topology.targets[0].permissions_boundary = Some(boundary.to_owned());
+    let account = topology.targets[0].account.clone();
+    let body = deploy::render(&topology, &account).body();
+    let role = &body["Resources"]["CloudFormationRole"]["Properties"];
+    assert_eq!(role["PermissionsBoundary"], boundary);
+    let policies = role["Policies"].as_array().unwrap();
+    let keep = policies
+        .iter()
+        .find(|p| p["PolicyName"] == "keep-the-boundary")
+        .expect("the boundary is kept by an inline policy");
+    let statements = keep["PolicyDocument"]["Statement"].as_array().unwrap();
+    assert!(statements.iter().all(|s| s["Effect"] == "Deny"));
+    let create = statements
+        .iter()
+        .find(|s| {
+            s["Action"]
+                .as_array()
+                .unwrap()
+                .contains(&"iam:CreateRole".into())
+        })
+        .unwrap();
+    assert!(
+        create["Action"]
+            .as_array()
+            .unwrap()
+            .contains(&"iam:PutRolePermissionsBoundary".into())
+    );
+    assert_eq!(
+        create["Condition"],
+        serde_json::json!({ "StringNotEquals": { "iam:PermissionsBoundary": boundary } })
+    );
+    assert!(statements.iter().any(|s| {
+        s["Action"]
+            .as_array()
+            .unwrap()
+            .contains(&"iam:DeleteRolePermissionsBoundary".into())
+            && s.get("Condition").is_none()
+    }));
+    assert!(statements.iter().any(|s| {
+        s["Resource"] == serde_json::json!([boundary])
+            && s["Action"]
+                .as_array()
+                .unwrap()
+                .contains(&"iam:CreatePolicyVersion".into())
+    }));
+    // other accounts are not bounded
+    let other = topology.targets[1].account.clone();
+    let body = deploy::render(&topology, &other).body();
+    let role = &body["Resources"]["CloudFormationRole"]["Properties"];
+    assert!(role.get("PermissionsBoundary").is_none());
+    assert_eq!(role["Policies"].as_array().unwrap().len(), 1);
 }

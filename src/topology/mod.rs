@@ -47,6 +47,8 @@ pub struct Build {
     pub credentials: Credentials,
     /// Days after which noncurrent versions in the build bucket expire.
     pub noncurrent_version_expiration_days: u32,
+    /// Days after which noncurrent versions in the artifact buckets expire.
+    pub artifact_noncurrent_version_expiration_days: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,6 +59,8 @@ pub struct Target {
     pub credentials: Credentials,
     /// Managed policies attached to the target's CloudFormation execution role.
     pub policies: Vec<String>,
+    /// A managed policy that bounds the CloudFormation role and every role or user it creates.
+    pub permissions_boundary: Option<String>,
     /// A manual approval before this target's change sets execute.
     pub approval: bool,
 }
@@ -146,6 +150,15 @@ impl Topology {
     }
 
     /// Managed policies for an account's CloudFormation role: the union over its targets.
+    /// The permissions boundary of the account's CloudFormation role (validation makes every
+    /// target of an account name the same one).
+    pub fn account_boundary(&self, account: &AccountId) -> Option<&str> {
+        self.targets
+            .iter()
+            .find(|t| &t.account == account)
+            .and_then(|t| t.permissions_boundary.as_deref())
+    }
+
     pub fn account_policies(&self, account: &AccountId) -> Vec<String> {
         let set: BTreeSet<&String> = self
             .targets

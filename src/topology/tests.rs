@@ -568,3 +568,99 @@ fn managed_policies_that_change_iam_principals_are_warned_about() {
     );
     assert!(parse(VALID).unwrap().warnings.is_empty());
 }
+
+#[test]
+fn artifact_retention_is_read_and_checked_like_the_build_buckets() {
+    let t = parse(VALID).unwrap().topology;
+    assert_eq!(t.build.artifact_noncurrent_version_expiration_days, 30);
+    let text = VALID.replacen(
+        "profile = \"build\"",
+        "profile = \"build\"\nartifact_noncurrent_version_expiration_days = 90",
+        1,
+    );
+    let t = parse(&text).unwrap().topology;
+    assert_eq!(t.build.artifact_noncurrent_version_expiration_days, 90);
+    assert_eq!(t.build.noncurrent_version_expiration_days, 30);
+    for (value, message) in [
+        ("0", "from 1 to 3650"),
+        ("3651", "from 1 to 3650"),
+        ("\"30\"", "a whole number of days"),
+    ] {
+        let e = error_with(
+            "profile = \"build\"",
+            &format!("profile = \"build\"\nartifact_noncurrent_version_expiration_days = {value}"),
+        );
+        assert_eq!(e.key, "build.artifact_noncurrent_version_expiration_days");
+        assert!(e.message.contains(message), "{value}: {}", e.message);
+        assert!(e.span.is_some());
+    }
+}
+
+#[test]
+fn a_permissions_boundary_is_a_policy_arn_shared_by_the_targets_of_an_account() {
+    let with = |text: &str| {
+        VALID.replacen(
+            "profile = \"dev\"",
+            &format!("profile = \"dev\"\npermissions_boundary = {text}"),
+            1,
+        )
+    };
+    let boundary = "arn:aws:iam::222222222222:policy/deploy-boundary";
+    let t = parse(&with(&format!("\"{boundary}\""))).unwrap().topology;
+    assert_eq!(t.targets[0].permissions_boundary.as_deref(), Some(boundary));
+    assert_eq!(t.account_boundary(&t.targets[0].account), Some(boundary));
+    assert_eq!(t.targets[1].permissions_boundary, None);
+
+    let e = error_with(
+        "profile = \"dev\"",
+        "profile = \"dev\"\npermissions_boundary = \"deploy-boundary\"",
+    );
+    assert_eq!(e.key, "targets[0].permissions_boundary");
+    assert!(e.hint.unwrap().contains("managed policy ARN"));
+    let e = error_with(
+        "profile = \"dev\"",
+        "profile = \"dev\"\npermissions_boundary = true",
+    );
+    assert_eq!(e.key, "targets[0].permissions_boundary");
+
+    // a second target in the same account must name the same boundary
+    let text = with(&format!("\"{boundary}\""))
+        .replacen(
+            "account = \"333333333333\"",
+            "account = \"222222222222\"",
+            1,
+        )
+        .replacen(
+            "role_arn = \"arn:aws:iam::333333333333:role/deployer\"",
+            "profile = \"dev\"",
+            1,
+        );
+    let errors = errors(&text);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].key, "targets[1].permissions_boundary");
+    assert!(errors[0].message.contains("222222222222"));
+}
+
+#[test]
+fn a_boundary_answers_the_warning_about_policies_that_change_iam() {
+    let text = VALID.replacen(
+        "policies = [\"arn:aws:iam::aws:policy/PowerUserAccess\"]",
+        "policies = [\"arn:aws:iam::aws:policy/IAMFullAccess\"]",
+        1,
+    );
+    let warnings = parse(&text).unwrap().warnings;
+    assert_eq!(warnings.len(), 1);
+    assert!(
+        warnings[0]
+            .hint
+            .as_ref()
+            .unwrap()
+            .contains("permissions_boundary")
+    );
+    let bounded = text.replacen(
+        "approval = true",
+        "approval = true\npermissions_boundary = \"arn:aws:iam::333333333333:policy/boundary\"",
+        1,
+    );
+    assert!(parse(&bounded).unwrap().warnings.is_empty());
+}

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use crate::common::{BUILD, Emulator, artifact_key_arn, path_str, standard, topology};
+use crate::common::{BUILD, Emulator, artifact_key_arn, default_key, path_str, standard, topology};
 use serde_json::Value;
 
 const REGIONS: &[&str] = &["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"];
@@ -281,14 +281,18 @@ pub(crate) async fn assert_nothing_left(emulator: &Emulator) {
     }
 }
 
-/// Puts an object with several versions and a delete marker into a bucket.
+/// Puts an object with several versions and a delete marker into a bucket, encrypted with the
+/// bucket's own key as its policy demands.
 async fn fill(emulator: &Emulator, region: &str, bucket: &str) {
     let s3 = emulator.s3(BUILD, region).await;
+    let key = default_key(&s3, bucket).await;
     for body in ["one", "two"] {
         s3.put_object()
             .bucket(bucket)
             .key("pipeline/App/a b+c.zip")
             .body(body.as_bytes().to_vec().into())
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+            .ssekms_key_id(&key)
             .send()
             .await
             .unwrap();
@@ -303,6 +307,8 @@ async fn fill(emulator: &Emulator, region: &str, bucket: &str) {
         .bucket(bucket)
         .key("other")
         .body(b"x".to_vec().into())
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+        .ssekms_key_id(&key)
         .send()
         .await
         .unwrap();

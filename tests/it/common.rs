@@ -348,3 +348,20 @@ pub async fn artifact_key_arn(emulator: &Emulator, region: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// The KMS key a bucket encrypts with by default: what its policy demands that uploads name.
+pub async fn default_key(s3: &aws_sdk_s3::Client, bucket: &str) -> String {
+    s3.get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap()
+        .server_side_encryption_configuration()
+        .unwrap()
+        .rules()[0]
+        .apply_server_side_encryption_by_default()
+        .unwrap()
+        .kms_master_key_id()
+        .unwrap()
+        .to_owned()
+}

@@ -1,6 +1,6 @@
 //! The pipeline stack against the emulator: what `GetPipeline` reads back after apply.
 
-use crate::common::{BUILD, Emulator, artifact_key_arn, path_str, topology};
+use crate::common::{BUILD, Emulator, artifact_key_arn, default_key, path_str, topology};
 use aws_sdk_codepipeline::types::{ActionDeclaration, PipelineDeclaration};
 
 const PIPELINE: &str = r#"
@@ -370,6 +370,20 @@ async fn a_pipeline_template_over_the_body_limit_is_applied_by_url() {
         .await
         .unwrap();
     assert_eq!(got.pipeline().unwrap().stages().len(), 22);
+    // the upload names the build bucket's own key, which its policy demands
+    let s3 = emulator.s3(BUILD, "us-east-1").await;
+    let bucket = "acme-build-111111111111-us-east-1";
+    let uploaded = s3
+        .head_object()
+        .bucket(bucket)
+        .key("plinth/templates/acme-pipeline-wide-111111111111-us-east-1-pass1.json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        uploaded.ssekms_key_id(),
+        Some(default_key(&s3, bucket).await.as_str())
+    );
     emulator
         .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
         .expect(0);

@@ -530,46 +530,121 @@ def patch_delete_failure() -> None:
     CloudFormationBackend.delete_stack = delete_stack
 
 
-def patch_secure_transport_condition() -> None:
-    """Object requests are checked against the bucket policy without its Conditions: the standard
-    TLS-only statement (Deny when `aws:SecureTransport` is "false") then denies every GetObject and
-    PutObject. AWS serves only TLS, which the emulator's loopback HTTP stands for: evaluate that
-    condition as a TLS request would, and leave the rest of the policy to moto."""
+def patch_object_policy_conditions() -> None:
+    """Object requests are checked against the bucket policy without its Conditions, so a Deny
+    with a condition denies every request: the TLS-only statements (`aws:SecureTransport`,
+    `s3:TlsVersion`) deny every GetObject and PutObject, and the encryption statements deny
+    uploads that name the right key. Evaluate the conditions S3 evaluates, as AWS would:
+
+    - the loopback HTTP stands for TLS 1.3: `aws:SecureTransport` is "true", `s3:TlsVersion` 1.3;
+    - `s3:x-amz-server-side-encryption` and `s3:x-amz-server-side-encryption-aws-kms-key-id` are
+      the request's headers on the requests that create an object (PutObject, CopyObject and
+      CreateMultipartUpload, which AWS authorises as s3:PutObject), absent when not sent; parts
+      and completions of a multipart upload are not checked against them;
+    - statements with any other condition are left to moto, as before;
+    - a denied request is answered with S3's AccessDenied error, not an empty 403.
+    """
+    import threading
+
     from moto.s3.models import FakeBucket
+    from moto.s3.responses import S3Response
 
-    original = FakeBucket.get_permission
+    request = threading.local()
+    ACCESS_DENIED = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                     '<Message>Access Denied</Message></Error>')
+    original_permission = FakeBucket.get_permission
+    original_key_response = S3Response._key_response
+    encryption_keys = ("s3:x-amz-server-side-encryption", "s3:x-amz-server-side-encryption-aws-kms-key-id")
 
-    def applies(statement) -> bool:
+    def key_response(self, req, full_url):
+        from urllib.parse import parse_qs, urlparse
+
+        query = parse_qs(urlparse(full_url).query, keep_blank_values=True)
+        headers = {k.lower(): v for k, v in req.headers.items()}
+        creates = (req.method == "PUT" and "partNumber" not in query) or (req.method == "POST" and "uploads" in query)
+        context = {"aws:SecureTransport": "true", "s3:TlsVersion": "1.3"}
+        if creates:
+            for key, header in zip(encryption_keys, ("x-amz-server-side-encryption",
+                                                     "x-amz-server-side-encryption-aws-kms-key-id")):
+                if header in headers:
+                    context[key] = headers[header]
+        request.context, request.creates, request.multipart = context, creates, req.method == "POST"
+        try:
+            response = original_key_response(self, req, full_url)
+        finally:
+            request.context = None
+        if isinstance(response, tuple) and response[0] == 403 and not response[2]:
+            # moto denies with an empty body; S3 says why, and the SDKs read the code from it
+            return 403, {"Content-Type": "application/xml"}, ACCESS_DENIED
+        return response
+
+    def matches(operator: str, actual, expected) -> bool:
+        values = [str(v) for v in (expected if isinstance(expected, list) else [expected])]
+        if operator == "Bool":
+            return actual is not None and actual.lower() in [v.lower() for v in values]
+        if operator == "StringEquals":
+            return actual in values
+        if operator == "StringNotEquals":
+            return actual not in values
+        if operator == "NumericLessThan":
+            return actual is not None and any(float(actual) < float(v) for v in values)
+        raise KeyError(operator)
+
+    def applies(statement, context, creates):
+        """True or False when the emulator evaluates the statement's condition, None otherwise."""
         condition = statement.get("Condition") or {}
-        secure = (condition.get("Bool") or {}).get("aws:SecureTransport")
-        return not (secure is not None and str(secure).lower() == "false")
+        for operator, pairs in condition.items():
+            for key, expected in pairs.items():
+                if key in encryption_keys and not creates:
+                    return False
+                if key not in context and key not in encryption_keys:
+                    return None
+                try:
+                    if not matches(operator, context.get(key), expected):
+                        return False
+                except KeyError:
+                    return None
+        return True
 
     def get_permission(self, action, resource):
         if self.policy is None:
-            return original(self, action, resource)
+            return original_permission(self, action, resource)
+        context = getattr(request, "context", None)
+        if context is None:  # a bucket-level request, such as DeleteObjects
+            context, creates, multipart = {"aws:SecureTransport": "true", "s3:TlsVersion": "1.3"}, False, False
+        else:
+            creates, multipart = request.creates, request.multipart
+        if multipart and creates:
+            action = "s3:PutObject"  # CreateMultipartUpload; moto names it s3:PostObject
         document = json.loads(self.policy.decode())
         statements = document.get("Statement", [])
         if isinstance(statements, dict):
             statements = [statements]
-        kept = [st for st in statements if applies(st)]
-        if len(kept) == len(statements):
-            return original(self, action, resource)
+        kept = []
+        for statement in statements:
+            verdict = applies(statement, context, creates)
+            if verdict is None:
+                kept.append(statement)
+            elif verdict:
+                kept.append({k: v for k, v in statement.items() if k != "Condition"})
         saved = self.policy
         self.policy = json.dumps({**document, "Statement": kept}).encode()
         try:
-            return original(self, action, resource)
+            return original_permission(self, action, resource)
         finally:
             self.policy = saved
 
+    S3Response._key_response = key_response
     FakeBucket.get_permission = get_permission
 
 
 def patch_role_resource() -> None:
     """AWS::IAM::Role: inline policy documents are stored as objects (GetRolePolicy answers with a
-    Python repr instead of JSON), ManagedPolicyArns are ignored, and an update applies only the
-    description: changed inline policies, managed policies and trust policies are silently kept
-    as they were. Store JSON text, attach managed policies (failing, as AWS does, for a policy
-    that does not exist), and update all of it in place."""
+    Python repr instead of JSON), ManagedPolicyArns are ignored, a PermissionsBoundary naming no
+    policy is accepted, and an update applies only the description: changed inline policies,
+    managed policies, boundaries and trust policies are silently kept as they were. Store JSON
+    text, attach managed policies and set the boundary (failing, as AWS does, for a policy that
+    does not exist), and update all of it in place."""
     from moto.iam.aws_managed_policies import aws_managed_policies_data
     from moto.iam.models import AWSManagedPolicy, Role, iam_backends
     from moto.utilities.utils import get_partition
@@ -604,17 +679,31 @@ def patch_role_resource() -> None:
         for arn in old - new:
             if arn in role.managed_policies:
                 backend.detach_role_policy(arn, role.name)
+        from moto.iam.exceptions import NotFoundException
+
         for arn in sorted(new - set(role.managed_policies)):
             if not known_policy(backend, arn):
                 # AWS fails the resource (and so the stack) rather than skip the policy.
-                from moto.iam.exceptions import NotFoundException
                 raise NotFoundException(f"Policy {arn} does not exist or is not attachable.")
             backend.attach_role_policy(arn, role.name)
+        boundary = properties.get("PermissionsBoundary") or None
+        if boundary is not None and not known_policy(backend, boundary):
+            raise NotFoundException(f"Scope ARN: {boundary} does not exist or is not attachable.")
+        role.permissions_boundary_arn = boundary
 
     def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         role = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         backend = iam_backends[account_id][get_partition(region_name)]
-        sync(role, backend, cloudformation_json["Properties"], {})
+        try:
+            sync(role, backend, cloudformation_json["Properties"], {})
+        except Exception:
+            # a resource that failed to create does not exist
+            for arn in list(role.managed_policies):
+                backend.detach_role_policy(arn, role.name)
+            for name in list(role.policies):
+                role.delete_policy(name)
+            backend.delete_role(role.name)
+            raise
         return role
 
     def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
@@ -771,7 +860,7 @@ PATCHES = (
     patch_conditions_on_update,
     patch_create_failure,
     patch_delete_failure,
-    patch_secure_transport_condition,
+    patch_object_policy_conditions,
     patch_codepipeline_resource,
     patch_bucket_versioning_response,
     patch_role_resource,

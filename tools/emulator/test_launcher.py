@@ -250,16 +250,62 @@ def test_deleting_a_stack_with_a_non_empty_bucket_fails(aws):
     assert "fidelity-not-empty" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
-@proves("patch_secure_transport_condition")
+def _encrypted_bucket(aws, name):
+    """A bucket whose policy is the one plinth renders: TLS 1.2 or later only, uploads encrypted
+    with the bucket's own key only."""
+    s3, kms = aws("s3"), aws("kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    s3.create_bucket(Bucket=name)
+    objects = f"arn:aws:s3:::{name}/*"
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [f"arn:aws:s3:::{name}", objects], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Sid": "DenyOutdatedTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [f"arn:aws:s3:::{name}", objects], "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
+        {"Sid": "DenyUnencryptedUploads", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": objects, "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
+        {"Sid": "DenyUploadsWithAnotherKey", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": objects, "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key}}},
+    ]}))
+    return s3, key
+
+
+@proves("patch_object_policy_conditions")
 def test_tls_only_bucket_policy_allows_requests_that_stand_for_tls(aws):
-    s3 = aws("s3")
-    s3.create_bucket(Bucket="fidelity-tls")
-    s3.put_bucket_policy(Bucket="fidelity-tls", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": ["s3:Get*", "s3:Put*"],
-        "Resource": ["arn:aws:s3:::fidelity-tls", "arn:aws:s3:::fidelity-tls/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
-    s3.put_object(Bucket="fidelity-tls", Key="a", Body=b"x")
+    s3, key = _encrypted_bucket(aws, "fidelity-tls")
+    s3.put_object(Bucket="fidelity-tls", Key="a", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=key)
     assert s3.get_object(Bucket="fidelity-tls", Key="a")["Body"].read() == b"x"
+    s3.delete_object(Bucket="fidelity-tls", Key="a")
+    s3.put_object(Bucket="fidelity-tls", Key="b", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=key)
+    deleted = s3.delete_objects(Bucket="fidelity-tls", Delete={"Objects": [{"Key": "b"}]})
+    assert not deleted.get("Errors") and [d["Key"] for d in deleted["Deleted"]] == ["b"]
+
+
+@proves("patch_object_policy_conditions")
+def test_uploads_must_name_the_buckets_own_key(aws):
+    s3, key = _encrypted_bucket(aws, "fidelity-sse")
+    other = aws("kms").create_key()["KeyMetadata"]["Arn"]
+    s3.put_object(Bucket="fidelity-sse", Key="good", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=key)
+    refused = [
+        {},
+        {"ServerSideEncryption": "AES256"},
+        {"ServerSideEncryption": "aws:kms"},
+        {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": other},
+    ]
+    for extra in refused:
+        with pytest.raises(ClientError) as error:
+            s3.put_object(Bucket="fidelity-sse", Key="bad", Body=b"x", **extra)
+        assert error.value.response["Error"]["Code"] == "AccessDenied", extra
+    with pytest.raises(ClientError):
+        s3.create_multipart_upload(Bucket="fidelity-sse", Key="bad")
+    # a multipart upload is checked when it is created, not part by part
+    upload = s3.create_multipart_upload(Bucket="fidelity-sse", Key="big", ServerSideEncryption="aws:kms",
+                                        SSEKMSKeyId=key)["UploadId"]
+    part = s3.upload_part(Bucket="fidelity-sse", Key="big", UploadId=upload, PartNumber=1, Body=b"y" * 10)
+    s3.complete_multipart_upload(Bucket="fidelity-sse", Key="big", UploadId=upload, MultipartUpload={
+        "Parts": [{"ETag": part["ETag"], "PartNumber": 1}]})
+    assert s3.get_object(Bucket="fidelity-sse", Key="big")["Body"].read() == b"y" * 10
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="fidelity-sse")["Contents"]] == ["big", "good"]
 
 
 @proves("patch_codepipeline_resource")
@@ -345,6 +391,31 @@ def test_role_updates_change_inline_and_managed_policies(aws):
     statuses = [s["StackStatus"] for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == "s"]
     assert statuses == ["DELETE_COMPLETE"], statuses
     assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"] == "fidelity-inline"]
+
+
+@proves("patch_role_resource")
+def test_a_role_boundary_must_exist_and_follows_updates(aws):
+    cfn, iam = aws("cloudformation"), aws("iam")
+
+    def bounded(boundary):
+        template = _role(["s3:GetObject"])
+        if boundary:
+            template["Role"]["Properties"]["PermissionsBoundary"] = boundary
+        return _template(template)
+
+    cfn.create_stack(StackName="missing", TemplateBody=bounded("arn:aws:iam::123456789012:policy/none"),
+                     Capabilities=["CAPABILITY_NAMED_IAM"])
+    assert _status(cfn, "missing") == "ROLLBACK_COMPLETE"
+    cfn.delete_stack(StackName="missing")
+    boundary = iam.create_policy(PolicyName="boundary", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))["Policy"]["Arn"]
+    cfn.create_stack(StackName="s", TemplateBody=bounded(None), Capabilities=["CAPABILITY_NAMED_IAM"])
+    assert "PermissionsBoundary" not in iam.get_role(RoleName="fidelity-inline")["Role"]
+    cfn.update_stack(StackName="s", TemplateBody=bounded(boundary), Capabilities=["CAPABILITY_NAMED_IAM"])
+    role = iam.get_role(RoleName="fidelity-inline")["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+    cfn.update_stack(StackName="s", TemplateBody=bounded(None), Capabilities=["CAPABILITY_NAMED_IAM"])
+    assert "PermissionsBoundary" not in iam.get_role(RoleName="fidelity-inline")["Role"]
 
 
 @proves("patch_role_resource")

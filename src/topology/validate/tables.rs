@@ -25,15 +25,25 @@ const TOP_KEYS: &[&str] = &[
 const DEFAULTS_KEYS: &[&str] = &["role_arn"];
 /// What `[defaults] role_arn` writes for the target's account.
 const ACCOUNT_PLACEHOLDER: &str = "{account}";
+/// Days noncurrent object versions are kept when the topology does not say.
+const DEFAULT_RETENTION_DAYS: u32 = 30;
 const BUILD_KEYS: &[&str] = &[
     "account",
     "region",
     "profile",
     "role_arn",
     "noncurrent_version_expiration_days",
+    "artifact_noncurrent_version_expiration_days",
 ];
 const TARGET_KEYS: &[&str] = &[
-    "name", "account", "regions", "profile", "role_arn", "policies", "approval",
+    "name",
+    "account",
+    "regions",
+    "profile",
+    "role_arn",
+    "policies",
+    "permissions_boundary",
+    "approval",
 ];
 const PIPELINE_KEYS: &[&str] = &[
     "name",
@@ -267,6 +277,28 @@ impl Reader {
                 targets.push((target, path, name_span));
             }
         }
+        let mut boundaries: BTreeMap<&AccountId, (&Option<String>, &str)> = BTreeMap::new();
+        for (target, path, name_span) in &targets {
+            match boundaries.get(&target.account) {
+                Some((boundary, first)) if *boundary != &target.permissions_boundary => {
+                    self.error(
+                        Diagnostic::new(
+                            Some(name_span.clone()),
+                            key_path(path, "permissions_boundary"),
+                            format!(
+                                "account {} already has a different permissions boundary in {first}",
+                                target.account
+                            ),
+                        )
+                        .hint("targets in one account share its CloudFormation role: give them the same `permissions_boundary`"),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    boundaries.insert(&target.account, (&target.permissions_boundary, path));
+                }
+            }
+        }
         let pipeline_tables = self.tables(table, "", "pipelines");
         let mut pipelines = Vec::new();
         let mut pipeline_names = BTreeSet::new();
@@ -346,41 +378,44 @@ impl Reader {
             .string(table, "build", "region")
             .and_then(|(text, span)| self.region(&text, span, "build.region".into()));
         let credentials = self.credentials(table, "build", account.as_ref().map(|(a, _)| a));
-        let days = match Self::get(table, "noncurrent_version_expiration_days") {
-            None => Some(30),
-            Some(value) => {
-                if let DeValue::Integer(n) = value.get_ref() {
-                    match n.as_str().replace('_', "").parse::<u32>() {
-                        Ok(days) if (1..=3650).contains(&days) && n.radix() == 10 => Some(days),
-                        _ => {
-                            self.error(Diagnostic::new(
-                                Some(value.span()),
-                                "build.noncurrent_version_expiration_days",
-                                "must be a whole number of days from 1 to 3650",
-                            ));
-                            None
-                        }
-                    }
-                } else {
-                    self.wrong_type(
-                        value,
-                        "build.noncurrent_version_expiration_days".into(),
-                        "a whole number of days",
-                    );
-                    None
-                }
-            }
-        };
-        let ((account, _), region, credentials, days) = (account?, region?, credentials?, days?);
+        let days = self.days(table, "noncurrent_version_expiration_days");
+        let artifact_days = self.days(table, "artifact_noncurrent_version_expiration_days");
+        let ((account, _), region, credentials, days, artifact_days) =
+            (account?, region?, credentials?, days?, artifact_days?);
         Some((
             Build {
                 account,
                 region,
                 credentials,
                 noncurrent_version_expiration_days: days,
+                artifact_noncurrent_version_expiration_days: artifact_days,
             },
             span,
         ))
+    }
+
+    /// A `[build]` retention in days: 1 to 3650, 30 when absent.
+    fn days(&mut self, table: &DeTable<'_>, key: &str) -> Option<u32> {
+        let path = format!("build.{key}");
+        let Some(value) = Self::get(table, key) else {
+            return Some(DEFAULT_RETENTION_DAYS);
+        };
+        if let DeValue::Integer(n) = value.get_ref() {
+            match n.as_str().replace('_', "").parse::<u32>() {
+                Ok(days) if (1..=3650).contains(&days) && n.radix() == 10 => Some(days),
+                _ => {
+                    self.error(Diagnostic::new(
+                        Some(value.span()),
+                        &path,
+                        "must be a whole number of days from 1 to 3650",
+                    ));
+                    None
+                }
+            }
+        } else {
+            self.wrong_type(value, path, "a whole number of days");
+            None
+        }
     }
 
     pub(super) fn target(
@@ -435,6 +470,22 @@ impl Reader {
                 }
                 ok.then_some(regions)
             });
+        let boundary = match Self::get(table, "permissions_boundary") {
+            None => Some(None),
+            Some(_) => self.string(table, path, "permissions_boundary").and_then(|(text, span)| {
+                match parse_policy_arn(&text) {
+                    Ok(()) => Some(Some(text)),
+                    Err(message) => {
+                        self.error(
+                            Diagnostic::new(Some(span), key_path(path, "permissions_boundary"), message)
+                                .hint("a permissions boundary is a managed policy ARN, such as arn:aws:iam::222222222222:policy/deploy-boundary"),
+                        );
+                        None
+                    }
+                }
+            }),
+        };
+        let bounded = matches!(boundary, Some(Some(_)));
         let policies = match self.strings(table, path, "policies") {
             None => Some(Vec::new()),
             Some((items, _)) => {
@@ -458,7 +509,7 @@ impl Reader {
                         );
                     } else if let Some(policy) = POWERFUL_POLICIES
                         .iter()
-                        .find(|p| text.ends_with(&format!(":policy/{p}")))
+                        .find(|p| !bounded && text.ends_with(&format!(":policy/{p}")))
                     {
                         self.warn(
                             Diagnostic::new(
@@ -466,7 +517,7 @@ impl Reader {
                                 index_path(&key, index),
                                 format!("{policy} lets the applications deployed to this target create or change IAM roles and users, and so give themselves any permission"),
                             )
-                            .hint("list the managed policies the applications need instead"),
+                            .hint("list the managed policies the applications need instead, or set `permissions_boundary` so that the roles they create are bounded"),
                         );
                     }
                 }
@@ -485,6 +536,7 @@ impl Reader {
                 regions: regions?,
                 credentials: credentials?,
                 policies: policies?,
+                permissions_boundary: boundary?,
                 approval: approval?,
             },
             name_span,
