@@ -16,4 +16,5 @@ mod cli;
 mod common;
 mod pipeline;
 mod plan;
+mod security;
 mod waiting;
