@@ -4,6 +4,7 @@
 
 mod deployed;
 mod diff;
+pub mod drift;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,0 +1,476 @@
+use super::*;
+use crate::fixtures::example;
+use crate::graph::StackGraph;
+use crate::layout::StackKey;
+
+/// The final template of a stack of the example, as JSON.
+fn template_of(key: &StackKey) -> Value {
+    let topology = example();
+    let graph = StackGraph::build(&topology, &BTreeSet::new());
+    crate::templates::render_graph(&topology, &graph)
+        .into_iter()
+        .rfind(|n| &n.stack.key == key)
+        .unwrap()
+        .template
+        .body()
+}
+
+fn physical(logical: &str, resource: &Value) -> String {
+    let p = &resource["Properties"];
+    ["BucketName", "RoleName", "AliasName"]
+        .iter()
+        .find_map(|k| p[*k].as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{}-1234", logical.to_lowercase()))
+}
+
+/// What AWS holds for a template that nobody changed: every declared value, with AWS's own
+/// renderings (single values unwrapped, statements reordered, an account id for a root ARN).
+fn faithful(template: &Value, account: &AccountId, region: &Region) -> LiveStack {
+    let resources = template["Resources"].as_object().unwrap();
+    let mut live = LiveStack {
+        resources: resources
+            .iter()
+            .map(|(logical, r)| LiveResource {
+                logical_id: logical.clone(),
+                resource_type: r["Type"].as_str().unwrap().to_owned(),
+                physical_id: physical(logical, r),
+                config: LiveConfig::NotRead,
+            })
+            .collect(),
+    };
+    let parameters: BTreeMap<String, String> = template["Parameters"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, _)| {
+            (
+                name.clone(),
+                format!("arn:aws:kms:us-east-1:111111111111:key/{name}"),
+            )
+        })
+        .collect();
+    let snapshot = live.clone();
+    let context = Context::new(account, region, &parameters, &snapshot);
+    let policy_of = |bucket: &str| {
+        resources
+            .values()
+            .filter(|r| r["Type"] == "AWS::S3::BucketPolicy")
+            .find(|r| context.resolve(&r["Properties"]["Bucket"]) == Some(json!(bucket)))
+            .map(|r| aws_rendering(&context.resolve(&r["Properties"]["PolicyDocument"]).unwrap()))
+    };
+    for resource in &mut live.resources {
+        let p = &resources[&resource.logical_id]["Properties"];
+        resource.config = match resource.resource_type.as_str() {
+            "AWS::S3::Bucket" => {
+                let sse = context
+                    .resolve(&p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0])
+                    .unwrap();
+                LiveConfig::Bucket(LiveBucket {
+                    policy: policy_of(&resource.physical_id),
+                    encryption: Some(Encryption {
+                        algorithm: "aws:kms".into(),
+                        key_id: sse["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]
+                            .as_str()
+                            .map(str::to_owned),
+                        bucket_key: true,
+                    }),
+                    versioning: Some("Enabled".into()),
+                    public_access_block: Some([true; 4]),
+                    ownership: Some("BucketOwnerEnforced".into()),
+                    lifecycle: vec![LifecycleRule {
+                        id: "ExpireNoncurrentVersions".into(),
+                        enabled: true,
+                        noncurrent_days: Some(30),
+                        abort_incomplete_days: Some(7),
+                    }],
+                })
+            }
+            "AWS::KMS::Key" => LiveConfig::Key(LiveKey {
+                policy: Some(aws_rendering(&context.resolve(&p["KeyPolicy"]).unwrap())),
+                rotation: true,
+                state: "Enabled".into(),
+            }),
+            "AWS::KMS::Alias" => LiveConfig::Alias {
+                target_key_id: Some(
+                    context
+                        .resolve(&p["TargetKeyId"])
+                        .unwrap()
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                ),
+            },
+            "AWS::IAM::Role" => LiveConfig::Role(LiveRole {
+                trust: Some(url_encode(&aws_rendering(
+                    &context.resolve(&p["AssumeRolePolicyDocument"]).unwrap(),
+                ))),
+                inline: p["Policies"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|policy| {
+                        (
+                            policy["PolicyName"].as_str().unwrap().to_owned(),
+                            url_encode(&aws_rendering(
+                                &context.resolve(&policy["PolicyDocument"]).unwrap(),
+                            )),
+                        )
+                    })
+                    .collect(),
+                managed: p["ManagedPolicyArns"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|a| a.as_str().unwrap().to_owned())
+                    .collect(),
+                boundary: p["PermissionsBoundary"].as_str().map(str::to_owned),
+            }),
+            _ => LiveConfig::NotRead,
+        };
+    }
+    live
+}
+
+/// A document as AWS may return it: statements in reverse order, one-element lists unwrapped,
+/// an account's root ARN as its bare id.
+fn aws_rendering(document: &Value) -> String {
+    let mut document = document.clone();
+    if let Some(statements) = document["Statement"].as_array_mut() {
+        statements.reverse();
+        for statement in statements.iter_mut() {
+            for key in ["Action", "Resource"] {
+                if statement[key].as_array().is_some_and(|a| a.len() == 1) {
+                    statement[key] = statement[key][0].clone();
+                }
+            }
+            if let Some(aws) = statement["Principal"]["AWS"].as_str()
+                && let Some(id) = aws
+                    .strip_prefix("arn:aws:iam::")
+                    .and_then(|r| r.strip_suffix(":root"))
+            {
+                statement["Principal"]["AWS"] = json!(id);
+            }
+        }
+    }
+    document.to_string()
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn place() -> (AccountId, Region) {
+    (
+        AccountId::parse("111111111111").unwrap(),
+        Region::parse("us-east-1").unwrap(),
+    )
+}
+
+fn detect_in(template: &Value, live: &LiveStack) -> Vec<Drift> {
+    let (account, region) = place();
+    let parameters: BTreeMap<String, String> = template["Parameters"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, _)| {
+            (
+                name.clone(),
+                format!("arn:aws:kms:us-east-1:111111111111:key/{name}"),
+            )
+        })
+        .collect();
+    detect(
+        template,
+        live,
+        &Context::new(&account, &region, &parameters, live),
+    )
+}
+
+fn bucket_mut<'a>(live: &'a mut LiveStack, logical: &str) -> &'a mut LiveBucket {
+    match &mut live
+        .resources
+        .iter_mut()
+        .find(|r| r.logical_id == logical)
+        .unwrap()
+        .config
+    {
+        LiveConfig::Bucket(b) => b,
+        _ => panic!("{logical} is not a bucket"),
+    }
+}
+
+fn role_mut<'a>(live: &'a mut LiveStack, logical: &str) -> &'a mut LiveRole {
+    match &mut live
+        .resources
+        .iter_mut()
+        .find(|r| r.logical_id == logical)
+        .unwrap()
+        .config
+    {
+        LiveConfig::Role(r) => r,
+        _ => panic!("{logical} is not a role"),
+    }
+}
+
+fn key_mut(live: &mut LiveStack) -> &mut LiveKey {
+    match &mut live
+        .resources
+        .iter_mut()
+        .find(|r| r.logical_id == "ArtifactKey")
+        .unwrap()
+        .config
+    {
+        LiveConfig::Key(k) => k,
+        _ => unreachable!(),
+    }
+}
+
+fn primary() -> (Value, LiveStack) {
+    let template = template_of(&StackKey::Primary);
+    let (account, region) = place();
+    let live = faithful(&template, &account, &region);
+    (template, live)
+}
+
+#[test]
+fn what_aws_returns_for_unchanged_resources_is_no_drift() {
+    let (template, live) = primary();
+    assert_eq!(detect_in(&template, &live), Vec::new());
+    let deploy = template_of(&StackKey::Deploy {
+        account: AccountId::parse("222222222222").unwrap(),
+    });
+    let (account, region) = place();
+    let live = faithful(&deploy, &account, &region);
+    assert_eq!(detect_in(&deploy, &live), Vec::new());
+    // and the checks ran: the resources were read and compared
+    assert!(
+        live.resources
+            .iter()
+            .filter(|r| matches!(r.config, LiveConfig::Role(_)))
+            .count()
+            == 2
+    );
+}
+
+#[test]
+fn a_deleted_bucket_policy_is_put_back_as_declared() {
+    let (template, mut live) = primary();
+    bucket_mut(&mut live, "ArtifactBucket").policy = None;
+    let drifts = detect_in(&template, &live);
+    assert_eq!(drifts.len(), 1, "{drifts:#?}");
+    let drift = &drifts[0];
+    assert_eq!(drift.resource, "ArtifactBucketPolicy");
+    assert_eq!(drift.live, "absent");
+    let Repair::PutBucketPolicy { bucket, document } = &drift.repair else {
+        panic!("{:?}", drift.repair)
+    };
+    assert_eq!(bucket, "acme-artifacts-111111111111-us-east-1");
+    let declared = Context::new(&place().0, &place().1, &BTreeMap::new(), &live)
+        .resolve(&template["Resources"]["ArtifactBucketPolicy"]["Properties"]["PolicyDocument"])
+        .unwrap();
+    assert!(same_policy(
+        &serde_json::from_str(document).unwrap(),
+        &declared
+    ));
+}
+
+#[test]
+fn an_extra_statement_is_named_and_removed() {
+    let (template, mut live) = primary();
+    let bucket = bucket_mut(&mut live, "ArtifactBucket");
+    let mut policy: Value = serde_json::from_str(bucket.policy.as_ref().unwrap()).unwrap();
+    policy["Statement"].as_array_mut().unwrap().push(json!({
+        "Sid": "Intruder", "Effect": "Allow", "Principal": { "AWS": "999999999999" },
+        "Action": "s3:PutObject", "Resource": "arn:aws:s3:::acme-artifacts-111111111111-us-east-1/*"
+    }));
+    bucket.policy = Some(policy.to_string());
+    let drifts = detect_in(&template, &live);
+    assert_eq!(drifts.len(), 1);
+    assert_eq!(
+        drifts[0].details,
+        vec![
+            "- Intruder: Allow s3:PutObject on arn:aws:s3:::acme-artifacts-111111111111-us-east-1/* to arn:aws:iam::999999999999:root"
+        ]
+    );
+}
+
+#[test]
+fn bucket_settings_changed_behind_cloudformations_back_are_found() {
+    let (template, mut live) = primary();
+    let bucket = bucket_mut(&mut live, "BuildBucket");
+    bucket.encryption = Some(Encryption {
+        algorithm: "AES256".into(),
+        key_id: None,
+        bucket_key: false,
+    });
+    bucket.versioning = Some("Suspended".into());
+    bucket.public_access_block = Some([true, false, true, true]);
+    bucket.ownership = Some("ObjectWriter".into());
+    bucket.lifecycle.clear();
+    let drifts = detect_in(&template, &live);
+    let properties: Vec<&str> = drifts.iter().map(|d| d.property.as_str()).collect();
+    assert_eq!(
+        properties,
+        [
+            "BucketEncryption",
+            "VersioningConfiguration",
+            "PublicAccessBlockConfiguration",
+            "OwnershipControls",
+            "LifecycleConfiguration"
+        ]
+    );
+    assert!(drifts.iter().all(|d| d.resource == "BuildBucket"));
+    assert_eq!(drifts[1].live, "Suspended");
+    assert!(matches!(
+        &drifts[0].repair,
+        Repair::PutBucketEncryption { encryption, .. } if encryption.algorithm == "aws:kms" && encryption.key_id.as_deref() == Some("arn:aws:kms:us-east-1:111111111111:key/artifactkey-1234")
+    ));
+}
+
+#[test]
+fn key_rotation_state_and_policy_are_checked() {
+    let (template, mut live) = primary();
+    let key = key_mut(&mut live);
+    key.rotation = false;
+    key.state = "Disabled".into();
+    let mut policy: Value = serde_json::from_str(key.policy.as_ref().unwrap()).unwrap();
+    policy["Statement"][0]["Principal"]["AWS"] = json!(["111111111111", "999999999999"]);
+    key.policy = Some(policy.to_string());
+    let drifts = detect_in(&template, &live);
+    let properties: Vec<&str> = drifts.iter().map(|d| d.property.as_str()).collect();
+    assert_eq!(properties, ["KeyPolicy", "EnableKeyRotation", "Enabled"]);
+    assert!(
+        drifts[0]
+            .details
+            .iter()
+            .any(|l| l.starts_with('-') && l.contains("999999999999"))
+    );
+    assert!(drifts[0].details.iter().any(|l| l.starts_with('+')));
+}
+
+#[test]
+fn role_policies_trust_and_boundary_are_exactly_as_declared() {
+    let deploy = template_of(&StackKey::Deploy {
+        account: AccountId::parse("222222222222").unwrap(),
+    });
+    let (account, region) = place();
+    let mut live = faithful(&deploy, &account, &region);
+    let role = role_mut(&mut live, "PipelineRole");
+    role.inline.insert(
+        "admin".into(),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+            .into(),
+    );
+    role.managed
+        .insert("arn:aws:iam::aws:policy/AdministratorAccess".into());
+    role.trust = Some(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}]}"#
+            .into(),
+    );
+    let cloudformation = role_mut(&mut live, "CloudFormationRole");
+    cloudformation.managed.clear();
+    cloudformation.boundary = Some("arn:aws:iam::222222222222:policy/b".into());
+    let drifts = detect_in(&deploy, &live);
+    let repairs: Vec<&Repair> = drifts.iter().map(|d| &d.repair).collect();
+    assert!(repairs.contains(&&Repair::DeleteRolePolicy {
+        role: "acme-codepipeline".into(),
+        name: "admin".into()
+    }));
+    assert!(repairs.contains(&&Repair::DetachRolePolicy {
+        role: "acme-codepipeline".into(),
+        arn: "arn:aws:iam::aws:policy/AdministratorAccess".into()
+    }));
+    assert!(repairs.contains(&&Repair::AttachRolePolicy {
+        role: "acme-cloudformation".into(),
+        arn: "arn:aws:iam::aws:policy/PowerUserAccess".into()
+    }));
+    assert!(repairs.contains(&&Repair::DeleteRoleBoundary {
+        role: "acme-cloudformation".into()
+    }));
+    assert!(
+        repairs
+            .iter()
+            .any(|r| matches!(r, Repair::UpdateTrust { role, .. } if role == "acme-codepipeline"))
+    );
+    let extra = drifts
+        .iter()
+        .find(|d| d.property == "Policies/admin")
+        .unwrap();
+    assert_eq!(extra.details, vec!["- Allow * on *"]);
+    assert_eq!(drifts.len(), 5, "{drifts:#?}");
+}
+
+#[test]
+fn policies_compare_by_meaning_not_by_form() {
+    let a = json!({ "Version": "2012-10-17", "Statement": [
+        { "Sid": "A", "Effect": "Allow", "Principal": { "AWS": ["arn:aws:iam::222222222222:root", "333333333333"] },
+          "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"] },
+        { "Sid": "T", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*",
+          "Condition": { "Bool": { "aws:SecureTransport": false } } }
+    ]});
+    let b = json!({ "Version": "2012-10-17", "Statement": [
+        { "Sid": "T", "Effect": "Deny", "Principal": { "AWS": "*" }, "Action": ["s3:*"], "Resource": ["arn:aws:s3:::b/*"],
+          "Condition": { "Bool": { "aws:SecureTransport": "false" } } },
+        { "Sid": "A", "Effect": "Allow", "Principal": { "AWS": ["arn:aws:iam::333333333333:root", "222222222222"] },
+          "Action": ["s3:ListBucket", "s3:GetObject"], "Resource": ["arn:aws:s3:::b/*", "arn:aws:s3:::b"] }
+    ]});
+    assert!(same_policy(&a, &b));
+    let mut c = b.clone();
+    c["Statement"][1]["Action"] = json!(["s3:GetObject", "s3:ListBucket", "s3:PutObject"]);
+    assert!(!same_policy(&a, &c));
+    let mut d = b;
+    d["Statement"][0]["Condition"]["Bool"]["aws:SecureTransport"] = json!("true");
+    assert!(!same_policy(&a, &d));
+}
+
+#[test]
+fn documents_iam_returns_url_encoded_are_read() {
+    let text = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
+    assert_eq!(
+        parse_document(text),
+        Some(json!({ "Version": "2012-10-17", "Statement": [] }))
+    );
+    assert_eq!(parse_document("%ZZ"), None);
+}
+
+#[test]
+fn references_resolve_against_the_stacks_own_resources_and_parameters() {
+    let live = LiveStack {
+        resources: vec![LiveResource {
+            logical_id: "ArtifactKey".into(),
+            resource_type: "AWS::KMS::Key".into(),
+            physical_id: "k-1".into(),
+            config: LiveConfig::NotRead,
+        }],
+    };
+    let (account, region) = place();
+    let parameters = BTreeMap::from([("P".to_owned(), "v".to_owned())]);
+    let context = Context::new(&account, &region, &parameters, &live);
+    assert_eq!(
+        context.resolve(&json!({ "Fn::GetAtt": ["ArtifactKey", "Arn"] })),
+        Some(json!("arn:aws:kms:us-east-1:111111111111:key/k-1"))
+    );
+    assert_eq!(
+        context.resolve(&json!({ "Fn::Sub": "s3.${AWS::Region}.${AWS::URLSuffix}/${P}" })),
+        Some(json!("s3.us-east-1.amazonaws.com/v"))
+    );
+    assert_eq!(
+        context.resolve(&json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::", { "Ref": "P" }]] })),
+        Some(json!("arn:aws:s3:::v"))
+    );
+    // what cannot be resolved is not compared
+    assert_eq!(context.resolve(&json!({ "Ref": "Nothing" })), None);
+    assert_eq!(
+        context.resolve(&json!({ "Fn::GetAtt": ["Nothing", "Arn"] })),
+        None
+    );
+    assert_eq!(context.resolve(&json!({ "Fn::If": ["c", 1, 2] })), None);
+}
