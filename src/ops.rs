@@ -185,24 +185,37 @@ pub struct Planned {
 /// Connects to every account, confirms each one's identity, reads what is deployed and plans.
 pub async fn read_and_plan(
     topology: &Topology,
-    read_concurrency: usize,
+    read: ReadOptions,
     mode: Mode,
 ) -> Result<Planned, ReadError> {
     let started = Instant::now();
     let cloud: Arc<dyn Cloud> = Arc::new(SdkCloud::connect(topology).await);
-    plan_with(cloud, topology, read_concurrency, mode, started).await
+    plan_with(cloud, topology, read, mode, started).await
+}
+
+/// How plinth reads AWS before it plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// How many reads run at once.
+    pub concurrency: usize,
+    /// Whether to read the live settings of buckets, keys and roles to find drift.
+    pub drift: bool,
 }
 
 /// [`read_and_plan`] on the given clients.
 pub async fn plan_with(
     cloud: Arc<dyn Cloud>,
     topology: &Topology,
-    read_concurrency: usize,
+    read: ReadOptions,
     mode: Mode,
     started: Instant,
 ) -> Result<Planned, ReadError> {
+    let read_concurrency = read.concurrency;
     snapshot::preflight(cloud.as_ref(), topology, read_concurrency).await?;
-    let deployed = snapshot::read(cloud.as_ref(), topology, read_concurrency).await?;
+    let mut deployed = snapshot::read(cloud.as_ref(), topology, read_concurrency).await?;
+    if read.drift && mode == Mode::Apply {
+        snapshot::read_live(cloud.as_ref(), topology, &mut deployed, read_concurrency).await?;
+    }
     let plan = match mode {
         Mode::Apply => plan::plan(topology, &deployed),
         Mode::Destroy => plan::destroy(topology, &deployed),

@@ -301,7 +301,10 @@ pub struct OrphanBucketError {
 
 /// Whether a plan has anything for the executor to do.
 pub fn has_work(plan: &Plan) -> bool {
-    plan.changes.iter().any(|c| c.action != Action::NoChange) || !plan.orphan_buckets.is_empty()
+    plan.changes
+        .iter()
+        .any(|c| c.action != Action::NoChange || !c.drift.is_empty())
+        || !plan.orphan_buckets.is_empty()
 }
 
 /// Elapsed seconds on tokio's clock (so that tests on a paused clock see simulated time),

@@ -131,7 +131,7 @@ impl ChangeTask {
     /// Runs the change; on success returns the stack's outputs (`None` when it has none now).
     pub async fn run(self) -> Result<Option<BTreeMap<String, String>>, ChangeError> {
         let started = Instant::now();
-        if self.change.action == Action::NoChange {
+        if self.change.action == Action::NoChange && self.change.drift.is_empty() {
             return Ok(None);
         }
         self.reporter.report(Event::Started {
@@ -139,12 +139,25 @@ impl ChangeTask {
             stack: self.label(),
             action: self.change.action,
         });
-        let result = match self
-            .cloud
-            .cloudformation(&self.change.stack.account, &self.change.stack.region)
-        {
-            Ok(cfn) => self.perform(cfn.as_ref(), started).await,
-            Err(error) => Err(plain(error)),
+        let result = if self.change.action == Action::NoChange {
+            Ok((None, true))
+        } else {
+            match self
+                .cloud
+                .cloudformation(&self.change.stack.account, &self.change.stack.region)
+            {
+                Ok(cfn) => self.perform(cfn.as_ref(), started).await,
+                Err(error) => Err(plain(error)),
+            }
+        };
+        // Drift is repaired once CloudFormation is done with the stack, so that what it wrote
+        // is not written again under it; each call sets exactly what the template declares.
+        let result = match result {
+            Ok((outputs, unchanged)) => self
+                .repair_drift(started)
+                .await
+                .map(|repaired| (outputs, unchanged && !repaired)),
+            Err(failure) => Err(failure),
         };
         match result {
             Ok((outputs, unchanged)) => {
@@ -171,6 +184,53 @@ impl ChangeTask {
                 })
             }
         }
+    }
+
+    /// Makes the repair of every drifted property; whether there was any.
+    async fn repair_drift(&self, started: Instant) -> Result<bool, Failed> {
+        use crate::plan::drift::Repair;
+        let (account, region) = (&self.change.stack.account, &self.change.stack.region);
+        for drift in &self.change.drift {
+            let result = match &drift.repair {
+                Repair::PutBucketPolicy { .. }
+                | Repair::PutBucketEncryption { .. }
+                | Repair::EnableBucketVersioning { .. }
+                | Repair::PutPublicAccessBlock { .. }
+                | Repair::PutBucketOwnership { .. }
+                | Repair::PutBucketLifecycle { .. } => match self.cloud.s3(account) {
+                    Ok(s3) => s3.repair(region, &drift.repair).await,
+                    Err(e) => Err(e),
+                },
+                Repair::PutKeyPolicy { .. }
+                | Repair::EnableKeyRotation { .. }
+                | Repair::EnableKey { .. }
+                | Repair::UpdateAlias { .. } => match self.cloud.kms(account, region) {
+                    Ok(kms) => kms.repair(&drift.repair).await,
+                    Err(e) => Err(e),
+                },
+                Repair::UpdateTrust { .. }
+                | Repair::PutRolePolicy { .. }
+                | Repair::DeleteRolePolicy { .. }
+                | Repair::AttachRolePolicy { .. }
+                | Repair::DetachRolePolicy { .. }
+                | Repair::PutRoleBoundary { .. }
+                | Repair::DeleteRoleBoundary { .. } => match self.cloud.iam(account) {
+                    Ok(iam) => iam.repair(&drift.repair).await,
+                    Err(e) => Err(e),
+                },
+            };
+            result.map_err(plain)?;
+            self.reporter.report(Event::Status {
+                change: self.index,
+                stack: self.label(),
+                status: format!(
+                    "repaired drift: {} {} is as declared again",
+                    drift.resource, drift.property
+                ),
+                elapsed_seconds: seconds(started),
+            });
+        }
+        Ok(!self.change.drift.is_empty())
     }
 
     /// Level-triggered and patient: each round re-reads the stack, waits while CloudFormation is

@@ -291,6 +291,7 @@ async fn destroy_continues_a_failed_update_rollback_before_deleting() {
             spec,
             summary,
             template: None,
+            live: None,
         }],
         ..Deployed::default()
     };

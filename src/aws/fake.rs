@@ -30,6 +30,7 @@ use super::{
     AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, Iam, KeyDeletion, Kms, S3, StackEvent,
     StackRequest, StackResource, Sts, UpdateOutcome,
 };
+use crate::plan::drift::{LiveBucket, LiveKey, LiveRole, Repair};
 use crate::plan::{StackStatus, StackSummary};
 use crate::topology::{AccountId, Region};
 
@@ -99,6 +100,8 @@ struct State {
     /// Stacks in progress now, and the most there ever were at once.
     in_progress: usize,
     max_in_progress: usize,
+    /// Drift repairs made, in order, with the account that made them.
+    repairs: Vec<(String, Repair)>,
 }
 
 /// A fake cloud whose every stack operation takes `latency` of tokio time.
@@ -168,6 +171,11 @@ impl FakeCloud {
         if let Some(b) = self.lock().buckets.get_mut(bucket) {
             b.objects += objects;
         }
+    }
+
+    /// The drift repairs made so far, with the account that made each.
+    pub fn repairs(&self) -> Vec<(String, Repair)> {
+        self.lock().repairs.clone()
     }
 
     /// How many objects a bucket holds; `None` when it does not exist.
@@ -862,6 +870,15 @@ impl FakeAccount {
 
 #[async_trait]
 impl S3 for FakeAccount {
+    async fn read_bucket(&self, _bucket: &str, _region: &Region) -> AwsResult<Option<LiveBucket>> {
+        drop(self.enter("GetBucketPolicy")?);
+        Ok(None)
+    }
+
+    async fn repair(&self, _region: &Region, repair: &Repair) -> AwsResult<()> {
+        self.record(repair)
+    }
+
     async fn bucket_owner(&self, bucket: &str) -> AwsResult<BucketOwner> {
         let state = self.enter("HeadBucket")?;
         Ok(match state.buckets.get(bucket) {
@@ -938,6 +955,24 @@ impl Iam for FakeAccount {
             .roles
             .contains(&(self.account.clone(), name.to_owned())))
     }
+
+    /// The fake models no role settings: drift is checked against the emulator.
+    async fn read_role(&self, _name: &str) -> AwsResult<Option<LiveRole>> {
+        drop(self.enter("GetRole")?);
+        Ok(None)
+    }
+
+    async fn repair(&self, repair: &Repair) -> AwsResult<()> {
+        self.record(repair)
+    }
+}
+
+impl FakeAccount {
+    fn record(&self, repair: &Repair) -> AwsResult<()> {
+        let mut state = self.enter("Repair")?;
+        state.repairs.push((self.account.clone(), repair.clone()));
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -949,6 +984,20 @@ impl Kms for FakeAccount {
         } else {
             KeyDeletion::Active
         })
+    }
+
+    async fn read_key(&self, _key_id: &str) -> AwsResult<Option<LiveKey>> {
+        drop(self.enter("DescribeKey")?);
+        Ok(None)
+    }
+
+    async fn alias_target(&self, _alias: &str) -> AwsResult<Option<String>> {
+        drop(self.enter("ListAliases")?);
+        Ok(None)
+    }
+
+    async fn repair(&self, repair: &Repair) -> AwsResult<()> {
+        self.record(repair)
     }
 }
 

@@ -5,6 +5,7 @@
 //! retried by the SDK, never read as "missing" or "failed").
 
 pub mod fake;
+mod live;
 pub mod sdk;
 pub mod snapshot;
 
@@ -16,6 +17,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::StackSummary;
+use crate::plan::drift::{LiveBucket, LiveKey, LiveRole, Repair};
 use crate::topology::{AccountId, Region};
 
 /// An AWS call that failed, flattened from the SDK's error: which call, AWS's code and message.
@@ -160,11 +162,19 @@ pub trait S3: Send + Sync {
         key: &str,
         body: &str,
     ) -> AwsResult<()>;
+    /// The settings drift checks; `None` when the bucket does not exist.
+    async fn read_bucket(&self, bucket: &str, region: &Region) -> AwsResult<Option<LiveBucket>>;
+    /// Sets one bucket setting as declared.
+    async fn repair(&self, region: &Region, repair: &Repair) -> AwsResult<()>;
 }
 
 #[async_trait]
 pub trait Iam: Send + Sync {
     async fn role_exists(&self, name: &str) -> AwsResult<bool>;
+    /// Trust, inline and managed policies, boundary; `None` when the role does not exist.
+    async fn read_role(&self, name: &str) -> AwsResult<Option<LiveRole>>;
+    /// Sets one role setting as declared.
+    async fn repair(&self, repair: &Repair) -> AwsResult<()>;
 }
 
 /// The deletion state of a KMS key.
@@ -178,6 +188,12 @@ pub enum KeyDeletion {
 #[async_trait]
 pub trait Kms: Send + Sync {
     async fn key_deletion(&self, key_id: &str) -> AwsResult<KeyDeletion>;
+    /// Policy, rotation and state; `None` when the key does not exist.
+    async fn read_key(&self, key_id: &str) -> AwsResult<Option<LiveKey>>;
+    /// The key an alias points at; `None` when the alias does not exist.
+    async fn alias_target(&self, alias: &str) -> AwsResult<Option<String>>;
+    /// Sets one key or alias setting as declared.
+    async fn repair(&self, repair: &Repair) -> AwsResult<()>;
 }
 
 #[async_trait]

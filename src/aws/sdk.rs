@@ -16,11 +16,12 @@ use super::{
     AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, Iam, KeyDeletion, Kms, S3, StackEvent,
     StackRequest, StackResource, Sts, UpdateOutcome,
 };
+use crate::plan::drift::{LiveBucket, LiveKey, LiveRole, Repair};
 use crate::plan::{StackStatus, StackSummary};
 use crate::topology::{AccountId, Credentials, Region, Topology};
 
 /// Flattens an SDK error into AWS's code and message (or the whole chain for a transport error).
-fn error<E>(operation: &'static str, err: E) -> AwsError
+pub(super) fn error<E>(operation: &'static str, err: E) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -482,6 +483,14 @@ impl SdkS3 {
 
 #[async_trait]
 impl S3 for SdkS3 {
+    async fn read_bucket(&self, bucket: &str, region: &Region) -> AwsResult<Option<LiveBucket>> {
+        super::live::read_bucket(&self.client(Some(region)), &self.calls, bucket).await
+    }
+
+    async fn repair(&self, region: &Region, repair: &Repair) -> AwsResult<()> {
+        super::live::repair_bucket(&self.client(Some(region)), &self.calls, repair).await
+    }
+
     async fn bucket_owner(&self, bucket: &str) -> AwsResult<BucketOwner> {
         let client = self.client(None);
         self.count();
@@ -639,6 +648,14 @@ struct SdkIam {
 
 #[async_trait]
 impl Iam for SdkIam {
+    async fn read_role(&self, name: &str) -> AwsResult<Option<LiveRole>> {
+        super::live::read_role(&self.client, &self.calls, name).await
+    }
+
+    async fn repair(&self, repair: &Repair) -> AwsResult<()> {
+        super::live::repair_role(&self.client, &self.calls, repair).await
+    }
+
     async fn role_exists(&self, name: &str) -> AwsResult<bool> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         match self.client.get_role().role_name(name).send().await {
@@ -662,6 +679,18 @@ struct SdkKms {
 
 #[async_trait]
 impl Kms for SdkKms {
+    async fn read_key(&self, key_id: &str) -> AwsResult<Option<LiveKey>> {
+        super::live::read_key(&self.client, &self.calls, key_id).await
+    }
+
+    async fn alias_target(&self, alias: &str) -> AwsResult<Option<String>> {
+        super::live::alias_target(&self.client, &self.calls, alias).await
+    }
+
+    async fn repair(&self, repair: &Repair) -> AwsResult<()> {
+        super::live::repair_key(&self.client, &self.calls, repair).await
+    }
+
     async fn key_deletion(&self, key_id: &str) -> AwsResult<KeyDeletion> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         match self.client.describe_key().key_id(key_id).send().await {

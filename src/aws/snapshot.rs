@@ -7,6 +7,7 @@ use futures::stream::{self, StreamExt};
 
 use super::{AwsError, BucketOwner, Cloud};
 use crate::layout::{self, FOUNDATION_TAG, OwnedName, STACK_TAG, StackKey, StackKind, StackSpec};
+use crate::plan::drift::{LiveConfig, LiveResource, LiveStack};
 use crate::plan::{Deployed, DeployedStack, Finding, OrphanBucket, StackState, StackSummary};
 use crate::templates::outputs;
 use crate::topology::{AccountId, Credentials, Region, Topology};
@@ -252,6 +253,7 @@ pub async fn read(
             spec,
             summary,
             template,
+            live: None,
         })
     });
     let mut stacks = Vec::new();
@@ -411,4 +413,101 @@ async fn check_names(
     }
     deployed.orphan_buckets.sort();
     Ok(())
+}
+
+/// Reads the live settings of the resources of every settled stack the topology keeps, for
+/// drift: its resources (`ListStackResources`), then each bucket, key, alias and role from its
+/// own service. Stacks in progress, failed or about to be deleted are left alone: apply acts on
+/// them as stacks first.
+pub async fn read_live(
+    cloud: &dyn Cloud,
+    topology: &Topology,
+    deployed: &mut Deployed,
+    concurrency: usize,
+) -> Result<(), ReadError> {
+    let wanted: BTreeSet<(AccountId, Region, String)> = layout::stacks(topology)
+        .into_iter()
+        .map(|s| (s.account, s.region, s.name))
+        .collect();
+    let reads = deployed
+        .stacks
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            s.summary.status.is_settled()
+                && s.state() == StackState::Ready
+                && wanted.contains(&(
+                    s.spec.account.clone(),
+                    s.spec.region.clone(),
+                    s.spec.name.clone(),
+                ))
+        })
+        .map(|(index, stack)| async move {
+            let live = live_stack(cloud, &stack.spec, &stack.summary.id)
+                .await
+                .map_err(|source| ReadError::Stack {
+                    stack: stack.spec.name.clone(),
+                    account: stack.spec.account.clone(),
+                    region: stack.spec.region.clone(),
+                    source,
+                })?;
+            Ok::<_, ReadError>((index, live))
+        });
+    let results: Vec<_> = stream::iter(reads)
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    for result in results {
+        let (index, live) = result?;
+        deployed.stacks[index].live = Some(live);
+    }
+    Ok(())
+}
+
+async fn live_stack(
+    cloud: &dyn Cloud,
+    spec: &StackSpec,
+    stack_id: &str,
+) -> Result<LiveStack, AwsError> {
+    let resources = cloud
+        .cloudformation(&spec.account, &spec.region)?
+        .stack_resources(stack_id)
+        .await?;
+    let mut live = LiveStack::default();
+    for resource in resources {
+        let Some(physical_id) = resource.physical_id else {
+            continue;
+        };
+        let config = match resource.resource_type.as_str() {
+            "AWS::S3::Bucket" => cloud
+                .s3(&spec.account)?
+                .read_bucket(&physical_id, &spec.region)
+                .await?
+                .map(LiveConfig::Bucket),
+            "AWS::KMS::Key" => cloud
+                .kms(&spec.account, &spec.region)?
+                .read_key(&physical_id)
+                .await?
+                .map(LiveConfig::Key),
+            "AWS::KMS::Alias" => Some(LiveConfig::Alias {
+                target_key_id: cloud
+                    .kms(&spec.account, &spec.region)?
+                    .alias_target(&physical_id)
+                    .await?,
+            }),
+            "AWS::IAM::Role" => cloud
+                .iam(&spec.account)?
+                .read_role(&physical_id)
+                .await?
+                .map(LiveConfig::Role),
+            _ => None,
+        };
+        live.resources.push(LiveResource {
+            logical_id: resource.logical_id,
+            resource_type: resource.resource_type,
+            physical_id,
+            config: config.unwrap_or(LiveConfig::NotRead),
+        });
+    }
+    Ok(live)
 }

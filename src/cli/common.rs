@@ -120,6 +120,10 @@ pub struct ReadArgs {
     /// How many AWS reads run at once
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub read_concurrency: usize,
+    /// Skip reading the live settings of buckets, keys and roles: faster, but changes made
+    /// outside CloudFormation (drift) go unseen and unrepaired
+    #[arg(long)]
+    pub no_drift: bool,
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -135,7 +139,11 @@ pub async fn read_and_plan(
     args: &ReadArgs,
     mode: plinth::plan::Mode,
 ) -> Result<ops::Planned, Failure> {
-    let planned = ops::read_and_plan(topology, args.read_concurrency, mode).await?;
+    let read = ops::ReadOptions {
+        concurrency: args.read_concurrency,
+        drift: !args.no_drift,
+    };
+    let planned = ops::read_and_plan(topology, read, mode).await?;
     output::say(&output::views::read_stats(&style(), &planned.stats));
     Ok(planned)
 }

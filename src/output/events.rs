@@ -9,10 +9,14 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::{Style, data, say};
 use crate::apply::{Event, Reporter};
+use crate::plan::Action;
 
 /// The text of an event for a person; `None` for events a view shows otherwise.
 pub fn describe(style: &Style, event: &Event) -> Option<String> {
     Some(match event {
+        Event::Started { stack, action, .. } if *action == Action::NoChange => {
+            format!("  {stack}: drift repair started")
+        }
         Event::Started { stack, action, .. } => format!("  {stack}: {} started", action.as_str()),
         Event::Status {
             stack,

@@ -40,7 +40,38 @@ fn diff_lines(style: &Style, out: &mut String, text: &str) {
 }
 
 fn change(style: &Style, out: &mut String, c: &Change) {
-    let _ = writeln!(out, "  {} {}", marker(style, c.action), c.label());
+    let mark = if c.action == Action::NoChange && !c.drift.is_empty() {
+        style.yellow("! drifted ")
+    } else {
+        marker(style, c.action)
+    };
+    let _ = writeln!(out, "  {mark} {}", c.label());
+    if !c.drift.is_empty() {
+        let _ = writeln!(
+            out,
+            "      drift (changed outside CloudFormation; apply puts it back as declared):"
+        );
+        for d in &c.drift {
+            let _ = writeln!(
+                out,
+                "        {} {} ({}): {}",
+                style.yellow("!"),
+                d.resource,
+                d.resource_type,
+                d.property
+            );
+            let _ = writeln!(out, "            live:     {}", d.live);
+            let _ = writeln!(out, "            declared: {}", d.declared);
+            for line in &d.details {
+                let painted = if line.starts_with('+') {
+                    style.green(line)
+                } else {
+                    style.red(line)
+                };
+                let _ = writeln!(out, "            {painted}");
+            }
+        }
+    }
     if let Some(reason) = &c.reason {
         let _ = writeln!(out, "      {}", style.dim(reason));
     }

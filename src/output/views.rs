@@ -129,7 +129,10 @@ impl RunSummary {
             .results
             .iter()
             .zip(&plan.changes)
-            .filter(|(r, c)| **r == ChangeResult::Succeeded && c.action != Action::NoChange)
+            .filter(|(r, c)| {
+                **r == ChangeResult::Succeeded
+                    && (c.action != Action::NoChange || !c.drift.is_empty())
+            })
             .count();
         let failed: Vec<String> = outcome
             .results

@@ -235,6 +235,8 @@ pub struct DeployedStack {
     pub summary: StackSummary,
     /// The deployed template, parsed; `None` when it could not be read as JSON.
     pub template: Option<Value>,
+    /// What its resources hold now, when drift was read.
+    pub live: Option<super::drift::LiveStack>,
 }
 
 impl DeployedStack {

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::templates::canonical_json;
 use crate::topology::{AccountId, Region};
 
 /// The live configuration of the resources of one stack, as their services report it.
@@ -855,7 +856,7 @@ fn normalise(document: &Value) -> (String, BTreeSet<String>) {
         .to_owned();
     let set = statements(document)
         .iter()
-        .map(|s| normalise_statement(s).to_string())
+        .map(|s| canonical_json(&normalise_statement(s)))
         .collect();
     (version, set)
 }
@@ -949,14 +950,14 @@ pub fn policy_changes(live: &Value, declared: &Value) -> Vec<String> {
         .iter()
         .map(|s| {
             let n = normalise_statement(s);
-            (n.to_string(), n)
+            (canonical_json(&n), n)
         })
         .collect();
     let declared_set: BTreeMap<String, Value> = statements(declared)
         .iter()
         .map(|s| {
             let n = normalise_statement(s);
-            (n.to_string(), n)
+            (canonical_json(&n), n)
         })
         .collect();
     let mut lines = Vec::new();

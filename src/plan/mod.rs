@@ -111,6 +111,10 @@ pub struct Change {
     /// For a template over the `TemplateBody` limit: where apply uploads it.
     #[serde(default)]
     pub template_upload: Option<TemplateUpload>,
+    /// Properties of the stack's resources changed behind CloudFormation's back, each with the
+    /// call that puts it back; on the stack's last pass only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<drift::Drift>,
 }
 
 impl Change {
@@ -134,11 +138,14 @@ pub struct Summary {
     #[serde(default)]
     pub wait: usize,
     pub unchanged: usize,
+    /// Resource properties that differ from their templates (counted with the stacks above).
+    #[serde(default)]
+    pub drifted: usize,
 }
 
 impl Summary {
     pub fn has_changes(&self) -> bool {
-        self.create + self.update + self.replace + self.delete + self.wait > 0
+        self.create + self.update + self.replace + self.delete + self.wait + self.drifted > 0
     }
 }
 
@@ -215,6 +222,7 @@ impl Plan {
                 Action::NoChange => s.unchanged += 1,
             }
         }
+        s.drifted = changes.iter().map(|c| c.drift.len()).sum();
         s
     }
 
@@ -230,8 +238,13 @@ impl Plan {
         } else {
             String::new()
         };
+        let drifted = if s.drifted > 0 {
+            format!(", {} drifted", s.drifted)
+        } else {
+            String::new()
+        };
         format!(
-            "Plan: {} to create, {} to update, {replace}{} to delete, {wait}{} unchanged.",
+            "Plan: {} to create, {} to update, {replace}{} to delete, {wait}{} unchanged{drifted}.",
             s.create, s.update, s.delete, s.unchanged
         )
     }
@@ -243,6 +256,49 @@ impl Plan {
 
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(text)
+    }
+}
+
+/// The drift of every stack whose live settings were read, against its final template, on its
+/// last change.
+fn attach_drift(changes: &mut [Change], rendered: &[RenderedNode], deployed: &Deployed) {
+    let mut last: BTreeMap<&StackKey, usize> = BTreeMap::new();
+    for (index, change) in changes.iter().enumerate() {
+        if change.action != Action::Delete {
+            last.insert(&change.stack.key, index);
+        }
+    }
+    let mut found: Vec<(usize, Vec<drift::Drift>)> = Vec::new();
+    for (key, index) in last {
+        let change = &changes[index];
+        let Some(stack) = deployed.find(&change.stack) else {
+            continue;
+        };
+        let Some(live) = &stack.live else {
+            continue;
+        };
+        let Some(node) = rendered.iter().rfind(|n| &n.stack.key == key) else {
+            continue;
+        };
+        let mut parameters = stack.summary.parameters.clone();
+        for p in &change.parameters {
+            if let Some(value) = &p.value {
+                parameters.insert(p.name.clone(), value.clone());
+            }
+        }
+        let context = drift::Context::new(
+            &change.stack.account,
+            &change.stack.region,
+            &parameters,
+            live,
+        );
+        let drifts = drift::detect(&node.template.body(), live, &context);
+        if !drifts.is_empty() {
+            found.push((index, drifts));
+        }
+    }
+    for (index, drifts) in found {
+        changes[index].drift = drifts;
     }
 }
 
@@ -515,8 +571,10 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
             tags: node.tags.clone(),
             diff,
             template_upload: template_upload.filter(|_| keeps_template),
+            drift: Vec::new(),
         });
     }
+    attach_drift(&mut changes, &rendered, deployed);
 
     // Stacks of this foundation that the topology no longer implies.
     let wanted: BTreeSet<String> = specs.iter().map(place).collect();
@@ -590,6 +648,7 @@ fn deletion(stack: &DeployedStack, wave: u32, after: Vec<usize>, reason: Option<
         tags: stack.summary.tags.clone(),
         diff: None,
         template_upload: None,
+        drift: Vec::new(),
     }
 }
 

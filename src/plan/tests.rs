@@ -61,6 +61,7 @@ fn converged(topology: &Topology) -> Deployed {
                 },
                 template: Some(node.template.body()),
                 spec: node.stack,
+                live: None,
             }
         })
         .collect();
@@ -95,7 +96,8 @@ fn a_fresh_plan_creates_everything_in_four_waves() {
             replace: 0,
             delete: 0,
             wait: 0,
-            unchanged: 0
+            unchanged: 0,
+            drifted: 0
         }
     );
     assert_eq!(plan.changes.iter().filter(|c| c.pass == 2).count(), 3);

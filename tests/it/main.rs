@@ -14,6 +14,7 @@
 mod apply;
 mod cli;
 mod common;
+mod drift;
 mod pipeline;
 mod plan;
 mod security;

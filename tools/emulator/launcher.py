@@ -311,6 +311,73 @@ def patch_bucket_versioning() -> None:
             cloudformation_json))
 
 
+def patch_bucket_settings() -> None:
+    """AWS::S3::Bucket: PublicAccessBlockConfiguration, OwnershipControls and
+    LifecycleConfiguration are ignored, and BucketEncryption loses BucketKeyEnabled, on create and
+    update: the bucket reports no public access block, no ownership controls, no lifecycle rules
+    and bucket keys off. Apply them as AWS does (and remove what an update leaves out)."""
+    from moto.s3.models import FakeBucket, PublicAccessBlock, s3_backends
+    from moto.utilities.utils import get_partition
+
+    def lifecycle_rule(rule):
+        out = {"ID": rule.get("Id"), "Status": rule.get("Status", "Enabled"),
+               "Filter": {"Prefix": rule.get("Prefix", "")}}
+        if "NoncurrentVersionExpiration" in rule:
+            out["NoncurrentVersionExpiration"] = {
+                "NoncurrentDays": str(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])}
+        if "AbortIncompleteMultipartUpload" in rule:
+            out["AbortIncompleteMultipartUpload"] = {
+                "DaysAfterInitiation": str(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])}
+        if "ExpirationInDays" in rule:
+            out["Expiration"] = {"Days": str(rule["ExpirationInDays"])}
+        return out
+
+    def apply_settings(bucket, cloudformation_json):
+        properties = cloudformation_json.get("Properties", {})
+        backend = s3_backends[bucket.account_id][get_partition(bucket.region_name)]
+        block = properties.get("PublicAccessBlockConfiguration")
+        bucket.public_access_block = PublicAccessBlock(
+            block.get("BlockPublicAcls"), block.get("IgnorePublicAcls"),
+            block.get("BlockPublicPolicy"), block.get("RestrictPublicBuckets")) if block else None
+        rules = (properties.get("OwnershipControls") or {}).get("Rules") or []
+        bucket.ownership_rule = rules[0]["ObjectOwnership"] if rules else None
+        lifecycle = (properties.get("LifecycleConfiguration") or {}).get("Rules") or []
+        if lifecycle:
+            backend.put_bucket_lifecycle_configuration(bucket.name, [lifecycle_rule(r) for r in lifecycle])
+        else:
+            bucket.delete_lifecycle()
+        encryption = (properties.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or []
+        if encryption and bucket.encryption:
+            bucket.encryption["Rule"]["BucketKeyEnabled"] = "true" if encryption[0].get("BucketKeyEnabled") else "false"
+        return bucket
+
+    original_create = FakeBucket.create_from_cloudformation_json.__func__
+    original_update = FakeBucket.update_from_cloudformation_json.__func__
+    FakeBucket.create_from_cloudformation_json = classmethod(
+        lambda cls, resource_name, cloudformation_json, account_id, region_name, **kw: apply_settings(
+            original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kw), cloudformation_json))
+    FakeBucket.update_from_cloudformation_json = classmethod(
+        lambda cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name: apply_settings(
+            original_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name),
+            cloudformation_json))
+
+
+def patch_log_group_arn() -> None:
+    """AWS::Logs::LogGroup: `Fn::GetAtt Arn` answers `arn:…:log-group:NAME`; CloudFormation
+    answers `arn:…:log-group:NAME:*`, the form a policy that names the log group is written in."""
+    from moto.logs.models import LogGroup
+
+    original = LogGroup.get_cfn_attribute
+
+    def get_cfn_attribute(self, attribute_name):
+        value = original(self, attribute_name)
+        if attribute_name == "Arn" and not value.endswith(":*"):
+            value += ":*"
+        return value
+
+    LogGroup.get_cfn_attribute = get_cfn_attribute
+
+
 def patch_bucket_policy() -> None:
     """AWS::S3::BucketPolicy: not supported at all (skipped with a log warning, the stack completes)."""
     from moto.core.common_models import CloudFormationModel
@@ -644,7 +711,8 @@ def patch_role_resource() -> None:
     policy is accepted, and an update applies only the description: changed inline policies,
     managed policies, boundaries and trust policies are silently kept as they were. Store JSON
     text, attach managed policies and set the boundary (failing, as AWS does, for a policy that
-    does not exist), and update all of it in place."""
+    does not exist), and update all of it in place. AWS managed policies, which moto loads only
+    on request, are loaded when a role or an AttachRolePolicy call first names one."""
     from moto.iam.aws_managed_policies import aws_managed_policies_data
     from moto.iam.models import AWSManagedPolicy, Role, iam_backends
     from moto.utilities.utils import get_partition
@@ -729,6 +797,16 @@ def patch_role_resource() -> None:
                     backend.detach_role_policy(arn, role.name)
         return original_delete(cls, resource_name, cloudformation_json, account_id, region_name)
 
+    # The IAM API too: AWS managed policies can be attached to a role directly.
+    from moto.iam.models import IAMBackend
+
+    original_attach = IAMBackend.attach_role_policy
+
+    def attach_role_policy(self, policy_arn, role_name):
+        known_policy(self, policy_arn)
+        return original_attach(self, policy_arn, role_name)
+
+    IAMBackend.attach_role_policy = attach_role_policy
     Role.create_from_cloudformation_json = classmethod(create)
     Role.update_from_cloudformation_json = classmethod(update)
     Role.delete_from_cloudformation_json = classmethod(delete)
@@ -855,6 +933,8 @@ PATCHES = (
     patch_stack_last_updated_time,
     patch_no_updates,
     patch_bucket_versioning,
+    patch_bucket_settings,
+    patch_log_group_arn,
     patch_bucket_policy,
     patch_managed_policy,
     patch_conditions_on_update,

@@ -125,6 +125,42 @@ def test_bucket_versioning_configuration_is_applied(aws):
     assert aws("s3").get_bucket_versioning(Bucket="fidelity-versioning").get("Status") == "Enabled"
 
 
+
+@proves("patch_bucket_settings")
+def test_bucket_settings_are_applied_and_updated(aws):
+    cfn, s3 = aws("cloudformation"), aws("s3")
+
+    def bucket(extra):
+        properties = {"BucketName": "fidelity-settings", "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+            {"BucketKeyEnabled": True, "ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}}
+        properties.update(extra)
+        return _template({"Bucket": {"Type": "AWS::S3::Bucket", "Properties": properties}})
+
+    cfn.create_stack(StackName="s", TemplateBody=bucket({
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                           "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        "LifecycleConfiguration": {"Rules": [{"Id": "Old", "Status": "Enabled",
+                                              "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                                              "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}]},
+    }))
+    block = s3.get_public_access_block(Bucket="fidelity-settings")["PublicAccessBlockConfiguration"]
+    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                     "RestrictPublicBuckets": True}
+    rules = s3.get_bucket_ownership_controls(Bucket="fidelity-settings")["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    [rule] = s3.get_bucket_lifecycle_configuration(Bucket="fidelity-settings")["Rules"]
+    assert rule["ID"] == "Old" and rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7
+    encryption = s3.get_bucket_encryption(Bucket="fidelity-settings")["ServerSideEncryptionConfiguration"]
+    assert encryption["Rules"][0]["BucketKeyEnabled"] is True
+    cfn.update_stack(StackName="s", TemplateBody=bucket({}))
+    with pytest.raises(ClientError):
+        s3.get_public_access_block(Bucket="fidelity-settings")
+    with pytest.raises(ClientError):
+        s3.get_bucket_lifecycle_configuration(Bucket="fidelity-settings")
+
+
 @proves("patch_kms_key")
 def test_stack_made_key_can_be_described_and_its_policy_read(aws):
     cfn = aws("cloudformation")
@@ -391,6 +427,30 @@ def test_role_updates_change_inline_and_managed_policies(aws):
     statuses = [s["StackStatus"] for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == "s"]
     assert statuses == ["DELETE_COMPLETE"], statuses
     assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"] == "fidelity-inline"]
+
+
+@proves("patch_role_resource")
+def test_an_aws_managed_policy_can_be_attached_directly(aws):
+    iam = aws("iam")
+    iam.create_role(RoleName="fidelity-attach", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))
+    iam.attach_role_policy(RoleName="fidelity-attach", PolicyArn="arn:aws:iam::aws:policy/IAMFullAccess")
+    attached = iam.list_attached_role_policies(RoleName="fidelity-attach")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/IAMFullAccess"]
+    with pytest.raises(ClientError):
+        iam.attach_role_policy(RoleName="fidelity-attach", PolicyArn="arn:aws:iam::aws:policy/NoSuchPolicy")
+
+
+@proves("patch_log_group_arn")
+def test_a_log_groups_arn_attribute_ends_with_a_wildcard(aws):
+    cfn = aws("cloudformation")
+    template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/fidelity/logs"}}},
+        "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Logs", "Arn"]}}}}
+    cfn.create_stack(StackName="s", TemplateBody=json.dumps(template))
+    [output] = cfn.describe_stacks(StackName="s")["Stacks"][0]["Outputs"]
+    assert output["OutputValue"] == "arn:aws:logs:us-east-1:123456789012:log-group:/fidelity/logs:*"
 
 
 @proves("patch_role_resource")

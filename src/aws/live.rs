@@ -1,0 +1,583 @@
+//! Drift through the SDK: reading the settings of buckets, keys, aliases and roles, and the
+//! narrowly scoped calls that set one of them back to what a template declares.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use super::sdk::error;
+use super::{AwsError, AwsResult};
+use crate::plan::drift::{Encryption, LifecycleRule, LiveBucket, LiveKey, LiveRole, Repair};
+
+fn count(calls: &AtomicU64) {
+    calls.fetch_add(1, Ordering::Relaxed);
+}
+
+/// `Ok(None)` for the error codes that mean "not set" (or "not there").
+fn absent<T, E>(
+    operation: &'static str,
+    result: Result<T, E>,
+    codes: &[&str],
+) -> AwsResult<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.code().is_some_and(|c| codes.contains(&c)) => Ok(None),
+        Err(e) => Err(error(operation, e)),
+    }
+}
+
+fn build_error(operation: &'static str, e: &impl std::fmt::Display) -> AwsError {
+    AwsError {
+        operation,
+        code: None,
+        message: e.to_string(),
+    }
+}
+
+pub(super) async fn read_bucket(
+    client: &aws_sdk_s3::Client,
+    calls: &AtomicU64,
+    bucket: &str,
+) -> AwsResult<Option<LiveBucket>> {
+    const GONE: &str = "NoSuchBucket";
+    count(calls);
+    let Some(versioning) = absent(
+        "GetBucketVersioning",
+        client.get_bucket_versioning().bucket(bucket).send().await,
+        &[GONE],
+    )?
+    else {
+        return Ok(None);
+    };
+    count(calls);
+    let policy = absent(
+        "GetBucketPolicy",
+        client.get_bucket_policy().bucket(bucket).send().await,
+        &["NoSuchBucketPolicy", GONE],
+    )?
+    .and_then(|p| p.policy().map(str::to_owned));
+    count(calls);
+    let encryption = absent(
+        "GetBucketEncryption",
+        client.get_bucket_encryption().bucket(bucket).send().await,
+        &["ServerSideEncryptionConfigurationNotFoundError", GONE],
+    )?
+    .and_then(|e| {
+        let rule = e
+            .server_side_encryption_configuration()?
+            .rules()
+            .first()?
+            .clone();
+        let default = rule.apply_server_side_encryption_by_default()?;
+        Some(Encryption {
+            algorithm: default.sse_algorithm().as_str().to_owned(),
+            key_id: default.kms_master_key_id().map(str::to_owned),
+            bucket_key: rule.bucket_key_enabled().unwrap_or(false),
+        })
+    });
+    count(calls);
+    let public_access_block = absent(
+        "GetPublicAccessBlock",
+        client.get_public_access_block().bucket(bucket).send().await,
+        &["NoSuchPublicAccessBlockConfiguration", GONE],
+    )?
+    .and_then(|b| {
+        let c = b.public_access_block_configuration()?;
+        Some([
+            c.block_public_acls().unwrap_or(false),
+            c.block_public_policy().unwrap_or(false),
+            c.ignore_public_acls().unwrap_or(false),
+            c.restrict_public_buckets().unwrap_or(false),
+        ])
+    });
+    count(calls);
+    let ownership = absent(
+        "GetBucketOwnershipControls",
+        client
+            .get_bucket_ownership_controls()
+            .bucket(bucket)
+            .send()
+            .await,
+        &["OwnershipControlsNotFoundError", GONE],
+    )?
+    .and_then(|o| {
+        Some(
+            o.ownership_controls()?
+                .rules()
+                .first()?
+                .object_ownership()
+                .as_str()
+                .to_owned(),
+        )
+    });
+    count(calls);
+    let lifecycle = absent(
+        "GetBucketLifecycleConfiguration",
+        client
+            .get_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .send()
+            .await,
+        &["NoSuchLifecycleConfiguration", GONE],
+    )?
+    .map(|l| {
+        l.rules()
+            .iter()
+            .map(|r| LifecycleRule {
+                id: r.id().unwrap_or_default().to_owned(),
+                enabled: r.status() == &aws_sdk_s3::types::ExpirationStatus::Enabled,
+                noncurrent_days: r
+                    .noncurrent_version_expiration()
+                    .and_then(aws_sdk_s3::types::NoncurrentVersionExpiration::noncurrent_days)
+                    .map(i64::from),
+                abort_incomplete_days: r
+                    .abort_incomplete_multipart_upload()
+                    .and_then(
+                        aws_sdk_s3::types::AbortIncompleteMultipartUpload::days_after_initiation,
+                    )
+                    .map(i64::from),
+            })
+            .collect()
+    })
+    .unwrap_or_default();
+    Ok(Some(LiveBucket {
+        policy,
+        encryption,
+        versioning: versioning.status().map(|s| s.as_str().to_owned()),
+        public_access_block,
+        ownership,
+        lifecycle,
+    }))
+}
+
+pub(super) async fn repair_bucket(
+    client: &aws_sdk_s3::Client,
+    calls: &AtomicU64,
+    repair: &Repair,
+) -> AwsResult<()> {
+    use aws_sdk_s3::types::{
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketVersioningStatus,
+        ExpirationStatus, LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectOwnership,
+        OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule, VersioningConfiguration,
+    };
+    count(calls);
+    match repair {
+        Repair::PutBucketPolicy { bucket, document } => client
+            .put_bucket_policy()
+            .bucket(bucket)
+            .policy(document)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("PutBucketPolicy", e)),
+        Repair::PutBucketEncryption { bucket, encryption } => {
+            let default = ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::from(encryption.algorithm.as_str()))
+                .set_kms_master_key_id(encryption.key_id.clone())
+                .build()
+                .map_err(|e| build_error("PutBucketEncryption", &e))?;
+            let configuration = ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(default)
+                        .bucket_key_enabled(encryption.bucket_key)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| build_error("PutBucketEncryption", &e))?;
+            client
+                .put_bucket_encryption()
+                .bucket(bucket)
+                .server_side_encryption_configuration(configuration)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| error("PutBucketEncryption", e))
+        }
+        Repair::EnableBucketVersioning { bucket } => client
+            .put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("PutBucketVersioning", e)),
+        Repair::PutPublicAccessBlock { bucket, settings } => client
+            .put_public_access_block()
+            .bucket(bucket)
+            .public_access_block_configuration(
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(settings[0])
+                    .block_public_policy(settings[1])
+                    .ignore_public_acls(settings[2])
+                    .restrict_public_buckets(settings[3])
+                    .build(),
+            )
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("PutPublicAccessBlock", e)),
+        Repair::PutBucketOwnership { bucket, ownership } => {
+            let rule = OwnershipControlsRule::builder()
+                .object_ownership(ObjectOwnership::from(ownership.as_str()))
+                .build()
+                .map_err(|e| build_error("PutBucketOwnershipControls", &e))?;
+            let controls = OwnershipControls::builder()
+                .rules(rule)
+                .build()
+                .map_err(|e| build_error("PutBucketOwnershipControls", &e))?;
+            client
+                .put_bucket_ownership_controls()
+                .bucket(bucket)
+                .ownership_controls(controls)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| error("PutBucketOwnershipControls", e))
+        }
+        Repair::PutBucketLifecycle { bucket, rules } => {
+            let mut configuration = BucketLifecycleConfiguration::builder();
+            for rule in rules {
+                let mut builder = aws_sdk_s3::types::LifecycleRule::builder()
+                    .id(&rule.id)
+                    .status(if rule.enabled {
+                        ExpirationStatus::Enabled
+                    } else {
+                        ExpirationStatus::Disabled
+                    })
+                    .filter(LifecycleRuleFilter::builder().prefix("").build());
+                if let Some(days) = rule.noncurrent_days {
+                    builder = builder.noncurrent_version_expiration(
+                        NoncurrentVersionExpiration::builder()
+                            .noncurrent_days(i32::try_from(days).unwrap_or(i32::MAX))
+                            .build(),
+                    );
+                }
+                if let Some(days) = rule.abort_incomplete_days {
+                    builder = builder.abort_incomplete_multipart_upload(
+                        AbortIncompleteMultipartUpload::builder()
+                            .days_after_initiation(i32::try_from(days).unwrap_or(i32::MAX))
+                            .build(),
+                    );
+                }
+                configuration = configuration.rules(
+                    builder
+                        .build()
+                        .map_err(|e| build_error("PutBucketLifecycleConfiguration", &e))?,
+                );
+            }
+            client
+                .put_bucket_lifecycle_configuration()
+                .bucket(bucket)
+                .lifecycle_configuration(
+                    configuration
+                        .build()
+                        .map_err(|e| build_error("PutBucketLifecycleConfiguration", &e))?,
+                )
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| error("PutBucketLifecycleConfiguration", e))
+        }
+        other => Err(not_for("S3", other)),
+    }
+}
+
+fn not_for(service: &str, repair: &Repair) -> AwsError {
+    AwsError {
+        operation: "Repair",
+        code: None,
+        message: format!("{service} does not make the repair {repair:?}"),
+    }
+}
+
+pub(super) async fn read_key(
+    client: &aws_sdk_kms::Client,
+    calls: &AtomicU64,
+    key_id: &str,
+) -> AwsResult<Option<LiveKey>> {
+    count(calls);
+    let Some(described) = absent(
+        "DescribeKey",
+        client.describe_key().key_id(key_id).send().await,
+        &["NotFoundException"],
+    )?
+    else {
+        return Ok(None);
+    };
+    let state = described
+        .key_metadata()
+        .and_then(|m| m.key_state())
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default();
+    count(calls);
+    let policy = client
+        .get_key_policy()
+        .key_id(key_id)
+        .policy_name("default")
+        .send()
+        .await
+        .map_err(|e| error("GetKeyPolicy", e))?
+        .policy()
+        .map(str::to_owned);
+    count(calls);
+    let rotation = client
+        .get_key_rotation_status()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| error("GetKeyRotationStatus", e))?
+        .key_rotation_enabled();
+    Ok(Some(LiveKey {
+        policy,
+        rotation,
+        state,
+    }))
+}
+
+pub(super) async fn alias_target(
+    client: &aws_sdk_kms::Client,
+    calls: &AtomicU64,
+    alias: &str,
+) -> AwsResult<Option<String>> {
+    let mut marker = None;
+    loop {
+        count(calls);
+        let page = client
+            .list_aliases()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| error("ListAliases", e))?;
+        if let Some(found) = page
+            .aliases()
+            .iter()
+            .find(|a| a.alias_name() == Some(alias))
+        {
+            return Ok(found.target_key_id().map(str::to_owned));
+        }
+        marker = page.next_marker().map(str::to_owned);
+        if marker.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+pub(super) async fn repair_key(
+    client: &aws_sdk_kms::Client,
+    calls: &AtomicU64,
+    repair: &Repair,
+) -> AwsResult<()> {
+    count(calls);
+    match repair {
+        Repair::PutKeyPolicy { key_id, document } => client
+            .put_key_policy()
+            .key_id(key_id)
+            .policy_name("default")
+            .policy(document)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("PutKeyPolicy", e)),
+        Repair::EnableKeyRotation { key_id } => client
+            .enable_key_rotation()
+            .key_id(key_id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("EnableKeyRotation", e)),
+        Repair::EnableKey {
+            key_id,
+            cancel_deletion,
+        } => {
+            if *cancel_deletion {
+                count(calls);
+                client
+                    .cancel_key_deletion()
+                    .key_id(key_id)
+                    .send()
+                    .await
+                    .map_err(|e| error("CancelKeyDeletion", e))?;
+            }
+            client
+                .enable_key()
+                .key_id(key_id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| error("EnableKey", e))
+        }
+        Repair::UpdateAlias { alias, key_id } => client
+            .update_alias()
+            .alias_name(alias)
+            .target_key_id(key_id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("UpdateAlias", e)),
+        other => Err(not_for("KMS", other)),
+    }
+}
+
+pub(super) async fn read_role(
+    client: &aws_sdk_iam::Client,
+    calls: &AtomicU64,
+    name: &str,
+) -> AwsResult<Option<LiveRole>> {
+    count(calls);
+    let Some(role) = absent(
+        "GetRole",
+        client.get_role().role_name(name).send().await,
+        &["NoSuchEntity"],
+    )?
+    else {
+        return Ok(None);
+    };
+    let role = role.role();
+    let trust = role
+        .and_then(|r| r.assume_role_policy_document())
+        .map(str::to_owned);
+    let boundary = role
+        .and_then(|r| r.permissions_boundary())
+        .and_then(|b| b.permissions_boundary_arn())
+        .map(str::to_owned);
+    let mut names = Vec::new();
+    let mut marker = None;
+    loop {
+        count(calls);
+        let page = client
+            .list_role_policies()
+            .role_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| error("ListRolePolicies", e))?;
+        names.extend(page.policy_names().iter().cloned());
+        marker = page.marker().map(str::to_owned);
+        if marker.is_none() {
+            break;
+        }
+    }
+    let mut inline = BTreeMap::new();
+    for policy in names {
+        count(calls);
+        let document = client
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(&policy)
+            .send()
+            .await
+            .map_err(|e| error("GetRolePolicy", e))?
+            .policy_document()
+            .to_owned();
+        inline.insert(policy, document);
+    }
+    let mut managed = BTreeSet::new();
+    let mut marker = None;
+    loop {
+        count(calls);
+        let page = client
+            .list_attached_role_policies()
+            .role_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| error("ListAttachedRolePolicies", e))?;
+        managed.extend(
+            page.attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_owned)),
+        );
+        marker = page.marker().map(str::to_owned);
+        if marker.is_none() {
+            break;
+        }
+    }
+    Ok(Some(LiveRole {
+        trust,
+        inline,
+        managed,
+        boundary,
+    }))
+}
+
+pub(super) async fn repair_role(
+    client: &aws_sdk_iam::Client,
+    calls: &AtomicU64,
+    repair: &Repair,
+) -> AwsResult<()> {
+    count(calls);
+    match repair {
+        Repair::UpdateTrust { role, document } => client
+            .update_assume_role_policy()
+            .role_name(role)
+            .policy_document(document)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("UpdateAssumeRolePolicy", e)),
+        Repair::PutRolePolicy {
+            role,
+            name,
+            document,
+        } => client
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .policy_document(document)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("PutRolePolicy", e)),
+        Repair::DeleteRolePolicy { role, name } => client
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("DeleteRolePolicy", e)),
+        Repair::AttachRolePolicy { role, arn } => client
+            .attach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("AttachRolePolicy", e)),
+        Repair::DetachRolePolicy { role, arn } => client
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("DetachRolePolicy", e)),
+        Repair::PutRoleBoundary { role, arn } => client
+            .put_role_permissions_boundary()
+            .role_name(role)
+            .permissions_boundary(arn)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("PutRolePermissionsBoundary", e)),
+        Repair::DeleteRoleBoundary { role } => client
+            .delete_role_permissions_boundary()
+            .role_name(role)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("DeleteRolePermissionsBoundary", e)),
+        other => Err(not_for("IAM", other)),
+    }
+}
