@@ -991,3 +991,87 @@ async fn a_template_over_the_body_limit_is_uploaded_and_passed_by_url() {
         "CREATE_COMPLETE"
     );
 }
+
+fn drift(repair: crate::plan::drift::Repair) -> crate::plan::drift::Drift {
+    crate::plan::drift::Drift {
+        resource: "ArtifactBucketPolicy".into(),
+        resource_type: "AWS::S3::BucketPolicy".into(),
+        physical_id: "b".into(),
+        property: "PolicyDocument".into(),
+        live: "absent".into(),
+        declared: "1 statement".into(),
+        details: Vec::new(),
+        repair,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn drift_on_an_unchanged_stack_is_repaired_without_touching_the_stack() {
+    use crate::plan::drift::Repair;
+    let (cloud, executor, recorder) = applied().await;
+    let before = cloud
+        .stack("111111111111", "us-east-1", "acme-primary")
+        .unwrap();
+    let mut plan = single("acme-primary", Action::NoChange);
+    let repairs = vec![
+        Repair::PutBucketPolicy {
+            bucket: "acme-artifacts-111111111111-us-east-1".into(),
+            document: "{}".into(),
+        },
+        Repair::EnableKeyRotation { key_id: "k".into() },
+        Repair::DeleteRolePolicy {
+            role: "r".into(),
+            name: "extra".into(),
+        },
+    ];
+    plan.changes[0].drift = repairs.iter().cloned().map(drift).collect();
+    assert!(has_work(&plan));
+    let outcome = executor.execute(&plan).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let made: Vec<Repair> = cloud.repairs().into_iter().map(|(_, r)| r).collect();
+    assert_eq!(made, repairs);
+    assert!(cloud.repairs().iter().all(|(a, _)| a == "111111111111"));
+    // CloudFormation was not asked to do anything
+    let after = cloud
+        .stack("111111111111", "us-east-1", "acme-primary")
+        .unwrap();
+    assert_eq!(before.changed_at, after.changed_at);
+    assert_eq!(
+        statuses(&recorder.take(), "acme-primary")
+            .iter()
+            .filter(|s| s.starts_with("repaired drift"))
+            .count(),
+        3
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn drift_is_repaired_after_the_stacks_update_and_not_when_it_fails() {
+    use crate::plan::drift::Repair;
+    let (cloud, executor, _) = applied().await;
+    let repair = Repair::EnableBucketVersioning {
+        bucket: "acme-artifacts-111111111111-us-east-1".into(),
+    };
+    let mut plan = single("acme-primary", Action::Update);
+    plan.changes[0].drift = vec![drift(repair.clone())];
+    cloud.fail(
+        Operation::Update,
+        "111111111111",
+        "acme-primary",
+        1,
+        "Resource handler returned message: boom",
+    );
+    let outcome = executor.execute(&plan).await;
+    assert!(!outcome.succeeded());
+    assert!(cloud.repairs().is_empty());
+    let outcome = executor.execute(&plan).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(
+        cloud
+            .repairs()
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect::<Vec<_>>(),
+        vec![repair]
+    );
+}

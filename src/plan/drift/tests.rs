@@ -474,3 +474,29 @@ fn references_resolve_against_the_stacks_own_resources_and_parameters() {
     );
     assert_eq!(context.resolve(&json!({ "Fn::If": ["c", 1, 2] })), None);
 }
+
+#[test]
+fn the_order_of_keys_in_a_statement_does_not_matter() {
+    let mut written = serde_json::Map::new();
+    for (k, v) in [
+        ("Sid", json!("A")),
+        ("Effect", json!("Allow")),
+        ("Action", json!("s3:GetObject")),
+        ("Resource", json!("arn:aws:s3:::b/*")),
+    ] {
+        written.insert(k.to_owned(), v);
+    }
+    let mut returned = serde_json::Map::new();
+    for (k, v) in [
+        ("Resource", json!(["arn:aws:s3:::b/*"])),
+        ("Action", json!(["s3:GetObject"])),
+        ("Effect", json!("Allow")),
+        ("Sid", json!("A")),
+    ] {
+        returned.insert(k.to_owned(), v);
+    }
+    let a = json!({ "Version": "2012-10-17", "Statement": [Value::Object(written)] });
+    let b = json!({ "Version": "2012-10-17", "Statement": Value::Object(returned) });
+    assert!(same_policy(&a, &b));
+    assert!(policy_changes(&a, &b).is_empty());
+}
