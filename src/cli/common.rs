@@ -32,6 +32,15 @@ impl Failure {
         }
     }
 
+    /// The same failure, ending with another exit code.
+    #[must_use]
+    pub fn with_code(self, code: u8) -> Self {
+        match self {
+            Failure::Reported(_) => Failure::Reported(code),
+            Failure::Error { error, hint, .. } => Failure::Error { error, hint, code },
+        }
+    }
+
     pub fn report(self, style: &Style) -> u8 {
         match self {
             Failure::Reported(code) => code,

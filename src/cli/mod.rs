@@ -32,7 +32,8 @@ pub mod exit {
     about = "Plan, apply and destroy the AWS foundation of cross-account, cross-region CodePipelines",
     long_about = "plinth reads one topology file, works out which CloudFormation stacks the foundation \
 needs in every account and region and in which order, shows what would change, converges it, and \
-tears it down.\n\nExit codes: 0 success, 1 a failure while operating, 2 bad usage or bad input."
+tears it down.\n\nExit codes: 0 success, 1 a failure while operating, 2 bad usage or bad input; with \
+`plan --detailed-exitcode`, 0 no changes, 1 any error, 2 changes."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -19,12 +19,22 @@ pub struct PlanArgs {
     /// Save the plan to FILE, for `plinth apply FILE`
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Exit 0 when there is nothing to change, 2 when there are changes, 1 on error
+    /// Exit 0 when there is nothing to change, 2 when there are changes (drift included), 1 on any
+    /// error, bad input included
     #[arg(long)]
     pub detailed_exitcode: bool,
 }
 
 pub fn run(args: PlanArgs) -> Result<u8, Failure> {
+    let detailed = args.detailed_exitcode;
+    match plan(args) {
+        // 2 means "there are changes" here: every error exits 1, bad input included.
+        Err(failure) if detailed => Err(failure.with_code(exit::FAILURE)),
+        other => other,
+    }
+}
+
+fn plan(args: PlanArgs) -> Result<u8, Failure> {
     let loaded = common::load_topology(&args.topology.topology)?;
     let runtime = common::runtime()?;
     let planned = runtime.block_on(common::read_and_plan(

@@ -137,3 +137,32 @@ fn render_writes_every_template_and_a_manifest() {
         "one key ARN per region"
     );
 }
+
+#[test]
+fn with_detailed_exitcode_every_error_exits_1_and_2_means_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    fs_err::write(
+        dir.path().join("topology.toml"),
+        EXAMPLE.replacen("account = \"222222222222\"", "account = 22222222222", 1),
+    )
+    .unwrap();
+    // bad input: 2 as for every command, 1 when 2 would read as "changes"
+    let (code, _, stderr) = plinth(&["plan"], dir.path());
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = plinth(&["plan", "--detailed-exitcode"], dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("account"), "{stderr}");
+    // a missing file and a usage error alike
+    let (code, _, _) = plinth(
+        &["plan", "--detailed-exitcode", "-t", "missing.toml"],
+        dir.path(),
+    );
+    assert_eq!(code, 1);
+    let (code, _, stderr) = plinth(
+        &["plan", "--detailed-exitcode", "--no-such-flag"],
+        dir.path(),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let (code, _, _) = plinth(&["plan", "--no-such-flag"], dir.path());
+    assert_eq!(code, 2);
+}
