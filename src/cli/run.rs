@@ -18,6 +18,10 @@ pub struct RunArgs {
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Allow a plan that destroys a KMS key, a bucket and its objects, or a deploy role
+    /// (needed with --yes; without it, apply asks separately)
+    #[arg(long)]
+    pub allow_destructive: bool,
     /// Emit the plan and every event as JSON lines on stdout
     #[arg(long)]
     pub json: bool,
@@ -61,10 +65,21 @@ pub fn confirm(args: &RunArgs, plan: &Plan) -> Result<(), Failure> {
             code: exit::FAILURE,
         });
     }
+    let verb = verb(plan.mode);
     if args.yes {
+        if plan.destructive && !args.allow_destructive {
+            return Err(Failure::Error {
+                error: Box::new(Message(format!(
+                    "refusing to {verb}: the plan destroys data (listed above), and --yes alone does not allow that; nothing was changed"
+                ))),
+                hint: Some(format!(
+                    "review what it destroys and run `plinth {verb} --yes --allow-destructive` to proceed"
+                )),
+                code: exit::FAILURE,
+            });
+        }
         return Ok(());
     }
-    let verb = verb(plan.mode);
     if !std::io::stdin().is_terminal() {
         return Err(Failure::Error {
             error: Box::new(Message(format!(
@@ -76,12 +91,22 @@ pub fn confirm(args: &RunArgs, plan: &Plan) -> Result<(), Failure> {
             code: exit::BAD_INPUT,
         });
     }
-    if output::ask(&format!(
+    let agreed = output::ask(&format!(
         "Do you want to {verb} these changes? Only 'yes' is accepted: "
     ))
     .as_deref()
-        == Some("yes")
-    {
+        == Some("yes");
+    // An apply that destroys data asks for that separately; a destroy's question is that one.
+    let destruction_allowed = !agreed
+        || plan.mode == Mode::Destroy
+        || !plan.destructive
+        || args.allow_destructive
+        || output::ask(
+            "This plan also destroys the keys, buckets or roles listed at its top. Only 'destroy' allows it: ",
+        )
+        .as_deref()
+            == Some("destroy");
+    if agreed && destruction_allowed {
         Ok(())
     } else {
         Err(Failure::Error {

@@ -124,6 +124,29 @@ fn change(style: &Style, out: &mut String, c: &Change) {
 /// The plan as a person reads it.
 pub fn render(style: &Style, plan: &Plan) -> String {
     let mut out = String::new();
+    if !plan.destructions.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.red(&style.bold("This plan destroys data. What goes, and when:"))
+        );
+        for d in &plan.destructions {
+            let what = match d.resource_type.as_str() {
+                "AWS::KMS::Key" => format!("KMS key of {}", d.stack),
+                "AWS::S3::Bucket" => format!("bucket {}", d.name),
+                _ => format!("role {}", d.name),
+            };
+            let _ = writeln!(
+                out,
+                "  {} {what} ({} {}): {}",
+                style.red("-"),
+                d.account,
+                d.region,
+                d.consequence
+            );
+        }
+        let _ = writeln!(out);
+    }
     let mut waves: BTreeMap<u32, Vec<&Change>> = BTreeMap::new();
     for c in &plan.changes {
         waves.entry(c.wave).or_default().push(c);

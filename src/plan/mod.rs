@@ -3,6 +3,7 @@
 //! printed, saved as JSON, and applied exactly as shown.
 
 mod deployed;
+mod destructive;
 mod diff;
 pub mod drift;
 
@@ -11,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 pub use deployed::{Deployed, DeployedStack, Finding, StackState, StackStatus, StackSummary};
+pub use destructive::Destruction;
 
 use crate::graph::StackGraph;
 use crate::layout::{StackKey, StackKind, StackSpec};
@@ -179,6 +181,13 @@ pub struct Plan {
     /// (or `absent`). Applying a saved plan refuses when these no longer match.
     pub fingerprints: BTreeMap<String, String>,
     pub summary: Summary,
+    /// Whether the plan destroys a key, a bucket or a deploy role: `apply --yes` and
+    /// `destroy --yes` then need `--allow-destructive`.
+    #[serde(default)]
+    pub destructive: bool,
+    /// What it destroys, and what follows.
+    #[serde(default)]
+    pub destructions: Vec<Destruction>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -606,6 +615,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
         ));
     }
     let summary = Plan::summarise(&changes);
+    let destructions = destructive::destructions(&changes, deployed);
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         mode: Mode::Apply,
@@ -617,6 +627,8 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
         limits: fullest,
         fingerprints: fingerprints(specs, deployed),
         summary,
+        destructive: !destructions.is_empty(),
+        destructions,
     }
 }
 
@@ -674,6 +686,15 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
         changes.push(deletion(stack, rank + 1, after, None));
     }
     let summary = Plan::summarise(&changes);
+    let mut destructions = destructive::destructions(&changes, deployed);
+    destructions.extend(deployed.orphan_buckets.iter().map(|b| Destruction {
+        stack: String::new(),
+        account: b.account.clone(),
+        region: b.region.clone(),
+        resource_type: "AWS::S3::Bucket".into(),
+        name: b.bucket.clone(),
+        consequence: "the bucket, outside any stack, is emptied (every object version and delete marker) and deleted; its objects cannot be recovered".into(),
+    }));
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         mode: Mode::Destroy,
@@ -685,6 +706,9 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
         limits: Vec::new(),
         fingerprints: fingerprints(Vec::new(), deployed),
         summary,
+        // A destroy is destructive by nature, even of a foundation that holds nothing yet.
+        destructive: true,
+        destructions,
     }
 }
 

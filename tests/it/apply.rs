@@ -343,7 +343,13 @@ async fn a_fresh_apply_converges_and_destroy_removes_everything() {
         &format!("acme-build-{BUILD}-us-east-1"),
     )
     .await;
-    let run = emulator.plinth(&["destroy", "-t", path_str(&file), "--yes"]);
+    let run = emulator.plinth(&[
+        "destroy",
+        "-t",
+        path_str(&file),
+        "--yes",
+        "--allow-destructive",
+    ]);
     run.expect(0);
     run.assert_stderr("emptied bucket acme-artifacts-111111111111-us-west-2 (4 object versions and delete markers)");
     for region in ["us-east-1", "us-west-2", "eu-west-1"] {
@@ -354,7 +360,13 @@ async fn a_fresh_apply_converges_and_destroy_removes_everything() {
         ));
     }
     assert_nothing_left(&emulator).await;
-    let again = emulator.plinth(&["destroy", "-t", path_str(&file), "--yes"]);
+    let again = emulator.plinth(&[
+        "destroy",
+        "-t",
+        path_str(&file),
+        "--yes",
+        "--allow-destructive",
+    ]);
     again.expect(0);
     again.assert_stderr("Nothing to destroy.");
 }
@@ -436,7 +448,13 @@ async fn adding_an_account_then_adding_and_removing_a_region() {
         .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
         .expect(0);
     emulator
-        .plinth(&["destroy", "-t", path_str(&file), "--yes"])
+        .plinth(&[
+            "destroy",
+            "-t",
+            path_str(&file),
+            "--yes",
+            "--allow-destructive",
+        ])
         .expect(0);
     assert_nothing_left(&emulator).await;
 }
@@ -578,7 +596,13 @@ async fn destroy_after_a_failed_apply_leaves_nothing() {
         &format!("acme-artifacts-{BUILD}-eu-west-1"),
     )
     .await;
-    let run = emulator.plinth(&["destroy", "-t", path_str(&file), "--yes"]);
+    let run = emulator.plinth(&[
+        "destroy",
+        "-t",
+        path_str(&file),
+        "--yes",
+        "--allow-destructive",
+    ]);
     run.expect(0);
     assert!(
         run.stderr
@@ -691,7 +715,13 @@ async fn an_apply_killed_between_waves_is_converged_by_the_next_and_destroyed() 
         .plinth(&["plan", "-t", path_str(&file2), "--detailed-exitcode"])
         .expect(2);
     emulator
-        .plinth(&["destroy", "-t", path_str(&file), "--yes"])
+        .plinth(&[
+            "destroy",
+            "-t",
+            path_str(&file),
+            "--yes",
+            "--allow-destructive",
+        ])
         .expect(0);
     assert_nothing_left(&emulator).await;
 }

@@ -219,7 +219,13 @@ async fn native_sync_has_no_sync_stage_and_region_changes_reach_the_pipeline() {
     );
 
     // destroy removes the pipeline before the foundation
-    let run = emulator.plinth(&["destroy", "-t", path_str(&file), "--yes"]);
+    let run = emulator.plinth(&[
+        "destroy",
+        "-t",
+        path_str(&file),
+        "--yes",
+        "--allow-destructive",
+    ]);
     run.expect(0);
     let lines: Vec<&str> = run.stderr.lines().collect();
     let position = |wanted: &dyn Fn(&str) -> bool| lines.iter().position(|l| wanted(l));

@@ -341,7 +341,13 @@ fn three_hundred_accounts_granted_by_organization_plan_apply_plan_and_destroy() 
     // region of the build account, one GetCallerIdentity per account, one GetTemplate per stack
     converged.assert_stderr("read 306 stacks in 301 accounts and 6 regions with");
     emulator
-        .plinth(&["destroy", "-t", path_str(&file), "--yes"])
+        .plinth(&[
+            "destroy",
+            "-t",
+            path_str(&file),
+            "--yes",
+            "--allow-destructive",
+        ])
         .expect(0);
     let after = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
     after.expect(2);

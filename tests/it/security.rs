@@ -146,3 +146,78 @@ async fn a_permissions_boundary_reaches_the_cloudformation_role() {
         .unwrap();
     assert!(role.role().unwrap().permissions_boundary().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_a_region_is_refused_under_yes_until_destruction_is_allowed() {
+    let emulator = Emulator::start();
+    let file = emulator.write("topology.toml", &standard());
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    let without_eu =
+        standard().replacen("regions = [\"eu-west-1\"]", "regions = [\"us-west-2\"]", 1);
+    let file = emulator.write("topology.toml", &without_eu);
+    let plan = emulator.plinth(&["plan", "-t", path_str(&file), "--json"]);
+    plan.expect(0);
+    let json = plan.json();
+    assert_eq!(json["destructive"], true);
+    let destroyed: Vec<(String, String)> = json["destructions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["resource_type"].as_str().unwrap().to_owned(),
+                d["region"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(destroyed.contains(&("AWS::KMS::Key".into(), "eu-west-1".into())));
+    assert!(destroyed.contains(&("AWS::S3::Bucket".into(), "eu-west-1".into())));
+    emulator
+        .plinth(&["plan", "-t", path_str(&file)])
+        .expect(0)
+        .assert_stderr("This plan destroys data. What goes, and when:")
+        .assert_stderr("bucket acme-artifacts-111111111111-eu-west-1 (111111111111 eu-west-1)")
+        .assert_stderr("deleted for good 7 days later");
+
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(1)
+        .assert_stderr("--yes alone does not allow that; nothing was changed");
+    assert!(regional(&emulator).await, "nothing was deleted");
+    emulator
+        .plinth(&[
+            "apply",
+            "-t",
+            path_str(&file),
+            "--yes",
+            "--allow-destructive",
+        ])
+        .expect(0);
+    assert!(!regional(&emulator).await, "the regional stack is gone");
+
+    // destroy is destructive by nature
+    emulator
+        .plinth(&["destroy", "-t", path_str(&file), "--yes"])
+        .expect(1)
+        .assert_stderr("refusing to destroy");
+    emulator
+        .plinth(&[
+            "destroy",
+            "-t",
+            path_str(&file),
+            "--yes",
+            "--allow-destructive",
+        ])
+        .expect(0);
+}
+
+async fn regional(emulator: &Emulator) -> bool {
+    aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, "eu-west-1").await)
+        .describe_stacks()
+        .stack_name("acme-regional")
+        .send()
+        .await
+        .is_ok()
+}

@@ -104,7 +104,13 @@ async fn a_destroy_right_after_a_killed_apply_leaves_nothing() {
         mid_wave_two,
     );
     kill(child);
-    let run = emulator.plinth(&["destroy", "-t", path_str(&file), "--yes"]);
+    let run = emulator.plinth(&[
+        "destroy",
+        "-t",
+        path_str(&file),
+        "--yes",
+        "--allow-destructive",
+    ]);
     run.expect(0);
     assert_nothing_left(&emulator).await;
 }
@@ -188,7 +194,13 @@ async fn apply_plan_and_destroy_hold_under_throttling_and_server_errors() {
         .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
         .expect(0);
     emulator
-        .plinth(&["destroy", "-t", path_str(&file), "--yes"])
+        .plinth(&[
+            "destroy",
+            "-t",
+            path_str(&file),
+            "--yes",
+            "--allow-destructive",
+        ])
         .expect(0);
     let stacks = all_stacks(&emulator).await;
     assert!(stacks.is_empty(), "{stacks:?}");
