@@ -42,7 +42,11 @@ def main() -> int:
     key = pipeline["sources"][0]["key"]
     session = boto3.Session(profile_name=build.get("profile"), region_name=build["region"])
     s3 = session.client("s3", config=boto3.session.Config(s3={"addressing_style": "path"}))
-    s3.put_object(Bucket=bucket, Key=key, Body=package(args.source), ServerSideEncryption="aws:kms")
+    # The bucket policy refuses uploads that do not name the bucket's own key: name it.
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    key_arn = encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"]
+    s3.put_object(Bucket=bucket, Key=key, Body=package(args.source), ServerSideEncryption="aws:kms",
+                  SSEKMSKeyId=key_arn)
     print(f"published {args.source} to s3://{bucket}/{key}", file=sys.stderr)
     return 0
 

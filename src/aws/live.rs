@@ -539,14 +539,17 @@ pub(super) async fn repair_role(
             .await
             .map(drop)
             .map_err(|e| error("PutRolePolicy", e)),
-        Repair::DeleteRolePolicy { role, name } => client
-            .delete_role_policy()
-            .role_name(role)
-            .policy_name(name)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| error("DeleteRolePolicy", e)),
+        Repair::DeleteRolePolicy { role, name } => absent(
+            "DeleteRolePolicy",
+            client
+                .delete_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .send()
+                .await,
+            &["NoSuchEntity"],
+        )
+        .map(drop),
         Repair::AttachRolePolicy { role, arn } => client
             .attach_role_policy()
             .role_name(role)
@@ -555,14 +558,17 @@ pub(super) async fn repair_role(
             .await
             .map(drop)
             .map_err(|e| error("AttachRolePolicy", e)),
-        Repair::DetachRolePolicy { role, arn } => client
-            .detach_role_policy()
-            .role_name(role)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| error("DetachRolePolicy", e)),
+        Repair::DetachRolePolicy { role, arn } => absent(
+            "DetachRolePolicy",
+            client
+                .detach_role_policy()
+                .role_name(role)
+                .policy_arn(arn)
+                .send()
+                .await,
+            &["NoSuchEntity"],
+        )
+        .map(drop),
         Repair::PutRoleBoundary { role, arn } => client
             .put_role_permissions_boundary()
             .role_name(role)

@@ -16,6 +16,9 @@ pub struct PlanArgs {
     /// Print the plan as JSON on stdout (schema: docs/plan-json.md)
     #[arg(long)]
     pub json: bool,
+    /// Show the unified diff of every template too, not only the resources that change
+    #[arg(long)]
+    pub diff: bool,
     /// Save the plan to FILE, for `plinth apply FILE`
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -46,7 +49,10 @@ fn plan(args: PlanArgs) -> Result<u8, Failure> {
     if args.json {
         output::data(&plan.to_json());
     } else {
-        output::say(&output::plan::render(&common::style(), &plan));
+        let detail = output::plan::Detail {
+            template_diff: args.diff,
+        };
+        output::say(&output::plan::render(&common::style(), &plan, detail));
     }
     if let Some(path) = &args.out {
         ops::save_plan(path, &plan)?;

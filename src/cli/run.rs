@@ -14,6 +14,10 @@ use plinth::plan::{Mode, Plan};
 use super::{Failure, exit};
 
 #[derive(Debug, clap::Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each bool is an independent command-line flag"
+)]
 pub struct RunArgs {
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
@@ -25,6 +29,9 @@ pub struct RunArgs {
     /// Emit the plan and every event as JSON lines on stdout
     #[arg(long)]
     pub json: bool,
+    /// Show the unified diff of every template too, not only the resources that change
+    #[arg(long)]
+    pub diff: bool,
     /// How many stacks change at once in one account and region (CloudFormation's API limits
     /// are per account and region)
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -47,7 +54,10 @@ pub fn show(args: &RunArgs, plan: &Plan) -> bool {
     if args.json {
         output::data(&serde_json::json!({ "event": "plan", "plan": plan }).to_string());
     } else {
-        output::say(&output::plan::render(&super::common::style(), plan));
+        let detail = output::plan::Detail {
+            template_diff: args.diff,
+        };
+        output::say(&output::plan::render(&super::common::style(), plan, detail));
     }
     plinth::apply::has_work(plan)
 }

@@ -39,7 +39,67 @@ fn diff_lines(style: &Style, out: &mut String, text: &str) {
     }
 }
 
-fn change(style: &Style, out: &mut String, c: &Change) {
+/// How much of a plan the human view shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Detail {
+    /// Show the unified diff of each template too, not only the resources that change.
+    pub template_diff: bool,
+}
+
+fn resources(style: &Style, out: &mut String, c: &Change) {
+    use crate::plan::resources::ResourceAction;
+    for r in &c.resources {
+        let mark = match r.action {
+            ResourceAction::Add => style.green("+"),
+            ResourceAction::Change => style.yellow("~"),
+            ResourceAction::Replace => style.red("-/+"),
+            ResourceAction::Remove => style.red("-"),
+        };
+        let replaced = if r.action == ResourceAction::Replace {
+            style.red(" (replaced)")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "      {mark} {} ({}){replaced}",
+            r.logical_id, r.resource_type
+        );
+        for p in &r.properties {
+            let forces = if p.replaces {
+                " (forces replacement)"
+            } else {
+                ""
+            };
+            match (&p.before, &p.after, p.details.is_empty()) {
+                (_, _, false) => {
+                    let _ = writeln!(out, "          {}:{forces}", p.name);
+                    for line in &p.details {
+                        let painted = if line.starts_with('+') {
+                            style.green(line)
+                        } else if line.starts_with('-') {
+                            style.red(line)
+                        } else {
+                            style.yellow(line)
+                        };
+                        let _ = writeln!(out, "            {painted}");
+                    }
+                }
+                (before, after, true) => {
+                    let _ = writeln!(
+                        out,
+                        "          {}: {} -> {}{forces}",
+                        p.name,
+                        before.as_deref().unwrap_or("(none)"),
+                        after.as_deref().unwrap_or("(none)")
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn change(style: &Style, out: &mut String, c: &Change, detail: Detail) {
     let mark = if c.action == Action::NoChange && !c.drift.is_empty() {
         style.yellow("! drifted ")
     } else {
@@ -114,15 +174,16 @@ fn change(style: &Style, out: &mut String, c: &Change) {
                 );
             }
         }
-        if !diff.template.is_empty() {
+        if detail.template_diff && !diff.template.is_empty() {
             let _ = writeln!(out, "      template:");
             diff_lines(style, out, &diff.template);
         }
     }
+    resources(style, out, c);
 }
 
 /// The plan as a person reads it.
-pub fn render(style: &Style, plan: &Plan) -> String {
+pub fn render(style: &Style, plan: &Plan, detail: Detail) -> String {
     let mut out = String::new();
     if !plan.destructions.is_empty() {
         let _ = writeln!(
@@ -147,6 +208,18 @@ pub fn render(style: &Style, plan: &Plan) -> String {
         }
         let _ = writeln!(out);
     }
+    if !plan.access.is_empty() {
+        let _ = writeln!(out, "{}", style.bold("Access changes:"));
+        for a in &plan.access {
+            for g in &a.gains {
+                let _ = writeln!(out, "  {} {}: gains {g}", style.green("+"), a.who);
+            }
+            for l in &a.loses {
+                let _ = writeln!(out, "  {} {}: loses {l}", style.red("-"), a.who);
+            }
+        }
+        let _ = writeln!(out);
+    }
     let mut waves: BTreeMap<u32, Vec<&Change>> = BTreeMap::new();
     for c in &plan.changes {
         waves.entry(c.wave).or_default().push(c);
@@ -154,7 +227,7 @@ pub fn render(style: &Style, plan: &Plan) -> String {
     for (wave, changes) in &waves {
         let _ = writeln!(out, "{}", style.bold(&format!("wave {wave}")));
         for c in changes {
-            change(style, &mut out, c);
+            change(style, &mut out, c, detail);
         }
     }
     if !plan.orphan_buckets.is_empty() {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Action, Change, Deployed};
+use crate::layout::StackKind;
 
 /// One resource a plan destroys, in words a person reads before agreeing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,10 +53,14 @@ pub fn destructions(changes: &[Change], deployed: &Deployed) -> Vec<Destruction>
                     name_of(properties, "BucketName", logical),
                     "the bucket is emptied (every object version and delete marker) and deleted; its objects cannot be recovered".into(),
                 ),
-                Some("AWS::IAM::Role") if is_named(properties) => (
+                Some("AWS::IAM::Role")
+                    if change.stack.key.kind() == StackKind::Deploy && is_named(properties) =>
+                {
+                    (
                     name_of(properties, "RoleName", logical),
                     "the role is deleted: pipelines that deploy into this account stop working until it is created again".into(),
-                ),
+                    )
+                }
                 _ => continue,
             };
             out.push(Destruction {
@@ -71,8 +76,7 @@ pub fn destructions(changes: &[Change], deployed: &Deployed) -> Vec<Destruction>
     out
 }
 
-/// Roles with a fixed name are the deploy roles other accounts' pipelines name; the sync
-/// function's and the pipelines' own roles go with what uses them.
+/// The deploy stack's roles have fixed names: the pipelines of the build account name them.
 fn is_named(properties: &Value) -> bool {
     properties["RoleName"].is_string()
 }

@@ -115,6 +115,36 @@ pub struct Drift {
     pub repair: Repair,
 }
 
+impl Drift {
+    /// Whether two drifts are of the same property with the same declared value (policies by
+    /// meaning, whatever their text).
+    pub fn declares_the_same(&self, other: &Drift) -> bool {
+        if (&self.resource, &self.property) != (&other.resource, &other.property) {
+            return false;
+        }
+        match (self.repair.document(), other.repair.document()) {
+            (Some(a), Some(b)) => match (parse_document(a), parse_document(b)) {
+                (Some(a), Some(b)) => same_policy(&a, &b),
+                _ => a == b,
+            },
+            _ => self.repair == other.repair,
+        }
+    }
+}
+
+impl Repair {
+    /// The policy document a repair writes, if it writes one.
+    pub fn document(&self) -> Option<&str> {
+        match self {
+            Repair::PutBucketPolicy { document, .. }
+            | Repair::PutKeyPolicy { document, .. }
+            | Repair::UpdateTrust { document, .. }
+            | Repair::PutRolePolicy { document, .. } => Some(document),
+            _ => None,
+        }
+    }
+}
+
 /// A narrowly scoped call that sets one property to what the template declares. CloudFormation
 /// sends only what changed in a template, so it never rewrites a property changed behind its
 /// back; these calls do, and nothing else.

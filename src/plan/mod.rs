@@ -2,14 +2,17 @@
 //! a [`Plan`] of small [`Action`]s, in graph order, with text diffs. A plan is data: it can be
 //! printed, saved as JSON, and applied exactly as shown.
 
+pub mod access;
 mod deployed;
 mod destructive;
 mod diff;
 pub mod drift;
+pub mod resources;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 pub use deployed::{Deployed, DeployedStack, Finding, StackState, StackStatus, StackSummary};
 pub use destructive::Destruction;
@@ -117,6 +120,9 @@ pub struct Change {
     /// call that puts it back; on the stack's last pass only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<drift::Drift>,
+    /// What the change does to each resource of the stack: added, changed, replaced, removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<resources::ResourceChange>,
 }
 
 impl Change {
@@ -188,6 +194,9 @@ pub struct Plan {
     /// What it destroys, and what follows.
     #[serde(default)]
     pub destructions: Vec<Destruction>,
+    /// Who gains or loses access to what, per account and role.
+    #[serde(default)]
+    pub access: Vec<access::AccessChange>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -269,7 +278,8 @@ impl Plan {
 }
 
 /// The drift of every stack whose live settings were read, against its final template, on its
-/// last change.
+/// last change: the properties that differ from what both the deployed and the planned template
+/// declare (a property the update itself changes is CloudFormation's to write).
 fn attach_drift(changes: &mut [Change], rendered: &[RenderedNode], deployed: &Deployed) {
     let mut last: BTreeMap<&StackKey, usize> = BTreeMap::new();
     for (index, change) in changes.iter().enumerate() {
@@ -301,7 +311,19 @@ fn attach_drift(changes: &mut [Change], rendered: &[RenderedNode], deployed: &De
             &parameters,
             live,
         );
-        let drifts = drift::detect(&node.template.body(), live, &context);
+        let mut drifts = drift::detect(&node.template.body(), live, &context);
+        // Where the stack's own update changes a property, CloudFormation writes it: only what
+        // the deployed template already declares as planned is drift for plinth to repair.
+        if let Some(deployed_template) = &stack.template {
+            let before = drift::Context::new(
+                &change.stack.account,
+                &change.stack.region,
+                &stack.summary.parameters,
+                live,
+            );
+            let unchanged = drift::detect(deployed_template, live, &before);
+            drifts.retain(|d| unchanged.iter().any(|u| u.declares_the_same(d)));
+        }
         if !drifts.is_empty() {
             found.push((index, drifts));
         }
@@ -550,6 +572,25 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
                 },
             }
         };
+        let resource_changes = if action == Action::NoChange {
+            Vec::new()
+        } else {
+            let before: Option<Value> = if node.pass > 1 {
+                previous_template
+                    .get(&node.stack.key)
+                    .and_then(|t| serde_json::from_str(t).ok())
+            } else if action == Action::Replace {
+                None
+            } else {
+                current.and_then(|s| s.template.clone())
+            };
+            resources::between(
+                before.as_ref(),
+                &body,
+                &node.stack.account,
+                &node.stack.region,
+            )
+        };
         previous_template.insert(node.stack.key.clone(), template.clone());
         let graph_index = graph
             .find(&node.stack.key, node.pass)
@@ -581,6 +622,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
             diff,
             template_upload: template_upload.filter(|_| keeps_template),
             drift: Vec::new(),
+            resources: resource_changes,
         });
     }
     attach_drift(&mut changes, &rendered, deployed);
@@ -616,6 +658,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
     }
     let summary = Plan::summarise(&changes);
     let destructions = destructive::destructions(&changes, deployed);
+    let access = access::changes(topology, &changes, deployed);
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         mode: Mode::Apply,
@@ -629,6 +672,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
         summary,
         destructive: !destructions.is_empty(),
         destructions,
+        access,
     }
 }
 
@@ -661,6 +705,15 @@ fn deletion(stack: &DeployedStack, wave: u32, after: Vec<usize>, reason: Option<
         diff: None,
         template_upload: None,
         drift: Vec::new(),
+        resources: resources::between(
+            stack.template.as_ref(),
+            &Value::Null,
+            &stack.spec.account,
+            &stack.spec.region,
+        )
+        .into_iter()
+        .filter(|r| r.action == resources::ResourceAction::Remove)
+        .collect(),
     }
 }
 
@@ -686,6 +739,7 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
         changes.push(deletion(stack, rank + 1, after, None));
     }
     let summary = Plan::summarise(&changes);
+    let access = access::changes(topology, &changes, deployed);
     let mut destructions = destructive::destructions(&changes, deployed);
     destructions.extend(deployed.orphan_buckets.iter().map(|b| Destruction {
         stack: String::new(),
@@ -708,6 +762,7 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
         summary,
         // A destroy is destructive by nature, even of a foundation that holds nothing yet.
         destructive: true,
+        access,
         destructions,
     }
 }

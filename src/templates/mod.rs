@@ -13,6 +13,7 @@ pub mod limits;
 mod pipeline;
 pub mod policy;
 mod primary;
+pub mod schemas;
 mod storage;
 
 use std::collections::BTreeMap;

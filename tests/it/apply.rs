@@ -432,7 +432,13 @@ async fn adding_an_account_then_adding_and_removing_a_region() {
 
     // and gone again
     let file = emulator.write("topology.toml", &four);
-    let run = emulator.plinth(&["apply", "-t", path_str(&file), "--yes"]);
+    let run = emulator.plinth(&[
+        "apply",
+        "-t",
+        path_str(&file),
+        "--yes",
+        "--allow-destructive",
+    ]);
     run.expect(0);
     run.assert_stderr("acme-regional (111111111111 ap-southeast-2): delete started");
     let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, "ap-southeast-2").await);

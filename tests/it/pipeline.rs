@@ -202,11 +202,14 @@ async fn native_sync_has_no_sync_stage_and_region_changes_reach_the_pipeline() {
     );
     let plan = emulator.plinth(&["plan", "-t", path_str(&file)]);
     plan.assert_stderr("~ update  acme-pipeline-service (111111111111 us-east-1) pass 1");
+    plan.assert_stderr("~ Pipeline (AWS::CodePipeline::Pipeline)");
+    plan.assert_stderr("+ Stages/production/Actions/CreateChangeSet-us-east-1");
+    let full = emulator.plinth(&["plan", "-t", path_str(&file), "--diff"]);
     assert!(
-        plan.stderr.lines().any(|l| l.trim_start().starts_with('+')
+        full.stderr.lines().any(|l| l.trim_start().starts_with('+')
             && l.contains("\"Name\": \"CreateChangeSet-us-east-1\"")),
         "{}",
-        plan.stderr
+        full.stderr
     );
     emulator
         .plinth(&["apply", "-t", path_str(&file), "--yes"])
