@@ -4,6 +4,7 @@
 mod apply;
 mod common;
 mod destroy;
+mod extras;
 mod graph;
 mod plan;
 mod render;
@@ -67,6 +68,10 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Remove everything the foundation created, in every account and region
     Destroy(destroy::DestroyArgs),
+    /// Print the JSON Schema of the topology file, for editors and language servers
+    Schema,
+    /// Print the shell completion script for bash, zsh or fish
+    Completions(extras::CompletionsArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -85,6 +90,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Destroy(args) => destroy::run(args),
+        Command::Schema => Ok(extras::schema()),
+        Command::Completions(args) => Ok(extras::completions(&args)),
     };
     match result {
         Ok(code) => code,

@@ -7,7 +7,7 @@
 
 mod diagnostic;
 mod names;
-mod validate;
+pub(crate) mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use diagnostic::{Diagnostic, Rendered, line_column};
 pub use names::{AccountId, FoundationName, OrganizationId, Region, check_name};
+pub use validate::fields::schema;
 pub use validate::parse;
 
 /// How plinth obtains credentials for one account.

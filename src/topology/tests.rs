@@ -664,3 +664,124 @@ fn a_boundary_answers_the_warning_about_policies_that_change_iam() {
     );
     assert!(parse(&bounded).unwrap().warnings.is_empty());
 }
+
+/// The topology file as JSON, as a TOML language server sees it.
+fn as_json(text: &str) -> serde_json::Value {
+    serde_json::to_value(toml::from_str::<toml::Value>(text).unwrap()).unwrap()
+}
+
+#[test]
+fn the_json_schema_accepts_what_the_parser_accepts_and_refuses_bad_shapes() {
+    let validator = jsonschema::draft4::new(&schema()).unwrap();
+    let valid = [
+        include_str!("../../topology.example.toml").to_owned(),
+        VALID.to_owned(),
+        VALID.replacen(
+            "profile = \"dev\"",
+            "profile = \"dev\"\npermissions_boundary = \"arn:aws:iam::222222222222:policy/b\"",
+            1,
+        ),
+        VALID.replacen(
+            "profile = \"build\"",
+            "profile = \"build\"\nnoncurrent_version_expiration_days = 7\nartifact_noncurrent_version_expiration_days = 90",
+            1,
+        ),
+        VALID.replacen(
+            "name = \"acme\"",
+            "name = \"acme\"\norganization_id = \"o-a1b2c3d4e5\"\n[defaults]\nrole_arn = \"arn:aws:iam::{account}:role/r\"",
+            1,
+        ),
+        VALID.replacen(
+            "stack = \"service\"",
+            "stack = \"service\"\nartifact_sync = \"native\"\ntemplate = \"t.yaml\"",
+            1,
+        ),
+    ];
+    for text in &valid {
+        assert!(parse(text).is_ok(), "the parser refuses:\n{text}");
+        let errors: Vec<String> = validator
+            .iter_errors(&as_json(text))
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}\n{text}");
+    }
+    let invalid = [
+        // unknown keys, at every level
+        ("name = \"acme\"", "name = \"acme\"\nnmae = \"x\""),
+        (
+            "region = \"us-east-1\"",
+            "region = \"us-east-1\"\nregoin = \"x\"",
+        ),
+        ("profile = \"dev\"", "profile = \"dev\"\naproval = true"),
+        ("stack = \"service\"", "stack = \"service\"\nstak = \"x\""),
+        (
+            "key = \"service/app.zip\" }",
+            "key = \"service/app.zip\", kye = \"x\" }",
+        ),
+        // wrong types
+        ("account = \"111111111111\"", "account = 111111111111"),
+        ("regions = [\"eu-west-1\"]", "regions = \"eu-west-1\""),
+        ("approval = true", "approval = \"yes\""),
+        (
+            "profile = \"build\"",
+            "profile = \"build\"\nnoncurrent_version_expiration_days = \"30\"",
+        ),
+        (
+            "stack = \"service\"",
+            "stack = \"service\"\nartifact_sync = \"rsync\"",
+        ),
+        // missing keys
+        ("name = \"acme\"\n", "\n"),
+        ("region = \"us-east-1\"\n", "\n"),
+        ("regions = [\"eu-west-1\"]\n", "\n"),
+        ("stack = \"service\"\n", "\n"),
+        ("key = \"service/app.zip\" }", "}"),
+    ];
+    for (from, to) in invalid {
+        assert!(VALID.contains(from), "{from}");
+        let text = VALID.replacen(from, to, 1);
+        assert!(parse(&text).is_err(), "the parser accepts:\n{text}");
+        assert!(
+            !validator.is_valid(&as_json(&text)),
+            "the schema accepts {to:?}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn the_schema_and_the_parser_know_the_same_keys() {
+    use super::validate::fields;
+    let schema = schema();
+    let properties = |value: &serde_json::Value| -> Vec<String> {
+        let mut keys: Vec<String> = value["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    };
+    let sorted = |fields: &[fields::Field]| {
+        let mut keys: Vec<String> = fields::keys(fields)
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(properties(&schema), sorted(fields::TOP));
+    assert_eq!(
+        properties(&schema["properties"]["build"]),
+        sorted(fields::BUILD)
+    );
+    assert_eq!(
+        properties(&schema["properties"]["targets"]["items"]),
+        sorted(fields::TARGET)
+    );
+    assert_eq!(
+        properties(&schema["properties"]["pipelines"]["items"]["properties"]["sources"]["items"]),
+        sorted(fields::SOURCE)
+    );
+    assert_eq!(schema["additionalProperties"], false);
+}

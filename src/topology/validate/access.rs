@@ -47,9 +47,11 @@ impl Reader {
         table: &DeTable<'_>,
         span: &Span,
         path: &str,
-        allowed: &[&str],
-        required: &[&str],
+        shape: &[super::fields::Field],
     ) {
+        let allowed = super::fields::keys(shape);
+        let required = super::fields::required(shape);
+        let allowed = allowed.as_slice();
         for (key, _) in table {
             let name = key.get_ref().as_ref();
             if !allowed.contains(&name) {
@@ -62,7 +64,7 @@ impl Reader {
             }
         }
         for name in required {
-            if !table.iter().any(|(k, _)| k.get_ref().as_ref() == *name) {
+            if !table.iter().any(|(k, _)| k.get_ref().as_ref() == name) {
                 let where_ = if path.is_empty() {
                     "the top level".to_owned()
                 } else {

@@ -7,6 +7,7 @@
 //! (derived names, pipeline sizes, ARNs).
 
 mod access;
+pub mod fields;
 mod limits;
 mod tables;
 

@@ -7,53 +7,17 @@ use toml::de::{DeTable, DeValue};
 
 use super::access::{closest, index_path, key_path};
 use super::limits::{STACK_NAME_MAX, parse_policy_arn, parse_role_arn};
-use super::{Reader, Span};
+use super::{Reader, Span, fields};
 use crate::layout::StackKey;
 use crate::topology::{
     AccountId, ArtifactSync, Build, Credentials, Diagnostic, FoundationName, OrganizationId,
     Pipeline, Region, Source, Target, Topology, check_name,
 };
 
-const TOP_KEYS: &[&str] = &[
-    "name",
-    "build",
-    "targets",
-    "pipelines",
-    "organization_id",
-    "defaults",
-];
-const DEFAULTS_KEYS: &[&str] = &["role_arn"];
 /// What `[defaults] role_arn` writes for the target's account.
 const ACCOUNT_PLACEHOLDER: &str = "{account}";
 /// Days noncurrent object versions are kept when the topology does not say.
 const DEFAULT_RETENTION_DAYS: u32 = 30;
-const BUILD_KEYS: &[&str] = &[
-    "account",
-    "region",
-    "profile",
-    "role_arn",
-    "noncurrent_version_expiration_days",
-    "artifact_noncurrent_version_expiration_days",
-];
-const TARGET_KEYS: &[&str] = &[
-    "name",
-    "account",
-    "regions",
-    "profile",
-    "role_arn",
-    "policies",
-    "permissions_boundary",
-    "approval",
-];
-const PIPELINE_KEYS: &[&str] = &[
-    "name",
-    "targets",
-    "artifact_sync",
-    "sources",
-    "stack",
-    "template",
-];
-const SOURCE_KEYS: &[&str] = &["name", "key"];
 /// AWS managed policies that allow creating or changing IAM principals: with them, what is
 /// deployed can grant itself anything.
 const POWERFUL_POLICIES: &[&str] = &[
@@ -184,7 +148,7 @@ impl Reader {
     }
 
     pub(super) fn topology(&mut self, table: &DeTable<'_>, span: Span) -> Option<Topology> {
-        self.check_keys(table, &span, "", TOP_KEYS, &["name", "build", "targets"]);
+        self.check_keys(table, &span, "", fields::TOP);
         let name = self.string(table, "", "name").and_then(|(text, span)| match FoundationName::parse(&text) {
             Ok(name) => Some((name, span)),
             Err(message) => {
@@ -349,7 +313,7 @@ impl Reader {
             self.wrong_type(value, "defaults".into(), "a table (`[defaults]`)");
             return None;
         };
-        self.check_keys(defaults, &value.span(), "defaults", DEFAULTS_KEYS, &[]);
+        self.check_keys(defaults, &value.span(), "defaults", fields::DEFAULTS);
         let (template, span) = self.string(defaults, "defaults", "role_arn")?;
         let hint = "write the role ARN with {account} where the account id goes: arn:aws:iam::{account}:role/OrganizationAccountAccessRole";
         if !template.contains(ACCOUNT_PLACEHOLDER) {
@@ -372,7 +336,7 @@ impl Reader {
     }
 
     pub(super) fn build(&mut self, table: &DeTable<'_>, span: Span) -> Option<(Build, Span)> {
-        self.check_keys(table, &span, "build", BUILD_KEYS, &["account", "region"]);
+        self.check_keys(table, &span, "build", fields::BUILD);
         let account = self.account(table, "build");
         let region = self
             .string(table, "build", "region")
@@ -424,13 +388,7 @@ impl Reader {
         span: &Span,
         path: &str,
     ) -> Option<(Target, Span)> {
-        self.check_keys(
-            table,
-            span,
-            path,
-            TARGET_KEYS,
-            &["name", "account", "regions"],
-        );
+        self.check_keys(table, span, path, fields::TARGET);
         let name = self.name(table, path, TARGET_NAME_MAX);
         let account = self.account(table, path);
         let credentials = self.credentials(table, path, account.as_ref().map(|(a, _)| a));
@@ -551,13 +509,7 @@ impl Reader {
         known_targets: &BTreeMap<String, String>,
         foundation: Option<&FoundationName>,
     ) -> Option<(Pipeline, Span)> {
-        self.check_keys(
-            table,
-            span,
-            path,
-            PIPELINE_KEYS,
-            &["name", "targets", "sources", "stack"],
-        );
+        self.check_keys(table, span, path, fields::PIPELINE);
         let name = self.name(table, path, PIPELINE_NAME_MAX);
         let targets = self
             .strings(table, path, "targets")
@@ -630,7 +582,7 @@ impl Reader {
         let mut source_names = BTreeSet::new();
         for (index, (s, s_span)) in source_tables.iter().enumerate() {
             let spath = index_path(&sources_key, index);
-            self.check_keys(s, s_span, &spath, SOURCE_KEYS, &["name", "key"]);
+            self.check_keys(s, s_span, &spath, fields::SOURCE);
             let name = self.string(s, &spath, "name").and_then(|(name, span)| {
                 let valid = !name.is_empty()
                     && name.len() <= 100

@@ -1,0 +1,278 @@
+//! The shape of the topology file, once: every table, its keys, their types and which are
+//! required. The parser checks keys against these tables, and `plinth schema` writes them as a
+//! JSON Schema, so the two cannot drift apart.
+
+use serde_json::{Map, Value, json};
+
+/// What a key holds.
+pub enum Kind {
+    String,
+    /// A 12-digit account id, as a string.
+    Account,
+    /// An AWS region name.
+    Region,
+    Bool,
+    Integer {
+        min: u32,
+        max: u32,
+    },
+    /// One of the given strings.
+    OneOf(&'static [&'static str]),
+    Strings,
+    Regions,
+    Table(&'static [Field]),
+    /// An array of tables (`[[targets]]`, or inline tables in a list).
+    Tables(&'static [Field]),
+}
+
+pub struct Field {
+    pub key: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+    pub about: &'static str,
+}
+
+const fn field(key: &'static str, kind: Kind, required: bool, about: &'static str) -> Field {
+    Field {
+        key,
+        kind,
+        required,
+        about,
+    }
+}
+
+pub const TOP: &[Field] = &[
+    field(
+        "name",
+        Kind::String,
+        true,
+        "Prefix of every stack, role and bucket plinth creates: lowercase letters, digits and hyphens, starting with a letter",
+    ),
+    field(
+        "organization_id",
+        Kind::String,
+        false,
+        "An AWS Organizations id (o-…): grants name the organization instead of every target account",
+    ),
+    field(
+        "defaults",
+        Kind::Table(DEFAULTS),
+        false,
+        "Defaults for targets that name neither profile nor role_arn",
+    ),
+    field(
+        "build",
+        Kind::Table(BUILD),
+        true,
+        "The account that builds and runs the pipelines",
+    ),
+    field(
+        "targets",
+        Kind::Tables(TARGET),
+        true,
+        "One entry per deployment environment, in pipeline order",
+    ),
+    field(
+        "pipelines",
+        Kind::Tables(PIPELINE),
+        false,
+        "The pipelines that stand on the foundation, one stack each",
+    ),
+];
+
+pub const DEFAULTS: &[Field] = &[field(
+    "role_arn",
+    Kind::String,
+    false,
+    "A role assumed in every target account that names neither profile nor role_arn; {account} is replaced by its id",
+)];
+
+pub const BUILD: &[Field] = &[
+    field("account", Kind::Account, true, "The build account id"),
+    field(
+        "region",
+        Kind::Region,
+        true,
+        "Where the build bucket, the primary artifact bucket and the pipelines live",
+    ),
+    field(
+        "profile",
+        Kind::String,
+        false,
+        "A profile of your AWS config for this account",
+    ),
+    field(
+        "role_arn",
+        Kind::String,
+        false,
+        "A role in this account, assumed from the default credential chain",
+    ),
+    field(
+        "noncurrent_version_expiration_days",
+        Kind::Integer { min: 1, max: 3650 },
+        false,
+        "Days after which noncurrent versions in the build bucket expire (default 30)",
+    ),
+    field(
+        "artifact_noncurrent_version_expiration_days",
+        Kind::Integer { min: 1, max: 3650 },
+        false,
+        "Days after which noncurrent versions in the artifact buckets expire (default 30)",
+    ),
+];
+
+pub const TARGET: &[Field] = &[
+    field(
+        "name",
+        Kind::String,
+        true,
+        "Unique; lowercase letters, digits, hyphens",
+    ),
+    field("account", Kind::Account, true, "The target account id"),
+    field(
+        "regions",
+        Kind::Regions,
+        true,
+        "Where this target's application stacks are deployed",
+    ),
+    field(
+        "profile",
+        Kind::String,
+        false,
+        "A profile of your AWS config for this account",
+    ),
+    field(
+        "role_arn",
+        Kind::String,
+        false,
+        "A role in this account, assumed with the build account's credentials",
+    ),
+    field(
+        "policies",
+        Kind::Strings,
+        false,
+        "Managed policy ARNs attached to the role CloudFormation runs as in this account",
+    ),
+    field(
+        "permissions_boundary",
+        Kind::String,
+        false,
+        "A managed policy ARN that bounds that role and every role or user it creates",
+    ),
+    field(
+        "approval",
+        Kind::Bool,
+        false,
+        "A manual approval before this target's change sets execute (default false)",
+    ),
+];
+
+pub const PIPELINE: &[Field] = &[
+    field(
+        "name",
+        Kind::String,
+        true,
+        "Unique; lowercase letters, digits, hyphens",
+    ),
+    field(
+        "targets",
+        Kind::Strings,
+        true,
+        "The targets it deploys to, in order, one stage each",
+    ),
+    field(
+        "artifact_sync",
+        Kind::OneOf(&["lambda", "native"]),
+        false,
+        "How artifacts reach the other regions (default lambda)",
+    ),
+    field(
+        "sources",
+        Kind::Tables(SOURCE),
+        true,
+        "The pipeline's inputs, read from the build bucket; the first starts runs",
+    ),
+    field(
+        "stack",
+        Kind::String,
+        true,
+        "The application stack each target gets",
+    ),
+    field(
+        "template",
+        Kind::String,
+        false,
+        "The template's path inside the first source (default template.yaml)",
+    ),
+];
+
+pub const SOURCE: &[Field] = &[
+    field("name", Kind::String, true, "The artifact's name"),
+    field(
+        "key",
+        Kind::String,
+        true,
+        "The object key in the build bucket",
+    ),
+];
+
+pub fn keys(fields: &[Field]) -> Vec<&'static str> {
+    fields.iter().map(|f| f.key).collect()
+}
+
+pub fn required(fields: &[Field]) -> Vec<&'static str> {
+    fields
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| f.key)
+        .collect()
+}
+
+/// The topology file's JSON Schema (draft 4, which the common TOML language servers read):
+/// strict on unknown keys, with every type and required key.
+pub fn schema() -> Value {
+    let mut root = object(TOP);
+    root["$schema"] = json!("http://json-schema.org/draft-04/schema#");
+    root["title"] = json!("plinth topology");
+    root["description"] = json!(
+        "The foundation plinth builds: a build account, target accounts and their regions, pipelines"
+    );
+    root
+}
+
+fn object(fields: &[Field]) -> Value {
+    let mut properties = Map::new();
+    for f in fields {
+        let mut value = shape(&f.kind);
+        value["description"] = json!(f.about);
+        properties.insert(f.key.to_owned(), value);
+    }
+    let mut out = json!({
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": false,
+    });
+    let required = required(fields);
+    if !required.is_empty() {
+        out["required"] = json!(required);
+    }
+    out
+}
+
+fn shape(kind: &Kind) -> Value {
+    match kind {
+        Kind::String => json!({ "type": "string" }),
+        Kind::Account => json!({ "type": "string", "pattern": "^[0-9]{12}$" }),
+        Kind::Region => json!({ "type": "string", "pattern": "^[a-z]{2}(-[a-z]+)+-[0-9]$" }),
+        Kind::Bool => json!({ "type": "boolean" }),
+        Kind::Integer { min, max } => json!({ "type": "integer", "minimum": min, "maximum": max }),
+        Kind::OneOf(values) => json!({ "type": "string", "enum": values }),
+        Kind::Strings => json!({ "type": "array", "items": { "type": "string" } }),
+        Kind::Regions => json!({
+            "type": "array", "minItems": 1, "uniqueItems": true,
+            "items": shape(&Kind::Region),
+        }),
+        Kind::Table(fields) => object(fields),
+        Kind::Tables(fields) => json!({ "type": "array", "items": object(fields) }),
+    }
+}
