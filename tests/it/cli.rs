@@ -166,3 +166,42 @@ fn with_detailed_exitcode_every_error_exits_1_and_2_means_changes() {
     let (code, _, _) = plinth(&["plan", "--no-such-flag"], dir.path());
     assert_eq!(code, 2);
 }
+
+#[test]
+fn the_schema_and_completions_are_printed_for_editors_and_shells() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = plinth(&["schema"], dir.path());
+    assert_eq!(code, 0);
+    let schema: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-04/schema#");
+    assert_eq!(schema["required"], serde_json::json!(["name", "build", "targets"]));
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, stdout, stderr) = plinth(&["completions", shell], dir.path());
+        assert_eq!(code, 0, "{stderr}");
+        for word in ["plinth", "apply", "allow-destructive", "no-drift"] {
+            assert!(stdout.contains(word), "{shell}: {word}");
+        }
+    }
+    let (code, _, _) = plinth(&["completions", "powershell"], dir.path());
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn help_shows_every_option_with_its_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, stdout, _) = plinth(&["apply", "--help"], dir.path());
+    // help wraps its lines to the terminal: read it as one line
+    let stdout = stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for text in [
+        "[default: topology.toml]",
+        "[default: 16]",
+        "[default: 8]",
+        "[default: 1024]",
+        "[default: 60]",
+        "--allow-destructive",
+        "--no-drift",
+        "--diff",
+    ] {
+        assert!(stdout.contains(text), "{text}:\n{stdout}");
+    }
+}
