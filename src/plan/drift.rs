@@ -976,32 +976,120 @@ fn normalise_statement(statement: &Value) -> Value {
 
 /// The statements only `live` has (`- …`) and only `declared` has (`+ …`), one line each.
 pub fn policy_changes(live: &Value, declared: &Value) -> Vec<String> {
-    let live_set: BTreeMap<String, Value> = statements(live)
+    let set = |document: &Value| -> BTreeMap<String, Value> {
+        statements(document)
+            .iter()
+            .map(|s| {
+                let n = normalise_statement(s);
+                (canonical_json(&n), n)
+            })
+            .collect()
+    };
+    let (live_set, declared_set) = (set(live), set(declared));
+    let removed: Vec<&Value> = live_set
         .iter()
-        .map(|s| {
-            let n = normalise_statement(s);
-            (canonical_json(&n), n)
-        })
+        .filter(|(text, _)| !declared_set.contains_key(*text))
+        .map(|(_, s)| s)
         .collect();
-    let declared_set: BTreeMap<String, Value> = statements(declared)
+    let added: Vec<&Value> = declared_set
         .iter()
-        .map(|s| {
-            let n = normalise_statement(s);
-            (canonical_json(&n), n)
-        })
+        .filter(|(text, _)| !live_set.contains_key(*text))
+        .map(|(_, s)| s)
         .collect();
     let mut lines = Vec::new();
-    for (text, statement) in &live_set {
-        if !declared_set.contains_key(text) {
+    let mut paired = BTreeSet::new();
+    // A statement kept under its Sid that only gains or loses principals, actions or resources
+    // is shown as what it gains and loses.
+    for old in &removed {
+        let Some(sid) = old["Sid"].as_str() else {
+            continue;
+        };
+        let same_sid: Vec<&&Value> = added.iter().filter(|n| n["Sid"] == sid).collect();
+        if let [new] = same_sid.as_slice()
+            && let Some(line) = statement_change(sid, old, new)
+        {
+            lines.push(line);
+            paired.insert(sid.to_owned());
+        }
+    }
+    for statement in removed {
+        if !statement["Sid"]
+            .as_str()
+            .is_some_and(|s| paired.contains(s))
+        {
             lines.push(format!("- {}", describe_statement(statement)));
         }
     }
-    for (text, statement) in &declared_set {
-        if !live_set.contains_key(text) {
+    for statement in added {
+        if !statement["Sid"]
+            .as_str()
+            .is_some_and(|s| paired.contains(s))
+        {
             lines.push(format!("+ {}", describe_statement(statement)));
         }
     }
     lines
+}
+
+/// `~ Sid: + principal a, - action b`, when two statements differ only in their principals,
+/// actions and resources.
+fn statement_change(sid: &str, old: &Value, new: &Value) -> Option<String> {
+    for key in [
+        "Effect",
+        "Condition",
+        "NotAction",
+        "NotResource",
+        "NotPrincipal",
+    ] {
+        if old.get(key) != new.get(key) {
+            return None;
+        }
+    }
+    let values = |statement: &Value, key: &str| -> BTreeSet<String> {
+        let value = &statement[key];
+        match key {
+            "Principal" => value
+                .as_object()
+                .into_iter()
+                .flatten()
+                .flat_map(|(_, v)| v.as_array().cloned().unwrap_or_default())
+                .map(|v| scalar(&v))
+                .collect(),
+            _ => value.as_array().into_iter().flatten().map(scalar).collect(),
+        }
+    };
+    let mut parts = Vec::new();
+    for (key, word) in [
+        ("Principal", "principal"),
+        ("Action", "action"),
+        ("Resource", "resource"),
+    ] {
+        let (a, b) = (values(old, key), values(new, key));
+        let gained: Vec<&String> = b.difference(&a).collect();
+        let lost: Vec<&String> = a.difference(&b).collect();
+        if !gained.is_empty() {
+            parts.push(format!(
+                "+ {word}{} {}",
+                if gained.len() == 1 { "" } else { "s" },
+                gained
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !lost.is_empty() {
+            parts.push(format!(
+                "- {word}{} {}",
+                if lost.len() == 1 { "" } else { "s" },
+                lost.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    (!parts.is_empty()).then(|| format!("~ {sid}: {}", parts.join("; ")))
 }
 
 /// A statement in a line: `Sid: Allow a, b on r to p when c`.

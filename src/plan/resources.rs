@@ -254,6 +254,26 @@ fn structural(path: &str, before: &Value, after: &Value, out: &mut Vec<String>) 
                 }
             }
         }
+        (Value::Array(a), Value::Array(b)) if a.iter().chain(b).all(Value::is_string) => {
+            let set = |items: &[Value]| -> BTreeSet<String> {
+                items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            };
+            let (a, b) = (set(a), set(b));
+            let inner = if path.contains('/') {
+                format!("{path}: ")
+            } else {
+                String::new()
+            };
+            for item in b.difference(&a) {
+                out.push(format!("+ {inner}{item}"));
+            }
+            for item in a.difference(&b) {
+                out.push(format!("- {inner}{item}"));
+            }
+        }
         (Value::Array(a), Value::Array(b))
             if a.iter().chain(b).all(|v| element_name(v).is_some()) =>
         {

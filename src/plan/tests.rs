@@ -508,3 +508,118 @@ fn the_example_is_measured_against_every_limit_and_fits() {
     assert!(fullest.len() <= 5 && !fullest.is_empty());
     assert!(fullest.windows(2).all(|w| w[0].share() >= w[1].share()));
 }
+
+/// The plan as a person reads it and as `--json` prints it (template bodies, which the template
+/// snapshots cover, replaced by their size).
+fn snapshot(name: &str, plan: &Plan) {
+    let human = crate::output::plan::render(
+        &crate::output::Style { color: false },
+        plan,
+        crate::output::plan::Detail::default(),
+    );
+    insta::assert_snapshot!(format!("{name}-human"), human);
+    let mut json: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
+    for change in json["changes"].as_array_mut().unwrap() {
+        if let Some(template) = change["template"].as_str() {
+            change["template"] = format!("<{} bytes>", template.len()).into();
+        }
+        if let Some(diff) = change["diff"]["template"].as_str() {
+            change["diff"]["template"] = format!("<{} lines>", diff.lines().count()).into();
+        }
+    }
+    insta::assert_snapshot!(
+        format!("{name}-json"),
+        serde_json::to_string_pretty(&json).unwrap()
+    );
+}
+
+fn edited(from: &str, to: &str) -> Topology {
+    let text = include_str!("../../topology.example.toml");
+    assert!(text.contains(from), "{from}");
+    parse(&text.replacen(from, to, 1)).unwrap().topology
+}
+
+#[test]
+fn plans_read_by_people_and_programs() {
+    let example = example();
+    let deployed = converged(&example);
+    snapshot("fresh", &plan(&example, &Deployed::default()));
+    snapshot(
+        "added-account",
+        &plan(
+            &edited(
+                "# Optional: the pipelines",
+                "[[targets]]\nname = \"qa\"\naccount = \"555555555555\"\nregions = [\"us-west-2\"]\nprofile = \"qa\"\n\n# Optional: the pipelines",
+            ),
+            &deployed,
+        ),
+    );
+    snapshot(
+        "added-region",
+        &plan(
+            &edited(
+                "regions = [\"us-east-1\", \"eu-west-1\"]",
+                "regions = [\"us-east-1\", \"eu-west-1\", \"ap-southeast-2\"]",
+            ),
+            &deployed,
+        ),
+    );
+    let removed = plan(
+        &edited(
+            "regions = [\"us-east-1\", \"eu-west-1\"]",
+            "regions = [\"us-east-1\"]",
+        ),
+        &deployed,
+    );
+    assert!(removed.destructive);
+    snapshot("removed-region", &removed);
+    snapshot(
+        "policy-change",
+        &plan(
+            &edited(
+                "policies = [\"arn:aws:iam::aws:policy/PowerUserAccess\"]\n# A managed policy",
+                "policies = [\"arn:aws:iam::aws:policy/ReadOnlyAccess\"]\n# A managed policy",
+            ),
+            &deployed,
+        ),
+    );
+}
+
+#[test]
+fn a_drifted_plan_read_by_people_and_programs() {
+    use crate::plan::drift::{Context, LiveConfig, LiveKey, LiveResource, LiveStack};
+    let example = example();
+    let mut deployed = converged(&example);
+    let primary = deployed
+        .stacks
+        .iter_mut()
+        .find(|s| s.spec.key == StackKey::Primary)
+        .unwrap();
+    let mut live = LiveStack {
+        resources: vec![LiveResource {
+            logical_id: "ArtifactKey".into(),
+            resource_type: "AWS::KMS::Key".into(),
+            physical_id: "1234abcd-12ab-34cd-56ef-1234567890ab".into(),
+            config: LiveConfig::NotRead,
+        }],
+    };
+    let template = primary.template.clone().unwrap();
+    let declared = Context::new(
+        &primary.spec.account,
+        &primary.spec.region,
+        &primary.summary.parameters,
+        &live,
+    )
+    .resolve(&template["Resources"]["ArtifactKey"]["Properties"]["KeyPolicy"])
+    .unwrap();
+    live.resources[0].config = LiveConfig::Key(LiveKey {
+        policy: Some(declared.to_string()),
+        rotation: false,
+        state: "Enabled".into(),
+    });
+    primary.live = Some(live);
+    let drifted = plan(&example, &deployed);
+    assert_eq!(drifted.summary.drifted, 1);
+    assert!(drifted.summary.has_changes());
+    snapshot("drift", &drifted);
+}

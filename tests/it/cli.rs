@@ -174,7 +174,10 @@ fn the_schema_and_completions_are_printed_for_editors_and_shells() {
     assert_eq!(code, 0);
     let schema: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(schema["$schema"], "http://json-schema.org/draft-04/schema#");
-    assert_eq!(schema["required"], serde_json::json!(["name", "build", "targets"]));
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["name", "build", "targets"])
+    );
     for shell in ["bash", "zsh", "fish"] {
         let (code, stdout, stderr) = plinth(&["completions", shell], dir.path());
         assert_eq!(code, 0, "{stderr}");

@@ -49,18 +49,6 @@ pub const TOP: &[Field] = &[
         "Prefix of every stack, role and bucket plinth creates: lowercase letters, digits and hyphens, starting with a letter",
     ),
     field(
-        "organization_id",
-        Kind::String,
-        false,
-        "An AWS Organizations id (o-…): grants name the organization instead of every target account",
-    ),
-    field(
-        "defaults",
-        Kind::Table(DEFAULTS),
-        false,
-        "Defaults for targets that name neither profile nor role_arn",
-    ),
-    field(
         "build",
         Kind::Table(BUILD),
         true,
@@ -77,6 +65,18 @@ pub const TOP: &[Field] = &[
         Kind::Tables(PIPELINE),
         false,
         "The pipelines that stand on the foundation, one stack each",
+    ),
+    field(
+        "organization_id",
+        Kind::String,
+        false,
+        "An AWS Organizations id (o-…): grants name the organization instead of every target account",
+    ),
+    field(
+        "defaults",
+        Kind::Table(DEFAULTS),
+        false,
+        "Defaults for targets that name neither profile nor role_arn",
     ),
 ];
 
