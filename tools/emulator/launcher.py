@@ -288,9 +288,30 @@ def patch_policy_principals() -> None:
     _check_key_policies(check_key_policy)
 
 
+def _after_bucket_create_and_update(apply) -> None:
+    """Runs `apply(bucket, cloudformation_json)` after moto creates or updates an
+    AWS::S3::Bucket from a template."""
+    from moto.s3.models import FakeBucket
+
+    original_create = FakeBucket.create_from_cloudformation_json.__func__
+    original_update = FakeBucket.update_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
+        bucket = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kw)
+        return apply(bucket, cloudformation_json)
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        bucket = original_update(cls, original_resource, new_resource_name, cloudformation_json, account_id,
+                                 region_name)
+        return apply(bucket, cloudformation_json)
+
+    FakeBucket.create_from_cloudformation_json = classmethod(create)
+    FakeBucket.update_from_cloudformation_json = classmethod(update)
+
+
 def patch_bucket_versioning() -> None:
     """AWS::S3::Bucket: VersioningConfiguration is ignored on create and update."""
-    from moto.s3.models import FakeBucket, s3_backends
+    from moto.s3.models import s3_backends
     from moto.utilities.utils import get_partition
 
     def apply_versioning(bucket, cloudformation_json):
@@ -300,15 +321,7 @@ def patch_bucket_versioning() -> None:
             backend.put_bucket_versioning(bucket.name, status)
         return bucket
 
-    original_create = FakeBucket.create_from_cloudformation_json.__func__
-    original_update = FakeBucket.update_from_cloudformation_json.__func__
-    FakeBucket.create_from_cloudformation_json = classmethod(
-        lambda cls, resource_name, cloudformation_json, account_id, region_name, **kw: apply_versioning(
-            original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kw), cloudformation_json))
-    FakeBucket.update_from_cloudformation_json = classmethod(
-        lambda cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name: apply_versioning(
-            original_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name),
-            cloudformation_json))
+    _after_bucket_create_and_update(apply_versioning)
 
 
 def patch_bucket_settings() -> None:
@@ -316,7 +329,7 @@ def patch_bucket_settings() -> None:
     LifecycleConfiguration are ignored, and BucketEncryption loses BucketKeyEnabled, on create and
     update: the bucket reports no public access block, no ownership controls, no lifecycle rules
     and bucket keys off. Apply them as AWS does (and remove what an update leaves out)."""
-    from moto.s3.models import FakeBucket, PublicAccessBlock, s3_backends
+    from moto.s3.models import PublicAccessBlock, s3_backends
     from moto.utilities.utils import get_partition
 
     def lifecycle_rule(rule):
@@ -351,15 +364,7 @@ def patch_bucket_settings() -> None:
             bucket.encryption["Rule"]["BucketKeyEnabled"] = "true" if encryption[0].get("BucketKeyEnabled") else "false"
         return bucket
 
-    original_create = FakeBucket.create_from_cloudformation_json.__func__
-    original_update = FakeBucket.update_from_cloudformation_json.__func__
-    FakeBucket.create_from_cloudformation_json = classmethod(
-        lambda cls, resource_name, cloudformation_json, account_id, region_name, **kw: apply_settings(
-            original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kw), cloudformation_json))
-    FakeBucket.update_from_cloudformation_json = classmethod(
-        lambda cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name: apply_settings(
-            original_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name),
-            cloudformation_json))
+    _after_bucket_create_and_update(apply_settings)
 
 
 def patch_log_group_arn() -> None:

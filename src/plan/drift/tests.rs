@@ -38,17 +38,7 @@ fn faithful(template: &Value, account: &AccountId, region: &Region) -> LiveStack
             })
             .collect(),
     };
-    let parameters: BTreeMap<String, String> = template["Parameters"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(name, _)| {
-            (
-                name.clone(),
-                format!("arn:aws:kms:us-east-1:111111111111:key/{name}"),
-            )
-        })
-        .collect();
+    let parameters = parameters_of(template);
     let snapshot = live.clone();
     let context = Context::new(account, region, &parameters, &snapshot);
     let policy_of = |bucket: &str| {
@@ -174,9 +164,9 @@ fn place() -> (AccountId, Region) {
     )
 }
 
-fn detect_in(template: &Value, live: &LiveStack) -> Vec<Drift> {
-    let (account, region) = place();
-    let parameters: BTreeMap<String, String> = template["Parameters"]
+/// A value for every parameter of a template: the ARN of a key named after it.
+fn parameters_of(template: &Value) -> BTreeMap<String, String> {
+    template["Parameters"]
         .as_object()
         .into_iter()
         .flatten()
@@ -186,7 +176,12 @@ fn detect_in(template: &Value, live: &LiveStack) -> Vec<Drift> {
                 format!("arn:aws:kms:us-east-1:111111111111:key/{name}"),
             )
         })
-        .collect();
+        .collect()
+}
+
+fn detect_in(template: &Value, live: &LiveStack) -> Vec<Drift> {
+    let (account, region) = place();
+    let parameters = parameters_of(template);
     detect(
         template,
         live,
