@@ -218,6 +218,12 @@ impl ChangeTask {
                     Ok(iam) => iam.repair(&drift.repair).await,
                     Err(e) => Err(e),
                 },
+                Repair::UpdateFunctionConfiguration { .. } => {
+                    match self.cloud.lambda(account, region) {
+                        Ok(lambda) => lambda.repair(&drift.repair).await,
+                        Err(e) => Err(e),
+                    }
+                }
             };
             result.map_err(plain)?;
             self.reporter.report(Event::Status {

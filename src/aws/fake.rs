@@ -27,10 +27,10 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::{
-    AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, Iam, KeyDeletion, Kms, S3, StackEvent,
-    StackRequest, StackResource, Sts, UpdateOutcome,
+    AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, Iam, KeyDeletion, Kms, Lambda, S3,
+    StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
 };
-use crate::plan::drift::{LiveBucket, LiveKey, LiveRole, Repair};
+use crate::plan::drift::{LiveBucket, LiveFunction, LiveKey, LiveRole, Repair};
 use crate::plan::{StackStatus, StackSummary};
 use crate::topology::{AccountId, Region};
 
@@ -1001,6 +1001,18 @@ impl Kms for FakeAccount {
     }
 }
 
+#[async_trait]
+impl Lambda for FakeAccount {
+    async fn read_function(&self, _name: &str) -> AwsResult<Option<LiveFunction>> {
+        drop(self.enter("GetFunction")?);
+        Ok(None)
+    }
+
+    async fn repair(&self, repair: &Repair) -> AwsResult<()> {
+        self.record(repair)
+    }
+}
+
 struct FakeSts(String);
 
 #[async_trait]
@@ -1042,6 +1054,9 @@ impl Cloud for FakeCloud {
         Ok(self.account(account))
     }
     fn kms(&self, account: &AccountId, _region: &Region) -> AwsResult<Arc<dyn Kms>> {
+        Ok(self.account(account))
+    }
+    fn lambda(&self, account: &AccountId, _region: &Region) -> AwsResult<Arc<dyn Lambda>> {
         Ok(self.account(account))
     }
     fn sts(&self, account: &AccountId) -> AwsResult<Arc<dyn Sts>> {

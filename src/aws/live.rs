@@ -8,7 +8,9 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::sdk::error;
 use super::{AwsError, AwsResult};
-use crate::plan::drift::{Encryption, LifecycleRule, LiveBucket, LiveKey, LiveRole, Repair};
+use crate::plan::drift::{
+    Encryption, LifecycleRule, LiveBucket, LiveFunction, LiveKey, LiveRole, Repair,
+};
 
 fn count(calls: &AtomicU64) {
     calls.fetch_add(1, Ordering::Relaxed);
@@ -586,4 +588,64 @@ pub(super) async fn repair_role(
             .map_err(|e| error("DeleteRolePermissionsBoundary", e)),
         other => Err(not_for("IAM", other)),
     }
+}
+
+pub(super) async fn read_function(
+    client: &aws_sdk_lambda::Client,
+    calls: &AtomicU64,
+    name: &str,
+) -> AwsResult<Option<LiveFunction>> {
+    count(calls);
+    let Some(out) = absent(
+        "GetFunctionConfiguration",
+        client
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await,
+        &["ResourceNotFoundException"],
+    )?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(LiveFunction {
+        runtime: out.runtime().map(|r| r.as_str().to_owned()),
+        handler: out.handler().map(str::to_owned),
+        timeout: out.timeout().map(i64::from),
+        memory: out.memory_size().map(i64::from),
+        role: out.role().map(str::to_owned),
+    }))
+}
+
+pub(super) async fn repair_function(
+    client: &aws_sdk_lambda::Client,
+    calls: &AtomicU64,
+    repair: &Repair,
+) -> AwsResult<()> {
+    let Repair::UpdateFunctionConfiguration {
+        function,
+        configuration,
+    } = repair
+    else {
+        return Err(not_for("Lambda", repair));
+    };
+    count(calls);
+    let narrow = |v: Option<i64>| v.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+    client
+        .update_function_configuration()
+        .function_name(function)
+        .set_runtime(
+            configuration
+                .runtime
+                .as_deref()
+                .map(aws_sdk_lambda::types::Runtime::from),
+        )
+        .set_handler(configuration.handler.clone())
+        .set_timeout(narrow(configuration.timeout))
+        .set_memory_size(narrow(configuration.memory))
+        .set_role(configuration.role.clone())
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| error("UpdateFunctionConfiguration", e))
 }

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::StackSummary;
-use crate::plan::drift::{LiveBucket, LiveKey, LiveRole, Repair};
+use crate::plan::drift::{LiveBucket, LiveFunction, LiveKey, LiveRole, Repair};
 use crate::topology::{AccountId, Region};
 
 /// An AWS call that failed, flattened from the SDK's error: which call, AWS's code and message.
@@ -197,6 +197,14 @@ pub trait Kms: Send + Sync {
 }
 
 #[async_trait]
+pub trait Lambda: Send + Sync {
+    /// Runtime, handler, timeout, memory and role; `None` when the function does not exist.
+    async fn read_function(&self, name: &str) -> AwsResult<Option<LiveFunction>>;
+    /// Sets the function's configuration as declared.
+    async fn repair(&self, repair: &Repair) -> AwsResult<()>;
+}
+
+#[async_trait]
 pub trait Sts: Send + Sync {
     /// The account the credentials act in.
     async fn caller_account(&self) -> AwsResult<String>;
@@ -213,6 +221,7 @@ pub trait Cloud: Send + Sync {
     fn s3(&self, account: &AccountId) -> AwsResult<Arc<dyn S3>>;
     fn iam(&self, account: &AccountId) -> AwsResult<Arc<dyn Iam>>;
     fn kms(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Kms>>;
+    fn lambda(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Lambda>>;
     fn sts(&self, account: &AccountId) -> AwsResult<Arc<dyn Sts>>;
     /// How many AWS API calls were made so far.
     fn calls(&self) -> u64 {

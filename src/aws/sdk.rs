@@ -13,10 +13,10 @@ use aws_smithy_types::date_time::{DateTime, Format};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{
-    AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, Iam, KeyDeletion, Kms, S3, StackEvent,
-    StackRequest, StackResource, Sts, UpdateOutcome,
+    AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, Iam, KeyDeletion, Kms, Lambda, S3,
+    StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
 };
-use crate::plan::drift::{LiveBucket, LiveKey, LiveRole, Repair};
+use crate::plan::drift::{LiveBucket, LiveFunction, LiveKey, LiveRole, Repair};
 use crate::plan::{StackStatus, StackSummary};
 use crate::topology::{AccountId, Credentials, Region, Topology};
 
@@ -193,6 +193,13 @@ impl Cloud for SdkCloud {
     fn kms(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Kms>> {
         Ok(Arc::new(SdkKms {
             client: aws_sdk_kms::Client::new(&self.config(account, Some(region))?),
+            calls: self.calls.clone(),
+        }))
+    }
+
+    fn lambda(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Lambda>> {
+        Ok(Arc::new(SdkLambda {
+            client: aws_sdk_lambda::Client::new(&self.config(account, Some(region))?),
             calls: self.calls.clone(),
         }))
     }
@@ -713,6 +720,22 @@ impl Kms for SdkKms {
             }
             Err(e) => Err(error("DescribeKey", e)),
         }
+    }
+}
+
+struct SdkLambda {
+    client: aws_sdk_lambda::Client,
+    calls: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl Lambda for SdkLambda {
+    async fn read_function(&self, name: &str) -> AwsResult<Option<LiveFunction>> {
+        super::live::read_function(&self.client, &self.calls, name).await
+    }
+
+    async fn repair(&self, repair: &Repair) -> AwsResult<()> {
+        super::live::repair_function(&self.client, &self.calls, repair).await
     }
 }
 

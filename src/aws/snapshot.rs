@@ -500,6 +500,11 @@ async fn live_stack(
                 .read_role(&physical_id)
                 .await?
                 .map(LiveConfig::Role),
+            "AWS::Lambda::Function" => cloud
+                .lambda(&spec.account, &spec.region)?
+                .read_function(&physical_id)
+                .await?
+                .map(LiveConfig::Function),
             _ => None,
         };
         live.resources.push(LiveResource {

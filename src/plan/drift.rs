@@ -37,8 +37,20 @@ pub enum LiveConfig {
         target_key_id: Option<String>,
     },
     Role(LiveRole),
+    Function(LiveFunction),
     /// A resource of a type drift does not check, or one that no longer exists.
     NotRead,
+}
+
+/// A Lambda function's configuration (its code is not compared: CloudFormation zips inline code
+/// itself, so its hash cannot be known from the template).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LiveFunction {
+    pub runtime: Option<String>,
+    pub handler: Option<String>,
+    pub timeout: Option<i64>,
+    pub memory: Option<i64>,
+    pub role: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -217,6 +229,10 @@ pub enum Repair {
     },
     DeleteRoleBoundary {
         role: String,
+    },
+    UpdateFunctionConfiguration {
+        function: String,
+        configuration: LiveFunction,
     },
 }
 
@@ -440,6 +456,9 @@ pub fn detect(template: &Value, live: &LiveStack, context: &Context<'_>) -> Vec<
                 }
             }
             LiveConfig::Role(role) => found.role(&live.physical_id, role, properties, context),
+            LiveConfig::Function(function) => {
+                found.function(&live.physical_id, function, properties, context);
+            }
             LiveConfig::NotRead => {}
         }
         drifts.extend(found.drifts);
@@ -672,6 +691,54 @@ impl<'a> Found<'a> {
                     cancel_deletion: live.state == "PendingDeletion",
                 },
             );
+        }
+    }
+
+    fn function(
+        &mut self,
+        name: &str,
+        live: &LiveFunction,
+        properties: &Value,
+        context: &Context<'_>,
+    ) {
+        let Some(Value::String(role)) = context.resolve(&properties["Role"]) else {
+            return;
+        };
+        let declared = LiveFunction {
+            runtime: properties["Runtime"].as_str().map(str::to_owned),
+            handler: properties["Handler"].as_str().map(str::to_owned),
+            timeout: properties["Timeout"].as_i64().or(Some(3)),
+            memory: properties["MemorySize"].as_i64().or(Some(128)),
+            role: Some(role),
+        };
+        let text = |v: Option<String>| v.unwrap_or_else(|| "unset".into());
+        let fields = [
+            ("Runtime", live.runtime.clone(), declared.runtime.clone()),
+            ("Handler", live.handler.clone(), declared.handler.clone()),
+            (
+                "Timeout",
+                live.timeout.map(|t| t.to_string()),
+                declared.timeout.map(|t| t.to_string()),
+            ),
+            (
+                "MemorySize",
+                live.memory.map(|m| m.to_string()),
+                declared.memory.map(|m| m.to_string()),
+            ),
+            ("Role", live.role.clone(), declared.role.clone()),
+        ];
+        for (property, have, want) in fields {
+            if have != want {
+                self.push(
+                    property,
+                    text(have),
+                    text(want),
+                    Repair::UpdateFunctionConfiguration {
+                        function: name.to_owned(),
+                        configuration: declared.clone(),
+                    },
+                );
+            }
         }
     }
 

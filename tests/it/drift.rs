@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::{BUILD, Emulator, path_str, standard, topology};
+use crate::common::{BUILD, Emulator, path_str, topology};
 use serde_json::Value;
 
 const PIPELINE: &str = r#"
@@ -44,18 +44,22 @@ fn drifts(plan: &Value) -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_foundation_nobody_touched_shows_no_drift_with_pipelines_after_the_second_pass() {
-    let emulator = Emulator::start();
-    let text = topology(
+/// The standard topology with a pipeline to every target, which brings the sync function.
+fn with_pipeline() -> String {
+    topology(
         &[
             ("development", &["us-east-1", "us-west-2"]),
             ("testing", &["us-west-2"]),
             ("production", &["eu-west-1"]),
         ],
         PIPELINE,
-    );
-    let file = emulator.write("topology.toml", &text);
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foundation_nobody_touched_shows_no_drift_with_pipelines_after_the_second_pass() {
+    let emulator = Emulator::start();
+    let file = emulator.write("topology.toml", &with_pipeline());
     emulator
         .plinth(&["apply", "-t", path_str(&file), "--yes"])
         .expect(0);
@@ -72,7 +76,7 @@ async fn a_foundation_nobody_touched_shows_no_drift_with_pipelines_after_the_sec
 #[tokio::test(flavor = "multi_thread")]
 async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() {
     let emulator = Emulator::start();
-    let file = emulator.write("topology.toml", &standard());
+    let file = emulator.write("topology.toml", &with_pipeline());
     emulator
         .plinth(&["apply", "-t", path_str(&file), "--yes"])
         .expect(0);
@@ -217,6 +221,15 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
         .await
         .unwrap();
 
+    // Lambda, in the build account
+    aws_sdk_lambda::Client::new(&emulator.sdk(BUILD, "us-east-1").await)
+        .update_function_configuration()
+        .function_name("acme-artifact-sync")
+        .timeout(3)
+        .send()
+        .await
+        .unwrap();
+
     let plan = emulator.plinth(&["plan", "-t", path_str(&file), "--json"]);
     plan.expect(0);
     let primary = "acme-primary 111111111111 us-east-1";
@@ -244,17 +257,18 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
         ),
         (west, "ArtifactKey", "EnableKeyRotation"),
         (eu, "ArtifactKey", "KeyPolicy"),
+        (primary, "SyncFunction", "Timeout"),
     ]
     .into_iter()
     .map(|(s, r, p)| (s.to_owned(), r.to_owned(), p.to_owned()))
     .collect();
     assert_eq!(drifts(&plan.json()), expected);
-    assert_eq!(plan.json()["summary"]["drifted"], 9);
+    assert_eq!(plan.json()["summary"]["drifted"], 10);
 
     let human = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
     human
         .expect(2)
-        .assert_stderr("9 drifted")
+        .assert_stderr("10 drifted")
         .assert_stderr("! ArtifactBucketPolicy (AWS::S3::BucketPolicy): PolicyDocument")
         .assert_stderr("live:     absent")
         .assert_stderr("- Intruder: Allow s3:PutObject")
