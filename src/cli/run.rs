@@ -76,22 +76,19 @@ pub fn confirm(args: &RunArgs, plan: &Plan) -> Result<(), Failure> {
         });
     }
     let verb = verb(plan.mode);
-    if args.yes {
-        if plan.destructive && !args.allow_destructive {
-            return Err(Failure::Error {
-                error: Box::new(Message(format!(
-                    "refusing to {verb}: the plan destroys data (listed above), and --yes alone does not allow that; nothing was changed"
-                ))),
-                hint: Some(format!(
-                    "review what it destroys and run `plinth {verb} --yes --allow-destructive` to proceed"
-                )),
-                code: exit::FAILURE,
-            });
-        }
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure::Error {
+    let terminal = std::io::stdin().is_terminal();
+    match decide(plan, args.yes, args.allow_destructive, terminal) {
+        Decision::Proceed => Ok(()),
+        Decision::RefuseDestructive => Err(Failure::Error {
+            error: Box::new(Message(format!(
+                "refusing to {verb}: the plan destroys data (listed above), and --yes alone does not allow that; nothing was changed"
+            ))),
+            hint: Some(format!(
+                "review what it destroys and run `plinth {verb} --yes --allow-destructive` to proceed"
+            )),
+            code: exit::FAILURE,
+        }),
+        Decision::RefuseWithoutTerminal => Err(Failure::Error {
             error: Box::new(Message(format!(
                 "refusing to {verb} without confirmation: standard input is not a terminal"
             ))),
@@ -99,31 +96,61 @@ pub fn confirm(args: &RunArgs, plan: &Plan) -> Result<(), Failure> {
                 "review the plan above and run `plinth {verb} --yes` to proceed"
             )),
             code: exit::BAD_INPUT,
-        });
+        }),
+        Decision::Ask { destruction } => {
+            let agreed = output::ask(&format!(
+                "Do you want to {verb} these changes? Only 'yes' is accepted: "
+            ))
+            .as_deref()
+                == Some("yes");
+            let allowed = !destruction
+                || !agreed
+                || output::ask(
+                    "This plan also destroys the keys, buckets or roles listed at its top. Only 'destroy' allows it: ",
+                )
+                .as_deref()
+                    == Some("destroy");
+            if agreed && allowed {
+                Ok(())
+            } else {
+                Err(Failure::Error {
+                    error: Box::new(Message(format!("{verb} cancelled; nothing was changed"))),
+                    hint: None,
+                    code: exit::FAILURE,
+                })
+            }
+        }
     }
-    let agreed = output::ask(&format!(
-        "Do you want to {verb} these changes? Only 'yes' is accepted: "
-    ))
-    .as_deref()
-        == Some("yes");
-    // An apply that destroys data asks for that separately; a destroy's question is that one.
-    let destruction_allowed = !agreed
-        || plan.mode == Mode::Destroy
-        || !plan.destructive
-        || args.allow_destructive
-        || output::ask(
-            "This plan also destroys the keys, buckets or roles listed at its top. Only 'destroy' allows it: ",
-        )
-        .as_deref()
-            == Some("destroy");
-    if agreed && destruction_allowed {
-        Ok(())
-    } else {
-        Err(Failure::Error {
-            error: Box::new(Message(format!("{verb} cancelled; nothing was changed"))),
-            hint: None,
-            code: exit::FAILURE,
-        })
+}
+
+/// What confirming a plan takes.
+#[derive(Debug, PartialEq, Eq)]
+enum Decision {
+    Proceed,
+    /// `--yes` without `--allow-destructive` on a plan that destroys data.
+    RefuseDestructive,
+    /// No `--yes`, and no terminal to ask on.
+    RefuseWithoutTerminal,
+    /// Ask; and for an apply that destroys data, ask about that separately.
+    Ask {
+        destruction: bool,
+    },
+}
+
+fn decide(plan: &Plan, yes: bool, allow_destructive: bool, terminal: bool) -> Decision {
+    if yes {
+        return if plan.destructive && !allow_destructive {
+            Decision::RefuseDestructive
+        } else {
+            Decision::Proceed
+        };
+    }
+    if !terminal {
+        return Decision::RefuseWithoutTerminal;
+    }
+    // A destroy's one question is about destruction already.
+    Decision::Ask {
+        destruction: plan.destructive && plan.mode == Mode::Apply && !allow_destructive,
     }
 }
 
@@ -229,4 +256,70 @@ pub async fn execute(args: &RunArgs, plan: &Plan, cloud: Arc<dyn Cloud>) -> Resu
         )),
         code: exit::FAILURE,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(mode: Mode, destructive: bool) -> Plan {
+        let mut plan = plinth::plan::plan(
+            &plinth::topology::parse(include_str!("../../topology.example.toml"))
+                .expect("the example is valid")
+                .topology,
+            &plinth::plan::Deployed::default(),
+        );
+        plan.mode = mode;
+        plan.destructive = destructive;
+        plan
+    }
+
+    #[test]
+    fn yes_alone_does_not_allow_destruction() {
+        let destructive = plan(Mode::Apply, true);
+        assert_eq!(
+            decide(&destructive, true, false, true),
+            Decision::RefuseDestructive
+        );
+        assert_eq!(
+            decide(&destructive, true, false, false),
+            Decision::RefuseDestructive
+        );
+        assert_eq!(decide(&destructive, true, true, false), Decision::Proceed);
+        assert_eq!(
+            decide(&plan(Mode::Apply, false), true, false, false),
+            Decision::Proceed
+        );
+        let destroy = plan(Mode::Destroy, true);
+        assert_eq!(
+            decide(&destroy, true, false, true),
+            Decision::RefuseDestructive
+        );
+        assert_eq!(decide(&destroy, true, true, false), Decision::Proceed);
+    }
+
+    #[test]
+    fn on_a_terminal_an_apply_that_destroys_asks_about_it_separately() {
+        assert_eq!(
+            decide(&plan(Mode::Apply, true), false, false, true),
+            Decision::Ask { destruction: true }
+        );
+        assert_eq!(
+            decide(&plan(Mode::Apply, true), false, true, true),
+            Decision::Ask { destruction: false }
+        );
+        assert_eq!(
+            decide(&plan(Mode::Apply, false), false, false, true),
+            Decision::Ask { destruction: false }
+        );
+        // destroy keeps its one question
+        assert_eq!(
+            decide(&plan(Mode::Destroy, true), false, false, true),
+            Decision::Ask { destruction: false }
+        );
+        assert_eq!(
+            decide(&plan(Mode::Apply, true), false, false, false),
+            Decision::RefuseWithoutTerminal
+        );
+    }
 }

@@ -623,3 +623,39 @@ fn a_drifted_plan_read_by_people_and_programs() {
     assert!(drifted.summary.has_changes());
     snapshot("drift", &drifted);
 }
+
+#[test]
+fn deleting_a_deploy_stack_destroys_its_roles_and_a_pipeline_stack_destroys_nothing() {
+    let example = example();
+    let deployed = converged(&example);
+    // production leaves: its deploy stack goes, with the two roles other accounts' pipelines name
+    let text = include_str!("../../topology.example.toml");
+    let start = text.find("[[targets]]\nname = \"production\"").unwrap();
+    let end = text.find("# Optional: the pipelines").unwrap();
+    let without = format!("{}{}", &text[..start], &text[end..]).replace(
+        "targets = [\"development\", \"testing\", \"production\"]",
+        "targets = [\"development\", \"testing\"]",
+    );
+    let planned = plan(&parse(&without).unwrap().topology, &deployed);
+    let roles: Vec<(String, String)> = planned
+        .destructions
+        .iter()
+        .map(|d| (d.account.to_string(), d.name.clone()))
+        .collect();
+    // (and eu-west-1, where only production deployed, goes with its bucket and key)
+    let expected = [
+        ("111111111111", "acme-artifacts-111111111111-eu-west-1"),
+        ("111111111111", "ArtifactKey"),
+        ("444444444444", "acme-cloudformation"),
+        ("444444444444", "acme-codepipeline"),
+    ]
+    .map(|(a, n)| (a.to_owned(), n.to_owned()));
+    assert_eq!(roles, expected);
+    assert!(planned.destructive);
+    // a pipeline removed: its role and pipeline go, no data does
+    let start = text.find("# Optional: the pipelines").unwrap();
+    let planned = plan(&parse(&text[..start]).unwrap().topology, &deployed);
+    assert!(planned.changes.iter().any(|c| c.action == Action::Delete));
+    assert!(!planned.destructive, "{:?}", planned.destructions);
+    assert!(!plan(&example, &deployed).destructive);
+}
