@@ -188,42 +188,26 @@ impl ChangeTask {
 
     /// Makes the repair of every drifted property; whether there was any.
     async fn repair_drift(&self, started: Instant) -> Result<bool, Failed> {
-        use crate::plan::drift::Repair;
+        use crate::plan::drift::Service;
         let (account, region) = (&self.change.stack.account, &self.change.stack.region);
         for drift in &self.change.drift {
-            let result = match &drift.repair {
-                Repair::PutBucketPolicy { .. }
-                | Repair::PutBucketEncryption { .. }
-                | Repair::EnableBucketVersioning { .. }
-                | Repair::PutPublicAccessBlock { .. }
-                | Repair::PutBucketOwnership { .. }
-                | Repair::PutBucketLifecycle { .. } => match self.cloud.s3(account) {
+            let result = match drift.repair.service() {
+                Service::S3 => match self.cloud.s3(account) {
                     Ok(s3) => s3.repair(region, &drift.repair).await,
                     Err(e) => Err(e),
                 },
-                Repair::PutKeyPolicy { .. }
-                | Repair::EnableKeyRotation { .. }
-                | Repair::EnableKey { .. }
-                | Repair::UpdateAlias { .. } => match self.cloud.kms(account, region) {
+                Service::Kms => match self.cloud.kms(account, region) {
                     Ok(kms) => kms.repair(&drift.repair).await,
                     Err(e) => Err(e),
                 },
-                Repair::UpdateTrust { .. }
-                | Repair::PutRolePolicy { .. }
-                | Repair::DeleteRolePolicy { .. }
-                | Repair::AttachRolePolicy { .. }
-                | Repair::DetachRolePolicy { .. }
-                | Repair::PutRoleBoundary { .. }
-                | Repair::DeleteRoleBoundary { .. } => match self.cloud.iam(account) {
+                Service::Iam => match self.cloud.iam(account) {
                     Ok(iam) => iam.repair(&drift.repair).await,
                     Err(e) => Err(e),
                 },
-                Repair::UpdateFunctionConfiguration { .. } => {
-                    match self.cloud.lambda(account, region) {
-                        Ok(lambda) => lambda.repair(&drift.repair).await,
-                        Err(e) => Err(e),
-                    }
-                }
+                Service::Lambda => match self.cloud.lambda(account, region) {
+                    Ok(lambda) => lambda.repair(&drift.repair).await,
+                    Err(e) => Err(e),
+                },
             };
             result.map_err(plain)?;
             self.reporter.report(Event::Status {

@@ -62,25 +62,7 @@ pub(super) async fn read_bucket(
         &["NoSuchBucketPolicy", GONE],
     )?
     .and_then(|p| p.policy().map(str::to_owned));
-    count(calls);
-    let encryption = absent(
-        "GetBucketEncryption",
-        client.get_bucket_encryption().bucket(bucket).send().await,
-        &["ServerSideEncryptionConfigurationNotFoundError", GONE],
-    )?
-    .and_then(|e| {
-        let rule = e
-            .server_side_encryption_configuration()?
-            .rules()
-            .first()?
-            .clone();
-        let default = rule.apply_server_side_encryption_by_default()?;
-        Some(Encryption {
-            algorithm: default.sse_algorithm().as_str().to_owned(),
-            key_id: default.kms_master_key_id().map(str::to_owned),
-            bucket_key: rule.bucket_key_enabled().unwrap_or(false),
-        })
-    });
+    let encryption = default_encryption(client, calls, bucket).await?;
     count(calls);
     let public_access_block = absent(
         "GetPublicAccessBlock",
@@ -153,6 +135,36 @@ pub(super) async fn read_bucket(
         public_access_block,
         ownership,
         lifecycle,
+    }))
+}
+
+/// A bucket's default encryption; `None` when it has none (or the bucket is gone).
+pub(super) async fn default_encryption(
+    client: &aws_sdk_s3::Client,
+    calls: &AtomicU64,
+    bucket: &str,
+) -> AwsResult<Option<Encryption>> {
+    count(calls);
+    Ok(absent(
+        "GetBucketEncryption",
+        client.get_bucket_encryption().bucket(bucket).send().await,
+        &[
+            "ServerSideEncryptionConfigurationNotFoundError",
+            "NoSuchBucket",
+        ],
+    )?
+    .and_then(|e| {
+        let rule = e
+            .server_side_encryption_configuration()?
+            .rules()
+            .first()?
+            .clone();
+        let default = rule.apply_server_side_encryption_by_default()?;
+        Some(Encryption {
+            algorithm: default.sse_algorithm().as_str().to_owned(),
+            key_id: default.kms_master_key_id().map(str::to_owned),
+            bucket_key: rule.bucket_key_enabled().unwrap_or(false),
+        })
     }))
 }
 

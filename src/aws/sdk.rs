@@ -611,24 +611,11 @@ impl S3 for SdkS3 {
         key: &str,
         body: &str,
     ) -> AwsResult<()> {
-        self.count();
         let client = self.client(Some(region));
-        let encryption = client
-            .get_bucket_encryption()
-            .bucket(bucket)
-            .send()
-            .await
-            .map_err(|e| error("GetBucketEncryption", e))?;
-        let default_key = encryption
-            .server_side_encryption_configuration()
-            .map(aws_sdk_s3::types::ServerSideEncryptionConfiguration::rules)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|rule| rule.apply_server_side_encryption_by_default())
-            .find(|default| {
-                default.sse_algorithm() == &aws_sdk_s3::types::ServerSideEncryption::AwsKms
-            })
-            .and_then(|default| default.kms_master_key_id().map(str::to_owned));
+        let default_key = super::live::default_encryption(&client, &self.calls, bucket)
+            .await?
+            .filter(|e| e.algorithm == "aws:kms")
+            .and_then(|e| e.key_id);
         self.count();
         let mut request = client
             .put_object()

@@ -144,7 +144,39 @@ impl Drift {
     }
 }
 
+/// The service a repair call goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    S3,
+    Kms,
+    Iam,
+    Lambda,
+}
+
 impl Repair {
+    pub fn service(&self) -> Service {
+        match self {
+            Repair::PutBucketPolicy { .. }
+            | Repair::PutBucketEncryption { .. }
+            | Repair::EnableBucketVersioning { .. }
+            | Repair::PutPublicAccessBlock { .. }
+            | Repair::PutBucketOwnership { .. }
+            | Repair::PutBucketLifecycle { .. } => Service::S3,
+            Repair::PutKeyPolicy { .. }
+            | Repair::EnableKeyRotation { .. }
+            | Repair::EnableKey { .. }
+            | Repair::UpdateAlias { .. } => Service::Kms,
+            Repair::UpdateTrust { .. }
+            | Repair::PutRolePolicy { .. }
+            | Repair::DeleteRolePolicy { .. }
+            | Repair::AttachRolePolicy { .. }
+            | Repair::DetachRolePolicy { .. }
+            | Repair::PutRoleBoundary { .. }
+            | Repair::DeleteRoleBoundary { .. } => Service::Iam,
+            Repair::UpdateFunctionConfiguration { .. } => Service::Lambda,
+        }
+    }
+
     /// The policy document a repair writes, if it writes one.
     pub fn document(&self) -> Option<&str> {
         match self {
@@ -270,35 +302,18 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn partition(&self) -> &'static str {
-        partition(self.region.as_str())
-    }
-
-    fn url_suffix(&self) -> &'static str {
-        if self.region.as_str().starts_with("cn-") {
-            "amazonaws.com.cn"
-        } else {
-            "amazonaws.com"
-        }
-    }
-
     fn reference(&self, name: &str) -> Option<String> {
-        match name {
-            "AWS::Partition" => Some(self.partition().to_owned()),
-            "AWS::AccountId" => Some(self.account.to_string()),
-            "AWS::Region" => Some(self.region.to_string()),
-            "AWS::URLSuffix" => Some(self.url_suffix().to_owned()),
-            _ => self
-                .parameters
+        pseudo_parameter(name, self.account, self.region).or_else(|| {
+            self.parameters
                 .get(name)
                 .cloned()
-                .or_else(|| self.physical.get(name).map(|(_, id)| (*id).to_owned())),
-        }
+                .or_else(|| self.physical.get(name).map(|(_, id)| (*id).to_owned()))
+        })
     }
 
     fn attribute(&self, logical: &str, attribute: &str) -> Option<String> {
         let (kind, id) = self.physical.get(logical)?;
-        let (p, region, account) = (self.partition(), self.region, self.account);
+        let (p, region, account) = (partition(self.region.as_str()), self.region, self.account);
         match (*kind, attribute) {
             ("AWS::KMS::Key", "Arn") => Some(format!("arn:{p}:kms:{region}:{account}:key/{id}")),
             ("AWS::KMS::Key", "KeyId") => Some((*id).to_owned()),
@@ -376,6 +391,25 @@ impl<'a> Context<'a> {
         }
         out.push_str(rest);
         Some(out)
+    }
+}
+
+/// The value of a pseudo parameter (`AWS::Partition`, `AWS::AccountId`, `AWS::Region`,
+/// `AWS::URLSuffix`) for a stack in `account` and `region`; `None` for any other name.
+pub fn pseudo_parameter(name: &str, account: &AccountId, region: &Region) -> Option<String> {
+    match name {
+        "AWS::Partition" => Some(partition(region.as_str()).to_owned()),
+        "AWS::AccountId" => Some(account.to_string()),
+        "AWS::Region" => Some(region.to_string()),
+        "AWS::URLSuffix" => Some(
+            if region.as_str().starts_with("cn-") {
+                "amazonaws.com.cn"
+            } else {
+                "amazonaws.com"
+            }
+            .to_owned(),
+        ),
+        _ => None,
     }
 }
 

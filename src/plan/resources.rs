@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::drift::{describe_statement, policy_changes, same_policy};
+use super::drift::{policy_changes, pseudo_parameter, same_policy};
 use crate::templates::schemas;
 use crate::topology::{AccountId, Region};
 
@@ -329,15 +329,7 @@ fn line(value: &Value) -> String {
 /// A template value for a person: pseudo parameters filled in (the stack's account and region),
 /// references as `${Name}` and `${Name.Attribute}`, joins joined.
 pub fn display(value: &Value, account: &AccountId, region: &Region) -> Value {
-    let pseudo = |name: &str| -> Option<String> {
-        match name {
-            "AWS::Partition" => Some(super::drift::partition(region.as_str()).to_owned()),
-            "AWS::AccountId" => Some(account.to_string()),
-            "AWS::Region" => Some(region.to_string()),
-            "AWS::URLSuffix" => Some("amazonaws.com".to_owned()),
-            _ => None,
-        }
-    };
+    let pseudo = |name: &str| pseudo_parameter(name, account, region);
     match value {
         Value::Array(items) => {
             Value::Array(items.iter().map(|v| display(v, account, region)).collect())
@@ -397,11 +389,6 @@ pub fn display(value: &Value, account: &AccountId, region: &Region) -> Value {
         ),
         other => other.clone(),
     }
-}
-
-/// One line for a statement shown on its own (used by the access summary).
-pub fn statement_line(statement: &Value) -> String {
-    describe_statement(statement)
 }
 
 #[cfg(test)]
