@@ -313,7 +313,9 @@ fn words(grants: &[&Grant]) -> Vec<String> {
             Grant::Decrypt { region, .. } => decrypt.push(region.clone()),
             Grant::Other { what, .. } => out.push(what.clone()),
             Grant::Policy { arn, .. } => out.push(arn.clone()),
-            Grant::Trust { principal, .. } => out.push(format!("being assumed by {principal}")),
+            Grant::Trust { principal, .. } => {
+                out.push(format!("a principal it trusts, {principal}"))
+            }
         }
     }
     let list = |regions: &[String]| match regions {
