@@ -314,7 +314,7 @@ fn words(grants: &[&Grant]) -> Vec<String> {
             Grant::Other { what, .. } => out.push(what.clone()),
             Grant::Policy { arn, .. } => out.push(arn.clone()),
             Grant::Trust { principal, .. } => {
-                out.push(format!("a principal it trusts, {principal}"))
+                out.push(format!("a principal it trusts, {principal}"));
             }
         }
     }
