@@ -208,6 +208,10 @@ impl ChangeTask {
                     Ok(lambda) => lambda.repair(&drift.repair).await,
                     Err(e) => Err(e),
                 },
+                Service::CodePipeline => match self.cloud.codepipeline(account, region) {
+                    Ok(codepipeline) => codepipeline.repair(&drift.repair).await,
+                    Err(e) => Err(e),
+                },
             };
             result.map_err(plain)?;
             self.reporter.report(Event::Status {

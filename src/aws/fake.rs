@@ -27,10 +27,10 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::{
-    AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, Iam, KeyDeletion, Kms, Lambda, S3,
-    StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
+    AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, CodePipeline, Iam, KeyDeletion, Kms,
+    Lambda, S3, StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
 };
-use crate::plan::drift::{LiveBucket, LiveFunction, LiveKey, LiveRole, Repair};
+use crate::plan::drift::{LiveBucket, LiveFunction, LiveKey, LiveRole, PipelineDefinition, Repair};
 use crate::plan::{StackStatus, StackSummary};
 use crate::topology::{AccountId, Region};
 
@@ -1013,6 +1013,18 @@ impl Lambda for FakeAccount {
     }
 }
 
+#[async_trait]
+impl CodePipeline for FakeAccount {
+    async fn read_pipeline(&self, _name: &str) -> AwsResult<Option<PipelineDefinition>> {
+        drop(self.enter("GetPipeline")?);
+        Ok(None)
+    }
+
+    async fn repair(&self, repair: &Repair) -> AwsResult<()> {
+        self.record(repair)
+    }
+}
+
 struct FakeSts(String);
 
 #[async_trait]
@@ -1057,6 +1069,13 @@ impl Cloud for FakeCloud {
         Ok(self.account(account))
     }
     fn lambda(&self, account: &AccountId, _region: &Region) -> AwsResult<Arc<dyn Lambda>> {
+        Ok(self.account(account))
+    }
+    fn codepipeline(
+        &self,
+        account: &AccountId,
+        _region: &Region,
+    ) -> AwsResult<Arc<dyn CodePipeline>> {
         Ok(self.account(account))
     }
     fn sts(&self, account: &AccountId) -> AwsResult<Arc<dyn Sts>> {

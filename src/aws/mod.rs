@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::StackSummary;
-use crate::plan::drift::{LiveBucket, LiveFunction, LiveKey, LiveRole, Repair};
+use crate::plan::drift::{LiveBucket, LiveFunction, LiveKey, LiveRole, PipelineDefinition, Repair};
 use crate::topology::{AccountId, Region};
 
 /// An AWS call that failed, flattened from the SDK's error: which call, AWS's code and message.
@@ -205,6 +205,14 @@ pub trait Lambda: Send + Sync {
 }
 
 #[async_trait]
+pub trait CodePipeline: Send + Sync {
+    /// The pipeline's definition; `None` when the pipeline does not exist.
+    async fn read_pipeline(&self, name: &str) -> AwsResult<Option<PipelineDefinition>>;
+    /// Puts the pipeline's definition back as declared.
+    async fn repair(&self, repair: &Repair) -> AwsResult<()>;
+}
+
+#[async_trait]
 pub trait Sts: Send + Sync {
     /// The account the credentials act in.
     async fn caller_account(&self) -> AwsResult<String>;
@@ -222,6 +230,11 @@ pub trait Cloud: Send + Sync {
     fn iam(&self, account: &AccountId) -> AwsResult<Arc<dyn Iam>>;
     fn kms(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Kms>>;
     fn lambda(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Lambda>>;
+    fn codepipeline(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> AwsResult<Arc<dyn CodePipeline>>;
     fn sts(&self, account: &AccountId) -> AwsResult<Arc<dyn Sts>>;
     /// How many AWS API calls were made so far.
     fn calls(&self) -> u64 {

@@ -13,10 +13,10 @@ use aws_smithy_types::date_time::{DateTime, Format};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{
-    AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, Iam, KeyDeletion, Kms, Lambda, S3,
-    StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
+    AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, CodePipeline, Iam, KeyDeletion, Kms,
+    Lambda, S3, StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
 };
-use crate::plan::drift::{LiveBucket, LiveFunction, LiveKey, LiveRole, Repair};
+use crate::plan::drift::{LiveBucket, LiveFunction, LiveKey, LiveRole, PipelineDefinition, Repair};
 use crate::plan::{StackStatus, StackSummary};
 use crate::topology::{AccountId, Credentials, Region, Topology};
 
@@ -200,6 +200,17 @@ impl Cloud for SdkCloud {
     fn lambda(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Lambda>> {
         Ok(Arc::new(SdkLambda {
             client: aws_sdk_lambda::Client::new(&self.config(account, Some(region))?),
+            calls: self.calls.clone(),
+        }))
+    }
+
+    fn codepipeline(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> AwsResult<Arc<dyn CodePipeline>> {
+        Ok(Arc::new(SdkCodePipeline {
+            client: aws_sdk_codepipeline::Client::new(&self.config(account, Some(region))?),
             calls: self.calls.clone(),
         }))
     }
@@ -723,6 +734,22 @@ impl Lambda for SdkLambda {
 
     async fn repair(&self, repair: &Repair) -> AwsResult<()> {
         super::live::repair_function(&self.client, &self.calls, repair).await
+    }
+}
+
+struct SdkCodePipeline {
+    client: aws_sdk_codepipeline::Client,
+    calls: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl CodePipeline for SdkCodePipeline {
+    async fn read_pipeline(&self, name: &str) -> AwsResult<Option<PipelineDefinition>> {
+        super::live::read_pipeline(&self.client, &self.calls, name).await
+    }
+
+    async fn repair(&self, repair: &Repair) -> AwsResult<()> {
+        super::live::repair_pipeline(&self.client, &self.calls, repair).await
     }
 }
 

@@ -505,6 +505,11 @@ async fn live_stack(
                 .read_function(&physical_id)
                 .await?
                 .map(LiveConfig::Function),
+            "AWS::CodePipeline::Pipeline" => cloud
+                .codepipeline(&spec.account, &spec.region)?
+                .read_pipeline(&physical_id)
+                .await?
+                .map(LiveConfig::Pipeline),
             _ => None,
         };
         live.resources.push(LiveResource {

@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 use crate::templates::canonical_json;
 use crate::topology::{AccountId, Region};
 
+mod pipeline;
+pub use pipeline::{ArtifactStore, PipelineAction, PipelineDefinition, Stage};
+
 /// The live configuration of the resources of one stack, as their services report it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LiveStack {
@@ -38,6 +41,7 @@ pub enum LiveConfig {
     },
     Role(LiveRole),
     Function(LiveFunction),
+    Pipeline(PipelineDefinition),
     /// A resource of a type drift does not check, or one that no longer exists.
     NotRead,
 }
@@ -151,6 +155,7 @@ pub enum Service {
     Kms,
     Iam,
     Lambda,
+    CodePipeline,
 }
 
 impl Repair {
@@ -174,6 +179,7 @@ impl Repair {
             | Repair::PutRoleBoundary { .. }
             | Repair::DeleteRoleBoundary { .. } => Service::Iam,
             Repair::UpdateFunctionConfiguration { .. } => Service::Lambda,
+            Repair::UpdatePipeline { .. } => Service::CodePipeline,
         }
     }
 
@@ -266,6 +272,10 @@ pub enum Repair {
         function: String,
         configuration: LiveFunction,
     },
+    /// The whole definition: CodePipeline has no narrower call.
+    UpdatePipeline {
+        definition: PipelineDefinition,
+    },
 }
 
 /// Where a stack lives and what its template's references resolve to.
@@ -346,7 +356,19 @@ impl<'a> Context<'a> {
                         self.attribute(parts.first()?.as_str()?, parts.get(1)?.as_str()?)
                             .map(Value::String)
                     }
-                    "Fn::Sub" => self.substitute(argument.as_str()?).map(Value::String),
+                    "Fn::Sub" => match argument {
+                        Value::String(text) => self.substitute(text, &BTreeMap::new()),
+                        Value::Array(parts) => {
+                            let variables = parts.get(1)?.as_object()?;
+                            let mut resolved = BTreeMap::new();
+                            for (name, value) in variables {
+                                resolved.insert(name.as_str(), scalar(&self.resolve(value)?));
+                            }
+                            self.substitute(parts.first()?.as_str()?, &resolved)
+                        }
+                        _ => None,
+                    }
+                    .map(Value::String),
                     "Fn::Join" => {
                         let parts = argument.as_array()?;
                         let separator = parts.first()?.as_str()?;
@@ -375,16 +397,17 @@ impl<'a> Context<'a> {
         Some(Value::Object(out))
     }
 
-    fn substitute(&self, text: &str) -> Option<String> {
+    fn substitute(&self, text: &str, variables: &BTreeMap<&str, String>) -> Option<String> {
         let mut out = String::new();
         let mut rest = text;
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
             let end = rest[start..].find('}')? + start;
             let name = &rest[start + 2..end];
-            let value = match name.split_once('.') {
-                Some((logical, attribute)) => self.attribute(logical, attribute)?,
-                None => self.reference(name)?,
+            let value = match (variables.get(name), name.split_once('.')) {
+                (Some(value), _) => value.clone(),
+                (None, Some((logical, attribute))) => self.attribute(logical, attribute)?,
+                (None, None) => self.reference(name)?,
             };
             out.push_str(&value);
             rest = &rest[end + 1..];
@@ -493,6 +516,7 @@ pub fn detect(template: &Value, live: &LiveStack, context: &Context<'_>) -> Vec<
             LiveConfig::Function(function) => {
                 found.function(&live.physical_id, function, properties, context);
             }
+            LiveConfig::Pipeline(pipeline) => found.pipeline(pipeline, properties, context),
             LiveConfig::NotRead => {}
         }
         drifts.extend(found.drifts);

@@ -115,6 +115,14 @@ fn faithful(template: &Value, account: &AccountId, region: &Region) -> LiveStack
                     .collect(),
                 boundary: p["PermissionsBoundary"].as_str().map(str::to_owned),
             }),
+            "AWS::CodePipeline::Pipeline" => {
+                // CodePipeline fills in what the template leaves out.
+                let mut definition = PipelineDefinition::declared(p, &context).unwrap();
+                for action in definition.stages.iter_mut().flat_map(|s| &mut s.actions) {
+                    action.region.get_or_insert_with(|| region.to_string());
+                }
+                LiveConfig::Pipeline(definition)
+            }
             _ => LiveConfig::NotRead,
         };
     }
@@ -494,4 +502,159 @@ fn the_order_of_keys_in_a_statement_does_not_matter() {
     let b = json!({ "Version": "2012-10-17", "Statement": Value::Object(returned) });
     assert!(same_policy(&a, &b));
     assert!(policy_changes(&a, &b).is_empty());
+}
+
+fn pipeline_mut(live: &mut LiveStack) -> &mut PipelineDefinition {
+    match &mut live
+        .resources
+        .iter_mut()
+        .find(|r| r.logical_id == "Pipeline")
+        .unwrap()
+        .config
+    {
+        LiveConfig::Pipeline(p) => p,
+        _ => unreachable!(),
+    }
+}
+
+fn pipeline() -> (Value, LiveStack) {
+    let template = template_of(&StackKey::Pipeline {
+        pipeline: "example-service".into(),
+    });
+    let (account, region) = place();
+    let live = faithful(&template, &account, &region);
+    (template, live)
+}
+
+#[test]
+fn an_untouched_pipeline_is_no_drift_whatever_defaults_codepipeline_fills_in() {
+    let (template, live) = pipeline();
+    assert_eq!(detect_in(&template, &live), Vec::new());
+    let LiveConfig::Pipeline(definition) = &live
+        .resources
+        .iter()
+        .find(|r| r.logical_id == "Pipeline")
+        .unwrap()
+        .config
+    else {
+        panic!("the pipeline was not read");
+    };
+    // the sync actions' parameters (a two-argument Fn::Sub) resolved, so they are compared
+    let sync = definition.stages.iter().find(|s| s.name == "Sync").unwrap();
+    assert!(
+        sync.actions[0].configuration["UserParameters"]
+            .contains("\"DestinationBucket\": \"acme-artifacts-"),
+        "{:?}",
+        sync.actions[0].configuration
+    );
+}
+
+#[test]
+fn a_pipeline_changed_behind_cloudformations_back_is_named_stage_by_stage_and_put_back() {
+    let (template, mut live) = pipeline();
+    let declared = {
+        let live = pipeline_mut(&mut live);
+        let declared = live.clone();
+        // someone adds a stage, drops an approval, points a deployment at another role
+        // and swaps a region's artifact key
+        live.stages.push(Stage {
+            name: "Backdoor".into(),
+            actions: Vec::new(),
+        });
+        let production = live
+            .stages
+            .iter_mut()
+            .find(|s| s.name == "production")
+            .unwrap();
+        production.actions.retain(|a| a.name != "Approve");
+        let create = production
+            .actions
+            .iter_mut()
+            .find(|a| a.name == "CreateChangeSet-us-east-1")
+            .unwrap();
+        create.configuration.insert(
+            "RoleArn".into(),
+            "arn:aws:iam::444444444444:role/admin".into(),
+        );
+        live.artifact_stores.get_mut("us-west-2").unwrap().key = Some("someone-elses".into());
+        declared
+    };
+    let drifts = detect_in(&template, &live);
+    let properties: Vec<&str> = drifts.iter().map(|d| d.property.as_str()).collect();
+    assert_eq!(properties, ["ArtifactStores", "Stages"]);
+    assert_eq!(
+        drifts[0].details,
+        [format!(
+            "~ ArtifactStores/us-west-2: live acme-artifacts-111111111111-us-west-2 (key someone-elses), declared acme-artifacts-111111111111-us-west-2 (key {})",
+            declared.artifact_stores["us-west-2"]
+                .key
+                .as_deref()
+                .unwrap()
+        )]
+    );
+    assert_eq!(
+        drifts[1].details,
+        [
+            "~ Stages/production/Actions/CreateChangeSet-us-east-1/Configuration/RoleArn: live arn:aws:iam::444444444444:role/admin, declared arn:aws:iam::444444444444:role/acme-cloudformation",
+            "+ Stages/production/Actions/Approve",
+            "- Stages/Backdoor",
+        ]
+    );
+    // one call puts the whole definition back as declared
+    for drift in &drifts {
+        let Repair::UpdatePipeline { definition } = &drift.repair else {
+            panic!("{:?}", drift.repair);
+        };
+        assert_eq!(drift.repair.service(), Service::CodePipeline);
+        assert_eq!(definition.artifact_stores, declared.artifact_stores);
+        let stages: Vec<&str> = definition.stages.iter().map(|s| s.name.as_str()).collect();
+        let declared_stages: Vec<&str> = declared.stages.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(stages, declared_stages);
+        let production = definition
+            .stages
+            .iter()
+            .find(|s| s.name == "production")
+            .unwrap();
+        assert!(production.actions.iter().any(|a| a.name == "Approve"));
+        let create = production
+            .actions
+            .iter()
+            .find(|a| a.name == "CreateChangeSet-us-east-1")
+            .unwrap();
+        assert_eq!(
+            create.configuration["RoleArn"],
+            "arn:aws:iam::444444444444:role/acme-cloudformation"
+        );
+    }
+}
+
+#[test]
+fn a_pipeline_whose_role_type_or_stage_order_changed_is_drift() {
+    let (template, mut live) = pipeline();
+    {
+        let live = pipeline_mut(&mut live);
+        live.role_arn = "arn:aws:iam::111111111111:role/other".into();
+        live.pipeline_type = None;
+        live.stages.swap(1, 2);
+    }
+    let drifts = detect_in(&template, &live);
+    let found: Vec<(&str, &str, &str)> = drifts
+        .iter()
+        .map(|d| (d.property.as_str(), d.live.as_str(), d.declared.as_str()))
+        .collect();
+    assert_eq!(
+        found[0],
+        (
+            "RoleArn",
+            "arn:aws:iam::111111111111:role/other",
+            "arn:aws:iam::111111111111:role/acme-pipeline-example-service"
+        )
+    );
+    assert_eq!(found[1], ("PipelineType", "V1", "V2"));
+    assert_eq!(found[2].0, "Stages");
+    assert!(
+        drifts[2].details[0].starts_with("~ stage order: live Source, "),
+        "{:?}",
+        drifts[2].details
+    );
 }
