@@ -190,7 +190,21 @@ impl ChangeTask {
     async fn repair_drift(&self, started: Instant) -> Result<bool, Failed> {
         use crate::plan::drift::Service;
         let (account, region) = (&self.change.stack.account, &self.change.stack.region);
+        // One call can put several properties back (a function's configuration, a pipeline's
+        // definition); it is made once.
+        let mut made: Vec<&crate::plan::drift::Repair> = Vec::new();
         for drift in &self.change.drift {
+            if made.contains(&&drift.repair) {
+                continue;
+            }
+            made.push(&drift.repair);
+            let properties: Vec<&str> = self
+                .change
+                .drift
+                .iter()
+                .filter(|d| d.repair == drift.repair)
+                .map(|d| d.property.as_str())
+                .collect();
             let result = match drift.repair.service() {
                 Service::S3 => match self.cloud.s3(account) {
                     Ok(s3) => s3.repair(region, &drift.repair).await,
@@ -218,8 +232,10 @@ impl ChangeTask {
                 change: self.index,
                 stack: self.label(),
                 status: format!(
-                    "repaired drift: {} {} is as declared again",
-                    drift.resource, drift.property
+                    "repaired drift: {} {} {} as declared again",
+                    drift.resource,
+                    properties.join(", "),
+                    if properties.len() == 1 { "is" } else { "are" }
                 ),
                 elapsed_seconds: seconds(started),
             });

@@ -1075,3 +1075,36 @@ async fn drift_is_repaired_after_the_stacks_update_and_not_when_it_fails() {
         vec![repair]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn properties_one_call_puts_back_are_repaired_with_one_call() {
+    use crate::plan::drift::{PipelineDefinition, Repair};
+    let (cloud, executor, recorder) = applied().await;
+    let mut plan = single("acme-primary", Action::NoChange);
+    let repair = Repair::UpdatePipeline {
+        definition: PipelineDefinition {
+            name: "acme-p0".into(),
+            ..PipelineDefinition::default()
+        },
+    };
+    plan.changes[0].drift = ["ArtifactStores", "Stages"]
+        .into_iter()
+        .map(|property| crate::plan::drift::Drift {
+            resource: "Pipeline".into(),
+            property: property.into(),
+            ..drift(repair.clone())
+        })
+        .collect();
+    let outcome = executor.execute(&plan).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let made: Vec<Repair> = cloud.repairs().into_iter().map(|(_, r)| r).collect();
+    assert_eq!(made, vec![repair]);
+    let repaired: Vec<String> = statuses(&recorder.take(), "acme-primary")
+        .into_iter()
+        .filter(|s| s.starts_with("repaired drift"))
+        .collect();
+    assert_eq!(
+        repaired,
+        ["repaired drift: Pipeline ArtifactStores, Stages are as declared again"]
+    );
+}

@@ -230,6 +230,16 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
         .await
         .unwrap();
 
+    // CodePipeline, in the build account: a deployment pointed at another role, a stage added
+    let pipelines = aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
+    let declared = pipeline_of(&pipelines).await;
+    pipelines
+        .update_pipeline()
+        .pipeline(tampered(&declared))
+        .send()
+        .await
+        .unwrap();
+
     let plan = emulator.plinth(&["plan", "-t", path_str(&file), "--json"]);
     plan.expect(0);
     let primary = "acme-primary 111111111111 us-east-1";
@@ -258,17 +268,28 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
         (west, "ArtifactKey", "EnableKeyRotation"),
         (eu, "ArtifactKey", "KeyPolicy"),
         (primary, "SyncFunction", "Timeout"),
+        (
+            "acme-pipeline-service 111111111111 us-east-1",
+            "Pipeline",
+            "Stages",
+        ),
     ]
     .into_iter()
     .map(|(s, r, p)| (s.to_owned(), r.to_owned(), p.to_owned()))
     .collect();
     assert_eq!(drifts(&plan.json()), expected);
-    assert_eq!(plan.json()["summary"]["drifted"], 10);
+    assert_eq!(plan.json()["summary"]["drifted"], 11);
 
     let human = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
     human
         .expect(2)
-        .assert_stderr("10 drifted")
+        .assert_stderr("11 drifted")
+        .assert_stderr("- Stages/Backdoor")
+        .assert_stderr(
+            "~ Stages/production/Actions/CreateChangeSet-eu-west-1/Configuration/RoleArn: \
+             live arn:aws:iam::444444444444:role/intruder, \
+             declared arn:aws:iam::444444444444:role/acme-cloudformation",
+        )
         .assert_stderr("! ArtifactBucketPolicy (AWS::S3::BucketPolicy): PolicyDocument")
         .assert_stderr("live:     absent")
         .assert_stderr("- Intruder: Allow s3:PutObject")
@@ -306,6 +327,9 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
             .all(|p| p.policy_arn() != Some("arn:aws:iam::aws:policy/IAMFullAccess"))
     );
 
+    // the pipeline is as CloudFormation made it: same stages, same actions, same settings
+    assert_eq!(pipeline_of(&pipelines).await.stages(), declared.stages());
+
     // --no-drift does not read it
     west_policy_deleted_again(&emulator).await;
     emulator
@@ -328,4 +352,63 @@ async fn west_policy_deleted_again(emulator: &Emulator) {
         .send()
         .await
         .unwrap();
+}
+
+async fn pipeline_of(
+    client: &aws_sdk_codepipeline::Client,
+) -> aws_sdk_codepipeline::types::PipelineDeclaration {
+    client
+        .get_pipeline()
+        .name("acme-service")
+        .send()
+        .await
+        .unwrap()
+        .pipeline()
+        .unwrap()
+        .clone()
+}
+
+/// The pipeline with production's change set made by another role and a stage at the end.
+fn tampered(
+    pipeline: &aws_sdk_codepipeline::types::PipelineDeclaration,
+) -> aws_sdk_codepipeline::types::PipelineDeclaration {
+    use aws_sdk_codepipeline::types::{
+        ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, StageDeclaration,
+    };
+    let mut stages = pipeline.stages().to_vec();
+    for stage in &mut stages {
+        if stage.name() == "production" {
+            for action in &mut stage.actions {
+                if action.name() == "CreateChangeSet-eu-west-1" {
+                    action.configuration.get_or_insert_default().insert(
+                        "RoleArn".into(),
+                        "arn:aws:iam::444444444444:role/intruder".into(),
+                    );
+                }
+            }
+        }
+    }
+    let approve = ActionDeclaration::builder()
+        .name("Wave")
+        .action_type_id(
+            ActionTypeId::builder()
+                .category(ActionCategory::Approval)
+                .owner(ActionOwner::Aws)
+                .provider("Manual")
+                .version("1")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    stages.push(
+        StageDeclaration::builder()
+            .name("Backdoor")
+            .actions(approve)
+            .build()
+            .unwrap(),
+    );
+    let mut tampered = pipeline.clone();
+    tampered.stages = stages;
+    tampered
 }
