@@ -932,6 +932,90 @@ def patch_codepipeline_resource() -> None:
             self.delete_from_cloudformation_json(self.name, {}, account_id, region_name)
 
 
+def patch_function_inline_code() -> None:
+    """A stack update that changes an AWS::Lambda::Function with inline code (`Code.ZipFile`)
+    makes moto read the source as base64: the update fails, or the function gets garbage code
+    and a new CodeSha256, even when its code did not change. CloudFormation sends code only when
+    `Code` changed, zipped from the source as on create."""
+    import base64
+
+    from moto.awslambda.models import LambdaFunction
+
+    create = LambdaFunction.create_from_cloudformation_json.__func__
+
+    @classmethod
+    def create_function(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        code = dict(cloudformation_json["Properties"]["Code"])
+        function = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        function.template_code = code
+        return function
+
+    @classmethod
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json["Properties"]
+        original_resource.update_configuration(properties)
+        code = dict(properties["Code"])
+        if code != getattr(original_resource, "template_code", None):
+            sent = dict(code)
+            if "ZipFile" in sent:
+                sent["ZipFile"] = base64.b64encode(cls._create_zipfile_from_plaintext_code(sent["ZipFile"])).decode()
+            original_resource.update_function_code(sent)
+            original_resource.template_code = code
+        return original_resource
+
+    LambdaFunction.create_from_cloudformation_json = create_function
+    LambdaFunction.update_from_cloudformation_json = update
+
+
+def patch_lambda_version_resource() -> None:
+    """AWS::Lambda::Version: moto gives it no physical id (CloudFormation's is the version's ARN),
+    publishes without the template's Description, and answers a stack update that touches it
+    with a 500. Like CloudFormation: the physical id is the version's ARN, a change of
+    FunctionName, Description or CodeSha256 publishes a new version and deletes the old one, and
+    deleting the stack deletes the version."""
+    from moto.awslambda.models import LambdaVersion, lambda_backends
+
+    def publish(properties, account_id, region_name):
+        backend = lambda_backends[account_id][region_name]
+        function = backend.publish_version(properties["FunctionName"], properties.get("Description", ""))
+        return LambdaVersion({"Version": function.version, "Arn": function.function_arn,
+                              "Function": properties["FunctionName"], "Properties": dict(properties)})
+
+    def init(self, spec):
+        self.version = spec["Version"]
+        self.arn = spec.get("Arn", "")
+        self.function = spec.get("Function", "")
+        self.properties = spec.get("Properties", {})
+
+    @classmethod
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        return publish(cloudformation_json["Properties"], account_id, region_name)
+
+    @classmethod
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json["Properties"]
+        replaced = any(properties.get(k) != original_resource.properties.get(k)
+                       for k in ("FunctionName", "Description", "CodeSha256"))
+        if not replaced:
+            return original_resource
+        new = publish(properties, account_id, region_name)
+        if new.arn != original_resource.arn:
+            original_resource.delete(account_id, region_name)
+        return new
+
+    def delete(self, account_id, region_name):
+        try:
+            lambda_backends[account_id][region_name].delete_function(self.function, str(self.version))
+        except Exception:  # the function, and with it its versions, may be gone already
+            pass
+
+    LambdaVersion.__init__ = init
+    LambdaVersion.physical_resource_id = property(lambda self: self.arn)
+    LambdaVersion.create_from_cloudformation_json = create
+    LambdaVersion.update_from_cloudformation_json = update
+    LambdaVersion.delete = delete
+
+
 PATCHES = (
     patch_kms_key,
     patch_kms_key_deletion,
@@ -950,6 +1034,8 @@ PATCHES = (
     patch_bucket_versioning_response,
     patch_role_resource,
     patch_pipeline_metadata_timestamps,
+    patch_function_inline_code,
+    patch_lambda_version_resource,
     # after the resource patches above, whose handlers they wrap
     patch_policy_sizes,
     patch_policy_principals,

@@ -506,6 +506,65 @@ def test_pipeline_metadata_timestamps_are_epoch_seconds(aws, endpoint):
     assert isinstance(metadata["created"], (int, float)) and isinstance(metadata["updated"], (int, float)), metadata
 
 
+def _function_stack(aws, code: str, timeout: int, version: str = None) -> str:
+    iam = aws("iam")
+    try:
+        role = iam.get_role(RoleName="fidelity-function")["Role"]["Arn"]
+    except ClientError:
+        role = iam.create_role(RoleName="fidelity-function", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                    "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    resources = {"Function": {"Type": "AWS::Lambda::Function", "Properties": {
+        "FunctionName": "fidelity", "Runtime": "python3.12", "Handler": "index.handler", "Timeout": timeout,
+        "Role": role, "Code": {"ZipFile": code}}}}
+    if version:
+        resources["Version"] = {"Type": "AWS::Lambda::Version", "Properties": {
+            "FunctionName": {"Ref": "Function"}, "Description": version}}
+    return _template(resources)
+
+
+def _stack_update(cfn, body: str) -> None:
+    cfn.update_stack(StackName="fidelity-function", TemplateBody=body)
+    assert _status(cfn, "fidelity-function") == "UPDATE_COMPLETE"
+
+
+@proves("patch_function_inline_code")
+def test_a_functions_inline_code_is_sent_again_only_when_it_changes(aws):
+    cfn, lam = aws("cloudformation"), aws("lambda")
+    cfn.create_stack(StackName="fidelity-function", TemplateBody=_function_stack(aws, "def handler(e, c): pass\n", 3))
+    created = lam.get_function_configuration(FunctionName="fidelity")["CodeSha256"]
+    _stack_update(cfn, _function_stack(aws, "def handler(e, c): pass\n", 5))
+    assert lam.get_function_configuration(FunctionName="fidelity")["Timeout"] == 5
+    assert lam.get_function_configuration(FunctionName="fidelity")["CodeSha256"] == created
+    _stack_update(cfn, _function_stack(aws, "def handler(event, context): return 1\n", 5))
+    assert lam.get_function_configuration(FunctionName="fidelity")["CodeSha256"] != created
+
+
+@proves("patch_lambda_version_resource")
+def test_a_lambda_version_is_the_published_code_and_is_replaced_when_it_changes(aws):
+    cfn, lam = aws("cloudformation"), aws("lambda")
+
+    def version_arn():
+        resources = cfn.list_stack_resources(StackName="fidelity-function")["StackResourceSummaries"]
+        return next(r["PhysicalResourceId"] for r in resources if r["LogicalResourceId"] == "Version")
+
+    cfn.create_stack(StackName="fidelity-function",
+                     TemplateBody=_function_stack(aws, "def handler(e, c): pass\n", 3, "first"))
+    first = version_arn()
+    assert first.endswith(":function:fidelity:1"), first
+    published = lam.get_function_configuration(FunctionName=first)
+    assert published["Description"] == "first"
+    assert published["CodeSha256"] == lam.get_function_configuration(FunctionName="fidelity")["CodeSha256"]
+    _stack_update(cfn, _function_stack(aws, "def handler(event, context): return 1\n", 3, "second"))
+    second = version_arn()
+    assert second.endswith(":function:fidelity:2"), second
+    assert (lam.get_function_configuration(FunctionName=second)["CodeSha256"]
+            == lam.get_function_configuration(FunctionName="fidelity")["CodeSha256"])
+    with pytest.raises(ClientError) as gone:
+        lam.get_function_configuration(FunctionName=first)
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
 def _client(url: str, service: str, attempts: int = 3):
     from botocore.config import Config
 
