@@ -1003,7 +1003,10 @@ impl Kms for FakeAccount {
 
 #[async_trait]
 impl Lambda for FakeAccount {
-    async fn read_function(&self, _name: &str) -> AwsResult<Option<LiveFunction>> {
+    async fn read_function(
+        &self,
+        _name_or_arn: &str,
+    ) -> AwsResult<Option<(LiveFunction, Option<String>)>> {
         drop(self.enter("GetFunction")?);
         Ok(None)
     }

@@ -607,14 +607,14 @@ pub(super) async fn repair_role(
 pub(super) async fn read_function(
     client: &aws_sdk_lambda::Client,
     calls: &AtomicU64,
-    name: &str,
-) -> AwsResult<Option<LiveFunction>> {
+    name_or_arn: &str,
+) -> AwsResult<Option<(LiveFunction, Option<String>)>> {
     count(calls);
     let Some(out) = absent(
         "GetFunctionConfiguration",
         client
             .get_function_configuration()
-            .function_name(name)
+            .function_name(name_or_arn)
             .send()
             .await,
         &["ResourceNotFoundException"],
@@ -622,13 +622,14 @@ pub(super) async fn read_function(
     else {
         return Ok(None);
     };
-    Ok(Some(LiveFunction {
+    let configuration = LiveFunction {
         runtime: out.runtime().map(|r| r.as_str().to_owned()),
         handler: out.handler().map(str::to_owned),
         timeout: out.timeout().map(i64::from),
         memory: out.memory_size().map(i64::from),
         role: out.role().map(str::to_owned),
-    }))
+    };
+    Ok(Some((configuration, out.code_sha256().map(str::to_owned))))
 }
 
 pub(super) async fn repair_function(
@@ -636,6 +637,18 @@ pub(super) async fn repair_function(
     calls: &AtomicU64,
     repair: &Repair,
 ) -> AwsResult<()> {
+    if let Repair::UpdateFunctionCode { function, source } = repair {
+        count(calls);
+        let package = crate::templates::code::inline_code_zip(source);
+        return client
+            .update_function_code()
+            .function_name(function)
+            .zip_file(aws_smithy_types::Blob::new(package))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("UpdateFunctionCode", e));
+    }
     let Repair::UpdateFunctionConfiguration {
         function,
         configuration,

@@ -198,9 +198,13 @@ pub trait Kms: Send + Sync {
 
 #[async_trait]
 pub trait Lambda: Send + Sync {
-    /// Runtime, handler, timeout, memory and role; `None` when the function does not exist.
-    async fn read_function(&self, name: &str) -> AwsResult<Option<LiveFunction>>;
-    /// Sets the function's configuration as declared.
+    /// Runtime, handler, timeout, memory and role, and the hash of the code (base64 SHA-256) of
+    /// a function or, given a version's ARN, of that version; `None` when it does not exist.
+    async fn read_function(
+        &self,
+        name_or_arn: &str,
+    ) -> AwsResult<Option<(LiveFunction, Option<String>)>>;
+    /// Sets the function's configuration or code as declared.
     async fn repair(&self, repair: &Repair) -> AwsResult<()>;
 }
 

@@ -728,8 +728,11 @@ struct SdkLambda {
 
 #[async_trait]
 impl Lambda for SdkLambda {
-    async fn read_function(&self, name: &str) -> AwsResult<Option<LiveFunction>> {
-        super::live::read_function(&self.client, &self.calls, name).await
+    async fn read_function(
+        &self,
+        name_or_arn: &str,
+    ) -> AwsResult<Option<(LiveFunction, Option<String>)>> {
+        super::live::read_function(&self.client, &self.calls, name_or_arn).await
     }
 
     async fn repair(&self, repair: &Repair) -> AwsResult<()> {

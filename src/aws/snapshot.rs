@@ -504,7 +504,15 @@ async fn live_stack(
                 .lambda(&spec.account, &spec.region)?
                 .read_function(&physical_id)
                 .await?
-                .map(LiveConfig::Function),
+                .map(|(configuration, code_sha256)| LiveConfig::Function {
+                    configuration,
+                    code_sha256,
+                }),
+            "AWS::Lambda::Version" => cloud
+                .lambda(&spec.account, &spec.region)?
+                .read_function(&physical_id)
+                .await?
+                .map(|(_, code_sha256)| LiveConfig::Version { code_sha256 }),
             "AWS::CodePipeline::Pipeline" => cloud
                 .codepipeline(&spec.account, &spec.region)?
                 .read_pipeline(&physical_id)

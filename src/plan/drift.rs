@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::templates::canonical_json;
+use crate::templates::{canonical_json, code};
 use crate::topology::{AccountId, Region};
 
 mod pipeline;
@@ -40,14 +40,21 @@ pub enum LiveConfig {
         target_key_id: Option<String>,
     },
     Role(LiveRole),
-    Function(LiveFunction),
+    Function {
+        configuration: LiveFunction,
+        /// Base64 SHA-256 of the deployment package, as Lambda reports it.
+        code_sha256: Option<String>,
+    },
+    /// A published version of a function: the code CloudFormation deployed.
+    Version {
+        code_sha256: Option<String>,
+    },
     Pipeline(PipelineDefinition),
     /// A resource of a type drift does not check, or one that no longer exists.
     NotRead,
 }
 
-/// A Lambda function's configuration (its code is not compared: CloudFormation zips inline code
-/// itself, so its hash cannot be known from the template).
+/// A Lambda function's configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct LiveFunction {
     pub runtime: Option<String>,
@@ -178,7 +185,9 @@ impl Repair {
             | Repair::DetachRolePolicy { .. }
             | Repair::PutRoleBoundary { .. }
             | Repair::DeleteRoleBoundary { .. } => Service::Iam,
-            Repair::UpdateFunctionConfiguration { .. } => Service::Lambda,
+            Repair::UpdateFunctionConfiguration { .. } | Repair::UpdateFunctionCode { .. } => {
+                Service::Lambda
+            }
             Repair::UpdatePipeline { .. } => Service::CodePipeline,
         }
     }
@@ -271,6 +280,11 @@ pub enum Repair {
     UpdateFunctionConfiguration {
         function: String,
         configuration: LiveFunction,
+    },
+    /// The inline source, zipped by plinth the same way every time.
+    UpdateFunctionCode {
+        function: String,
+        source: String,
     },
     /// The whole definition: CodePipeline has no narrower call.
     UpdatePipeline {
@@ -513,15 +527,44 @@ pub fn detect(template: &Value, live: &LiveStack, context: &Context<'_>) -> Vec<
                 }
             }
             LiveConfig::Role(role) => found.role(&live.physical_id, role, properties, context),
-            LiveConfig::Function(function) => {
-                found.function(&live.physical_id, function, properties, context);
+            LiveConfig::Function {
+                configuration,
+                code_sha256,
+            } => {
+                found.function(&live.physical_id, configuration, properties, context);
+                let published = published_code(resources, logical, &by_logical);
+                found.code(
+                    &live.physical_id,
+                    code_sha256.as_deref(),
+                    published,
+                    properties,
+                );
             }
             LiveConfig::Pipeline(pipeline) => found.pipeline(pipeline, properties, context),
-            LiveConfig::NotRead => {}
+            LiveConfig::Version { .. } | LiveConfig::NotRead => {}
         }
         drifts.extend(found.drifts);
     }
     drifts
+}
+
+/// The code hash of the version the template publishes of a function, as Lambda reports it.
+fn published_code<'a>(
+    resources: &serde_json::Map<String, Value>,
+    function: &str,
+    live: &BTreeMap<&str, &'a LiveResource>,
+) -> Option<&'a str> {
+    resources.iter().find_map(|(logical, resource)| {
+        if resource["Type"] != "AWS::Lambda::Version"
+            || resource["Properties"]["FunctionName"] != json!({ "Ref": function })
+        {
+            return None;
+        }
+        match &live.get(logical.as_str())?.config {
+            LiveConfig::Version { code_sha256 } => code_sha256.as_deref(),
+            _ => None,
+        }
+    })
 }
 
 /// The key id of a key ARN, or the id itself.
@@ -797,6 +840,35 @@ impl<'a> Found<'a> {
                     },
                 );
             }
+        }
+    }
+
+    /// Inline code: Lambda's hash of the deployed package must be the hash of the version
+    /// CloudFormation published from the template's code, or of plinth's own package of that
+    /// code (after a repair). Without a published version to compare with, nothing is known.
+    fn code(
+        &mut self,
+        name: &str,
+        live: Option<&str>,
+        published: Option<&str>,
+        properties: &Value,
+    ) {
+        let (Some(live), Some(published), Some(source)) =
+            (live, published, properties["Code"]["ZipFile"].as_str())
+        else {
+            return;
+        };
+        let repaired = code::code_sha256(&code::inline_code_zip(source));
+        if live != published && live != repaired {
+            self.push(
+                "Code",
+                format!("package sha256 {live}"),
+                format!("the template's inline code (published as version sha256 {published})"),
+                Repair::UpdateFunctionCode {
+                    function: name.to_owned(),
+                    source: source.to_owned(),
+                },
+            );
         }
     }
 

@@ -8,6 +8,7 @@
 //! only `*` resources are CodePipeline's job-result actions and key policies, where `*` means
 //! "this key". Pure: no I/O.
 
+pub mod code;
 mod deploy;
 pub mod limits;
 mod pipeline;

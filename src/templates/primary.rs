@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::policy::{PolicyDocument, Statement, objects_arn, organization_grantee, role_arn};
 use super::storage::{self, ARTIFACT_BUCKET_ACTIONS, ARTIFACT_READ_ACTIONS, via_s3};
-use super::{ARTIFACT_SYNC_SOURCE, Template, artifact_key, outputs};
+use super::{ARTIFACT_SYNC_SOURCE, Template, artifact_key, code, outputs};
 use crate::graph::Fragment;
 use crate::layout::{StackKey, StackSpec};
 use crate::templates::policy::bucket_arn;
@@ -248,6 +248,19 @@ fn sync_function(t: &mut Template, topology: &Topology, here: &StackKey, fragmen
                 { "id": "CKV_AWS_117", "comment": "It talks only to S3 and CodePipeline's public endpoints; a VPC would add NAT cost and nothing else." },
                 { "id": "CKV_AWS_173", "comment": "It has no environment variables." }
             ]}}
+        }),
+    );
+    // CloudFormation's record of the code it deployed: Lambda reports the hash of the zip
+    // CloudFormation made of the inline code, which drift compares the function's code against.
+    // A new source is a new Description, which publishes a new version.
+    t.resource(
+        "SyncFunctionVersion",
+        json!({
+            "Type": "AWS::Lambda::Version",
+            "Properties": {
+                "FunctionName": { "Ref": "SyncFunction" },
+                "Description": format!("artifact_sync.py sha256 {}", code::source_sha256_hex(ARTIFACT_SYNC_SOURCE))
+            }
         }),
     );
     t.output(

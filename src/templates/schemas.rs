@@ -17,6 +17,7 @@ const SCHEMAS: &[&str] = &[
     include_str!("../../schemas/cloudformation/aws-lambda-function.json"),
     include_str!("../../schemas/cloudformation/aws-logs-loggroup.json"),
     include_str!("../../schemas/cloudformation/aws-codepipeline-pipeline.json"),
+    include_str!("../../schemas/cloudformation/aws-lambda-version.json"),
 ];
 
 /// Resource type to the top-level properties whose change replaces the resource.

@@ -17,7 +17,7 @@ fn template_of(key: &StackKey) -> Value {
 
 fn physical(logical: &str, resource: &Value) -> String {
     let p = &resource["Properties"];
-    ["BucketName", "RoleName", "AliasName"]
+    ["BucketName", "RoleName", "AliasName", "FunctionName"]
         .iter()
         .find_map(|k| p[*k].as_str().map(str::to_owned))
         .unwrap_or_else(|| format!("{}-1234", logical.to_lowercase()))
@@ -115,6 +115,21 @@ fn faithful(template: &Value, account: &AccountId, region: &Region) -> LiveStack
                     .collect(),
                 boundary: p["PermissionsBoundary"].as_str().map(str::to_owned),
             }),
+            "AWS::Lambda::Function" => LiveConfig::Function {
+                configuration: LiveFunction {
+                    runtime: p["Runtime"].as_str().map(str::to_owned),
+                    handler: p["Handler"].as_str().map(str::to_owned),
+                    timeout: p["Timeout"].as_i64(),
+                    memory: p["MemorySize"].as_i64(),
+                    role: context
+                        .resolve(&p["Role"])
+                        .and_then(|r| r.as_str().map(str::to_owned)),
+                },
+                code_sha256: Some(CLOUDFORMATIONS_PACKAGE.into()),
+            },
+            "AWS::Lambda::Version" => LiveConfig::Version {
+                code_sha256: Some(CLOUDFORMATIONS_PACKAGE.into()),
+            },
             "AWS::CodePipeline::Pipeline" => {
                 // CodePipeline fills in what the template leaves out.
                 let mut definition = PipelineDefinition::declared(p, &context).unwrap();
@@ -128,6 +143,10 @@ fn faithful(template: &Value, account: &AccountId, region: &Region) -> LiveStack
     }
     live
 }
+
+/// The hash Lambda reports for the package CloudFormation made of inline code (its own zip,
+/// with its own timestamps: not predictable from the template).
+const CLOUDFORMATIONS_PACKAGE: &str = "Jua2X4aiJWxhTt+Bm5Kc+mwk7k382ktdIHJlNEE9Uk8=";
 
 /// A document as AWS may return it: statements in reverse order, one-element lists unwrapped,
 /// an account's root ARN as its bare id.
@@ -657,4 +676,69 @@ fn a_pipeline_whose_role_type_or_stage_order_changed_is_drift() {
         "{:?}",
         drifts[2].details
     );
+}
+
+fn function_mut(live: &mut LiveStack) -> (&mut LiveFunction, &mut Option<String>) {
+    match &mut live
+        .resources
+        .iter_mut()
+        .find(|r| r.logical_id == "SyncFunction")
+        .unwrap()
+        .config
+    {
+        LiveConfig::Function {
+            configuration,
+            code_sha256,
+        } => (configuration, code_sha256),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn function_code_changed_by_hand_is_found_against_the_version_cloudformation_published() {
+    let (template, mut live) = primary();
+    let source = crate::templates::ARTIFACT_SYNC_SOURCE;
+    *function_mut(&mut live).1 = Some("c29tZW9uZSBlbHNlJ3MgY29kZQ==".into());
+    let drifts = detect_in(&template, &live);
+    assert_eq!(drifts.len(), 1, "{drifts:?}");
+    assert_eq!(
+        (drifts[0].resource.as_str(), drifts[0].property.as_str()),
+        ("SyncFunction", "Code")
+    );
+    assert_eq!(
+        drifts[0].live,
+        "package sha256 c29tZW9uZSBlbHNlJ3MgY29kZQ=="
+    );
+    assert_eq!(
+        drifts[0].repair,
+        Repair::UpdateFunctionCode {
+            function: "acme-artifact-sync".into(),
+            source: source.into(),
+        }
+    );
+    assert_eq!(drifts[0].repair.service(), Service::Lambda);
+
+    // after the repair Lambda holds plinth's own package of the same code: no drift
+    *function_mut(&mut live).1 = Some(code::code_sha256(&code::inline_code_zip(source)));
+    assert_eq!(detect_in(&template, &live), Vec::new());
+}
+
+#[test]
+fn function_code_is_not_compared_without_a_published_version() {
+    let (template, mut live) = primary();
+    *function_mut(&mut live).1 = Some("c29tZW9uZSBlbHNlJ3MgY29kZQ==".into());
+    // a stack deployed before plinth published versions: nothing to compare with
+    for resource in &mut live.resources {
+        if resource.resource_type == "AWS::Lambda::Version" {
+            resource.config = LiveConfig::NotRead;
+        }
+    }
+    assert_eq!(detect_in(&template, &live), Vec::new());
+    // while the configuration is still compared
+    function_mut(&mut live).0.timeout = Some(3);
+    let properties: Vec<String> = detect_in(&template, &live)
+        .into_iter()
+        .map(|d| d.property)
+        .collect();
+    assert_eq!(properties, ["Timeout"]);
 }
