@@ -618,8 +618,55 @@ fn a_drifted_plan_read_by_people_and_programs() {
         state: "Enabled".into(),
     });
     primary.live = Some(live);
+
+    // and a pipeline with a stage added and a deployment made by another role
+    use crate::plan::drift::{PipelineDefinition, Stage};
+    let stack = deployed
+        .stacks
+        .iter_mut()
+        .find(|s| matches!(s.spec.key, StackKey::Pipeline { .. }))
+        .unwrap();
+    let template = stack.template.clone().unwrap();
+    let mut live = LiveStack {
+        resources: vec![
+            LiveResource {
+                logical_id: "PipelineServiceRole".into(),
+                resource_type: "AWS::IAM::Role".into(),
+                physical_id: "acme-pipeline-example-service".into(),
+                config: LiveConfig::NotRead,
+            },
+            LiveResource {
+                logical_id: "Pipeline".into(),
+                resource_type: "AWS::CodePipeline::Pipeline".into(),
+                physical_id: "acme-example-service".into(),
+                config: LiveConfig::NotRead,
+            },
+        ],
+    };
+    let mut definition = PipelineDefinition::declared(
+        &template["Resources"]["Pipeline"]["Properties"],
+        &Context::new(
+            &stack.spec.account,
+            &stack.spec.region,
+            &stack.summary.parameters,
+            &live,
+        ),
+    )
+    .unwrap();
+    definition.stages.push(Stage {
+        name: "Backdoor".into(),
+        actions: Vec::new(),
+    });
+    let action = &mut definition.stages[2].actions[0];
+    action.configuration.insert(
+        "RoleArn".into(),
+        "arn:aws:iam::222222222222:role/admin".into(),
+    );
+    live.resources[1].config = LiveConfig::Pipeline(definition);
+    stack.live = Some(live);
+
     let drifted = plan(&example, &deployed);
-    assert_eq!(drifted.summary.drifted, 1);
+    assert_eq!(drifted.summary.drifted, 2);
     assert!(drifted.summary.has_changes());
     snapshot("drift", &drifted);
 }

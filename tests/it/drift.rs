@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::common::{BUILD, Emulator, path_str, topology};
+use plinth::templates::ARTIFACT_SYNC_SOURCE;
+use plinth::templates::code::{code_sha256, inline_code_zip};
 use serde_json::Value;
 
 const PIPELINE: &str = r#"
@@ -221,11 +223,21 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
         .await
         .unwrap();
 
-    // Lambda, in the build account
-    aws_sdk_lambda::Client::new(&emulator.sdk(BUILD, "us-east-1").await)
+    // Lambda, in the build account: a shorter timeout, and other code
+    let lambda = aws_sdk_lambda::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
+    lambda
         .update_function_configuration()
         .function_name("acme-artifact-sync")
         .timeout(3)
+        .send()
+        .await
+        .unwrap();
+    lambda
+        .update_function_code()
+        .function_name("acme-artifact-sync")
+        .zip_file(aws_smithy_types::Blob::new(inline_code_zip(
+            "def handler(event, context):\n    return 'copied nothing'\n",
+        )))
         .send()
         .await
         .unwrap();
@@ -268,6 +280,7 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
         (west, "ArtifactKey", "EnableKeyRotation"),
         (eu, "ArtifactKey", "KeyPolicy"),
         (primary, "SyncFunction", "Timeout"),
+        (primary, "SyncFunction", "Code"),
         (
             "acme-pipeline-service 111111111111 us-east-1",
             "Pipeline",
@@ -278,12 +291,12 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
     .map(|(s, r, p)| (s.to_owned(), r.to_owned(), p.to_owned()))
     .collect();
     assert_eq!(drifts(&plan.json()), expected);
-    assert_eq!(plan.json()["summary"]["drifted"], 11);
+    assert_eq!(plan.json()["summary"]["drifted"], 12);
 
     let human = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
     human
         .expect(2)
-        .assert_stderr("11 drifted")
+        .assert_stderr("12 drifted")
         .assert_stderr("- Stages/Backdoor")
         .assert_stderr(
             "~ Stages/production/Actions/CreateChangeSet-eu-west-1/Configuration/RoleArn: \
@@ -327,6 +340,17 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
             .all(|p| p.policy_arn() != Some("arn:aws:iam::aws:policy/IAMFullAccess"))
     );
 
+    // the function runs the template's code again, in plinth's package of it
+    let code = lambda
+        .get_function_configuration()
+        .function_name("acme-artifact-sync")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        code.code_sha256(),
+        Some(code_sha256(&inline_code_zip(ARTIFACT_SYNC_SOURCE)).as_str())
+    );
     // the pipeline is as CloudFormation made it: same stages, same actions, same settings
     assert_eq!(pipeline_of(&pipelines).await.stages(), declared.stages());
 
