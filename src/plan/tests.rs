@@ -587,7 +587,9 @@ fn plans_read_by_people_and_programs() {
 
 #[test]
 fn a_drifted_plan_read_by_people_and_programs() {
-    use crate::plan::drift::{Context, LiveConfig, LiveKey, LiveResource, LiveStack};
+    use crate::plan::drift::{
+        Context, LiveConfig, LiveKey, LiveResource, LiveStack, PipelineDefinition, Stage,
+    };
     let example = example();
     let mut deployed = converged(&example);
     let primary = deployed
@@ -620,7 +622,6 @@ fn a_drifted_plan_read_by_people_and_programs() {
     primary.live = Some(live);
 
     // and a pipeline with a stage added and a deployment made by another role
-    use crate::plan::drift::{PipelineDefinition, Stage};
     let stack = deployed
         .stacks
         .iter_mut()
