@@ -365,3 +365,16 @@ pub async fn default_key(s3: &aws_sdk_s3::Client, bucket: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// The `acme-service` pipeline as CodePipeline holds it, in the build account.
+pub async fn get_pipeline(emulator: &Emulator) -> aws_sdk_codepipeline::types::PipelineDeclaration {
+    aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await)
+        .get_pipeline()
+        .name("acme-service")
+        .send()
+        .await
+        .unwrap()
+        .pipeline()
+        .unwrap()
+        .clone()
+}

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::{BUILD, Emulator, path_str, topology};
+use crate::common::{BUILD, Emulator, get_pipeline, path_str, topology};
 use plinth::templates::ARTIFACT_SYNC_SOURCE;
 use plinth::templates::code::{code_sha256, inline_code_zip};
 use serde_json::Value;
@@ -244,7 +244,7 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
 
     // CodePipeline, in the build account: a deployment pointed at another role, a stage added
     let pipelines = aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
-    let declared = pipeline_of(&pipelines).await;
+    let declared = get_pipeline(&emulator).await;
     pipelines
         .update_pipeline()
         .pipeline(tampered(&declared))
@@ -352,7 +352,7 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
         Some(code_sha256(&inline_code_zip(ARTIFACT_SYNC_SOURCE)).as_str())
     );
     // the pipeline is as CloudFormation made it: same stages, same actions, same settings
-    assert_eq!(pipeline_of(&pipelines).await.stages(), declared.stages());
+    assert_eq!(get_pipeline(&emulator).await.stages(), declared.stages());
 
     // --no-drift does not read it
     west_policy_deleted_again(&emulator).await;
@@ -376,20 +376,6 @@ async fn west_policy_deleted_again(emulator: &Emulator) {
         .send()
         .await
         .unwrap();
-}
-
-async fn pipeline_of(
-    client: &aws_sdk_codepipeline::Client,
-) -> aws_sdk_codepipeline::types::PipelineDeclaration {
-    client
-        .get_pipeline()
-        .name("acme-service")
-        .send()
-        .await
-        .unwrap()
-        .pipeline()
-        .unwrap()
-        .clone()
 }
 
 /// The pipeline with production's change set made by another role and a stage at the end.

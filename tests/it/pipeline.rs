@@ -1,6 +1,8 @@
 //! The pipeline stack against the emulator: what `GetPipeline` reads back after apply.
 
-use crate::common::{BUILD, Emulator, artifact_key_arn, default_key, path_str, topology};
+use crate::common::{
+    BUILD, Emulator, artifact_key_arn, default_key, get_pipeline, path_str, topology,
+};
 use aws_sdk_codepipeline::types::{ActionDeclaration, PipelineDeclaration};
 
 const PIPELINE: &str = r#"
@@ -26,19 +28,6 @@ fn with_pipeline(sync: &str, production_regions: &[&str]) -> String {
         "profile = \"production\"\napproval = true",
         1,
     )
-}
-
-async fn get_pipeline(emulator: &Emulator) -> PipelineDeclaration {
-    let client = aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
-    client
-        .get_pipeline()
-        .name("acme-service")
-        .send()
-        .await
-        .unwrap()
-        .pipeline()
-        .unwrap()
-        .clone()
 }
 
 fn config<'a>(action: &'a ActionDeclaration, key: &str) -> Option<&'a str> {

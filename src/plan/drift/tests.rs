@@ -216,40 +216,31 @@ fn detect_in(template: &Value, live: &LiveStack) -> Vec<Drift> {
     )
 }
 
-fn bucket_mut<'a>(live: &'a mut LiveStack, logical: &str) -> &'a mut LiveBucket {
-    match &mut live
+fn config_mut<'a>(live: &'a mut LiveStack, logical: &str) -> &'a mut LiveConfig {
+    &mut live
         .resources
         .iter_mut()
         .find(|r| r.logical_id == logical)
-        .unwrap()
+        .unwrap_or_else(|| panic!("no {logical} in the stack"))
         .config
-    {
+}
+
+fn bucket_mut<'a>(live: &'a mut LiveStack, logical: &str) -> &'a mut LiveBucket {
+    match config_mut(live, logical) {
         LiveConfig::Bucket(b) => b,
         _ => panic!("{logical} is not a bucket"),
     }
 }
 
 fn role_mut<'a>(live: &'a mut LiveStack, logical: &str) -> &'a mut LiveRole {
-    match &mut live
-        .resources
-        .iter_mut()
-        .find(|r| r.logical_id == logical)
-        .unwrap()
-        .config
-    {
+    match config_mut(live, logical) {
         LiveConfig::Role(r) => r,
         _ => panic!("{logical} is not a role"),
     }
 }
 
 fn key_mut(live: &mut LiveStack) -> &mut LiveKey {
-    match &mut live
-        .resources
-        .iter_mut()
-        .find(|r| r.logical_id == "ArtifactKey")
-        .unwrap()
-        .config
-    {
+    match config_mut(live, "ArtifactKey") {
         LiveConfig::Key(k) => k,
         _ => unreachable!(),
     }
@@ -524,13 +515,7 @@ fn the_order_of_keys_in_a_statement_does_not_matter() {
 }
 
 fn pipeline_mut(live: &mut LiveStack) -> &mut PipelineDefinition {
-    match &mut live
-        .resources
-        .iter_mut()
-        .find(|r| r.logical_id == "Pipeline")
-        .unwrap()
-        .config
-    {
+    match config_mut(live, "Pipeline") {
         LiveConfig::Pipeline(p) => p,
         _ => unreachable!(),
     }
@@ -679,13 +664,7 @@ fn a_pipeline_whose_role_type_or_stage_order_changed_is_drift() {
 }
 
 fn function_mut(live: &mut LiveStack) -> (&mut LiveFunction, &mut Option<String>) {
-    match &mut live
-        .resources
-        .iter_mut()
-        .find(|r| r.logical_id == "SyncFunction")
-        .unwrap()
-        .config
-    {
+    match config_mut(live, "SyncFunction") {
         LiveConfig::Function {
             configuration,
             code_sha256,
