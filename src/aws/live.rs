@@ -638,6 +638,7 @@ pub(super) async fn repair_function(
     repair: &Repair,
 ) -> AwsResult<()> {
     if let Repair::UpdateFunctionCode { function, source } = repair {
+        until_updatable(client, calls, function).await?;
         count(calls);
         let package = crate::templates::code::inline_code_zip(source);
         return client
@@ -656,6 +657,7 @@ pub(super) async fn repair_function(
     else {
         return Err(not_for("Lambda", repair));
     };
+    until_updatable(client, calls, function).await?;
     count(calls);
     let narrow = |v: Option<i64>| v.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
     client
@@ -675,6 +677,47 @@ pub(super) async fn repair_function(
         .await
         .map(drop)
         .map_err(|e| error("UpdateFunctionConfiguration", e))
+}
+
+/// How long a function may stay in an update before plinth gives up waiting to update it.
+const FUNCTION_UPDATE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Lambda takes seconds to apply an update and refuses another one meanwhile
+/// (`ResourceConflictException`: "An update is in progress"), so a repair first waits until the
+/// function's `LastUpdateStatus` is no longer `InProgress`: after someone else's update, or
+/// after the repair of another of its properties a moment before.
+async fn until_updatable(
+    client: &aws_sdk_lambda::Client,
+    calls: &AtomicU64,
+    function: &str,
+) -> AwsResult<()> {
+    use aws_sdk_lambda::types::LastUpdateStatus;
+    let started = tokio::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(500);
+    loop {
+        count(calls);
+        let out = client
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| error("GetFunctionConfiguration", e))?;
+        if out.last_update_status() != Some(&LastUpdateStatus::InProgress) {
+            return Ok(());
+        }
+        if started.elapsed() >= FUNCTION_UPDATE_PATIENCE {
+            return Err(AwsError::new(
+                "GetFunctionConfiguration",
+                Some("ResourceConflictException"),
+                format!(
+                    "{function} is still being updated after {} s; run apply again once it is done",
+                    FUNCTION_UPDATE_PATIENCE.as_secs()
+                ),
+            ));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_secs(10));
+    }
 }
 
 pub(super) async fn read_pipeline(

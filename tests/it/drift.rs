@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::common::{BUILD, Emulator, get_pipeline, path_str, topology};
+use aws_sdk_lambda::client::Waiters;
 use plinth::templates::ARTIFACT_SYNC_SOURCE;
 use plinth::templates::code::{code_sha256, inline_code_zip};
 use serde_json::Value;
@@ -230,6 +231,12 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
         .function_name("acme-artifact-sync")
         .timeout(3)
         .send()
+        .await
+        .unwrap();
+    lambda
+        .wait_until_function_updated()
+        .function_name("acme-artifact-sync")
+        .wait(std::time::Duration::from_secs(60))
         .await
         .unwrap();
     lambda

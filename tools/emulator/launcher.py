@@ -967,6 +967,51 @@ def patch_function_inline_code() -> None:
     LambdaFunction.update_from_cloudformation_json = update
 
 
+LAMBDA_UPDATE_SECONDS = 2.0
+
+
+def patch_function_update_in_progress() -> None:
+    """Lambda takes a few seconds to apply UpdateFunctionConfiguration or UpdateFunctionCode, and
+    until it has, `LastUpdateStatus` is `InProgress` and another update is refused with
+    `ResourceConflictException` (409, "An update is in progress for resource: ARN"). moto applies
+    both at once and never refuses. Patched: each update takes LAMBDA_UPDATE_SECONDS."""
+    import time
+
+    from moto.awslambda.exceptions import LambdaClientError
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+
+    class UpdateInProgress(LambdaClientError):
+        code = 409
+
+        def __init__(self, arn: str):
+            super().__init__("ResourceConflictException",
+                             f"The operation cannot be performed at this time. An update is in progress for resource: {arn}")
+
+    def updating(function) -> bool:
+        return time.monotonic() < getattr(function, "update_until", 0.0)
+
+    def guarded(original):
+        def update(self, function_name, qualifier, body):
+            function = self.get_function(function_name, qualifier)
+            if updating(function):
+                raise UpdateInProgress(function.function_arn)
+            function.update_until = time.monotonic() + LAMBDA_UPDATE_SECONDS
+            return original(self, function_name, qualifier, body)
+        return update
+
+    configuration = LambdaFunction.get_configuration
+
+    def get_configuration(self, on_create: bool = False):
+        config = configuration(self, on_create)
+        if "LastUpdateStatus" in config and updating(self):
+            config["LastUpdateStatus"] = "InProgress"
+        return config
+
+    LambdaBackend.update_function_code = guarded(LambdaBackend.update_function_code)
+    LambdaBackend.update_function_configuration = guarded(LambdaBackend.update_function_configuration)
+    LambdaFunction.get_configuration = get_configuration
+
+
 def patch_lambda_version_resource() -> None:
     """AWS::Lambda::Version: moto gives it no physical id (CloudFormation's is the version's ARN),
     publishes without the template's Description, and answers a stack update that touches it
@@ -1035,6 +1080,7 @@ PATCHES = (
     patch_role_resource,
     patch_pipeline_metadata_timestamps,
     patch_function_inline_code,
+    patch_function_update_in_progress,
     patch_lambda_version_resource,
     # after the resource patches above, whose handlers they wrap
     patch_policy_sizes,

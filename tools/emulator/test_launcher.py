@@ -565,6 +565,23 @@ def test_a_lambda_version_is_the_published_code_and_is_replaced_when_it_changes(
     assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
+@proves("patch_function_update_in_progress")
+def test_a_function_refuses_another_update_while_one_is_in_progress(aws):
+    cfn, lam = aws("cloudformation"), aws("lambda")
+    cfn.create_stack(StackName="fidelity-function", TemplateBody=_function_stack(aws, "def handler(e, c): pass\n", 3))
+    lam.update_function_configuration(FunctionName="fidelity", Timeout=10)
+    assert lam.get_function_configuration(FunctionName="fidelity")["LastUpdateStatus"] == "InProgress"
+    with pytest.raises(ClientError) as refused:
+        lam.update_function_configuration(FunctionName="fidelity", Timeout=20)
+    assert refused.value.response["Error"]["Code"] == "ResourceConflictException"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    assert "An update is in progress" in refused.value.response["Error"]["Message"]
+    lam.get_waiter("function_updated").wait(FunctionName="fidelity", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    assert lam.get_function_configuration(FunctionName="fidelity")["LastUpdateStatus"] == "Successful"
+    lam.update_function_configuration(FunctionName="fidelity", Timeout=20)
+    assert lam.get_function_configuration(FunctionName="fidelity")["Timeout"] == 20
+
+
 def _client(url: str, service: str, attempts: int = 3):
     from botocore.config import Config
 
