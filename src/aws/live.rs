@@ -804,10 +804,25 @@ pub(super) async fn read_pipeline(
                 .collect(),
         })
         .collect();
+    let triggers = p
+        .triggers()
+        .iter()
+        .map(|t| {
+            let source = t.git_configuration().map_or("", |g| g.source_action_name());
+            format!("{} on {source}", t.provider_type().as_str())
+        })
+        .collect();
     Ok(Some(PipelineDefinition {
         name: p.name().to_owned(),
         role_arn: p.role_arn().to_owned(),
         pipeline_type: p.pipeline_type().map(|t| t.as_str().to_owned()),
+        execution_mode: p.execution_mode().map(|m| m.as_str().to_owned()),
+        variables: p
+            .variables()
+            .iter()
+            .map(|v| (v.name().to_owned(), v.default_value().map(str::to_owned)))
+            .collect(),
+        triggers,
         artifact_stores,
         stages,
     }))
@@ -822,13 +837,27 @@ fn declaration(
 > {
     use aws_sdk_codepipeline::types::{
         ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, ArtifactStoreType,
-        EncryptionKey, EncryptionKeyType, InputArtifact, OutputArtifact, PipelineDeclaration,
-        PipelineType, StageDeclaration,
+        EncryptionKey, EncryptionKeyType, ExecutionMode, InputArtifact, OutputArtifact,
+        PipelineDeclaration, PipelineType, PipelineVariableDeclaration, StageDeclaration,
     };
+    // No triggers: a definition with triggers is never compared, so never repaired.
     let mut pipeline = PipelineDeclaration::builder()
         .name(&d.name)
         .role_arn(&d.role_arn)
-        .set_pipeline_type(d.pipeline_type.as_deref().map(PipelineType::from));
+        .set_pipeline_type(d.pipeline_type.as_deref().map(PipelineType::from))
+        .execution_mode(ExecutionMode::from(
+            d.execution_mode
+                .as_deref()
+                .unwrap_or(crate::plan::drift::DEFAULT_EXECUTION_MODE),
+        ));
+    for (name, default) in &d.variables {
+        pipeline = pipeline.variables(
+            PipelineVariableDeclaration::builder()
+                .name(name)
+                .set_default_value(default.clone())
+                .build()?,
+        );
+    }
     for (region, store) in &d.artifact_stores {
         let key = store
             .key

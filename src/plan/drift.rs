@@ -16,7 +16,9 @@ use crate::templates::{canonical_json, code};
 use crate::topology::{AccountId, Region};
 
 mod pipeline;
-pub use pipeline::{ArtifactStore, PipelineAction, PipelineDefinition, Stage};
+pub use pipeline::{
+    ArtifactStore, DEFAULT_EXECUTION_MODE, PipelineAction, PipelineDefinition, Stage,
+};
 
 /// The live configuration of the resources of one stack, as their services report it.
 #[derive(Debug, Clone, PartialEq, Default)]

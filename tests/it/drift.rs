@@ -249,7 +249,8 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
         .await
         .unwrap();
 
-    // CodePipeline, in the build account: a deployment pointed at another role, a stage added
+    // CodePipeline, in the build account: a deployment pointed at another role, a stage added,
+    // runs in parallel
     let pipelines = aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
     let declared = get_pipeline(&emulator).await;
     pipelines
@@ -293,17 +294,22 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
             "Pipeline",
             "Stages",
         ),
+        (
+            "acme-pipeline-service 111111111111 us-east-1",
+            "Pipeline",
+            "ExecutionMode",
+        ),
     ]
     .into_iter()
     .map(|(s, r, p)| (s.to_owned(), r.to_owned(), p.to_owned()))
     .collect();
     assert_eq!(drifts(&plan.json()), expected);
-    assert_eq!(plan.json()["summary"]["drifted"], 12);
+    assert_eq!(plan.json()["summary"]["drifted"], 13);
 
     let human = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
     human
         .expect(2)
-        .assert_stderr("12 drifted")
+        .assert_stderr("13 drifted")
         .assert_stderr("- Stages/Backdoor")
         .assert_stderr(
             "~ Stages/production/Actions/CreateChangeSet-eu-west-1/Configuration/RoleArn: \
@@ -359,7 +365,12 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
         Some(code_sha256(&inline_code_zip(ARTIFACT_SYNC_SOURCE)).as_str())
     );
     // the pipeline is as CloudFormation made it: same stages, same actions, same settings
-    assert_eq!(get_pipeline(&emulator).await.stages(), declared.stages());
+    let repaired = get_pipeline(&emulator).await;
+    assert_eq!(repaired.stages(), declared.stages());
+    assert_eq!(
+        repaired.execution_mode(),
+        Some(&aws_sdk_codepipeline::types::ExecutionMode::Superseded)
+    );
 
     // --no-drift does not read it
     west_policy_deleted_again(&emulator).await;
@@ -385,7 +396,8 @@ async fn west_policy_deleted_again(emulator: &Emulator) {
         .unwrap();
 }
 
-/// The pipeline with production's change set made by another role and a stage at the end.
+/// The pipeline with production's change set made by another role, a stage at the end, and
+/// runs in parallel.
 fn tampered(
     pipeline: &aws_sdk_codepipeline::types::PipelineDeclaration,
 ) -> aws_sdk_codepipeline::types::PipelineDeclaration {
@@ -427,5 +439,6 @@ fn tampered(
     );
     let mut tampered = pipeline.clone();
     tampered.stages = stages;
+    tampered.execution_mode = Some(aws_sdk_codepipeline::types::ExecutionMode::Parallel);
     tampered
 }

@@ -1,7 +1,8 @@
 //! A pipeline's definition, as CodePipeline reports it and as the template declares it.
 //!
-//! Both sides are brought into one shape ([`PipelineDefinition`]) holding exactly what plinth's
-//! templates declare: the role, the artifact stores, the stages and their actions. CodePipeline
+//! Both sides are brought into one shape ([`PipelineDefinition`]): the role, the type, the
+//! execution mode, the artifact stores, the stages and their actions, the variables, and the
+//! triggers (which plinth's templates never declare, so any is drift). CodePipeline
 //! fills in defaults the template leaves out (a run order of 1, empty artifact lists, an empty
 //! configuration, an action's region); those are filled in on the declared side too, so that an
 //! untouched pipeline compares equal. Stages are compared in order (their order is the
@@ -21,6 +22,13 @@ pub struct PipelineDefinition {
     pub role_arn: String,
     /// `V1` or `V2`; `None` when CodePipeline does not say (a V1 pipeline).
     pub pipeline_type: Option<String>,
+    /// `SUPERSEDED`, `QUEUED` or `PARALLEL`; `None` for CodePipeline's default, `SUPERSEDED`.
+    pub execution_mode: Option<String>,
+    /// Pipeline-level variables: name to default value.
+    pub variables: BTreeMap<String, Option<String>>,
+    /// The triggers, each as its provider and source action; a template that declares triggers
+    /// is not compared.
+    pub triggers: Vec<String>,
     /// Region to store.
     pub artifact_stores: BTreeMap<String, ArtifactStore>,
     pub stages: Vec<Stage>,
@@ -86,10 +94,24 @@ impl PipelineDefinition {
                 })
             })
             .collect::<Option<_>>()?;
+        if !p["Triggers"].is_null() {
+            return None;
+        }
+        let variables = match &p["Variables"] {
+            Value::Null => BTreeMap::new(),
+            Value::Array(list) => list
+                .iter()
+                .map(|v| Some((text(&v["Name"])?, v.get("DefaultValue").map(scalar))))
+                .collect::<Option<_>>()?,
+            _ => return None,
+        };
         Some(Self {
             name: text(&p["Name"])?,
             role_arn: text(&p["RoleArn"])?,
             pipeline_type: text(&p["PipelineType"]),
+            execution_mode: text(&p["ExecutionMode"]),
+            variables,
+            triggers: Vec::new(),
             artifact_stores,
             stages,
         })
@@ -113,6 +135,17 @@ impl PipelineDefinition {
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
+
+/// `none`, `1 trigger`, `2 triggers`.
+fn count(n: usize, what: &str) -> String {
+    match n {
+        0 => "none".to_owned(),
+        n => format!("{n} {what}{}", plural(n)),
+    }
+}
+
+/// The execution mode of a pipeline that names none.
+pub const DEFAULT_EXECUTION_MODE: &str = "SUPERSEDED";
 
 fn store_of(store: &Value) -> Option<ArtifactStore> {
     Some(ArtifactStore {
@@ -194,6 +227,54 @@ impl Found<'_> {
                 "PipelineType",
                 live.pipeline_type.clone().unwrap_or_else(|| "V1".into()),
                 declared.pipeline_type.clone().unwrap_or_default(),
+                repair.clone(),
+            );
+        }
+        let mode = |m: &Option<String>| m.clone().unwrap_or_else(|| DEFAULT_EXECUTION_MODE.into());
+        if mode(&live.execution_mode) != mode(&declared.execution_mode) {
+            self.push(
+                "ExecutionMode",
+                mode(&live.execution_mode),
+                mode(&declared.execution_mode),
+                repair.clone(),
+            );
+        }
+        if live.variables != declared.variables {
+            let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "no default".into());
+            let mut lines = Vec::new();
+            for (name, value) in &declared.variables {
+                match live.variables.get(name) {
+                    None => lines.push(format!("+ Variables/{name}: {}", shown(value))),
+                    Some(have) if have != value => lines.push(format!(
+                        "~ Variables/{name}: live {}, declared {}",
+                        shown(have),
+                        shown(value)
+                    )),
+                    Some(_) => {}
+                }
+            }
+            for (name, value) in &live.variables {
+                if !declared.variables.contains_key(name) {
+                    lines.push(format!("- Variables/{name}: {}", shown(value)));
+                }
+            }
+            self.push_with(
+                "Variables",
+                count(live.variables.len(), "variable"),
+                count(declared.variables.len(), "variable"),
+                lines,
+                repair.clone(),
+            );
+        }
+        if live.triggers != declared.triggers {
+            self.push_with(
+                "Triggers",
+                count(live.triggers.len(), "trigger"),
+                count(declared.triggers.len(), "trigger"),
+                live.triggers
+                    .iter()
+                    .map(|t| format!("- Triggers/{t}"))
+                    .collect(),
                 repair.clone(),
             );
         }

@@ -133,6 +133,7 @@ fn faithful(template: &Value, account: &AccountId, region: &Region) -> LiveStack
             "AWS::CodePipeline::Pipeline" => {
                 // CodePipeline fills in what the template leaves out.
                 let mut definition = PipelineDefinition::declared(p, &context).unwrap();
+                definition.execution_mode = Some("SUPERSEDED".into());
                 for action in definition.stages.iter_mut().flat_map(|s| &mut s.actions) {
                     action.region.get_or_insert_with(|| region.to_string());
                 }
@@ -633,12 +634,16 @@ fn a_pipeline_changed_behind_cloudformations_back_is_named_stage_by_stage_and_pu
 }
 
 #[test]
-fn a_pipeline_whose_role_type_or_stage_order_changed_is_drift() {
+fn a_pipeline_whose_role_type_mode_variables_triggers_or_stage_order_changed_is_drift() {
     let (template, mut live) = pipeline();
     {
         let live = pipeline_mut(&mut live);
         live.role_arn = "arn:aws:iam::111111111111:role/other".into();
         live.pipeline_type = None;
+        live.execution_mode = Some("PARALLEL".into());
+        live.variables
+            .insert("Target".into(), Some("production".into()));
+        live.triggers.push("CodeStarSourceConnection on App".into());
         live.stages.swap(1, 2);
     }
     let drifts = detect_in(&template, &live);
@@ -655,12 +660,27 @@ fn a_pipeline_whose_role_type_or_stage_order_changed_is_drift() {
         )
     );
     assert_eq!(found[1], ("PipelineType", "V1", "V2"));
-    assert_eq!(found[2].0, "Stages");
-    assert!(
-        drifts[2].details[0].starts_with("~ stage order: live Source, "),
-        "{:?}",
-        drifts[2].details
+    assert_eq!(found[2], ("ExecutionMode", "PARALLEL", "SUPERSEDED"));
+    assert_eq!(found[3], ("Variables", "1 variable", "none"));
+    assert_eq!(drifts[3].details, ["- Variables/Target: production"]);
+    assert_eq!(found[4], ("Triggers", "1 trigger", "none"));
+    assert_eq!(
+        drifts[4].details,
+        ["- Triggers/CodeStarSourceConnection on App"]
     );
+    assert_eq!(found[5].0, "Stages");
+    assert!(
+        drifts[5].details[0].starts_with("~ stage order: live Source, "),
+        "{:?}",
+        drifts[5].details
+    );
+    assert_eq!(drifts.len(), 6);
+    // the repair declares the default mode, no variables and no triggers
+    let Repair::UpdatePipeline { definition } = &drifts[0].repair else {
+        panic!("{:?}", drifts[0].repair);
+    };
+    assert_eq!(definition.execution_mode, None);
+    assert!(definition.variables.is_empty() && definition.triggers.is_empty());
 }
 
 fn function_mut(live: &mut LiveStack) -> (&mut LiveFunction, &mut Option<String>) {
