@@ -756,7 +756,6 @@ pub(super) async fn read_pipeline(
             .unwrap_or_default();
         artifact_stores.insert(region, store(single));
     }
-    let names = |list: Vec<&str>| list.into_iter().map(str::to_owned).collect::<Vec<_>>();
     let stages = p
         .stages()
         .iter()
@@ -783,18 +782,16 @@ pub(super) async fn read_pipeline(
                             .flatten()
                             .map(|(k, v)| (k.clone(), v.clone()))
                             .collect(),
-                        input_artifacts: names(
-                            a.input_artifacts()
-                                .iter()
-                                .map(aws_sdk_codepipeline::types::InputArtifact::name)
-                                .collect(),
-                        ),
-                        output_artifacts: names(
-                            a.output_artifacts()
-                                .iter()
-                                .map(aws_sdk_codepipeline::types::OutputArtifact::name)
-                                .collect(),
-                        ),
+                        input_artifacts: a
+                            .input_artifacts()
+                            .iter()
+                            .map(|i| i.name().to_owned())
+                            .collect(),
+                        output_artifacts: a
+                            .output_artifacts()
+                            .iter()
+                            .map(|o| o.name().to_owned())
+                            .collect(),
                         role_arn: a.role_arn().map(str::to_owned),
                         region: a.region().map(str::to_owned),
                         run_order: i64::from(a.run_order().unwrap_or(1)),

@@ -265,6 +265,7 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
     let primary = "acme-primary 111111111111 us-east-1";
     let west = "acme-regional 111111111111 us-west-2";
     let eu = "acme-regional 111111111111 eu-west-1";
+    let pipeline = "acme-pipeline-service 111111111111 us-east-1";
     let expected: BTreeSet<(String, String, String)> = [
         (west, "ArtifactBucketPolicy", "PolicyDocument"),
         (eu, "ArtifactBucketPolicy", "PolicyDocument"),
@@ -289,16 +290,8 @@ async fn changes_made_behind_cloudformations_back_are_shown_repaired_and_gone() 
         (eu, "ArtifactKey", "KeyPolicy"),
         (primary, "SyncFunction", "Timeout"),
         (primary, "SyncFunction", "Code"),
-        (
-            "acme-pipeline-service 111111111111 us-east-1",
-            "Pipeline",
-            "Stages",
-        ),
-        (
-            "acme-pipeline-service 111111111111 us-east-1",
-            "Pipeline",
-            "ExecutionMode",
-        ),
+        (pipeline, "Pipeline", "Stages"),
+        (pipeline, "Pipeline", "ExecutionMode"),
     ]
     .into_iter()
     .map(|(s, r, p)| (s.to_owned(), r.to_owned(), p.to_owned()))

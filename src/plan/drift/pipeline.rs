@@ -196,8 +196,9 @@ fn action_of(action: &Value) -> Option<PipelineAction> {
 }
 
 impl Found<'_> {
-    /// The pipeline's role, type, artifact stores and stages; each that differs is one drift,
-    /// all repaired by one `UpdatePipeline` with the declared definition.
+    /// The pipeline's role, type, execution mode, variables, triggers, artifact stores and
+    /// stages; each that differs is one drift, all repaired by one `UpdatePipeline` with the
+    /// declared definition.
     pub(super) fn pipeline(
         &mut self,
         live: &PipelineDefinition,
@@ -219,16 +220,16 @@ impl Found<'_> {
                 repair.clone(),
             );
         }
-        if declared.pipeline_type.is_some()
-            && live.pipeline_type.as_deref().unwrap_or("V1")
-                != declared.pipeline_type.as_deref().unwrap_or("V1")
-        {
-            self.push(
-                "PipelineType",
-                live.pipeline_type.clone().unwrap_or_else(|| "V1".into()),
-                declared.pipeline_type.clone().unwrap_or_default(),
-                repair.clone(),
-            );
+        if let Some(wanted) = &declared.pipeline_type {
+            let have = live.pipeline_type.as_deref().unwrap_or("V1");
+            if have != wanted {
+                self.push(
+                    "PipelineType",
+                    have.to_owned(),
+                    wanted.clone(),
+                    repair.clone(),
+                );
+            }
         }
         let mode = |m: &Option<String>| m.clone().unwrap_or_else(|| DEFAULT_EXECUTION_MODE.into());
         if mode(&live.execution_mode) != mode(&declared.execution_mode) {
@@ -239,30 +240,19 @@ impl Found<'_> {
                 repair.clone(),
             );
         }
-        if live.variables != declared.variables {
-            let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "no default".into());
-            let mut lines = Vec::new();
-            for (name, value) in &declared.variables {
-                match live.variables.get(name) {
-                    None => lines.push(format!("+ Variables/{name}: {}", shown(value))),
-                    Some(have) if have != value => lines.push(format!(
-                        "~ Variables/{name}: live {}, declared {}",
-                        shown(have),
-                        shown(value)
-                    )),
-                    Some(_) => {}
-                }
-            }
-            for (name, value) in &live.variables {
-                if !declared.variables.contains_key(name) {
-                    lines.push(format!("- Variables/{name}: {}", shown(value)));
-                }
-            }
+        let variables = keyed_changes(
+            "Variables",
+            &live.variables,
+            &declared.variables,
+            |v| v.clone().unwrap_or_else(|| "no default".into()),
+            PartialEq::eq,
+        );
+        if !variables.is_empty() {
             self.push_with(
                 "Variables",
                 count(live.variables.len(), "variable"),
                 count(declared.variables.len(), "variable"),
-                lines,
+                variables,
                 repair.clone(),
             );
         }
@@ -278,7 +268,18 @@ impl Found<'_> {
                 repair.clone(),
             );
         }
-        let stores = store_changes(&live.artifact_stores, &declared.artifact_stores);
+        let stores = keyed_changes(
+            "ArtifactStores",
+            &live.artifact_stores,
+            &declared.artifact_stores,
+            |s| match &s.key {
+                Some(key) => format!("{} (key {key})", s.bucket),
+                None => format!("{} (CodePipeline's default key)", s.bucket),
+            },
+            |a, b| {
+                a.bucket == b.bucket && a.key.as_deref().map(key_id) == b.key.as_deref().map(key_id)
+            },
+        );
         if !stores.is_empty() {
             let regions = |s: &BTreeMap<String, ArtifactStore>| {
                 let list: Vec<&str> = s.keys().map(String::as_str).collect();
@@ -309,32 +310,30 @@ impl Found<'_> {
     }
 }
 
-fn store_changes(
-    live: &BTreeMap<String, ArtifactStore>,
-    declared: &BTreeMap<String, ArtifactStore>,
+/// The entries of two maps that differ, as `+ PREFIX/key: …` (declared only), `~ PREFIX/key:
+/// live …, declared …` and `- PREFIX/key: …` (live only).
+fn keyed_changes<V>(
+    prefix: &str,
+    live: &BTreeMap<String, V>,
+    declared: &BTreeMap<String, V>,
+    describe: impl Fn(&V) -> String,
+    same: impl Fn(&V, &V) -> bool,
 ) -> Vec<String> {
-    let describe = |s: &ArtifactStore| match &s.key {
-        Some(key) => format!("{} (key {key})", s.bucket),
-        None => format!("{} (CodePipeline's default key)", s.bucket),
-    };
-    let same = |a: &ArtifactStore, b: &ArtifactStore| {
-        a.bucket == b.bucket && a.key.as_deref().map(key_id) == b.key.as_deref().map(key_id)
-    };
     let mut lines = Vec::new();
-    for (region, want) in declared {
-        match live.get(region) {
-            None => lines.push(format!("+ ArtifactStores/{region}: {}", describe(want))),
+    for (key, want) in declared {
+        match live.get(key) {
+            None => lines.push(format!("+ {prefix}/{key}: {}", describe(want))),
             Some(have) if !same(have, want) => lines.push(format!(
-                "~ ArtifactStores/{region}: live {}, declared {}",
+                "~ {prefix}/{key}: live {}, declared {}",
                 describe(have),
                 describe(want)
             )),
             Some(_) => {}
         }
     }
-    for (region, have) in live {
-        if !declared.contains_key(region) {
-            lines.push(format!("- ArtifactStores/{region}: {}", describe(have)));
+    for (key, have) in live {
+        if !declared.contains_key(key) {
+            lines.push(format!("- {prefix}/{key}: {}", describe(have)));
         }
     }
     lines
