@@ -1018,6 +1018,7 @@ def patch_lambda_version_resource() -> None:
     with a 500. Like CloudFormation: the physical id is the version's ARN, a change of
     FunctionName, Description or CodeSha256 publishes a new version and deletes the old one, and
     deleting the stack deletes the version."""
+    from moto.awslambda.exceptions import UnknownFunctionException
     from moto.awslambda.models import LambdaVersion, lambda_backends
 
     def publish(properties, account_id, region_name):
@@ -1051,7 +1052,7 @@ def patch_lambda_version_resource() -> None:
     def delete(self, account_id, region_name):
         try:
             lambda_backends[account_id][region_name].delete_function(self.function, str(self.version))
-        except Exception:  # the function, and with it its versions, may be gone already
+        except UnknownFunctionException:  # the function, and with it its versions, is gone already
             pass
 
     LambdaVersion.__init__ = init
