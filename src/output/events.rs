@@ -73,7 +73,12 @@ pub fn describe(style: &Style, event: &Event) -> Option<String> {
             style.yellow("not started")
         ),
         Event::BucketEmptied { bucket, objects } => {
-            format!("  emptied bucket {bucket} ({objects} object versions and delete markers)")
+            let what = if *objects == 1 {
+                "object version or delete marker"
+            } else {
+                "object versions and delete markers"
+            };
+            format!("  emptied bucket {bucket} ({objects} {what})")
         }
         Event::BucketDeleted { bucket } => {
             format!("{} bucket {bucket}: deleted", style.green("ok"))
@@ -185,5 +190,32 @@ impl Reporter for ProgressView {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_emptied_bucket_counts_what_was_deleted_in_words_that_agree() {
+        let line = |objects| {
+            describe(
+                &Style { color: false },
+                &Event::BucketEmptied {
+                    bucket: "b".into(),
+                    objects,
+                },
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            line(1),
+            "  emptied bucket b (1 object version or delete marker)"
+        );
+        assert_eq!(
+            line(4),
+            "  emptied bucket b (4 object versions and delete markers)"
+        );
     }
 }
