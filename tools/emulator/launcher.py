@@ -114,8 +114,21 @@ def _compact_size(policy) -> int:
     return len(json.dumps(value, separators=(",", ":")))
 
 
+# Propagation mode: how long a new role stays invisible as a principal (0: visible at once).
+_IAM_PROPAGATION_SECONDS = [0.0]
+
+
+def _visible(role) -> bool:
+    """Whether a role has propagated: IAM is eventually consistent, and S3, KMS and IAM itself
+    refuse a policy naming a role for a while after CreateRole (propagation mode)."""
+    from moto.core.utils import utcnow
+
+    return (utcnow() - role.create_date).total_seconds() >= _IAM_PROPAGATION_SECONDS[0]
+
+
 def _missing_roles(policy) -> list:
-    """Role ARNs a policy names as principals that do not exist (in any emulated account)."""
+    """Role ARNs a policy names as principals that do not exist (in any emulated account), or
+    not yet as far as other services can see (propagation mode)."""
     from moto.iam.models import iam_backends
 
     value = json.loads(policy) if isinstance(policy, (str, bytes)) else policy
@@ -132,7 +145,7 @@ def _missing_roles(policy) -> list:
                 continue
             account, name = parts[4], parts[5].rsplit("/", 1)[-1]
             roles = iam_backends[account]["aws"].roles.values() if account.isdigit() else []
-            if account != "*" and not any(role.name == name for role in roles):
+            if account != "*" and not any(role.name == name and _visible(role) for role in roles):
                 missing.append(arn)
     return missing
 
@@ -286,6 +299,64 @@ def patch_policy_principals() -> None:
             raise _kms_malformed_policy(f"Policy contains a statement with one or more invalid principals: {missing[0]}")
 
     _check_key_policies(check_key_policy)
+
+
+def _principals_by_id(document, arn: str, unique_id: str):
+    """The policy `document` (JSON text or object) with every principal `arn` named by
+    `unique_id` instead; `None` when it does not name `arn`."""
+    value = json.loads(document) if isinstance(document, (str, bytes)) else copy.deepcopy(document)
+    statements = value.get("Statement", []) if isinstance(value, dict) else []
+    changed = False
+    for statement in [statements] if isinstance(statements, dict) else statements:
+        principal = statement.get("Principal")
+        if not isinstance(principal, dict) or "AWS" not in principal:
+            continue
+        names = principal["AWS"]
+        listed = [names] if isinstance(names, str) else list(names)
+        if arn in listed:
+            listed = [unique_id if name == arn else name for name in listed]
+            principal["AWS"] = listed[0] if isinstance(names, str) else listed
+            changed = True
+    return value if changed else None
+
+
+def patch_role_deletion_principals() -> None:
+    """Deleting a role leaves the bucket, key and trust policies that name it as they were. AWS
+    stores a policy's principals by the role's unique id: once the role is deleted, those
+    policies name its id (AROA...) instead of its ARN, and a role created again under the same
+    name (a new id) is not granted until each policy is put again (IAM User Guide, "Specifying a
+    principal")."""
+    from moto.iam.models import IAMBackend, iam_backends
+    from moto.kms.models import kms_backends
+    from moto.s3.models import s3_backends
+
+    original_delete = IAMBackend.delete_role
+
+    def delete_role(self, role_name):
+        role = self.get_role(role_name)
+        arn, unique_id = role.arn, role.id
+        original_delete(self, role_name)
+        for account in list(s3_backends.keys()):
+            for backend in list(s3_backends[account].values()):
+                for bucket in backend.buckets.values():
+                    rewritten = bucket.policy and _principals_by_id(bucket.policy, arn, unique_id)
+                    if rewritten:
+                        bucket.policy = json.dumps(rewritten).encode()
+        for account in list(kms_backends.keys()):
+            for backend in list(kms_backends[account].values()):
+                for key in backend.keys.values():
+                    rewritten = key.policy and _principals_by_id(key.policy, arn, unique_id)
+                    if rewritten:
+                        key.policy = json.dumps(rewritten)
+        for account in list(iam_backends.keys()):
+            for backend in list(iam_backends[account].values()):
+                for other in backend.roles.values():
+                    document = other.assume_role_policy_document
+                    rewritten = document and _principals_by_id(document, arn, unique_id)
+                    if rewritten:
+                        other.assume_role_policy_document = json.dumps(rewritten)
+
+    IAMBackend.delete_role = delete_role
 
 
 def _after_bucket_create_and_update(apply) -> None:
@@ -516,6 +587,7 @@ def patch_create_failure() -> None:
                                                 ValidationError)
     from moto.cloudformation.models import CloudFormationBackend, Stack
 
+    _record_resource_failures()
     template_errors = (ValidationError, ExportNotFound, MissingParameterError, UnsupportedAttribute)
     original_create = CloudFormationBackend.create_stack
 
@@ -539,7 +611,7 @@ def patch_create_failure() -> None:
                 self.stacks.pop(stack.stack_id)
                 raise
             reason = getattr(error, "message", None) or str(error)
-            stack._add_stack_event("CREATE_FAILED", resource_status_reason=reason)
+            _resource_event(stack, _failed_resource(stack, error), "CREATE_FAILED")
             stack._add_stack_event("ROLLBACK_IN_PROGRESS",
                                    resource_status_reason="The following resource(s) failed to create. Rollback requested by user.")
             stack.status = "ROLLBACK_COMPLETE" if rolled_back else "ROLLBACK_FAILED"
@@ -559,6 +631,100 @@ def patch_create_failure() -> None:
                 if k in resource_map._resource_json_map and v is not None and not isinstance(v, str)]
 
     Stack.stack_resources = property(existing_resources)
+
+
+def _record_resource_failures() -> None:
+    """Remembers, per stack operation, which resource failed last and why: moto raises a
+    resource's error without saying which resource it was. Installed once, by the patches that
+    turn a resource's failure into its stack's."""
+    import moto.cloudformation.parsing as parsing
+
+    if getattr(parsing, "_plinth_recording", False):
+        return
+    parsing._plinth_recording = True
+
+    def recorded(original):
+        def run(logical_id, resource_json, resources_map, *args, **kwargs):
+            try:
+                return original(logical_id, resource_json, resources_map, *args, **kwargs)
+            except Exception as error:
+                reason = getattr(error, "message", None) or str(error)
+                resources_map._plinth_failed = (logical_id, resource_json.get("Type", ""), reason)
+                raise
+        return run
+
+    parsing.parse_and_create_resource = recorded(parsing.parse_and_create_resource)
+    parsing.parse_and_update_resource = recorded(parsing.parse_and_update_resource)
+
+
+def _resource_event(stack, failed, status: str) -> None:
+    """Adds the stack event of one resource (`failed`: logical id, type, reason)."""
+    from moto.cloudformation.models import Event
+
+    logical_id, resource_type, reason = failed
+    stack.events.append(Event(stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
+                              physical_resource_id="", resource_type=resource_type, resource_status=status,
+                              resource_status_reason=reason, resource_properties=None))
+
+
+def _failed_resource(stack, error):
+    """(logical id, type, reason) of the resource whose failure is `error`."""
+    reason = getattr(error, "message", None) or str(error)
+    failed = getattr(stack.resource_map, "_plinth_failed", None)
+    stack.resource_map._plinth_failed = None
+    return (failed[0], failed[1], failed[2]) if failed else (stack.name, "AWS::CloudFormation::Stack", reason)
+
+
+def patch_update_failure() -> None:
+    """A resource that fails during UpdateStack (a policy refused, a limit passed, a managed
+    policy that does not exist) makes moto raise from UpdateStack itself, keep the new template
+    while the resources stay half-updated, and leave the stack's status as it was. CloudFormation
+    accepts the call; the resource's event says UPDATE_FAILED with the reason; the stack rolls
+    back (UPDATE_ROLLBACK_IN_PROGRESS) to its previous template, parameters and resource state
+    and ends in UPDATE_ROLLBACK_COMPLETE, or UPDATE_ROLLBACK_FAILED when the rollback fails too.
+    Template errors stay synchronous, as in AWS."""
+    from moto.cloudformation.exceptions import (ExportNotFound, MissingParameterError, UnsupportedAttribute,
+                                                ValidationError)
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.core.utils import utcnow
+
+    _record_resource_failures()
+    template_errors = (ValidationError, ExportNotFound, MissingParameterError, UnsupportedAttribute)
+    original_update = CloudFormationBackend.update_stack
+
+    def update_stack(self, name, template, role_arn, parameters, tags):
+        stack = self.get_stack(name)
+        before = (stack.template, copy.deepcopy(stack.template_dict), dict(stack.parameters), dict(stack.tags),
+                  stack.role_arn, stack.description)
+        stack.resource_map._plinth_failed = None
+        try:
+            return original_update(self, name, template, role_arn, parameters, tags)
+        except Exception as error:
+            if isinstance(error, template_errors) and stack.template == before[0]:
+                raise
+            roll_back(stack, before, error)
+            return stack
+
+    def roll_back(stack, before, error):
+        failed = _failed_resource(stack, error)
+        _resource_event(stack, failed, "UPDATE_FAILED")
+        stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS",
+                               resource_status_reason=f"The following resource(s) failed to update: [{failed[0]}]. ")
+        old_template, old_dict, old_parameters, old_tags, old_role, old_description = before
+        stack.template, stack.template_dict, stack.description = old_template, old_dict, old_description
+        stack.parameters, stack.tags, stack.role_arn = old_parameters, old_tags, old_role
+        try:
+            stack.resource_map.update(copy.deepcopy(old_dict), old_parameters)
+            stack.output_map = stack._create_output_map()
+            stack.status, stack.status_reason = "UPDATE_ROLLBACK_COMPLETE", None
+        except Exception as rollback_error:
+            rollback = _failed_resource(stack, rollback_error)
+            _resource_event(stack, rollback, "UPDATE_FAILED")
+            stack.status, stack.status_reason = "UPDATE_ROLLBACK_FAILED", rollback[2]
+        stack._add_stack_event(stack.status)
+        stack.last_updated_time = utcnow()
+
+    CloudFormationBackend.update_stack = update_stack
 
 
 def patch_delete_failure() -> None:
@@ -1075,6 +1241,8 @@ PATCHES = (
     patch_conditions_on_update,
     patch_create_failure,
     patch_delete_failure,
+    patch_update_failure,
+    patch_role_deletion_principals,
     patch_object_policy_conditions,
     patch_codepipeline_resource,
     patch_bucket_versioning_response,
@@ -1352,6 +1520,11 @@ def main(argv: list) -> int:
     parser.add_argument("--key-stack-seconds", type=float, default=None,
                         help="the same for stacks that hold a KMS key (env PLINTH_EMULATOR_KEY_STACK_SECONDS; "
                              "default twice --stack-seconds)")
+    parser.add_argument("--iam-propagation-seconds", type=float,
+                        default=float(env("PLINTH_EMULATOR_IAM_PROPAGATION_SECONDS", "0")),
+                        help="propagation mode: for how long after CreateRole a role is not yet a valid "
+                             "principal in bucket, key and trust policies "
+                             "(env PLINTH_EMULATOR_IAM_PROPAGATION_SECONDS; 0, the default, is off)")
     parser.add_argument("--throttle-share", type=float, default=float(env("PLINTH_EMULATOR_THROTTLE_SHARE", "0")),
                         help="fault mode: the share of requests answered with throttling (env PLINTH_EMULATOR_THROTTLE_SHARE)")
     parser.add_argument("--error-share", type=float, default=float(env("PLINTH_EMULATOR_ERROR_SHARE", "0")),
@@ -1361,6 +1534,7 @@ def main(argv: list) -> int:
     args = parser.parse_args(argv)
     if not args.plain:
         apply_patches(tuple(args.without))
+    _IAM_PROPAGATION_SECONDS[0] = args.iam_propagation_seconds
     if args.stack_seconds > 0:
         key_seconds = args.key_stack_seconds
         if key_seconds is None:

@@ -269,8 +269,42 @@ def test_failed_create_rolls_back_to_rollback_complete(aws):
     stack = cfn.describe_stacks(StackName="s")["Stacks"][0]
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
     assert "fidelity-rollback" not in [b["Name"] for b in aws("s3").list_buckets()["Buckets"]]
-    reasons = [e.get("ResourceStatusReason", "") for e in cfn.describe_stack_events(StackName="s")["StackEvents"]]
-    assert any("taken" in reason for reason in reasons)
+    events = cfn.describe_stack_events(StackName="s")["StackEvents"]
+    failed = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed and failed[0]["LogicalResourceId"] == "Role"
+    assert "taken" in failed[0]["ResourceStatusReason"]
+
+
+@proves("patch_update_failure")
+def test_a_resource_refused_during_an_update_rolls_the_stack_back(aws):
+    cfn, s3 = aws("cloudformation"), aws("s3")
+    granted = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::fidelity-update-rollback/*"}]}
+
+    def template(policy, tag):
+        return _template({
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {
+                "BucketName": "fidelity-update-rollback", "Tags": [{"Key": "v", "Value": tag}]}},
+            "Policy": {"Type": "AWS::S3::BucketPolicy", "Properties": {
+                "Bucket": {"Ref": "Bucket"}, "PolicyDocument": policy}},
+        })
+
+    first = template(granted, "1")
+    cfn.create_stack(StackName="s", TemplateBody=first)
+    refused = json.loads(json.dumps(granted).replace(":root", ":role/fidelity-nobody"))
+    cfn.update_stack(StackName="s", TemplateBody=template(refused, "2"))  # accepted, as in AWS
+    assert _status(cfn, "s") == "UPDATE_ROLLBACK_COMPLETE"
+    events = cfn.describe_stack_events(StackName="s")["StackEvents"]
+    failed = [e for e in events if e["ResourceStatus"] == "UPDATE_FAILED"]
+    assert failed and failed[0]["LogicalResourceId"] == "Policy"
+    assert "Invalid principal in policy" in failed[0]["ResourceStatusReason"]
+    # the previous template, and the resources as it made them
+    assert dict(cfn.get_template(StackName="s")["TemplateBody"]) == json.loads(first)
+    assert json.loads(s3.get_bucket_policy(Bucket="fidelity-update-rollback")["Policy"]) == granted
+    # and the stack can be updated again
+    cfn.update_stack(StackName="s", TemplateBody=template(granted, "3"))
+    assert _status(cfn, "s") == "UPDATE_COMPLETE"
 
 
 @proves("patch_delete_failure")
@@ -790,3 +824,55 @@ def test_a_trust_policy_naming_a_role_that_does_not_exist_is_refused(aws):
     error = _refused(lambda: iam.create_role(RoleName="trusting", AssumeRolePolicyDocument=json.dumps(trust)))
     assert error["Code"] == "MalformedPolicyDocument"
     assert "Invalid principal in policy" in error["Message"]
+
+
+_TRUST_CLOUDFORMATION = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+@proves("patch_role_deletion_principals")
+def test_a_deleted_roles_grants_name_its_unique_id(aws):
+    s3, kms, iam = aws("s3"), aws("kms"), aws("iam")
+    role = iam.create_role(RoleName="fidelity-deleted", AssumeRolePolicyDocument=_TRUST_CLOUDFORMATION)["Role"]
+    arn, unique_id = role["Arn"], role["RoleId"]
+    assert unique_id.startswith("AROA")
+    s3.create_bucket(Bucket="fidelity")
+    s3.put_bucket_policy(Bucket="fidelity", Policy=json.dumps(_policy([arn, "arn:aws:iam::123456789012:root"])))
+    key = kms.create_key(Policy=json.dumps(_policy(arn)))["KeyMetadata"]["KeyId"]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": arn},
+                                                     "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="fidelity-trusting", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.delete_role(RoleName="fidelity-deleted")
+    bucket_policy = json.loads(s3.get_bucket_policy(Bucket="fidelity")["Policy"])
+    assert bucket_policy["Statement"][0]["Principal"]["AWS"] == [unique_id, "arn:aws:iam::123456789012:root"]
+    key_policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    assert key_policy["Statement"][0]["Principal"]["AWS"] == unique_id
+    document = iam.get_role(RoleName="fidelity-trusting")["Role"]["AssumeRolePolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    assert document["Statement"][0]["Principal"]["AWS"] == unique_id
+    # a role created again under the name has a new id, and the old grants do not name it
+    again = iam.create_role(RoleName="fidelity-deleted", AssumeRolePolicyDocument=_TRUST_CLOUDFORMATION)["Role"]
+    assert again["RoleId"] != unique_id
+    assert json.loads(s3.get_bucket_policy(Bucket="fidelity")["Policy"]) == bucket_policy
+
+
+def test_propagation_mode_refuses_a_new_role_as_a_principal_until_it_has_propagated():
+    url = _start((), ("--iam-propagation-seconds", "2"))
+    urllib.request.urlopen(urllib.request.Request(url + "/moto-api/reset", method="POST"))
+    s3, kms, iam = _client(url, "s3"), _client(url, "kms"), _client(url, "iam")
+    arn = iam.create_role(RoleName="fidelity-new", AssumeRolePolicyDocument=_TRUST_CLOUDFORMATION)["Role"]["Arn"]
+    created = time.monotonic()
+    s3.create_bucket(Bucket="fidelity")
+    error = _refused(lambda: s3.put_bucket_policy(Bucket="fidelity", Policy=json.dumps(_policy(arn))))
+    assert (error["Code"], error["Message"]) == ("MalformedPolicy", "Invalid principal in policy")
+    assert _refused(lambda: kms.create_key(Policy=json.dumps(_policy(arn))))["Code"] == \
+        "MalformedPolicyDocumentException"
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": arn},
+                                                     "Action": "sts:AssumeRole"}]}
+    error = _refused(lambda: iam.create_role(RoleName="fidelity-trusting", AssumeRolePolicyDocument=json.dumps(trust)))
+    assert error["Code"] == "MalformedPolicyDocument"
+    assert time.monotonic() - created < 2
+    time.sleep(max(0.0, 2.1 - (time.monotonic() - created)))
+    s3.put_bucket_policy(Bucket="fidelity", Policy=json.dumps(_policy(arn)))
+    kms.create_key(Policy=json.dumps(_policy(arn)))
+    iam.create_role(RoleName="fidelity-trusting", AssumeRolePolicyDocument=json.dumps(trust))
