@@ -517,7 +517,8 @@ impl ChangeTask {
         let mut errors_in_a_row = 0;
         loop {
             match cfn.describe_stack(id).await {
-                Ok(described) => return Ok(described),
+                // A deleted stack is no stack, whichever way CloudFormation answers for it.
+                Ok(described) => return Ok(described.filter(|s| !s.is_deleted())),
                 Err(e) if e.is_transient() && errors_in_a_row < MAX_TRANSIENT_ERRORS => {
                     tokio::time::sleep(self.backoff.delay(errors_in_a_row)).await;
                     errors_in_a_row += 1;

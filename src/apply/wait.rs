@@ -1,6 +1,7 @@
-//! Polling that backs off with jitter, up to a few seconds. Real stacks take minutes: a short cap
-//! sees an operation end within seconds (so that each wave starts close to when the one before
-//! it ends), while the growth from one second keeps the calls per operation to a few dozen.
+//! Polling that backs off with jitter, up to two seconds. Real stacks take minutes: a short cap
+//! sees an operation end within two seconds (so that each wave starts close to when the one
+//! before it ends), at one DescribeStacks per stack in progress every two seconds, which
+//! CloudFormation's read quota carries for the stacks a bounded apply has in flight.
 
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ impl Default for Backoff {
         Self {
             initial: Duration::from_secs(1),
             factor: 1.5,
-            max: Duration::from_secs(5),
+            max: Duration::from_secs(2),
         }
     }
 }
@@ -49,7 +50,7 @@ mod tests {
         let b = Backoff::default();
         assert_eq!(b.ceiling(0), Duration::from_secs(1));
         assert_eq!(b.ceiling(1), Duration::from_millis(1500));
-        assert_eq!(b.ceiling(20), Duration::from_secs(5));
+        assert_eq!(b.ceiling(20), Duration::from_secs(2));
         fastrand::seed(7);
         for attempt in 0..30 {
             let d = b.delay(attempt);

@@ -102,6 +102,9 @@ struct State {
     max_in_progress: usize,
     /// Drift repairs made, in order, with the account that made them.
     repairs: Vec<(String, Repair)>,
+    /// Listings keep deleted stacks (`DELETE_COMPLETE`), and a name finds the latest stack of
+    /// that name, deleted or not, as LocalStack answers.
+    lists_deleted: bool,
 }
 
 /// A fake cloud whose every stack operation takes `latency` of tokio time.
@@ -151,6 +154,12 @@ impl FakeCloud {
     }
 
     /// The next `count` calls, whatever they are, answer `Throttling: Rate exceeded`.
+    /// Answers as LocalStack does: listings keep deleted stacks, and a name finds a deleted
+    /// stack when no live one has it.
+    pub fn list_deleted_stacks(&self) {
+        self.lock().lists_deleted = true;
+    }
+
     pub fn throttle(&self, count: u32) {
         self.lock().throttled = count;
     }
@@ -539,7 +548,7 @@ impl CloudFormation for FakeCloudFormation {
             .filter(|s| {
                 s.account == self.account
                     && s.region == self.region
-                    && s.summary.status != StackStatus::DeleteComplete
+                    && (state.lists_deleted || s.summary.status != StackStatus::DeleteComplete)
             })
             .map(|s| s.summary.clone())
             .collect())
@@ -548,10 +557,23 @@ impl CloudFormation for FakeCloudFormation {
     async fn describe_stack(&self, name_or_id: &str) -> AwsResult<Option<StackSummary>> {
         self.describes.fetch_add(1, Ordering::Relaxed);
         let state = self.enter("DescribeStacks")?;
-        Ok(self
-            .find(&state, name_or_id)
+        let found = self.find(&state, name_or_id).or_else(|| {
+            state.lists_deleted.then(|| {
+                state
+                    .stacks
+                    .iter()
+                    .filter(|(_, s)| {
+                        s.account == self.account
+                            && s.region == self.region
+                            && s.summary.name == name_or_id
+                    })
+                    .map(|(id, _)| id.clone())
+                    .next_back()
+            })?
+        });
+        Ok(found
             .map(|id| state.stacks[&id].summary.clone())
-            .filter(|s| s.status != StackStatus::DeleteComplete))
+            .filter(|s| state.lists_deleted || s.status != StackStatus::DeleteComplete))
     }
 
     async fn get_template(&self, name_or_id: &str) -> AwsResult<String> {

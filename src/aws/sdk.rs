@@ -310,6 +310,14 @@ fn tags(request: &StackRequest) -> Vec<Tag> {
         .collect()
 }
 
+/// The first object `DeleteObjects` could not delete, passing over those already gone
+/// (`NoSuchVersion`, `NoSuchKey`: deleted meanwhile by another run or a lifecycle rule).
+fn first_failure(errors: &[aws_sdk_s3::types::Error]) -> Option<&aws_sdk_s3::types::Error> {
+    errors
+        .iter()
+        .find(|e| !matches!(e.code(), Some("NoSuchVersion" | "NoSuchKey")))
+}
+
 #[async_trait]
 impl CloudFormation for SdkCloudFormation {
     async fn list_stacks(&self) -> AwsResult<Vec<StackSummary>> {
@@ -324,7 +332,7 @@ impl CloudFormation for SdkCloudFormation {
                 .send()
                 .await
                 .map_err(|e| error("DescribeStacks", e))?;
-            out.extend(page.stacks().iter().map(summary));
+            out.extend(crate::plan::existing(page.stacks().iter().map(summary)));
             token = page.next_token().map(str::to_owned);
             if token.is_none() {
                 return Ok(out);
@@ -345,7 +353,7 @@ impl CloudFormation for SdkCloudFormation {
                 .stacks()
                 .first()
                 .map(summary)
-                .filter(|s| s.status != StackStatus::DeleteComplete)),
+                .filter(|s| !s.is_deleted())),
             Err(e) => {
                 let err = error("DescribeStacks", e);
                 if is_missing_stack(&err) {
@@ -588,7 +596,8 @@ impl S3 for SdkS3 {
                     .send()
                     .await
                     .map_err(|e| error("DeleteObjects", e))?;
-                if let Some(failed) = out.errors().first() {
+                // A version or key deleted meanwhile (by another run, or a lifecycle rule) is done.
+                if let Some(failed) = first_failure(out.errors()) {
                     return Err(AwsError::new(
                         "DeleteObjects",
                         failed.code(),
@@ -778,6 +787,21 @@ impl Sts for SdkSts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emptying_a_bucket_counts_a_version_or_key_already_gone_as_deleted() {
+        use aws_sdk_s3::types::Error;
+        let error = |code: &str, key: &str| Error::builder().code(code).key(key).build();
+        let gone = [error("NoSuchVersion", "a"), error("NoSuchKey", "b")];
+        assert!(first_failure(&gone).is_none());
+        let refused = [
+            error("NoSuchVersion", "a"),
+            error("AccessDenied", "c"),
+            error("InternalError", "d"),
+        ];
+        assert_eq!(first_failure(&refused).and_then(Error::key), Some("c"));
+        assert!(first_failure(&[]).is_none());
+    }
 
     #[tokio::test]
     async fn an_account_outside_the_topology_has_no_clients() {

@@ -149,8 +149,10 @@ pub async fn read(
     let concurrency = concurrency.max(1);
     let build = &topology.build;
     let list = |account: AccountId, region: Region| async move {
+        // A deleted stack is no stack, whether or not the listing leaves it out.
         let stacks = async { cloud.cloudformation(&account, &region)?.list_stacks().await }
             .await
+            .map(crate::plan::existing)
             .map_err(|source| ReadError::Stacks {
                 account: account.clone(),
                 region: region.clone(),

@@ -141,6 +141,7 @@ impl StackStatus {
     /// What the status means for plinth.
     pub fn state(&self) -> StackState {
         match self {
+            StackStatus::DeleteComplete => StackState::Deleted,
             s if s.is_in_progress() => StackState::InProgress,
             StackStatus::UpdateRollbackFailed => StackState::UpdateRollbackFailed,
             StackStatus::RollbackComplete
@@ -200,6 +201,9 @@ pub enum StackState {
     NeedsReplacement,
     /// CloudFormation is working on it.
     InProgress,
+    /// `DELETE_COMPLETE`: no stack at all. CloudFormation still answers for it by id (and some
+    /// listings, LocalStack's among them, keep it); every read treats it as absent.
+    Deleted,
 }
 
 impl StackState {
@@ -227,6 +231,16 @@ impl StackSummary {
     pub fn state(&self) -> StackState {
         self.status.state()
     }
+
+    /// Whether this is a deleted stack, which is no stack.
+    pub fn is_deleted(&self) -> bool {
+        self.state() == StackState::Deleted
+    }
+}
+
+/// The stacks of a listing that exist: a deleted stack is no stack, wherever it is read.
+pub fn existing(stacks: impl IntoIterator<Item = StackSummary>) -> Vec<StackSummary> {
+    stacks.into_iter().filter(|s| !s.is_deleted()).collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -328,7 +342,8 @@ pub struct Deployed {
 impl Deployed {
     pub fn find(&self, spec: &StackSpec) -> Option<&DeployedStack> {
         self.stacks.iter().find(|s| {
-            s.spec.account == spec.account
+            !s.summary.is_deleted()
+                && s.spec.account == spec.account
                 && s.spec.region == spec.region
                 && s.spec.name == spec.name
         })
@@ -389,6 +404,9 @@ mod tests {
         ] {
             assert_eq!(state(replaced), StackState::NeedsReplacement, "{replaced}");
         }
+        assert_eq!(state("DELETE_COMPLETE"), StackState::Deleted);
+        assert!(!StackState::Deleted.exists());
+        assert!(!StackStatus::DeleteComplete.resources_exist());
         // a change set's stack that nobody executes is not waited for: it never settles
         assert!(StackStatus::ReviewInProgress.is_settled());
         assert!(StackStatus::UpdateRollbackComplete.is_failed());

@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use deployed::{Deployed, DeployedStack, Finding, StackState, StackStatus, StackSummary};
+pub use deployed::{
+    Deployed, DeployedStack, Finding, StackState, StackStatus, StackSummary, existing,
+};
 pub use destructive::Destruction;
 
 use crate::graph::StackGraph;
