@@ -105,6 +105,7 @@ fn main() {
                     parallelism,
                     backoff: Backoff::default(),
                     wait_timeout: defaults::WAIT_TIMEOUT,
+                    propagation_timeout: defaults::PROPAGATION_TIMEOUT,
                     cancel: Arc::new(Cancel::default()),
                 };
                 let started = tokio::time::Instant::now();

@@ -76,6 +76,7 @@ fn main() {
             parallelism: defaults::PARALLELISM,
             backoff: Backoff::default(),
             wait_timeout: defaults::WAIT_TIMEOUT,
+            propagation_timeout: defaults::PROPAGATION_TIMEOUT,
             cancel: Arc::new(Cancel::default()),
         };
         assert!(executor.execute(&fresh).await.succeeded());

@@ -340,6 +340,8 @@ pub struct Bounds {
     pub per_region: usize,
     /// How long a change waits for a stack that CloudFormation is changing.
     pub wait_timeout: Duration,
+    /// How long a change refused for a principal IAM has not yet propagated is tried again.
+    pub propagation_timeout: Duration,
 }
 
 /// Carries out a plan; for a destroy that succeeded, removes the buckets left outside any stack.
@@ -357,6 +359,7 @@ pub async fn execute(
         parallelism: bounds.parallelism,
         backoff: Backoff::default(),
         wait_timeout: bounds.wait_timeout,
+        propagation_timeout: bounds.propagation_timeout,
         cancel,
     };
     let outcome = executor.execute(plan).await;

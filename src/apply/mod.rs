@@ -94,6 +94,8 @@ pub struct Executor {
     pub backoff: Backoff,
     /// How long a change waits for a stack that CloudFormation is changing.
     pub wait_timeout: Duration,
+    /// How long a change refused for a principal IAM has not yet propagated is tried again.
+    pub propagation_timeout: Duration,
     pub cancel: Arc<Cancel>,
 }
 
@@ -107,6 +109,9 @@ pub mod defaults {
     pub const PARALLELISM: usize = 1024;
     /// How long a change waits for a stack in progress.
     pub const WAIT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+    /// How long a change refused for a principal not yet visible is tried again: IAM
+    /// propagates a new role within seconds, sometimes a minute.
+    pub const PROPAGATION_TIMEOUT: Duration = Duration::from_secs(2 * 60);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,6 +193,7 @@ impl Executor {
                             reporter: self.reporter.clone(),
                             backoff: self.backoff,
                             wait_timeout: self.wait_timeout,
+                            propagation_timeout: self.propagation_timeout,
                         };
                         let handle = running.spawn(task.run());
                         task_of.insert(handle.id(), i);

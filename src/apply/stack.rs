@@ -30,6 +30,14 @@ pub enum Cause {
     },
     #[error("the stack disappeared while plinth waited for it")]
     Disappeared,
+    /// A policy still named a principal the service could not see when the propagation window
+    /// (`--propagation-timeout`) ran out.
+    #[error(
+        "IAM propagation: a principal that a policy names was still not valid after {seconds} s \
+         of retries (--propagation-timeout); a role created moments ago can take longer to \
+         propagate (raise the timeout), a deleted one never does: {reason}"
+    )]
+    PropagationTimedOut { seconds: u64, reason: String },
     /// The stack stayed in progress longer than `--wait-timeout`.
     #[error("still {status} after {minutes} minutes; plinth stopped waiting (--wait-timeout)")]
     WaitTimedOut { status: StackStatus, minutes: u64 },
@@ -65,6 +73,19 @@ impl ChangeError {
         match &self.cause {
             Cause::Aws(e) | Cause::EmptyBucket { error: e, .. } => Some(e),
             _ => None,
+        }
+    }
+}
+
+impl Cause {
+    /// A refusal that IAM's eventual consistency explains: a policy named a principal the
+    /// service could not see yet, refused by a direct call or inside the stack (the reason
+    /// of the stack's failed resource).
+    pub fn is_iam_propagation(&self) -> bool {
+        match self {
+            Cause::Aws(error) => error.is_invisible_principal(),
+            Cause::Ended { reason, .. } => crate::aws::names_invisible_principal(reason),
+            _ => false,
         }
     }
 }
@@ -111,7 +132,17 @@ pub struct ChangeTask {
     pub reporter: Arc<dyn Reporter>,
     pub backoff: Backoff,
     pub wait_timeout: Duration,
+    /// How long a change refused for a principal not yet visible is tried again.
+    pub propagation_timeout: Duration,
 }
+
+/// Delays between the tries of a change refused for a principal not yet visible: IAM usually
+/// propagates within seconds, sometimes a minute.
+const PROPAGATION_BACKOFF: Backoff = Backoff {
+    initial: Duration::from_secs(2),
+    factor: 1.5,
+    max: Duration::from_secs(10),
+};
 
 /// How many times a change re-reads and acts again when another run's operation on the same
 /// stack made CloudFormation refuse its own.
@@ -139,27 +170,7 @@ impl ChangeTask {
             stack: self.label(),
             action: self.change.action,
         });
-        let result = if self.change.action == Action::NoChange {
-            Ok((None, true))
-        } else {
-            match self
-                .cloud
-                .cloudformation(&self.change.stack.account, &self.change.stack.region)
-            {
-                Ok(cfn) => self.perform(cfn.as_ref(), started).await,
-                Err(error) => Err(plain(error)),
-            }
-        };
-        // Drift is repaired once CloudFormation is done with the stack, so that what it wrote
-        // is not written again under it; each call sets exactly what the template declares.
-        let result = match result {
-            Ok((outputs, unchanged)) => self
-                .repair_drift(started)
-                .await
-                .map(|repaired| (outputs, unchanged && !repaired)),
-            Err(failure) => Err(failure),
-        };
-        match result {
+        match self.converge_through_propagation(started).await {
             Ok((outputs, unchanged)) => {
                 self.reporter.report(Event::Succeeded {
                     change: self.index,
@@ -184,6 +195,67 @@ impl ChangeTask {
                 })
             }
         }
+    }
+
+    /// Converges the stack and repairs its drift, trying again while the only obstacle is a
+    /// principal that IAM has not yet propagated (within `propagation_timeout` of the first
+    /// such refusal). Any other failure ends the change at once.
+    async fn converge_through_propagation(
+        &self,
+        started: Instant,
+    ) -> Result<(Option<BTreeMap<String, String>>, bool), Failed> {
+        let mut first_refusal: Option<Instant> = None;
+        let mut attempt = 0;
+        loop {
+            match self.converge(started).await {
+                Err((cause, events)) if cause.is_iam_propagation() => {
+                    let since = *first_refusal.get_or_insert_with(Instant::now);
+                    let left = self.propagation_timeout.saturating_sub(since.elapsed());
+                    if left.is_zero() {
+                        return Err((
+                            Cause::PropagationTimedOut {
+                                seconds: self.propagation_timeout.as_secs(),
+                                reason: cause.to_string(),
+                            },
+                            events,
+                        ));
+                    }
+                    let delay = PROPAGATION_BACKOFF.delay(attempt).min(left);
+                    self.reporter.report(Event::Status {
+                        change: self.index,
+                        stack: self.label(),
+                        status: format!(
+                            "waiting for IAM to propagate a new principal ({cause}); trying again in {:.0} s",
+                            delay.as_secs_f64().ceil()
+                        ),
+                        elapsed_seconds: seconds(started),
+                    });
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One try: the stack operation, then the drift repairs.
+    async fn converge(
+        &self,
+        started: Instant,
+    ) -> Result<(Option<BTreeMap<String, String>>, bool), Failed> {
+        let (outputs, unchanged) = if self.change.action == Action::NoChange {
+            (None, true)
+        } else {
+            let cfn = self
+                .cloud
+                .cloudformation(&self.change.stack.account, &self.change.stack.region)
+                .map_err(plain)?;
+            self.perform(cfn.as_ref(), started).await?
+        };
+        // Drift is repaired once CloudFormation is done with the stack, so that what it wrote
+        // is not written again under it; each call sets exactly what the template declares.
+        let repaired = self.repair_drift(started).await?;
+        Ok((outputs, unchanged && !repaired))
     }
 
     /// Makes the repair of every drifted property; whether there was any.

@@ -44,6 +44,7 @@ fn executor(cloud: Arc<FakeCloud>, parallelism: usize) -> (Executor, Arc<Recorde
         parallelism,
         backoff: Backoff::default(),
         wait_timeout: defaults::WAIT_TIMEOUT,
+        propagation_timeout: defaults::PROPAGATION_TIMEOUT,
         cancel: Arc::new(Cancel::default()),
     };
     (executor, recorder)
@@ -292,6 +293,7 @@ async fn destroy_continues_a_failed_update_rollback_before_deleting() {
             summary,
             template: None,
             live: None,
+            last_failure: None,
         }],
         ..Deployed::default()
     };
@@ -493,6 +495,137 @@ async fn a_failed_update_is_reported_with_its_reason_and_rolled_back() {
         .unwrap();
     assert_eq!(after.tags, before.tags, "the rollback restored the tags");
     assert_eq!(after.outputs, before.outputs);
+}
+
+/// The text S3 gives a stack's failed bucket policy that names a role IAM has not propagated.
+const INVISIBLE_PRINCIPAL: &str = "Resource handler returned message: \"Invalid principal in policy (Service: S3, Status Code: 400)\"";
+
+fn waits_for_iam(events: &[Event]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::Status { status, .. } if status.starts_with("waiting for IAM to propagate")))
+        .count()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_update_refused_for_a_principal_not_yet_propagated_is_tried_again_until_it_passes() {
+    let (cloud, executor, recorder) = applied().await;
+    cloud.fail(
+        Operation::Update,
+        "111111111111",
+        "acme-primary",
+        3,
+        INVISIBLE_PRINCIPAL,
+    );
+    let mut the_plan = single("acme-primary", Action::Update);
+    the_plan.changes[0]
+        .tags
+        .insert("owner".into(), "platform".into());
+    let started = tokio::time::Instant::now();
+    let outcome = executor.execute(&the_plan).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let events = recorder.take();
+    assert_eq!(waits_for_iam(&events), 3);
+    // three rolled-back tries and the one that passed, each rollback waited out
+    assert_eq!(
+        statuses(&events, "acme-primary")
+            .iter()
+            .filter(|s| *s == "UPDATE_ROLLBACK_COMPLETE")
+            .count(),
+        3
+    );
+    assert!(
+        started.elapsed() < executor.propagation_timeout,
+        "{:?}",
+        started.elapsed()
+    );
+    let after = cloud
+        .stack("111111111111", "us-east-1", "acme-primary")
+        .unwrap();
+    assert_eq!(
+        after.tags.get("owner").map(String::as_str),
+        Some("platform")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_principal_still_invisible_when_the_propagation_window_ends_fails_naming_iam_propagation()
+{
+    let (cloud, mut executor, recorder) = applied().await;
+    executor.propagation_timeout = Duration::from_secs(30);
+    cloud.fail(
+        Operation::Update,
+        "111111111111",
+        "acme-primary",
+        1000,
+        INVISIBLE_PRINCIPAL,
+    );
+    let mut the_plan = single("acme-primary", Action::Update);
+    the_plan.changes[0]
+        .tags
+        .insert("owner".into(), "platform".into());
+    let started = tokio::time::Instant::now();
+    let outcome = executor.execute(&the_plan).await;
+    let error = failure(&outcome);
+    assert!(
+        matches!(&error.cause, Cause::PropagationTimedOut { seconds: 30, reason } if reason.contains("Invalid principal")),
+        "{error}"
+    );
+    assert!(error.to_string().contains("IAM propagation"), "{error}");
+    assert_eq!(error.events[0].status, "UPDATE_FAILED");
+    // tried for the window after the first refusal, not longer: the last try starts when it
+    // ends; each try (update and rollback) takes about 10 s on this fake
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(30 + 10) && elapsed < Duration::from_secs(30 + 2 * 15),
+        "{elapsed:?}"
+    );
+    assert!(waits_for_iam(&recorder.take()) >= 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn any_other_refusal_fails_at_once_without_waiting_for_iam() {
+    let (cloud, executor, recorder) = applied().await;
+    cloud.fail(
+        Operation::Update,
+        "111111111111",
+        "acme-primary",
+        1,
+        "Resource handler returned message: \"Policy has invalid action (Service: S3)\"",
+    );
+    let mut the_plan = single("acme-primary", Action::Update);
+    the_plan.changes[0]
+        .tags
+        .insert("owner".into(), "platform".into());
+    let outcome = executor.execute(&the_plan).await;
+    let error = failure(&outcome);
+    assert!(matches!(&error.cause, Cause::Ended { .. }), "{error}");
+    assert_eq!(waits_for_iam(&recorder.take()), 0);
+}
+
+#[test]
+fn which_refusals_iam_propagation_explains() {
+    use crate::aws::AwsError;
+    let refused = |code: &str, message: &str| {
+        Cause::Aws(AwsError::new("PutBucketPolicy", Some(code), message)).is_iam_propagation()
+    };
+    assert!(refused("MalformedPolicy", "Invalid principal in policy"));
+    assert!(refused(
+        "MalformedPolicyDocumentException",
+        "Policy contains a statement with one or more invalid principals."
+    ));
+    assert!(refused(
+        "MalformedPolicyDocument",
+        "Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/x\""
+    ));
+    assert!(!refused("MalformedPolicy", "Policy has invalid action"));
+    assert!(!refused("AccessDenied", "Invalid principal in policy"));
+    let ended = |reason: &str| Cause::Ended {
+        status: "UPDATE_ROLLBACK_COMPLETE".into(),
+        reason: reason.into(),
+    };
+    assert!(ended(INVISIBLE_PRINCIPAL).is_iam_propagation());
+    assert!(!ended("Resource handler returned message: \"Access Denied\"").is_iam_propagation());
 }
 
 #[tokio::test(start_paused = true)]

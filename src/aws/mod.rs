@@ -68,6 +68,19 @@ impl AwsError {
         }
     }
 
+    /// A policy refused because a principal it names is not known to the service: S3's
+    /// `MalformedPolicy: Invalid principal in policy`, KMS's `MalformedPolicyDocumentException`
+    /// ("… one or more invalid principals"), IAM's `MalformedPolicyDocument`. Right after a role
+    /// is created this is IAM's eventual consistency, and passes within seconds or a minute.
+    pub fn is_invisible_principal(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some(
+                "MalformedPolicy" | "MalformedPolicyDocumentException" | "MalformedPolicyDocument"
+            )
+        ) && names_invisible_principal(&self.message)
+    }
+
     /// S3's answer for a bucket that does not exist.
     pub fn is_no_such_bucket(&self) -> bool {
         self.code.as_deref() == Some("NoSuchBucket")
@@ -83,6 +96,13 @@ impl AwsError {
 }
 
 pub type AwsResult<T> = Result<T, AwsError>;
+
+/// Whether a refusal's text (an error message, or the reason of a stack event) says that a
+/// policy names a principal the service does not know: S3 and IAM say "Invalid principal in
+/// policy", KMS "one or more invalid principals".
+pub fn names_invisible_principal(text: &str) -> bool {
+    text.to_ascii_lowercase().contains("invalid principal")
+}
 
 /// What to create or update a stack with.
 #[derive(Debug, Clone, PartialEq, Eq)]

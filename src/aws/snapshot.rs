@@ -138,6 +138,31 @@ fn spec_of(
     })
 }
 
+/// The reason of the failed resource of a stack's latest operation, from its events (newest
+/// first); the stack's own failure event when no resource gave one.
+fn failure_reason(events: &[crate::aws::StackEvent], stack: &str) -> Option<String> {
+    let mut own = None;
+    for event in events {
+        let of_stack = event.logical_id == stack;
+        if of_stack
+            && matches!(
+                event.status.as_str(),
+                "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS" | "DELETE_IN_PROGRESS"
+            )
+        {
+            break;
+        }
+        if event.status.ends_with("_FAILED") {
+            match (&event.reason, of_stack) {
+                (Some(reason), false) => return Some(reason.clone()),
+                (Some(reason), true) if own.is_none() => own = Some(reason.clone()),
+                _ => {}
+            }
+        }
+    }
+    own
+}
+
 /// Reads every stack of the foundation where its stacks can live (every region of the build
 /// account, including those an earlier topology recorded on the primary stack, and the build
 /// region of each target account), and checks that the names the missing stacks need are free.
@@ -251,11 +276,26 @@ pub async fn read(
         } else {
             None
         };
+        // Why a failed stack failed, so that the plan can say it; the events are an
+        // explanation, not a condition of planning, so a refused read leaves it unsaid.
+        let last_failure = if summary.status.is_failed() {
+            match cloud.cloudformation(&spec.account, &spec.region) {
+                Ok(cfn) => cfn
+                    .stack_events(&summary.id)
+                    .await
+                    .ok()
+                    .and_then(|events| failure_reason(&events, &summary.name)),
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
         Ok::<_, ReadError>(DeployedStack {
             spec,
             summary,
             template,
             live: None,
+            last_failure,
         })
     });
     let mut stacks = Vec::new();

@@ -43,6 +43,11 @@ pub struct RunArgs {
     /// was interrupted) before giving up on it
     #[arg(long, value_name = "MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub wait_timeout: u64,
+    /// How long to keep trying a change that AWS refuses because a policy names a principal
+    /// it cannot see yet (IAM is eventually consistent: a new role takes seconds, sometimes a
+    /// minute, to become valid in bucket, key and trust policies)
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub propagation_timeout: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -235,6 +240,7 @@ pub async fn execute(args: &RunArgs, plan: &Plan, cloud: Arc<dyn Cloud>) -> Resu
             parallelism: usize::from(args.parallelism),
             per_region: usize::from(args.per_region),
             wait_timeout: std::time::Duration::from_secs(args.wait_timeout * 60),
+            propagation_timeout: std::time::Duration::from_secs(args.propagation_timeout),
         },
         cancel,
     )

@@ -251,6 +251,9 @@ pub struct DeployedStack {
     pub template: Option<Value>,
     /// What its resources hold now, when drift was read.
     pub live: Option<super::drift::LiveStack>,
+    /// Why its last operation failed (the failed resource's reason, from the stack's events),
+    /// for a stack whose status says that it failed.
+    pub last_failure: Option<String>,
 }
 
 impl DeployedStack {

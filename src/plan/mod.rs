@@ -523,9 +523,9 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
                             "the stack is {}{}; CloudFormation cannot update it, so it is deleted and created again",
                             stack.summary.status,
                             stack
-                                .summary
-                                .status_reason
+                                .last_failure
                                 .as_deref()
+                                .or(stack.summary.status_reason.as_deref())
                                 .map(|r| format!(" ({r})"))
                                 .unwrap_or_default()
                         )),
@@ -562,13 +562,25 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
                     state => {
                         let diff = diff::between(stack, &template, &parameters, &node.tags);
                         let rollback = state == StackState::UpdateRollbackFailed;
+                        let why = stack
+                            .last_failure
+                            .as_deref()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default();
                         if diff.is_empty() && !rollback {
                             (Action::NoChange, None, None)
+                        } else if rollback {
+                            let reason = format!(
+                                "the stack is UPDATE_ROLLBACK_FAILED{why}: its rollback is continued first"
+                            );
+                            (Action::Update, Some(reason), Some(diff))
+                        } else if stack.summary.status == StackStatus::UpdateRollbackComplete {
+                            let reason = format!(
+                                "its last update failed and was rolled back{why}; apply tries it again"
+                            );
+                            (Action::Update, Some(reason), Some(diff))
                         } else {
-                            let reason = rollback.then(|| {
-                                "the stack is UPDATE_ROLLBACK_FAILED: its rollback is continued first".to_owned()
-                            });
-                            (Action::Update, reason, Some(diff))
+                            (Action::Update, None, Some(diff))
                         }
                     }
                 },

@@ -62,6 +62,7 @@ fn converged(topology: &Topology) -> Deployed {
                 template: Some(node.template.body()),
                 spec: node.stack,
                 live: None,
+                last_failure: None,
             }
         })
         .collect();
@@ -188,6 +189,47 @@ fn a_changed_template_is_an_update_with_its_diff() {
         diff.template
     );
     assert_eq!(plan.summary.update, 1);
+}
+
+#[test]
+fn a_rolled_back_update_is_planned_as_the_update_again_with_the_reason_it_failed() {
+    let t = example();
+    let mut deployed = converged(&t);
+    let regional = deployed
+        .stacks
+        .iter_mut()
+        .find(|s| s.spec.name == "acme-regional")
+        .unwrap();
+    // the update was rolled back: the stack holds its previous template
+    regional.template.as_mut().unwrap()["Resources"]["ArtifactKey"]["Properties"]["PendingWindowInDays"] =
+        30.into();
+    regional.summary.status = "UPDATE_ROLLBACK_COMPLETE".into();
+    regional.last_failure = Some("Invalid principal in policy".into());
+    let plan = plan(&t, &deployed);
+    let change = plan
+        .changes
+        .iter()
+        .find(|c| c.stack.name == "acme-regional" && c.action != Action::NoChange)
+        .unwrap();
+    assert_eq!(change.action, Action::Update);
+    assert_eq!(
+        change.reason.as_deref(),
+        Some(
+            "its last update failed and was rolled back (Invalid principal in policy); apply tries it again"
+        )
+    );
+    assert!(change.drift.is_empty());
+    // a rolled-back stack whose template is what the topology wants has nothing to do
+    let mut deployed = converged(&t);
+    for stack in &mut deployed.stacks {
+        stack.summary.status = "UPDATE_ROLLBACK_COMPLETE".into();
+    }
+    assert!(
+        super::plan(&t, &deployed)
+            .changes
+            .iter()
+            .all(|c| c.action == Action::NoChange)
+    );
 }
 
 #[test]

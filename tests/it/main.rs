@@ -14,6 +14,7 @@
 mod apply;
 mod cli;
 mod common;
+mod consistency;
 mod drift;
 mod pipeline;
 mod plan;

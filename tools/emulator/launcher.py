@@ -713,8 +713,14 @@ def patch_update_failure() -> None:
         old_template, old_dict, old_parameters, old_tags, old_role, old_description = before
         stack.template, stack.template_dict, stack.description = old_template, old_dict, old_description
         stack.parameters, stack.tags, stack.role_arn = old_parameters, old_tags, old_role
+        resource_map = stack.resource_map
+        # the failed update's parameters are forgotten: the previous template may not declare them
+        for name in set(resource_map.resolved_parameters) - set(old_parameters):
+            resource_map.resolved_parameters.pop(name, None)
+            resource_map._parsed_resources.pop(name, None)
+        resource_map.input_parameters = dict(old_parameters)
         try:
-            stack.resource_map.update(copy.deepcopy(old_dict), old_parameters)
+            resource_map.update(copy.deepcopy(old_dict), old_parameters)
             stack.output_map = stack._create_output_map()
             stack.status, stack.status_reason = "UPDATE_ROLLBACK_COMPLETE", None
         except Exception as rollback_error:

@@ -282,18 +282,20 @@ def test_a_resource_refused_during_an_update_rolls_the_stack_back(aws):
         "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "s3:GetObject",
         "Resource": "arn:aws:s3:::fidelity-update-rollback/*"}]}
 
-    def template(policy, tag):
+    def template(policy, tag, parameters=None):
         return _template({
             "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {
                 "BucketName": "fidelity-update-rollback", "Tags": [{"Key": "v", "Value": tag}]}},
             "Policy": {"Type": "AWS::S3::BucketPolicy", "Properties": {
                 "Bucket": {"Ref": "Bucket"}, "PolicyDocument": policy}},
-        })
+        }, parameters=parameters)
 
     first = template(granted, "1")
     cfn.create_stack(StackName="s", TemplateBody=first)
     refused = json.loads(json.dumps(granted).replace(":root", ":role/fidelity-nobody"))
-    cfn.update_stack(StackName="s", TemplateBody=template(refused, "2"))  # accepted, as in AWS
+    # accepted, as in AWS, with a parameter the previous template does not declare
+    cfn.update_stack(StackName="s", TemplateBody=template(refused, {"Ref": "Added"}, {"Added": {"Type": "String"}}),
+                     Parameters=[{"ParameterKey": "Added", "ParameterValue": "2"}])
     assert _status(cfn, "s") == "UPDATE_ROLLBACK_COMPLETE"
     events = cfn.describe_stack_events(StackName="s")["StackEvents"]
     failed = [e for e in events if e["ResourceStatus"] == "UPDATE_FAILED"]
