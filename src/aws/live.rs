@@ -441,6 +441,31 @@ pub(super) async fn repair_key(
             .await
             .map(drop)
             .map_err(|e| error("UpdateAlias", e)),
+        Repair::CreateAlias { alias, key_id } => {
+            let created = client
+                .create_alias()
+                .alias_name(alias)
+                .target_key_id(key_id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| error("CreateAlias", e));
+            match created {
+                // made by an earlier try of the same repair: point it at the declared key
+                Err(e) if e.code.as_deref() == Some("AlreadyExistsException") => {
+                    count(calls);
+                    client
+                        .update_alias()
+                        .alias_name(alias)
+                        .target_key_id(key_id)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| error("UpdateAlias", e))
+                }
+                other => other,
+            }
+        }
         other => Err(not_for("KMS", other)),
     }
 }
@@ -600,6 +625,63 @@ pub(super) async fn repair_role(
             .await
             .map(drop)
             .map_err(|e| error("DeleteRolePermissionsBoundary", e)),
+        Repair::CreateRole {
+            role,
+            trust,
+            description,
+            path,
+            boundary,
+            inline,
+            managed,
+        } => {
+            let created = client
+                .create_role()
+                .role_name(role)
+                .assume_role_policy_document(trust)
+                .set_description(description.clone())
+                .set_path(path.clone())
+                .set_permissions_boundary(boundary.clone())
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| error("CreateRole", e));
+            match created {
+                // made by an earlier try of the same repair: its trust is put as declared
+                Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
+                    count(calls);
+                    client
+                        .update_assume_role_policy()
+                        .role_name(role)
+                        .policy_document(trust)
+                        .send()
+                        .await
+                        .map_err(|e| error("UpdateAssumeRolePolicy", e))?;
+                }
+                other => other?,
+            }
+            for (name, document) in inline {
+                count(calls);
+                client
+                    .put_role_policy()
+                    .role_name(role)
+                    .policy_name(name)
+                    .policy_document(document)
+                    .send()
+                    .await
+                    .map_err(|e| error("PutRolePolicy", e))?;
+            }
+            for arn in managed {
+                count(calls);
+                client
+                    .attach_role_policy()
+                    .role_name(role)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| error("AttachRolePolicy", e))?;
+            }
+            Ok(())
+        }
         other => Err(not_for("IAM", other)),
     }
 }
@@ -649,6 +731,45 @@ pub(super) async fn repair_function(
             .await
             .map(drop)
             .map_err(|e| error("UpdateFunctionCode", e));
+    }
+    if let Repair::CreateFunction {
+        function,
+        description,
+        configuration,
+        source,
+    } = repair
+    {
+        count(calls);
+        let narrow = |v: Option<i64>| v.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+        let package = crate::templates::code::inline_code_zip(source);
+        let created = client
+            .create_function()
+            .function_name(function)
+            .set_description(description.clone())
+            .set_runtime(
+                configuration
+                    .runtime
+                    .as_deref()
+                    .map(aws_sdk_lambda::types::Runtime::from),
+            )
+            .set_handler(configuration.handler.clone())
+            .set_timeout(narrow(configuration.timeout))
+            .set_memory_size(narrow(configuration.memory))
+            .set_role(configuration.role.clone())
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .zip_file(aws_smithy_types::Blob::new(package))
+                    .build(),
+            )
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("CreateFunction", e));
+        return match created {
+            // made by an earlier try of the same repair, as declared
+            Err(e) if e.code.as_deref() == Some("ResourceConflictException") => Ok(()),
+            other => other,
+        };
     }
     let Repair::UpdateFunctionConfiguration {
         function,
@@ -912,11 +1033,29 @@ pub(super) async fn repair_pipeline(
     calls: &AtomicU64,
     repair: &Repair,
 ) -> AwsResult<()> {
-    let Repair::UpdatePipeline { definition } = repair else {
-        return Err(not_for("CodePipeline", repair));
+    let (definition, create) = match repair {
+        Repair::UpdatePipeline { definition } => (definition, false),
+        Repair::CreatePipeline { definition } => (definition, true),
+        other => return Err(not_for("CodePipeline", other)),
     };
     let declaration = declaration(definition).map_err(|e| build_error("UpdatePipeline", &e))?;
     count(calls);
+    if create {
+        let created = client
+            .create_pipeline()
+            .pipeline(declaration.clone())
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| error("CreatePipeline", e));
+        match created {
+            // made by an earlier try of the same repair: put as declared below
+            Err(e) if e.code.as_deref() == Some("PipelineNameInUseException") => {
+                count(calls);
+            }
+            other => return other,
+        }
+    }
     client
         .update_pipeline()
         .pipeline(declaration)

@@ -531,35 +531,46 @@ async fn live_stack(
                 .read_key(&physical_id)
                 .await?
                 .map(LiveConfig::Key),
-            "AWS::KMS::Alias" => Some(LiveConfig::Alias {
-                target_key_id: cloud
+            "AWS::KMS::Alias" => Some(
+                cloud
                     .kms(&spec.account, &spec.region)?
                     .alias_target(&physical_id)
-                    .await?,
-            }),
-            "AWS::IAM::Role" => cloud
-                .iam(&spec.account)?
-                .read_role(&physical_id)
-                .await?
-                .map(LiveConfig::Role),
-            "AWS::Lambda::Function" => cloud
-                .lambda(&spec.account, &spec.region)?
-                .read_function(&physical_id)
-                .await?
-                .map(|(configuration, code_sha256)| LiveConfig::Function {
-                    configuration,
-                    code_sha256,
-                }),
+                    .await?
+                    .map_or(LiveConfig::Gone, |target| LiveConfig::Alias {
+                        target_key_id: Some(target),
+                    }),
+            ),
+            "AWS::IAM::Role" => Some(
+                cloud
+                    .iam(&spec.account)?
+                    .read_role(&physical_id)
+                    .await?
+                    .map_or(LiveConfig::Gone, LiveConfig::Role),
+            ),
+            "AWS::Lambda::Function" => Some(
+                cloud
+                    .lambda(&spec.account, &spec.region)?
+                    .read_function(&physical_id)
+                    .await?
+                    .map_or(LiveConfig::Gone, |(configuration, code_sha256)| {
+                        LiveConfig::Function {
+                            configuration,
+                            code_sha256,
+                        }
+                    }),
+            ),
             "AWS::Lambda::Version" => cloud
                 .lambda(&spec.account, &spec.region)?
                 .read_function(&physical_id)
                 .await?
                 .map(|(_, code_sha256)| LiveConfig::Version { code_sha256 }),
-            "AWS::CodePipeline::Pipeline" => cloud
-                .codepipeline(&spec.account, &spec.region)?
-                .read_pipeline(&physical_id)
-                .await?
-                .map(LiveConfig::Pipeline),
+            "AWS::CodePipeline::Pipeline" => Some(
+                cloud
+                    .codepipeline(&spec.account, &spec.region)?
+                    .read_pipeline(&physical_id)
+                    .await?
+                    .map_or(LiveConfig::Gone, LiveConfig::Pipeline),
+            ),
             _ => None,
         };
         live.resources.push(LiveResource {

@@ -52,7 +52,12 @@ pub enum LiveConfig {
         code_sha256: Option<String>,
     },
     Pipeline(PipelineDefinition),
-    /// A resource of a type drift does not check, or one that no longer exists.
+    /// A resource the stack owns that its service no longer has: deleted outside
+    /// CloudFormation (roles, functions, pipelines and aliases, which plinth can create again
+    /// under the same name).
+    Gone,
+    /// A resource of a type drift does not check, or one that no longer exists and that plinth
+    /// cannot create again by itself.
     NotRead,
 }
 
@@ -179,18 +184,20 @@ impl Repair {
             Repair::PutKeyPolicy { .. }
             | Repair::EnableKeyRotation { .. }
             | Repair::EnableKey { .. }
-            | Repair::UpdateAlias { .. } => Service::Kms,
-            Repair::UpdateTrust { .. }
+            | Repair::UpdateAlias { .. }
+            | Repair::CreateAlias { .. } => Service::Kms,
+            Repair::CreateRole { .. }
+            | Repair::UpdateTrust { .. }
             | Repair::PutRolePolicy { .. }
             | Repair::DeleteRolePolicy { .. }
             | Repair::AttachRolePolicy { .. }
             | Repair::DetachRolePolicy { .. }
             | Repair::PutRoleBoundary { .. }
             | Repair::DeleteRoleBoundary { .. } => Service::Iam,
-            Repair::UpdateFunctionConfiguration { .. } | Repair::UpdateFunctionCode { .. } => {
-                Service::Lambda
-            }
-            Repair::UpdatePipeline { .. } => Service::CodePipeline,
+            Repair::UpdateFunctionConfiguration { .. }
+            | Repair::UpdateFunctionCode { .. }
+            | Repair::CreateFunction { .. } => Service::Lambda,
+            Repair::UpdatePipeline { .. } | Repair::CreatePipeline { .. } => Service::CodePipeline,
         }
     }
 
@@ -291,6 +298,36 @@ pub enum Repair {
     /// The whole definition: CodePipeline has no narrower call.
     UpdatePipeline {
         definition: PipelineDefinition,
+    },
+    /// A role deleted outside CloudFormation, created again under its name as declared: trust,
+    /// description, path, boundary, inline and managed policies. It gets a new unique id, so
+    /// the policies that named the old role are put again too (their own drift).
+    CreateRole {
+        role: String,
+        trust: String,
+        description: Option<String>,
+        path: Option<String>,
+        boundary: Option<String>,
+        /// Inline policies: name to document.
+        inline: BTreeMap<String, String>,
+        managed: Vec<String>,
+    },
+    /// A function deleted outside CloudFormation, created again under its name with the
+    /// declared configuration and plinth's package of the template's inline code.
+    CreateFunction {
+        function: String,
+        description: Option<String>,
+        configuration: LiveFunction,
+        source: String,
+    },
+    /// A pipeline deleted outside CloudFormation, created again with the declared definition.
+    CreatePipeline {
+        definition: PipelineDefinition,
+    },
+    /// An alias deleted outside CloudFormation, created again for the declared key.
+    CreateAlias {
+        alias: String,
+        key_id: String,
     },
 }
 
@@ -543,6 +580,7 @@ pub fn detect(template: &Value, live: &LiveStack, context: &Context<'_>) -> Vec<
                 );
             }
             LiveConfig::Pipeline(pipeline) => found.pipeline(pipeline, properties, context),
+            LiveConfig::Gone => found.gone(&live.physical_id, properties, context),
             LiveConfig::Version { .. } | LiveConfig::NotRead => {}
         }
         drifts.extend(found.drifts);
@@ -566,6 +604,55 @@ fn published_code<'a>(
             LiveConfig::Version { code_sha256 } => code_sha256.as_deref(),
             _ => None,
         }
+    })
+}
+
+/// A function's configuration as its template declares it, with Lambda's defaults.
+fn declared_function(properties: &Value, context: &Context<'_>) -> Option<LiveFunction> {
+    let Some(Value::String(role)) = context.resolve(&properties["Role"]) else {
+        return None;
+    };
+    Some(LiveFunction {
+        runtime: properties["Runtime"].as_str().map(str::to_owned),
+        handler: properties["Handler"].as_str().map(str::to_owned),
+        timeout: properties["Timeout"].as_i64().or(Some(3)),
+        memory: properties["MemorySize"].as_i64().or(Some(128)),
+        role: Some(role),
+    })
+}
+
+/// The call that creates a deleted role again as its template declares it.
+fn created_role(name: &str, properties: &Value, context: &Context<'_>) -> Option<Repair> {
+    let trust = context.resolve(&properties["AssumeRolePolicyDocument"])?;
+    let mut inline = BTreeMap::new();
+    for policy in properties["Policies"].as_array().into_iter().flatten() {
+        let document = context.resolve(&policy["PolicyDocument"])?;
+        inline.insert(
+            policy["PolicyName"].as_str()?.to_owned(),
+            document.to_string(),
+        );
+    }
+    let managed = match &properties["ManagedPolicyArns"] {
+        Value::Null => Vec::new(),
+        declared => context
+            .resolve(declared)?
+            .as_array()?
+            .iter()
+            .map(|arn| arn.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()?,
+    };
+    let boundary = match &properties["PermissionsBoundary"] {
+        Value::Null => None,
+        declared => Some(context.resolve(declared)?.as_str()?.to_owned()),
+    };
+    Some(Repair::CreateRole {
+        role: name.to_owned(),
+        trust: trust.to_string(),
+        description: properties["Description"].as_str().map(str::to_owned),
+        path: properties["Path"].as_str().map(str::to_owned),
+        boundary,
+        inline,
+        managed,
     })
 }
 
@@ -635,7 +722,11 @@ impl<'a> Found<'a> {
             return;
         }
         let details = match &live_value {
-            Some(l) => policy_changes(l, &declared),
+            Some(l) => {
+                let mut lines = broken_grants(l, &declared);
+                lines.extend(policy_changes(l, &declared));
+                lines
+            }
             None => Vec::new(),
         };
         let live_text = match (live, &live_value) {
@@ -797,6 +888,43 @@ impl<'a> Found<'a> {
         }
     }
 
+    /// A resource deleted outside CloudFormation: shown as deleted, with the call that creates
+    /// it again under its name exactly as declared. Nothing is shown when a declared value
+    /// cannot be resolved, since the resource could not be made as declared.
+    fn gone(&mut self, name: &str, properties: &Value, context: &Context<'_>) {
+        let repair = match self.kind {
+            "AWS::IAM::Role" => created_role(name, properties, context),
+            "AWS::Lambda::Function" => {
+                declared_function(properties, context).and_then(|configuration| {
+                    Some(Repair::CreateFunction {
+                        function: name.to_owned(),
+                        description: properties["Description"].as_str().map(str::to_owned),
+                        configuration,
+                        source: properties["Code"]["ZipFile"].as_str()?.to_owned(),
+                    })
+                })
+            }
+            "AWS::CodePipeline::Pipeline" => PipelineDefinition::declared(properties, context)
+                .map(|definition| Repair::CreatePipeline { definition }),
+            "AWS::KMS::Alias" => match context.resolve(&properties["TargetKeyId"]) {
+                Some(Value::String(key)) => Some(Repair::CreateAlias {
+                    alias: name.to_owned(),
+                    key_id: key_id(&key).to_owned(),
+                }),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(repair) = repair {
+            self.push(
+                "deleted",
+                "absent: deleted outside CloudFormation".into(),
+                "exists".into(),
+                repair,
+            );
+        }
+    }
+
     fn function(
         &mut self,
         name: &str,
@@ -804,15 +932,8 @@ impl<'a> Found<'a> {
         properties: &Value,
         context: &Context<'_>,
     ) {
-        let Some(Value::String(role)) = context.resolve(&properties["Role"]) else {
+        let Some(declared) = declared_function(properties, context) else {
             return;
-        };
-        let declared = LiveFunction {
-            runtime: properties["Runtime"].as_str().map(str::to_owned),
-            handler: properties["Handler"].as_str().map(str::to_owned),
-            timeout: properties["Timeout"].as_i64().or(Some(3)),
-            memory: properties["MemorySize"].as_i64().or(Some(128)),
-            role: Some(role),
         };
         let text = |v: Option<String>| v.unwrap_or_else(|| "unset".into());
         let fields = [
@@ -1174,6 +1295,59 @@ fn normalise_statement(statement: &Value) -> Value {
 }
 
 /// The statements only `live` has (`- …`) and only `declared` has (`+ …`), one line each.
+/// Whether a principal is an IAM unique id (`AROA…` for a role, `AIDA…` for a user): what
+/// AWS shows in a policy in place of a principal that was deleted.
+fn is_unique_id(principal: &str) -> bool {
+    (principal.starts_with("AROA") || principal.starts_with("AIDA"))
+        && principal.len() >= 16
+        && principal
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// The AWS principals a policy names.
+fn aws_principals(document: &Value) -> BTreeSet<String> {
+    statements(document)
+        .iter()
+        .filter_map(|s| normalise_principal(&s["Principal"]).get("AWS").cloned())
+        .flat_map(|ids| match ids {
+            Value::Array(items) => items,
+            other => vec![other],
+        })
+        .filter_map(|id| id.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Why a live policy's grants are broken: each principal it names by unique id is a deleted
+/// role or user (AWS keeps the id where the ARN was), and the declared principals it no
+/// longer names are not granted, even to a role created again under the same name.
+fn broken_grants(live: &Value, declared: &Value) -> Vec<String> {
+    let named = aws_principals(live);
+    let ids: Vec<&String> = named.iter().filter(|p| is_unique_id(p)).collect();
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let lost: Vec<String> = aws_principals(declared)
+        .into_iter()
+        .filter(|p| !named.contains(p))
+        .collect();
+    let ids = ids
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut line = format!(
+        "! broken grant: the policy names {ids}, the unique id AWS keeps in place of a deleted principal"
+    );
+    if !lost.is_empty() {
+        line.push_str(&format!(
+            "; not granted until the policy is put again: {}",
+            lost.join(", ")
+        ));
+    }
+    vec![line]
+}
+
 pub fn policy_changes(live: &Value, declared: &Value) -> Vec<String> {
     let set = |document: &Value| -> BTreeMap<String, Value> {
         statements(document)

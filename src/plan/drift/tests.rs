@@ -741,3 +741,115 @@ fn function_code_is_not_compared_without_a_published_version() {
         .collect();
     assert_eq!(properties, ["Timeout"]);
 }
+
+#[test]
+fn a_role_deleted_by_hand_is_shown_as_deleted_and_created_again_as_declared() {
+    let deploy = template_of(&StackKey::Deploy {
+        account: AccountId::parse("222222222222").unwrap(),
+    });
+    let (account, region) = place();
+    let mut live = faithful(&deploy, &account, &region);
+    *config_mut(&mut live, "CloudFormationRole") = LiveConfig::Gone;
+    let drifts = detect_in(&deploy, &live);
+    assert_eq!(drifts.len(), 1, "{drifts:#?}");
+    let drift = &drifts[0];
+    assert_eq!(
+        (
+            drift.resource.as_str(),
+            drift.resource_type.as_str(),
+            drift.property.as_str()
+        ),
+        ("CloudFormationRole", "AWS::IAM::Role", "deleted")
+    );
+    let Repair::CreateRole {
+        role,
+        trust,
+        description,
+        inline,
+        managed,
+        boundary,
+        ..
+    } = &drift.repair
+    else {
+        panic!("{:?}", drift.repair)
+    };
+    assert_eq!(role, "acme-cloudformation");
+    let declared = &deploy["Resources"]["CloudFormationRole"]["Properties"];
+    assert_eq!(
+        serde_json::from_str::<Value>(trust).unwrap(),
+        declared["AssumeRolePolicyDocument"]
+    );
+    assert_eq!(description.as_deref(), declared["Description"].as_str());
+    assert_eq!(managed, &["arn:aws:iam::aws:policy/PowerUserAccess"]);
+    let names: Vec<&str> = declared["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["PolicyName"].as_str().unwrap())
+        .collect();
+    assert_eq!(inline.keys().map(String::as_str).collect::<Vec<_>>(), names);
+    assert_eq!(boundary, &None);
+}
+
+#[test]
+fn a_function_pipeline_or_alias_deleted_by_hand_is_created_again_as_declared() {
+    let (template, mut live) = primary();
+    *config_mut(&mut live, "SyncFunction") = LiveConfig::Gone;
+    *config_mut(&mut live, "ArtifactKeyAlias") = LiveConfig::Gone;
+    let drifts = detect_in(&template, &live);
+    let repairs: Vec<&Repair> = drifts.iter().map(|d| &d.repair).collect();
+    assert_eq!(drifts.len(), 2, "{drifts:#?}");
+    assert!(drifts.iter().all(|d| d.property == "deleted"));
+    let Some(Repair::CreateFunction {
+        function,
+        configuration,
+        source,
+        ..
+    }) = repairs
+        .iter()
+        .find(|r| matches!(r, Repair::CreateFunction { .. }))
+    else {
+        panic!("{repairs:?}")
+    };
+    assert_eq!(function, "acme-artifact-sync");
+    assert_eq!(configuration.timeout, Some(300));
+    assert_eq!(
+        source,
+        template["Resources"]["SyncFunction"]["Properties"]["Code"]["ZipFile"]
+            .as_str()
+            .unwrap()
+    );
+    assert!(repairs.iter().any(
+        |r| matches!(r, Repair::CreateAlias { alias, .. } if alias == "alias/acme-artifacts")
+    ));
+
+    let (template, mut live) = pipeline();
+    *config_mut(&mut live, "Pipeline") = LiveConfig::Gone;
+    let drifts = detect_in(&template, &live);
+    assert_eq!(drifts.len(), 1, "{drifts:#?}");
+    assert!(
+        matches!(&drifts[0].repair, Repair::CreatePipeline { definition } if definition.stages.len() > 1)
+    );
+}
+
+#[test]
+fn a_grant_to_a_deleted_role_names_its_unique_id_and_is_shown_broken() {
+    let (template, mut live) = primary();
+    let bucket = bucket_mut(&mut live, "ArtifactBucket");
+    let role = "arn:aws:iam::222222222222:role/acme-cloudformation";
+    let policy = bucket.policy.clone().unwrap();
+    assert!(policy.contains(role), "{policy}");
+    bucket.policy = Some(policy.replace(role, "AROAEXAMPLEUNIQUEID01"));
+    let drifts = detect_in(&template, &live);
+    assert_eq!(drifts.len(), 1, "{drifts:#?}");
+    let drift = &drifts[0];
+    assert!(matches!(drift.repair, Repair::PutBucketPolicy { .. }));
+    assert_eq!(
+        drift.details[0],
+        format!(
+            "! broken grant: the policy names AROAEXAMPLEUNIQUEID01, the unique id AWS keeps in place of a deleted principal; not granted until the policy is put again: {role}"
+        )
+    );
+    // the statements that changed follow, as for any policy
+    assert!(drift.details.len() > 1, "{:?}", drift.details);
+}
