@@ -300,15 +300,23 @@ impl ChangeTask {
                 },
             };
             result.map_err(plain)?;
-            self.reporter.report(Event::Status {
-                change: self.index,
-                stack: self.label(),
-                status: format!(
+            let status = if properties == ["deleted"] {
+                format!(
+                    "repaired drift: {} (deleted outside CloudFormation) is created again as declared",
+                    drift.resource
+                )
+            } else {
+                format!(
                     "repaired drift: {} {} {} as declared again",
                     drift.resource,
                     properties.join(", "),
                     if properties.len() == 1 { "is" } else { "are" }
-                ),
+                )
+            };
+            self.reporter.report(Event::Status {
+                change: self.index,
+                stack: self.label(),
+                status,
                 elapsed_seconds: seconds(started),
             });
         }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::templates::{canonical_json, code};
+use crate::templates::{canonical_json, code, sorted_keys};
 use crate::topology::{AccountId, Region};
 
 mod pipeline;
@@ -629,7 +629,7 @@ fn created_role(name: &str, properties: &Value, context: &Context<'_>) -> Option
         let document = context.resolve(&policy["PolicyDocument"])?;
         inline.insert(
             policy["PolicyName"].as_str()?.to_owned(),
-            document.to_string(),
+            sorted_keys(&document).to_string(),
         );
     }
     let managed = match &properties["ManagedPolicyArns"] {
@@ -647,7 +647,7 @@ fn created_role(name: &str, properties: &Value, context: &Context<'_>) -> Option
     };
     Some(Repair::CreateRole {
         role: name.to_owned(),
-        trust: trust.to_string(),
+        trust: sorted_keys(&trust).to_string(),
         description: properties["Description"].as_str().map(str::to_owned),
         path: properties["Path"].as_str().map(str::to_owned),
         boundary,

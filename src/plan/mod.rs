@@ -335,6 +335,76 @@ fn attach_drift(changes: &mut [Change], rendered: &[RenderedNode], deployed: &De
     }
 }
 
+/// A policy put back to name a role that apply creates again (deleted by hand) is refused until
+/// that role exists. Such repairs move out of their stack's change into one of their own, in a
+/// wave after the changes that create the roles, so that each grant is put once its role exists
+/// (and, as IAM propagates the new role, retried until the service accepts it).
+fn defer_grants_to_created_roles(changes: &mut Vec<Change>) {
+    let created: Vec<(usize, String)> = changes
+        .iter()
+        .enumerate()
+        .flat_map(|(index, change)| {
+            change.drift.iter().filter_map(move |d| match &d.repair {
+                drift::Repair::CreateRole { role, path, .. } => Some((
+                    index,
+                    format!(
+                        "arn:{}:iam::{}:role{}{role}",
+                        drift::partition(change.stack.region.as_str()),
+                        change.stack.account,
+                        path.as_deref().unwrap_or("/")
+                    ),
+                )),
+                _ => None,
+            })
+        })
+        .collect();
+    if created.is_empty() {
+        return;
+    }
+    let last_wave = changes.iter().map(|c| c.wave).max().unwrap_or(0);
+    for index in 0..changes.len() {
+        let names_created = |d: &drift::Drift| {
+            d.repair.document().is_some_and(|document| {
+                created
+                    .iter()
+                    .any(|(at, arn)| *at != index && document.contains(&format!("\"{arn}\"")))
+            })
+        };
+        if !changes[index].drift.iter().any(names_created) {
+            continue;
+        }
+        let (deferred, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut changes[index].drift)
+            .into_iter()
+            .partition(names_created);
+        changes[index].drift = kept;
+        let mut after: Vec<usize> = created.iter().map(|(at, _)| *at).collect();
+        after.push(index);
+        after.sort_unstable();
+        after.dedup();
+        let from = &changes[index];
+        let grants = Change {
+            stack: from.stack.clone(),
+            pass: from.pass + 1,
+            wave: last_wave + 1,
+            action: Action::NoChange,
+            reason: Some(
+                "puts back the grants to roles that apply creates again in an earlier wave"
+                    .to_owned(),
+            ),
+            after,
+            stack_id: from.stack_id.clone(),
+            template: None,
+            parameters: Vec::new(),
+            tags: from.tags.clone(),
+            diff: None,
+            template_upload: None,
+            drift: deferred,
+            resources: Vec::new(),
+        };
+        changes.push(grants);
+    }
+}
+
 fn fingerprint(stack: Option<&DeployedStack>) -> String {
     match stack {
         Some(s) => format!("{}@{}", s.summary.status, s.summary.changed_at),
@@ -640,6 +710,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
         });
     }
     attach_drift(&mut changes, &rendered, deployed);
+    defer_grants_to_created_roles(&mut changes);
 
     // Stacks of this foundation that the topology no longer implies.
     let wanted: BTreeSet<String> = specs.iter().map(place).collect();

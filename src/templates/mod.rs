@@ -118,19 +118,22 @@ impl Template {
 
 /// Serialises JSON with sorted keys and two-space indentation: the canonical form that plinth
 /// renders, diffs and compares.
-pub fn canonical_json(value: &Value) -> String {
-    fn sort(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let sorted: BTreeMap<&String, Value> =
-                    map.iter().map(|(k, v)| (k, sort(v))).collect();
-                Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
-            other => other.clone(),
+/// The value with every object's keys in order, so that equal documents have one text.
+pub fn sorted_keys(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let sorted: BTreeMap<&String, Value> =
+                map.iter().map(|(k, v)| (k, sorted_keys(v))).collect();
+            Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
         }
+        Value::Array(items) => Value::Array(items.iter().map(sorted_keys).collect()),
+        other => other.clone(),
     }
-    let mut text = serde_json::to_string_pretty(&sort(value)).expect("a JSON value serialises");
+}
+
+pub fn canonical_json(value: &Value) -> String {
+    let mut text =
+        serde_json::to_string_pretty(&sorted_keys(value)).expect("a JSON value serialises");
     text.push('\n');
     text
 }

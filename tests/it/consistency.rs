@@ -2,7 +2,8 @@
 //! resources that fail inside a stack and roll it back, and resources deleted by hand.
 
 use crate::apply::{TARGETS, assert_converged};
-use crate::common::{Emulator, path_str, standard};
+use crate::common::{BUILD, Emulator, get_pipeline, path_str, standard};
+use crate::drift::{drifts, with_pipeline};
 
 const REGIONS: &[&str] = &["us-east-1", "us-west-2", "eu-west-1"];
 
@@ -114,6 +115,182 @@ async fn an_update_refused_inside_its_stack_rolls_back_and_is_planned_as_the_upd
     emulator
         .plinth(&["apply", "-t", path_str(&file), "--yes"])
         .expect(0);
+    emulator
+        .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
+        .expect(0);
+}
+
+/// Deletes a role as a person would: its policies first, as IAM demands.
+async fn delete_role(emulator: &Emulator, account: &str, role: &str) {
+    let iam = aws_sdk_iam::Client::new(&emulator.sdk(account, "us-east-1").await);
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    for policy in attached.attached_policies() {
+        iam.detach_role_policy()
+            .role_name(role)
+            .policy_arn(policy.policy_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    let inline = iam
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    for name in inline.policy_names() {
+        iam.delete_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+            .unwrap();
+    }
+    iam.delete_role().role_name(role).send().await.unwrap();
+}
+
+async fn artifact_bucket_policy(emulator: &Emulator, region: &str) -> String {
+    let bucket = format!("acme-artifacts-{BUILD}-{region}");
+    emulator
+        .s3(BUILD, region)
+        .await
+        .get_bucket_policy()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_role_deleted_by_hand_is_shown_created_again_and_granted_again() {
+    // roles take three seconds to propagate, so the grants put back wait for the new role
+    let emulator = Emulator::start_with(&["--iam-propagation-seconds", "3"]);
+    let file = emulator.write("topology.toml", &standard());
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    let role = format!("arn:aws:iam::{}:role/acme-cloudformation", TARGETS[0]);
+    delete_role(&emulator, TARGETS[0], "acme-cloudformation").await;
+    // AWS keeps the deleted role's unique id where its ARN was
+    let policy = artifact_bucket_policy(&emulator, "us-west-2").await;
+    assert!(
+        !policy.contains(&role) && policy.contains("AROA"),
+        "{policy}"
+    );
+
+    let plan = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
+    plan.expect(2);
+    plan.assert_stderr("! CloudFormationRole (AWS::IAM::Role): deleted");
+    plan.assert_stderr(format!("not granted until the policy is put again: {role}"));
+    let found = drifts(
+        &emulator
+            .plinth(&["plan", "-t", path_str(&file), "--json"])
+            .json(),
+    );
+    assert!(found.contains(&(
+        format!("acme-deploy {} us-east-1", TARGETS[0]),
+        "CloudFormationRole".to_owned(),
+        "deleted".to_owned()
+    )));
+    for (stack, region) in [
+        ("acme-primary", "us-east-1"),
+        ("acme-regional", "us-west-2"),
+        ("acme-regional", "eu-west-1"),
+    ] {
+        assert!(
+            found.contains(&(
+                format!("{stack} {BUILD} {region}"),
+                "ArtifactBucketPolicy".to_owned(),
+                "PolicyDocument".to_owned()
+            )),
+            "{found:?}"
+        );
+    }
+
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    assert_converged(&emulator, targets(), REGIONS).await;
+    for region in REGIONS {
+        let policy = artifact_bucket_policy(&emulator, region).await;
+        assert!(
+            policy.contains(&role) && !policy.contains("AROA"),
+            "{policy}"
+        );
+    }
+    emulator
+        .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
+        .expect(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_function_pipeline_and_bucket_policy_deleted_by_hand_are_shown_and_put_back() {
+    let (emulator, file) = Emulator::applied(&with_pipeline());
+    let build = emulator.sdk(BUILD, "us-east-1").await;
+    aws_sdk_lambda::Client::new(&build)
+        .delete_function()
+        .function_name("acme-artifact-sync")
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_codepipeline::Client::new(&build)
+        .delete_pipeline()
+        .name("acme-service")
+        .send()
+        .await
+        .unwrap();
+    emulator
+        .s3(BUILD, "us-west-2")
+        .await
+        .delete_bucket_policy()
+        .bucket(format!("acme-artifacts-{BUILD}-us-west-2"))
+        .send()
+        .await
+        .unwrap();
+
+    let plan = emulator.plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"]);
+    plan.expect(2);
+    plan.assert_stderr("! SyncFunction (AWS::Lambda::Function): deleted");
+    plan.assert_stderr("! Pipeline (AWS::CodePipeline::Pipeline): deleted");
+    let found = drifts(
+        &emulator
+            .plinth(&["plan", "-t", path_str(&file), "--json"])
+            .json(),
+    );
+    assert!(
+        found.contains(&(
+            format!("acme-regional {BUILD} us-west-2"),
+            "ArtifactBucketPolicy".to_owned(),
+            "PolicyDocument".to_owned()
+        )),
+        "{found:?}"
+    );
+
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    let function = aws_sdk_lambda::Client::new(&build)
+        .get_function_configuration()
+        .function_name("acme-artifact-sync")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(function.timeout(), Some(300));
+    let pipeline = get_pipeline(&emulator).await;
+    assert!(pipeline.stages().len() > 2, "{pipeline:?}");
+    assert!(
+        artifact_bucket_policy(&emulator, "us-west-2")
+            .await
+            .contains("DeployRolesObjects")
+    );
     emulator
         .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
         .expect(0);

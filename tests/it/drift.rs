@@ -10,7 +10,7 @@ use plinth::templates::ARTIFACT_SYNC_SOURCE;
 use plinth::templates::code::{code_sha256, inline_code_zip};
 use serde_json::Value;
 
-const PIPELINE: &str = r#"
+pub(crate) const PIPELINE: &str = r#"
 [[pipelines]]
 name = "service"
 targets = ["development", "testing", "production"]
@@ -19,7 +19,7 @@ stack = "service"
 "#;
 
 /// (stack, resource, property) of every drift in a JSON plan.
-fn drifts(plan: &Value) -> BTreeSet<(String, String, String)> {
+pub(crate) fn drifts(plan: &Value) -> BTreeSet<(String, String, String)> {
     plan["changes"]
         .as_array()
         .unwrap()
@@ -48,7 +48,7 @@ fn drifts(plan: &Value) -> BTreeSet<(String, String, String)> {
 }
 
 /// The standard topology with a pipeline to every target, which brings the sync function.
-fn with_pipeline() -> String {
+pub(crate) fn with_pipeline() -> String {
     topology(
         &[
             ("development", &["us-east-1", "us-west-2"]),
