@@ -215,9 +215,12 @@ async fn a_deploy_role_deleted_by_hand_is_shown_created_again_and_granted_again(
         );
     }
 
+    // the role is created again first; its grants wait for it, then for IAM to propagate it
     emulator
         .plinth(&["apply", "-t", path_str(&file), "--yes"])
-        .expect(0);
+        .expect(0)
+        .assert_stderr("CloudFormationRole (deleted outside CloudFormation) is created again")
+        .assert_stderr("waiting for IAM to propagate a new principal");
     assert_converged(&emulator, targets(), REGIONS).await;
     for region in REGIONS {
         let policy = artifact_bucket_policy(&emulator, region).await;
