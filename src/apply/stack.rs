@@ -298,6 +298,10 @@ impl ChangeTask {
                     Ok(codepipeline) => codepipeline.repair(&drift.repair).await,
                     Err(e) => Err(e),
                 },
+                Service::Logs => match self.cloud.logs(account, region) {
+                    Ok(logs) => logs.repair(&drift.repair).await,
+                    Err(e) => Err(e),
+                },
             };
             result.map_err(plain)?;
             let status = if properties == ["deleted"] {

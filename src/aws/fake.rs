@@ -28,9 +28,11 @@ use tokio::time::Instant;
 
 use super::{
     AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, CodePipeline, Iam, KeyDeletion, Kms,
-    Lambda, S3, StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
+    Lambda, Logs, S3, StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
 };
-use crate::plan::drift::{LiveBucket, LiveFunction, LiveKey, LiveRole, PipelineDefinition, Repair};
+use crate::plan::drift::{
+    LiveBucket, LiveFunction, LiveKey, LiveLogGroup, LiveRole, PipelineDefinition, Repair,
+};
 use crate::plan::{StackStatus, StackSummary};
 use crate::topology::{AccountId, Region};
 
@@ -1039,6 +1041,18 @@ impl Lambda for FakeAccount {
 }
 
 #[async_trait]
+impl Logs for FakeAccount {
+    async fn read_log_group(&self, _name: &str) -> AwsResult<Option<LiveLogGroup>> {
+        drop(self.enter("DescribeLogGroups")?);
+        Ok(None)
+    }
+
+    async fn repair(&self, repair: &Repair) -> AwsResult<()> {
+        self.record(repair)
+    }
+}
+
+#[async_trait]
 impl CodePipeline for FakeAccount {
     async fn read_pipeline(&self, _name: &str) -> AwsResult<Option<PipelineDefinition>> {
         drop(self.enter("GetPipeline")?);
@@ -1094,6 +1108,9 @@ impl Cloud for FakeCloud {
         Ok(self.account(account))
     }
     fn lambda(&self, account: &AccountId, _region: &Region) -> AwsResult<Arc<dyn Lambda>> {
+        Ok(self.account(account))
+    }
+    fn logs(&self, account: &AccountId, _region: &Region) -> AwsResult<Arc<dyn Logs>> {
         Ok(self.account(account))
     }
     fn codepipeline(

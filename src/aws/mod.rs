@@ -17,7 +17,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::StackSummary;
-use crate::plan::drift::{LiveBucket, LiveFunction, LiveKey, LiveRole, PipelineDefinition, Repair};
+use crate::plan::drift::{
+    LiveBucket, LiveFunction, LiveKey, LiveLogGroup, LiveRole, PipelineDefinition, Repair,
+};
 use crate::topology::{AccountId, Region};
 
 /// An AWS call that failed, flattened from the SDK's error: which call, AWS's code and message.
@@ -229,6 +231,14 @@ pub trait Lambda: Send + Sync {
 }
 
 #[async_trait]
+pub trait Logs: Send + Sync {
+    /// The log group's retention; `None` when the log group does not exist.
+    async fn read_log_group(&self, name: &str) -> AwsResult<Option<LiveLogGroup>>;
+    /// Creates the log group or sets its retention as declared.
+    async fn repair(&self, repair: &Repair) -> AwsResult<()>;
+}
+
+#[async_trait]
 pub trait CodePipeline: Send + Sync {
     /// The pipeline's definition; `None` when the pipeline does not exist.
     async fn read_pipeline(&self, name: &str) -> AwsResult<Option<PipelineDefinition>>;
@@ -259,6 +269,7 @@ pub trait Cloud: Send + Sync {
         account: &AccountId,
         region: &Region,
     ) -> AwsResult<Arc<dyn CodePipeline>>;
+    fn logs(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Logs>>;
     fn sts(&self, account: &AccountId) -> AwsResult<Arc<dyn Sts>>;
     /// How many AWS API calls were made so far.
     fn calls(&self) -> u64 {

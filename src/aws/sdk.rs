@@ -14,9 +14,11 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{
     AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, CodePipeline, Iam, KeyDeletion, Kms,
-    Lambda, S3, StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
+    Lambda, Logs, S3, StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
 };
-use crate::plan::drift::{LiveBucket, LiveFunction, LiveKey, LiveRole, PipelineDefinition, Repair};
+use crate::plan::drift::{
+    LiveBucket, LiveFunction, LiveKey, LiveLogGroup, LiveRole, PipelineDefinition, Repair,
+};
 use crate::plan::{StackStatus, StackSummary};
 use crate::topology::{AccountId, Credentials, Region, Topology};
 
@@ -211,6 +213,13 @@ impl Cloud for SdkCloud {
     ) -> AwsResult<Arc<dyn CodePipeline>> {
         Ok(Arc::new(SdkCodePipeline {
             client: aws_sdk_codepipeline::Client::new(&self.config(account, Some(region))?),
+            calls: self.calls.clone(),
+        }))
+    }
+
+    fn logs(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Logs>> {
+        Ok(Arc::new(SdkLogs {
+            client: aws_sdk_cloudwatchlogs::Client::new(&self.config(account, Some(region))?),
             calls: self.calls.clone(),
         }))
     }
@@ -746,6 +755,22 @@ impl Lambda for SdkLambda {
 
     async fn repair(&self, repair: &Repair) -> AwsResult<()> {
         super::live::repair_function(&self.client, &self.calls, repair).await
+    }
+}
+
+struct SdkLogs {
+    client: aws_sdk_cloudwatchlogs::Client,
+    calls: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl Logs for SdkLogs {
+    async fn read_log_group(&self, name: &str) -> AwsResult<Option<LiveLogGroup>> {
+        super::live::read_log_group(&self.client, &self.calls, name).await
+    }
+
+    async fn repair(&self, repair: &Repair) -> AwsResult<()> {
+        super::live::repair_log_group(&self.client, &self.calls, repair).await
     }
 }
 

@@ -564,6 +564,13 @@ async fn live_stack(
                 .read_function(&physical_id)
                 .await?
                 .map(|(_, code_sha256)| LiveConfig::Version { code_sha256 }),
+            "AWS::Logs::LogGroup" => Some(
+                cloud
+                    .logs(&spec.account, &spec.region)?
+                    .read_log_group(&physical_id)
+                    .await?
+                    .map_or(LiveConfig::Gone, LiveConfig::LogGroup),
+            ),
             "AWS::CodePipeline::Pipeline" => Some(
                 cloud
                     .codepipeline(&spec.account, &spec.region)?

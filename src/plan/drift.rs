@@ -52,13 +52,21 @@ pub enum LiveConfig {
         code_sha256: Option<String>,
     },
     Pipeline(PipelineDefinition),
+    LogGroup(LiveLogGroup),
     /// A resource the stack owns that its service no longer has: deleted outside
-    /// CloudFormation (roles, functions, pipelines and aliases, which plinth can create again
-    /// under the same name).
+    /// CloudFormation (roles, functions, pipelines, aliases and log groups, which plinth can
+    /// create again under the same name).
     Gone,
     /// A resource of a type drift does not check, or one that no longer exists and that plinth
     /// cannot create again by itself.
     NotRead,
+}
+
+/// A CloudWatch Logs log group's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LiveLogGroup {
+    /// Days its events are kept; `None`: forever.
+    pub retention_days: Option<i64>,
 }
 
 /// A Lambda function's configuration.
@@ -170,6 +178,7 @@ pub enum Service {
     Iam,
     Lambda,
     CodePipeline,
+    Logs,
 }
 
 impl Repair {
@@ -198,6 +207,7 @@ impl Repair {
             | Repair::UpdateFunctionCode { .. }
             | Repair::CreateFunction { .. } => Service::Lambda,
             Repair::UpdatePipeline { .. } | Repair::CreatePipeline { .. } => Service::CodePipeline,
+            Repair::CreateLogGroup { .. } | Repair::PutRetentionPolicy { .. } => Service::Logs,
         }
     }
 
@@ -328,6 +338,16 @@ pub enum Repair {
     CreateAlias {
         alias: String,
         key_id: String,
+    },
+    /// A log group deleted outside CloudFormation, created again with the declared retention.
+    CreateLogGroup {
+        log_group: String,
+        retention_days: Option<i64>,
+    },
+    /// A log group's retention as declared (`None`: events never expire).
+    PutRetentionPolicy {
+        log_group: String,
+        retention_days: Option<i64>,
     },
 }
 
@@ -580,6 +600,23 @@ pub fn detect(template: &Value, live: &LiveStack, context: &Context<'_>) -> Vec<
                 );
             }
             LiveConfig::Pipeline(pipeline) => found.pipeline(pipeline, properties, context),
+            LiveConfig::LogGroup(group) => {
+                let declared = properties["RetentionInDays"].as_i64();
+                if group.retention_days != declared {
+                    let days = |d: Option<i64>| {
+                        d.map_or_else(|| "never expire".to_owned(), |d| format!("{d} days"))
+                    };
+                    found.push(
+                        "RetentionInDays",
+                        days(group.retention_days),
+                        days(declared),
+                        Repair::PutRetentionPolicy {
+                            log_group: live.physical_id.clone(),
+                            retention_days: declared,
+                        },
+                    );
+                }
+            }
             LiveConfig::Gone => found.gone(&live.physical_id, properties, context),
             LiveConfig::Version { .. } | LiveConfig::NotRead => {}
         }
@@ -906,6 +943,10 @@ impl<'a> Found<'a> {
             }
             "AWS::CodePipeline::Pipeline" => PipelineDefinition::declared(properties, context)
                 .map(|definition| Repair::CreatePipeline { definition }),
+            "AWS::Logs::LogGroup" => Some(Repair::CreateLogGroup {
+                log_group: name.to_owned(),
+                retention_days: properties["RetentionInDays"].as_i64(),
+            }),
             "AWS::KMS::Alias" => match context.resolve(&properties["TargetKeyId"]) {
                 Some(Value::String(key)) => Some(Repair::CreateAlias {
                     alias: name.to_owned(),

@@ -235,12 +235,19 @@ async fn a_deploy_role_deleted_by_hand_is_shown_created_again_and_granted_again(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_sync_function_pipeline_and_bucket_policy_deleted_by_hand_are_shown_and_put_back() {
+async fn a_sync_function_its_log_group_a_pipeline_and_a_bucket_policy_deleted_by_hand_are_shown_and_put_back()
+ {
     let (emulator, file) = Emulator::applied(&with_pipeline());
     let build = emulator.sdk(BUILD, "us-east-1").await;
     aws_sdk_lambda::Client::new(&build)
         .delete_function()
         .function_name("acme-artifact-sync")
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_cloudwatchlogs::Client::new(&build)
+        .delete_log_group()
+        .log_group_name("/aws/lambda/acme-artifact-sync")
         .send()
         .await
         .unwrap();
@@ -263,6 +270,7 @@ async fn a_sync_function_pipeline_and_bucket_policy_deleted_by_hand_are_shown_an
     plan.expect(2);
     plan.assert_stderr("! SyncFunction (AWS::Lambda::Function): deleted");
     plan.assert_stderr("! Pipeline (AWS::CodePipeline::Pipeline): deleted");
+    plan.assert_stderr("! SyncFunctionLogGroup (AWS::Logs::LogGroup): deleted");
     let found = drifts(
         &emulator
             .plinth(&["plan", "-t", path_str(&file), "--json"])
@@ -287,6 +295,13 @@ async fn a_sync_function_pipeline_and_bucket_policy_deleted_by_hand_are_shown_an
         .await
         .unwrap();
     assert_eq!(function.timeout(), Some(300));
+    let groups = aws_sdk_cloudwatchlogs::Client::new(&build)
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/lambda/acme-artifact-sync")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(365));
     let pipeline = get_pipeline(&emulator).await;
     assert!(pipeline.stages().len() > 2, "{pipeline:?}");
     assert!(

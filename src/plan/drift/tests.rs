@@ -17,10 +17,16 @@ fn template_of(key: &StackKey) -> Value {
 
 fn physical(logical: &str, resource: &Value) -> String {
     let p = &resource["Properties"];
-    ["BucketName", "RoleName", "AliasName", "FunctionName"]
-        .iter()
-        .find_map(|k| p[*k].as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("{}-1234", logical.to_lowercase()))
+    [
+        "BucketName",
+        "RoleName",
+        "AliasName",
+        "FunctionName",
+        "LogGroupName",
+    ]
+    .iter()
+    .find_map(|k| p[*k].as_str().map(str::to_owned))
+    .unwrap_or_else(|| format!("{}-1234", logical.to_lowercase()))
 }
 
 /// What AWS holds for a template that nobody changed: every declared value, with AWS's own
@@ -139,6 +145,9 @@ fn faithful(template: &Value, account: &AccountId, region: &Region) -> LiveStack
                 }
                 LiveConfig::Pipeline(definition)
             }
+            "AWS::Logs::LogGroup" => LiveConfig::LogGroup(LiveLogGroup {
+                retention_days: p["RetentionInDays"].as_i64(),
+            }),
             _ => LiveConfig::NotRead,
         };
     }
@@ -852,4 +861,36 @@ fn a_grant_to_a_deleted_role_names_its_unique_id_and_is_shown_broken() {
     );
     // the statements that changed follow, as for any policy
     assert!(drift.details.len() > 1, "{:?}", drift.details);
+}
+
+#[test]
+fn a_log_groups_retention_changed_or_the_group_deleted_is_put_back() {
+    let (template, mut live) = primary();
+    *config_mut(&mut live, "SyncFunctionLogGroup") = LiveConfig::LogGroup(LiveLogGroup {
+        retention_days: None,
+    });
+    let drifts = detect_in(&template, &live);
+    assert_eq!(drifts.len(), 1, "{drifts:#?}");
+    assert_eq!(
+        (drifts[0].live.as_str(), drifts[0].declared.as_str()),
+        ("never expire", "365 days")
+    );
+    assert_eq!(
+        drifts[0].repair,
+        Repair::PutRetentionPolicy {
+            log_group: "/aws/lambda/acme-artifact-sync".into(),
+            retention_days: Some(365)
+        }
+    );
+    *config_mut(&mut live, "SyncFunctionLogGroup") = LiveConfig::Gone;
+    let drifts = detect_in(&template, &live);
+    assert_eq!(drifts.len(), 1, "{drifts:#?}");
+    assert_eq!(drifts[0].property, "deleted");
+    assert_eq!(
+        drifts[0].repair,
+        Repair::CreateLogGroup {
+            log_group: "/aws/lambda/acme-artifact-sync".into(),
+            retention_days: Some(365)
+        }
+    );
 }
