@@ -470,10 +470,7 @@ async fn a_failed_update_is_reported_with_its_reason_and_rolled_back() {
         1,
         "Resource handler returned message: \"Access Denied\"",
     );
-    let mut the_plan = single("acme-primary", Action::Update);
-    the_plan.changes[0]
-        .tags
-        .insert("owner".into(), "platform".into());
+    let the_plan = tagged_update_of_the_primary();
     let outcome = executor.execute(&the_plan).await;
     let error = failure(&outcome);
     assert_eq!(error.stack, "acme-primary (111111111111 us-east-1) pass 1");
@@ -497,6 +494,15 @@ async fn a_failed_update_is_reported_with_its_reason_and_rolled_back() {
     assert_eq!(after.outputs, before.outputs);
 }
 
+/// An update of the primary stack that changes one tag.
+fn tagged_update_of_the_primary() -> Plan {
+    let mut the_plan = single("acme-primary", Action::Update);
+    the_plan.changes[0]
+        .tags
+        .insert("owner".into(), "platform".into());
+    the_plan
+}
+
 /// The text S3 gives a stack's failed bucket policy that names a role IAM has not propagated.
 const INVISIBLE_PRINCIPAL: &str = "Resource handler returned message: \"Invalid principal in policy (Service: S3, Status Code: 400)\"";
 
@@ -517,10 +523,7 @@ async fn an_update_refused_for_a_principal_not_yet_propagated_is_tried_again_unt
         3,
         INVISIBLE_PRINCIPAL,
     );
-    let mut the_plan = single("acme-primary", Action::Update);
-    the_plan.changes[0]
-        .tags
-        .insert("owner".into(), "platform".into());
+    let the_plan = tagged_update_of_the_primary();
     let started = tokio::time::Instant::now();
     let outcome = executor.execute(&the_plan).await;
     assert!(outcome.succeeded(), "{outcome:?}");
@@ -560,10 +563,7 @@ async fn a_principal_still_invisible_when_the_propagation_window_ends_fails_nami
         1000,
         INVISIBLE_PRINCIPAL,
     );
-    let mut the_plan = single("acme-primary", Action::Update);
-    the_plan.changes[0]
-        .tags
-        .insert("owner".into(), "platform".into());
+    let the_plan = tagged_update_of_the_primary();
     let started = tokio::time::Instant::now();
     let outcome = executor.execute(&the_plan).await;
     let error = failure(&outcome);
@@ -593,10 +593,7 @@ async fn any_other_refusal_fails_at_once_without_waiting_for_iam() {
         1,
         "Resource handler returned message: \"Policy has invalid action (Service: S3)\"",
     );
-    let mut the_plan = single("acme-primary", Action::Update);
-    the_plan.changes[0]
-        .tags
-        .insert("owner".into(), "platform".into());
+    let the_plan = tagged_update_of_the_primary();
     let outcome = executor.execute(&the_plan).await;
     let error = failure(&outcome);
     assert!(matches!(&error.cause, Cause::Ended { .. }), "{error}");

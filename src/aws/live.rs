@@ -34,6 +34,16 @@ where
     }
 }
 
+/// Whether a create made the resource now (`true`) or found it made already, by an earlier try
+/// of the same repair (`false`: the error `exists` says so).
+fn created(result: AwsResult<()>, exists: &str) -> AwsResult<bool> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if e.code.as_deref() == Some(exists) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 fn build_error(operation: &'static str, e: &impl std::fmt::Display) -> AwsError {
     AwsError {
         operation,
@@ -442,7 +452,7 @@ pub(super) async fn repair_key(
             .map(drop)
             .map_err(|e| error("UpdateAlias", e)),
         Repair::CreateAlias { alias, key_id } => {
-            let created = client
+            let made = client
                 .create_alias()
                 .alias_name(alias)
                 .target_key_id(key_id)
@@ -450,21 +460,19 @@ pub(super) async fn repair_key(
                 .await
                 .map(drop)
                 .map_err(|e| error("CreateAlias", e));
-            match created {
-                // made by an earlier try of the same repair: point it at the declared key
-                Err(e) if e.code.as_deref() == Some("AlreadyExistsException") => {
-                    count(calls);
-                    client
-                        .update_alias()
-                        .alias_name(alias)
-                        .target_key_id(key_id)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(|e| error("UpdateAlias", e))
-                }
-                other => other,
+            if created(made, "AlreadyExistsException")? {
+                return Ok(());
             }
+            // made by an earlier try of the same repair: pointed at the declared key
+            count(calls);
+            client
+                .update_alias()
+                .alias_name(alias)
+                .target_key_id(key_id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| error("UpdateAlias", e))
         }
         other => Err(not_for("KMS", other)),
     }
@@ -634,7 +642,7 @@ pub(super) async fn repair_role(
             inline,
             managed,
         } => {
-            let created = client
+            let made = client
                 .create_role()
                 .role_name(role)
                 .assume_role_policy_document(trust)
@@ -645,19 +653,16 @@ pub(super) async fn repair_role(
                 .await
                 .map(drop)
                 .map_err(|e| error("CreateRole", e));
-            match created {
+            if !created(made, "EntityAlreadyExists")? {
                 // made by an earlier try of the same repair: its trust is put as declared
-                Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {
-                    count(calls);
-                    client
-                        .update_assume_role_policy()
-                        .role_name(role)
-                        .policy_document(trust)
-                        .send()
-                        .await
-                        .map_err(|e| error("UpdateAssumeRolePolicy", e))?;
-                }
-                other => other?,
+                count(calls);
+                client
+                    .update_assume_role_policy()
+                    .role_name(role)
+                    .policy_document(trust)
+                    .send()
+                    .await
+                    .map_err(|e| error("UpdateAssumeRolePolicy", e))?;
             }
             for (name, document) in inline {
                 count(calls);
@@ -742,7 +747,7 @@ pub(super) async fn repair_function(
         count(calls);
         let narrow = |v: Option<i64>| v.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
         let package = crate::templates::code::inline_code_zip(source);
-        let created = client
+        let made = client
             .create_function()
             .function_name(function)
             .set_description(description.clone())
@@ -765,11 +770,8 @@ pub(super) async fn repair_function(
             .await
             .map(drop)
             .map_err(|e| error("CreateFunction", e));
-        return match created {
-            // made by an earlier try of the same repair, as declared
-            Err(e) if e.code.as_deref() == Some("ResourceConflictException") => Ok(()),
-            other => other,
-        };
+        // made by an earlier try of the same repair, as declared
+        return created(made, "ResourceConflictException").map(drop);
     }
     let Repair::UpdateFunctionConfiguration {
         function,
@@ -1041,20 +1043,18 @@ pub(super) async fn repair_pipeline(
     let declaration = declaration(definition).map_err(|e| build_error("UpdatePipeline", &e))?;
     count(calls);
     if create {
-        let created = client
+        let made = client
             .create_pipeline()
             .pipeline(declaration.clone())
             .send()
             .await
             .map(drop)
             .map_err(|e| error("CreatePipeline", e));
-        match created {
-            // made by an earlier try of the same repair: put as declared below
-            Err(e) if e.code.as_deref() == Some("PipelineNameInUseException") => {
-                count(calls);
-            }
-            other => return other,
+        if created(made, "PipelineNameInUseException")? {
+            return Ok(());
         }
+        // made by an earlier try of the same repair: put as declared below
+        count(calls);
     }
     client
         .update_pipeline()
@@ -1097,18 +1097,15 @@ pub(super) async fn repair_log_group(
             retention_days,
         } => {
             count(calls);
-            let created = client
+            let made = client
                 .create_log_group()
                 .log_group_name(log_group)
                 .send()
                 .await
                 .map(drop)
                 .map_err(|e| error("CreateLogGroup", e));
-            match created {
-                // made by an earlier try of the same repair: its retention is set below
-                Err(e) if e.code.as_deref() == Some("ResourceAlreadyExistsException") => {}
-                other => other?,
-            }
+            // made now or by an earlier try of the same repair: its retention is set below
+            created(made, "ResourceAlreadyExistsException")?;
             (log_group, retention_days)
         }
         Repair::PutRetentionPolicy {
