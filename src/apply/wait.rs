@@ -1,7 +1,8 @@
-//! Polling that backs off with jitter, up to two seconds. Real stacks take minutes: a short cap
-//! sees an operation end within two seconds (so that each wave starts close to when the one
-//! before it ends), at one DescribeStacks per stack in progress every two seconds, which
-//! CloudFormation's read quota carries for the stacks a bounded apply has in flight.
+//! Polling that backs off with jitter, from half a second up to two. Real stacks take minutes: a
+//! short cap sees an operation end within two seconds (so that each wave starts close to when
+//! the one before it ends), at one DescribeStacks per stack in progress every two seconds, which
+//! CloudFormation's read quota carries for the stacks a bounded apply has in flight; the quick
+//! first polls see a short operation (an update that changes one policy) end within a second.
 
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ pub struct Backoff {
 impl Default for Backoff {
     fn default() -> Self {
         Self {
-            initial: Duration::from_secs(1),
+            initial: Duration::from_millis(500),
             factor: 1.5,
             max: Duration::from_secs(2),
         }
@@ -48,8 +49,8 @@ mod tests {
     #[test]
     fn delays_grow_to_the_cap_with_jitter_in_the_top_fifth() {
         let b = Backoff::default();
-        assert_eq!(b.ceiling(0), Duration::from_secs(1));
-        assert_eq!(b.ceiling(1), Duration::from_millis(1500));
+        assert_eq!(b.ceiling(0), Duration::from_millis(500));
+        assert_eq!(b.ceiling(1), Duration::from_millis(750));
         assert_eq!(b.ceiling(20), Duration::from_secs(2));
         fastrand::seed(7);
         for attempt in 0..30 {
