@@ -6,6 +6,7 @@
 
 pub mod fake;
 mod live;
+mod profiles;
 pub mod sdk;
 pub mod snapshot;
 

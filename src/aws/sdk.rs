@@ -96,10 +96,24 @@ impl SdkCloud {
         // One HTTP client (one connection pool, one TLS configuration) for every account: a
         // client each costs about a megabyte per account.
         let http_client = default_chain.http_client();
+        // The profile files are read once; each profile's loader parses only its own sections
+        // (see `profiles`), not the whole file again, which each account's credentials would
+        // keep for as long as they live.
+        let files = super::profiles::ProfileFiles::read();
         let load = |profile: Option<String>| {
-            let mut loader = loader(profile);
+            let mut loader = loader(profile.clone());
             if let Some(client) = http_client.clone() {
                 loader = loader.http_client(client);
+            }
+            if let (Some(files), Some(profile)) = (&files, &profile) {
+                use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+                let (config, credentials) = files.for_profile(profile);
+                loader = loader.profile_files(
+                    EnvConfigFiles::builder()
+                        .with_contents(EnvConfigFileKind::Config, config)
+                        .with_contents(EnvConfigFileKind::Credentials, credentials)
+                        .build(),
+                );
             }
             loader.load()
         };
