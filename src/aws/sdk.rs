@@ -1,8 +1,8 @@
 //! The traits of [`super`] on the official AWS SDK for Rust.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
@@ -67,7 +67,6 @@ fn is_missing_stack(err: &AwsError) -> bool {
 pub struct SdkCloud {
     configs: BTreeMap<AccountId, SdkConfig>,
     calls: Arc<AtomicU64>,
-    cloudformation: Mutex<HashMap<(AccountId, Region), Arc<SdkCloudFormation>>>,
 }
 
 impl SdkCloud {
@@ -150,7 +149,6 @@ impl SdkCloud {
         Self {
             configs,
             calls: Arc::new(AtomicU64::new(0)),
-            cloudformation: Mutex::new(HashMap::new()),
         }
     }
 
@@ -176,20 +174,13 @@ impl Cloud for SdkCloud {
         account: &AccountId,
         region: &Region,
     ) -> AwsResult<Arc<dyn CloudFormation>> {
-        let mut cache = self
-            .cloudformation
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let key = (account.clone(), region.clone());
-        if let Some(client) = cache.get(&key) {
-            return Ok(client.clone());
-        }
-        let client = Arc::new(SdkCloudFormation {
+        // Built for each use and dropped after it, like every other client: the credentials
+        // (and their cache) and the HTTP client are shared through the account's config, so a
+        // client kept for each account and region would only hold memory.
+        Ok(Arc::new(SdkCloudFormation {
             client: aws_sdk_cloudformation::Client::new(&self.config(account, Some(region))?),
             calls: self.calls.clone(),
-        });
-        cache.insert(key, client.clone());
-        Ok(client)
+        }))
     }
 
     fn s3(&self, account: &AccountId) -> AwsResult<Arc<dyn S3>> {
