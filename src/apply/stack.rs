@@ -655,21 +655,6 @@ impl ChangeTask {
         let Ok(events) = cfn.stack_events(id).await else {
             return Vec::new();
         };
-        let name = &self.change.stack.name;
-        let mut out = Vec::new();
-        for event in events {
-            let operation_start = event.logical_id == *name
-                && matches!(
-                    event.status.as_str(),
-                    "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS" | "DELETE_IN_PROGRESS"
-                );
-            if event.status.ends_with("_FAILED") && event.reason.is_some() {
-                out.push(event);
-            }
-            if operation_start || out.len() >= 10 {
-                break;
-            }
-        }
-        out
+        crate::aws::latest_failures(events, &self.change.stack.name)
     }
 }

@@ -100,6 +100,27 @@ impl AwsError {
 
 pub type AwsResult<T> = Result<T, AwsError>;
 
+/// The failed events with a reason of a stack's latest operation, newest first (at most ten),
+/// from its events newest first: those that came after the stack's own `*_IN_PROGRESS` event
+/// that started the operation.
+pub fn latest_failures(events: Vec<StackEvent>, stack: &str) -> Vec<StackEvent> {
+    let mut out = Vec::new();
+    for event in events {
+        let operation_start = event.logical_id == stack
+            && matches!(
+                event.status.as_str(),
+                "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS" | "DELETE_IN_PROGRESS"
+            );
+        if operation_start || out.len() >= 10 {
+            break;
+        }
+        if event.status.ends_with("_FAILED") && event.reason.is_some() {
+            out.push(event);
+        }
+    }
+    out
+}
+
 /// Whether a refusal's text (an error message, or the reason of a stack event) says that a
 /// policy names a principal the service does not know: S3 and IAM say "Invalid principal in
 /// policy", KMS "one or more invalid principals".

@@ -140,27 +140,13 @@ fn spec_of(
 
 /// The reason of the failed resource of a stack's latest operation, from its events (newest
 /// first); the stack's own failure event when no resource gave one.
-fn failure_reason(events: &[crate::aws::StackEvent], stack: &str) -> Option<String> {
-    let mut own = None;
-    for event in events {
-        let of_stack = event.logical_id == stack;
-        if of_stack
-            && matches!(
-                event.status.as_str(),
-                "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS" | "DELETE_IN_PROGRESS"
-            )
-        {
-            break;
-        }
-        if event.status.ends_with("_FAILED") {
-            match (&event.reason, of_stack) {
-                (Some(reason), false) => return Some(reason.clone()),
-                (Some(reason), true) if own.is_none() => own = Some(reason.clone()),
-                _ => {}
-            }
-        }
-    }
-    own
+fn failure_reason(events: Vec<crate::aws::StackEvent>, stack: &str) -> Option<String> {
+    let failures = crate::aws::latest_failures(events, stack);
+    failures
+        .iter()
+        .find(|e| e.logical_id != stack)
+        .or(failures.first())
+        .and_then(|e| e.reason.clone())
 }
 
 /// Reads every stack of the foundation where its stacks can live (every region of the build
@@ -284,7 +270,7 @@ pub async fn read(
                     .stack_events(&summary.id)
                     .await
                     .ok()
-                    .and_then(|events| failure_reason(&events, &summary.name)),
+                    .and_then(|events| failure_reason(events, &summary.name)),
                 Err(_) => None,
             }
         } else {
@@ -588,4 +574,60 @@ async fn live_stack(
         });
     }
     Ok(live)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::StackEvent;
+
+    fn event(logical_id: &str, status: &str, reason: Option<&str>) -> StackEvent {
+        StackEvent {
+            timestamp: String::new(),
+            logical_id: logical_id.into(),
+            resource_type: String::new(),
+            status: status.into(),
+            reason: reason.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_failed_stack_is_explained_by_its_failed_resource_of_the_latest_operation() {
+        // newest first: the rollback, the resource that failed, then the update's start, then
+        // an older operation's failure that must not be read
+        let events = vec![
+            event("acme-regional", "UPDATE_ROLLBACK_COMPLETE", None),
+            event(
+                "acme-regional",
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                Some("The following resource(s) failed to update: [Policy]."),
+            ),
+            event("acme-regional", "UPDATE_FAILED", Some("stack-level")),
+            event(
+                "Policy",
+                "UPDATE_FAILED",
+                Some("Invalid principal in policy"),
+            ),
+            event(
+                "acme-regional",
+                "UPDATE_IN_PROGRESS",
+                Some("User Initiated"),
+            ),
+            event("Old", "CREATE_FAILED", Some("an older failure")),
+        ];
+        assert_eq!(
+            failure_reason(events.clone(), "acme-regional").as_deref(),
+            Some("Invalid principal in policy")
+        );
+        // without a resource's reason, the stack's own
+        let own: Vec<StackEvent> = events
+            .into_iter()
+            .filter(|e| e.logical_id != "Policy")
+            .collect();
+        assert_eq!(
+            failure_reason(own, "acme-regional").as_deref(),
+            Some("stack-level")
+        );
+        assert_eq!(failure_reason(Vec::new(), "acme-regional"), None);
+    }
 }
