@@ -86,6 +86,8 @@ pub fn generated(accounts: &[(u64, &[&str])], pipelines: usize) -> Topology {
             artifact_noncurrent_version_expiration_days: 30,
         },
         targets,
+        units: Vec::new(),
+        organization: None,
         pipelines,
     }
 }

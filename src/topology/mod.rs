@@ -15,9 +15,14 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use diagnostic::{Diagnostic, Rendered, line_column};
-pub use names::{AccountId, FoundationName, OrganizationId, Region, check_name};
+pub use names::{
+    AccountId, FoundationName, OrganizationId, OrganizationalUnitId, Region, check_name,
+};
 pub use validate::fields::schema;
 pub use validate::parse;
+
+/// What a role ARN template writes for an account's id (`[defaults] role_arn`, a unit's `role_arn`).
+pub const ACCOUNT_PLACEHOLDER: &str = "{account}";
 
 /// How plinth obtains credentials for one account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -66,6 +71,34 @@ pub struct Target {
     pub approval: bool,
 }
 
+/// A target that names an organizational unit: every active account in it and in the units
+/// below it, but for those excluded, is a target with these settings. Which accounts those are
+/// is read from AWS Organizations when plinth plans ([`Topology::resolve`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitTarget {
+    pub name: String,
+    pub unit: OrganizationalUnitId,
+    /// Accounts of the unit that are not targets.
+    pub exclude: Vec<AccountId>,
+    pub regions: Vec<Region>,
+    /// The role assumed in each account, with `{account}` where its id goes.
+    pub role_arn: String,
+    pub policies: Vec<String>,
+    pub permissions_boundary: Option<String>,
+    pub approval: bool,
+}
+
+/// Where plinth reads the organization: its management account or a delegated administrator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Organization {
+    pub account: AccountId,
+    pub credentials: Credentials,
+}
+
+/// The accounts each organizational unit holds now, as read from AWS Organizations: for each
+/// unit a target names, every active account in it or in a unit below it.
+pub type Membership = BTreeMap<OrganizationalUnitId, BTreeSet<AccountId>>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ArtifactSync {
@@ -101,7 +134,14 @@ pub struct Topology {
     /// account of it, instead of listing every target account's roles.
     pub organization_id: Option<OrganizationId>,
     pub build: Build,
+    /// Targets by account; after [`Topology::resolve`], also one for each account of each unit.
     pub targets: Vec<Target>,
+    /// Targets by organizational unit, resolved to accounts when plinth plans.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<UnitTarget>,
+    /// Where the organizational units are read (required with `units`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<Organization>,
     pub pipelines: Vec<Pipeline>,
 }
 
@@ -111,6 +151,7 @@ impl Topology {
         let mut seen = BTreeSet::new();
         std::iter::once(&self.build.region)
             .chain(self.targets.iter().flat_map(|t| &t.regions))
+            .chain(self.units.iter().flat_map(|u| &u.regions))
             .filter(|r| seen.insert((*r).clone()))
             .cloned()
             .collect()
@@ -144,6 +185,42 @@ impl Topology {
                 .or_insert_with(|| target.credentials.clone());
         }
         accounts
+    }
+
+    /// The topology with each unit target replaced by a target for every account the unit
+    /// holds (`membership`), but for the excluded ones and those declared as targets of their
+    /// own, whose entries configure them. Each unit's accounts follow in id order, after the
+    /// targets by account.
+    #[must_use]
+    pub fn resolve(&self, membership: &Membership) -> Topology {
+        let mut resolved = self.clone();
+        resolved.units = Vec::new();
+        let mut declared: BTreeSet<AccountId> =
+            self.targets.iter().map(|t| t.account.clone()).collect();
+        for unit in &self.units {
+            for account in membership.get(&unit.unit).into_iter().flatten() {
+                if unit.exclude.contains(account) || !declared.insert(account.clone()) {
+                    continue;
+                }
+                resolved.targets.push(Target {
+                    name: unit.name.clone(),
+                    account: account.clone(),
+                    regions: unit.regions.clone(),
+                    credentials: Credentials::AssumeRole(
+                        unit.role_arn.replace(ACCOUNT_PLACEHOLDER, account.as_str()),
+                    ),
+                    policies: unit.policies.clone(),
+                    permissions_boundary: unit.permissions_boundary.clone(),
+                    approval: unit.approval,
+                });
+            }
+        }
+        resolved
+    }
+
+    /// Whether plinth must read AWS Organizations before it can know the target accounts.
+    pub fn has_units(&self) -> bool {
+        !self.units.is_empty()
     }
 
     pub fn target(&self, name: &str) -> Option<&Target> {

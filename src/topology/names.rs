@@ -79,6 +79,39 @@ impl OrganizationId {
     }
 }
 
+string_newtype!(
+    /// An organizational unit (`ou-…`) or an organization's root (`r-…`), whose accounts a
+    /// target names all at once.
+    OrganizationalUnitId
+);
+
+impl OrganizationalUnitId {
+    /// AWS's forms: `ou-`, 4 to 32 lowercase letters or digits, `-`, 8 to 32 more; or `r-` and
+    /// 4 to 32 lowercase letters or digits for the root.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let word = |s: &str, min: usize| {
+            (min..=32).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        };
+        let valid = if let Some(rest) = text.strip_prefix("ou-") {
+            rest.split_once('-')
+                .is_some_and(|(root, unit)| word(root, 4) && word(unit, 8))
+        } else if let Some(rest) = text.strip_prefix("r-") {
+            word(rest, 4)
+        } else {
+            false
+        };
+        if valid {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(format!(
+                "`{text}` is not an organizational unit id (expected `ou-` followed by two groups of lowercase letters or digits, such as `ou-ab12-cd34ef56`, or a root id `r-ab12`, as `aws organizations list-organizational-units-for-parent` shows it)"
+            ))
+        }
+    }
+}
+
 impl AccountId {
     pub fn parse(text: &str) -> Result<Self, String> {
         if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
@@ -207,6 +240,24 @@ mod tests {
             "",
         ] {
             assert!(OrganizationId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn organizational_unit_ids_follow_aws_form() {
+        for good in ["ou-ab12-cd34ef56", "r-ab12", "ou-abcd-0123456789abcdef"] {
+            assert!(OrganizationalUnitId::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "ou-ab12",
+            "ou-ab1-cd34ef56",
+            "ou-ab12-cd34ef5",
+            "ou-AB12-cd34ef56",
+            "r-ab1",
+            "o-a1b2c3d4e5",
+            "",
+        ] {
+            assert!(OrganizationalUnitId::parse(bad).is_err(), "{bad}");
         }
     }
 

@@ -785,3 +785,184 @@ fn the_schema_and_the_parser_know_the_same_keys() {
     );
     assert_eq!(schema["additionalProperties"], false);
 }
+
+/// `VALID` with a target by organizational unit, read through `[organization]`.
+const UNITS: &str = r#"
+[organization]
+account = "999999999999"
+profile = "management"
+
+[[targets]]
+name = "workloads"
+organizational_unit = "ou-ab12-cd34ef56"
+exclude = ["555555555555"]
+regions = ["us-west-2"]
+role_arn = "arn:aws:iam::{account}:role/deployer"
+policies = ["arn:aws:iam::aws:policy/PowerUserAccess"]
+"#;
+
+fn with_units(extra: &str) -> String {
+    format!("{VALID}{extra}")
+}
+
+#[test]
+fn a_target_by_organizational_unit_parses_and_resolves_to_its_accounts() {
+    let topology = parse(&with_units(UNITS)).unwrap().topology;
+    assert_eq!(topology.units.len(), 1);
+    assert_eq!(topology.targets.len(), 2);
+    let unit = &topology.units[0];
+    assert_eq!(unit.unit.as_str(), "ou-ab12-cd34ef56");
+    assert_eq!(unit.exclude, [AccountId::parse("555555555555").unwrap()]);
+    assert_eq!(
+        topology.organization.as_ref().unwrap().credentials,
+        Credentials::Profile("management".into())
+    );
+    // Its regions are the foundation's before any account is known.
+    assert!(
+        topology
+            .regions()
+            .contains(&Region::parse("us-west-2").unwrap())
+    );
+
+    let ids = |ids: &[&str]| -> BTreeSet<AccountId> {
+        ids.iter().map(|a| AccountId::parse(a).unwrap()).collect()
+    };
+    let membership = Membership::from([(
+        unit.unit.clone(),
+        // 333… is a target of its own, 555… is excluded.
+        ids(&[
+            "444444444444",
+            "333333333333",
+            "555555555555",
+            "666666666666",
+        ]),
+    )]);
+    let resolved = topology.resolve(&membership);
+    assert!(resolved.units.is_empty());
+    let accounts: Vec<(&str, &str)> = resolved
+        .targets
+        .iter()
+        .map(|t| (t.name.as_str(), t.account.as_str()))
+        .collect();
+    assert_eq!(
+        accounts,
+        [
+            ("development", "222222222222"),
+            ("production", "333333333333"),
+            ("workloads", "444444444444"),
+            ("workloads", "666666666666"),
+        ]
+    );
+    assert_eq!(
+        resolved.targets[2].credentials,
+        Credentials::AssumeRole("arn:aws:iam::444444444444:role/deployer".into())
+    );
+    assert_eq!(
+        resolved.account_policies(&AccountId::parse("333333333333").unwrap()),
+        ["arn:aws:iam::aws:policy/PowerUserAccess"],
+        "the account's own entry configures it"
+    );
+}
+
+#[test]
+fn a_unit_target_takes_the_default_role_and_needs_one() {
+    let without_role = UNITS.replace("role_arn = \"arn:aws:iam::{account}:role/deployer\"\n", "");
+    let error = errors(&with_units(&without_role)).remove(0);
+    assert_eq!(error.key, "targets[2].role_arn");
+    assert!(error.message.contains("needs a role"), "{error:?}");
+
+    let text = VALID.replacen(
+        "[build]",
+        "[defaults]\nrole_arn = \"arn:aws:iam::{account}:role/org\"\n\n[build]",
+        1,
+    );
+    let topology = parse(&format!("{text}{without_role}")).unwrap().topology;
+    assert_eq!(
+        topology.units[0].role_arn,
+        "arn:aws:iam::{account}:role/org"
+    );
+}
+
+#[test]
+fn unit_targets_are_checked_for_what_cannot_work() {
+    let cases = [
+        (
+            "organizational_unit = \"ou-ab12-cd34ef56\"",
+            "organizational_unit = \"ou-x\"",
+            "targets[2].organizational_unit",
+            "is not an organizational unit id",
+        ),
+        (
+            "organizational_unit = \"ou-ab12-cd34ef56\"",
+            "organizational_unit = \"ou-ab12-cd34ef56\"\naccount = \"444444444444\"",
+            "targets[2].account",
+            "are both set",
+        ),
+        (
+            "role_arn = \"arn:aws:iam::{account}:role/deployer\"",
+            "profile = \"workloads\"",
+            "targets[2].profile",
+            "cannot use one profile",
+        ),
+        (
+            "role_arn = \"arn:aws:iam::{account}:role/deployer\"",
+            "role_arn = \"arn:aws:iam::444444444444:role/deployer\"",
+            "targets[2].role_arn",
+            "has no `{account}`",
+        ),
+        (
+            "exclude = [\"555555555555\"]",
+            "exclude = [\"555555555555\", \"555555555555\"]",
+            "targets[2].exclude[1]",
+            "listed twice",
+        ),
+        (
+            "exclude = [\"555555555555\"]",
+            "exclude = [\"5555\"]",
+            "targets[2].exclude[0]",
+            "12 digits",
+        ),
+        (
+            "[organization]\naccount = \"999999999999\"\nprofile = \"management\"\n",
+            "",
+            "targets[2].organizational_unit",
+            "`[organization]`, which is missing",
+        ),
+    ];
+    for (from, to, key, message) in cases {
+        let text = with_units(&UNITS.replacen(from, to, 1));
+        let errors = errors(&text);
+        assert_eq!(errors.len(), 1, "{from} -> {to}: {errors:#?}");
+        assert_eq!(errors[0].key, key, "{from} -> {to}");
+        assert!(errors[0].message.contains(message), "{:?}", errors[0]);
+    }
+}
+
+#[test]
+fn a_target_names_an_account_or_a_unit_and_exclude_needs_a_unit() {
+    let error = error_with("account = \"222222222222\"\n", "");
+    assert_eq!(error.key, "targets[0].account");
+    assert!(
+        error
+            .message
+            .contains("`account` or an `organizational_unit`")
+    );
+    let error = error_with(
+        "account = \"222222222222\"\n",
+        "account = \"222222222222\"\nexclude = [\"555555555555\"]\n",
+    );
+    assert_eq!(error.key, "targets[0].exclude");
+}
+
+#[test]
+fn a_pipeline_stage_cannot_name_a_unit() {
+    let text = with_units(UNITS).replacen(
+        "targets = [\"development\", \"production\"]",
+        "targets = [\"development\", \"workloads\"]",
+        1,
+    );
+    let errors = errors(&text);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].key, "pipelines[0].targets[1]");
+    assert!(errors[0].message.contains("deploys to one account"));
+}

@@ -78,6 +78,33 @@ pub const TOP: &[Field] = &[
         false,
         "Defaults for targets that name neither profile nor role_arn",
     ),
+    field(
+        "organization",
+        Kind::Table(ORGANIZATION),
+        false,
+        "Where the organizational units that targets name are read",
+    ),
+];
+
+pub const ORGANIZATION: &[Field] = &[
+    field(
+        "account",
+        Kind::Account,
+        true,
+        "The management account, or a delegated administrator, that reads the organizational units",
+    ),
+    field(
+        "profile",
+        Kind::String,
+        false,
+        "A profile of your AWS config for this account",
+    ),
+    field(
+        "role_arn",
+        Kind::String,
+        false,
+        "A role in this account, assumed with the build account's credentials",
+    ),
 ];
 
 pub const DEFAULTS: &[Field] = &[field(
@@ -128,7 +155,24 @@ pub const TARGET: &[Field] = &[
         true,
         "Unique; lowercase letters, digits, hyphens",
     ),
-    field("account", Kind::Account, true, "The target account id"),
+    field(
+        "account",
+        Kind::Account,
+        false,
+        "The target account id (or `organizational_unit`)",
+    ),
+    field(
+        "organizational_unit",
+        Kind::String,
+        false,
+        "An organizational unit (ou-…) or root (r-…) id instead of `account`: every active account in it and in the units below it",
+    ),
+    field(
+        "exclude",
+        Kind::Strings,
+        false,
+        "With `organizational_unit`: account ids of the unit that are not targets",
+    ),
     field(
         "regions",
         Kind::Regions,

@@ -10,12 +10,16 @@ use super::limits::{STACK_NAME_MAX, parse_policy_arn, parse_role_arn};
 use super::{Reader, Span, fields};
 use crate::layout::StackKey;
 use crate::topology::{
-    AccountId, ArtifactSync, Build, Credentials, Diagnostic, FoundationName, OrganizationId,
-    Pipeline, Region, Source, Target, Topology, check_name,
+    ACCOUNT_PLACEHOLDER, AccountId, ArtifactSync, Build, Credentials, Diagnostic, FoundationName,
+    Organization, OrganizationId, OrganizationalUnitId, Pipeline, Region, Source, Target, Topology,
+    UnitTarget, check_name,
 };
 
-/// What `[defaults] role_arn` writes for the target's account.
-const ACCOUNT_PLACEHOLDER: &str = "{account}";
+/// A `[[targets]]` entry: one account, or every account of an organizational unit.
+pub(super) enum Entry {
+    Account(Target),
+    Unit(UnitTarget),
+}
 /// Days noncurrent object versions are kept when the topology does not say.
 const DEFAULT_RETENTION_DAYS: u32 = 30;
 /// AWS managed policies that allow creating or changing IAM principals: with them, what is
@@ -226,19 +230,50 @@ impl Reader {
                 target_spans.insert(name.to_string(), path);
             }
         }
+        let organization = self.organization(table);
         let mut targets = Vec::new();
+        let mut units = Vec::new();
         for (index, (t, t_span)) in target_tables.iter().enumerate() {
             let path = index_path("targets", index);
-            if let Some((mut target, name_span)) = self.target(t, t_span, &path) {
-                // A target without its own profile or role_arn gets the default role.
-                if let (Credentials::DefaultChain, Some(template)) =
-                    (&target.credentials, &default_role)
-                {
-                    target.credentials = Credentials::AssumeRole(
-                        template.replace(ACCOUNT_PLACEHOLDER, target.account.as_str()),
-                    );
+            match self.target(t, t_span, &path) {
+                Some((Entry::Account(mut target), name_span)) => {
+                    // A target without its own profile or role_arn gets the default role.
+                    if let (Credentials::DefaultChain, Some(template)) =
+                        (&target.credentials, &default_role)
+                    {
+                        target.credentials = Credentials::AssumeRole(
+                            template.replace(ACCOUNT_PLACEHOLDER, target.account.as_str()),
+                        );
+                    }
+                    targets.push((target, path, name_span));
                 }
-                targets.push((target, path, name_span));
+                Some((Entry::Unit(mut unit), name_span)) => {
+                    if unit.role_arn.is_empty() {
+                        match &default_role {
+                            Some(template) => unit.role_arn.clone_from(template),
+                            None => self.error(
+                                Diagnostic::new(
+                                    Some(name_span.clone()),
+                                    key_path(&path, "role_arn"),
+                                    "a target by organizational unit needs a role to assume in each of its accounts",
+                                )
+                                .hint("set `role_arn = \"arn:aws:iam::{account}:role/…\"` here, or `[defaults] role_arn`"),
+                            ),
+                        }
+                    }
+                    if organization.is_none() && Self::get(table, "organization").is_none() {
+                        self.error(
+                            Diagnostic::new(
+                                Some(name_span.clone()),
+                                key_path(&path, "organizational_unit"),
+                                "plinth reads which accounts an organizational unit holds through `[organization]`, which is missing",
+                            )
+                            .hint("add `[organization]` with the `account` of the management account or a delegated administrator, and its `profile` or `role_arn`"),
+                        );
+                    }
+                    units.push((unit, path, name_span));
+                }
+                None => {}
             }
         }
         let mut boundaries: BTreeMap<&AccountId, (&Option<String>, &str)> = BTreeMap::new();
@@ -285,10 +320,25 @@ impl Reader {
                 pipelines.push((pipeline, path));
             }
         }
+        for (pipeline, path) in &pipelines {
+            for (index, target) in pipeline.targets.iter().enumerate() {
+                if units.iter().any(|(u, _, _)| &u.name == target) {
+                    self.error(
+                        Diagnostic::new(
+                            None,
+                            index_path(&key_path(path, "targets"), index),
+                            format!("`{target}` names an organizational unit, but a pipeline stage deploys to one account"),
+                        )
+                        .hint("declare a `[[targets]]` entry with `account` for each account this pipeline deploys to (an account of the unit may have one; its entry then configures it) and name those"),
+                    );
+                }
+            }
+        }
         let ((name, name_span), (build, _)) = (name?, build?);
         if target_tables.is_empty()
-            || targets.len() != target_tables.len()
+            || targets.len() + units.len() != target_tables.len()
             || pipelines.len() != pipeline_tables.len()
+            || (Self::get(table, "organization").is_some() && organization.is_none())
         {
             return None;
         }
@@ -298,11 +348,38 @@ impl Reader {
             organization_id,
             build,
             targets: targets.iter().map(|(t, _, _)| t.clone()).collect(),
+            units: units.iter().map(|(u, _, _)| u.clone()).collect(),
+            organization,
             pipelines: pipelines.iter().map(|(p, _)| p.clone()).collect(),
         };
         self.derived_names(&topology, &name_span, &pipelines);
         self.pipeline_limits(&topology, &pipelines);
         Some(topology)
+    }
+
+    /// `[organization]`: the account that reads the organizational units, and its credentials.
+    fn organization(&mut self, table: &DeTable<'_>) -> Option<Organization> {
+        let value = Self::get(table, "organization")?;
+        let DeValue::Table(organization) = value.get_ref() else {
+            self.wrong_type(value, "organization".into(), "a table (`[organization]`)");
+            return None;
+        };
+        self.check_keys(
+            organization,
+            &value.span(),
+            "organization",
+            fields::ORGANIZATION,
+        );
+        let account = self.account(organization, "organization");
+        let credentials = self.credentials(
+            organization,
+            "organization",
+            account.as_ref().map(|(a, _)| a),
+        );
+        Some(Organization {
+            account: account?.0,
+            credentials: credentials?,
+        })
     }
 
     /// `[defaults]`: a `role_arn` with `{account}` in place of the account id, assumed (filled in)
@@ -387,11 +464,17 @@ impl Reader {
         table: &DeTable<'_>,
         span: &Span,
         path: &str,
-    ) -> Option<(Target, Span)> {
+    ) -> Option<(Entry, Span)> {
         self.check_keys(table, span, path, fields::TARGET);
         let name = self.name(table, path, TARGET_NAME_MAX);
+        let unit = self.unit(table, path);
         let account = self.account(table, path);
-        let credentials = self.credentials(table, path, account.as_ref().map(|(a, _)| a));
+        // A unit's credentials are a role template, read with the unit.
+        let credentials = if Self::get(table, "organizational_unit").is_some() {
+            Some(Credentials::DefaultChain)
+        } else {
+            self.credentials(table, path, account.as_ref().map(|(a, _)| a))
+        };
         let regions = self
             .strings(table, path, "regions")
             .and_then(|(items, array_span)| {
@@ -486,9 +569,37 @@ impl Reader {
             None => Some(false),
             Some(_) => self.boolean(table, path, "approval"),
         };
-        let ((name, name_span), (account, _)) = (name?, account?);
+        let (name, name_span) = name?;
+        if let Some((unit, exclude, role_arn)) = unit? {
+            return Some((
+                Entry::Unit(UnitTarget {
+                    name,
+                    unit,
+                    exclude,
+                    regions: regions?,
+                    role_arn: role_arn.unwrap_or_default(),
+                    policies: policies?,
+                    permissions_boundary: boundary?,
+                    approval: approval?,
+                }),
+                name_span,
+            ));
+        }
+        let Some((account, _)) = account else {
+            if Self::get(table, "account").is_none() {
+                self.error(
+                    Diagnostic::new(
+                        Some(span.clone()),
+                        key_path(path, "account"),
+                        "a target names an `account` or an `organizational_unit`",
+                    )
+                    .hint("add `account = \"123456789012\"`, or `organizational_unit = \"ou-…\"` for every account of a unit"),
+                );
+            }
+            return None;
+        };
         Some((
-            Target {
+            Entry::Account(Target {
                 name,
                 account,
                 regions: regions?,
@@ -496,9 +607,124 @@ impl Reader {
                 policies: policies?,
                 permissions_boundary: boundary?,
                 approval: approval?,
-            },
+            }),
             name_span,
         ))
+    }
+
+    /// A target's `organizational_unit`, with its `exclude` list and its own `role_arn` template
+    /// when it has one. `Some(None)`: the target names an account instead.
+    #[expect(
+        clippy::type_complexity,
+        reason = "read once, by `target`, which takes it apart at once"
+    )]
+    fn unit(
+        &mut self,
+        table: &DeTable<'_>,
+        path: &str,
+    ) -> Option<Option<(OrganizationalUnitId, Vec<AccountId>, Option<String>)>> {
+        if Self::get(table, "organizational_unit").is_none() {
+            if let Some(exclude) = Self::get(table, "exclude") {
+                self.error(
+                    Diagnostic::new(
+                        Some(exclude.span()),
+                        key_path(path, "exclude"),
+                        "`exclude` lists accounts of an organizational unit, but this target names an account",
+                    )
+                    .hint("remove `exclude`, or replace `account` with `organizational_unit = \"ou-…\"`"),
+                );
+                return None;
+            }
+            return Some(None);
+        }
+        let key = key_path(path, "organizational_unit");
+        let (text, unit_span) = self.string(table, path, "organizational_unit")?;
+        let mut ok = true;
+        let unit = match OrganizationalUnitId::parse(&text) {
+            Ok(unit) => Some(unit),
+            Err(message) => {
+                self.error(Diagnostic::new(Some(unit_span.clone()), &key, message));
+                None
+            }
+        };
+        if let Some(account) = Self::get(table, "account") {
+            self.error(
+                Diagnostic::new(
+                    Some(account.span()),
+                    key_path(path, "account"),
+                    "`account` and `organizational_unit` are both set",
+                )
+                .hint("keep one: a target is one account, or every account of a unit"),
+            );
+            ok = false;
+        }
+        if let Some((_, profile_span)) = self.string(table, path, "profile") {
+            self.error(
+                Diagnostic::new(
+                    Some(profile_span),
+                    key_path(path, "profile"),
+                    "a target by organizational unit cannot use one profile: each of its accounts needs credentials of its own",
+                )
+                .hint("set `role_arn` with {account} where the account id goes, or `[defaults] role_arn`"),
+            );
+            ok = false;
+        }
+        let role_arn = match self.string(table, path, "role_arn") {
+            None => None,
+            Some((template, role_span)) => {
+                let role_key = key_path(path, "role_arn");
+                let hint = "write the role ARN with {account} where the account id goes: arn:aws:iam::{account}:role/OrganizationAccountAccessRole";
+                if !template.contains(ACCOUNT_PLACEHOLDER) {
+                    self.error(
+                        Diagnostic::new(
+                            Some(role_span),
+                            role_key,
+                            format!("`{template}` has no `{ACCOUNT_PLACEHOLDER}`, so every account of the unit would assume the same account's role"),
+                        )
+                        .hint(hint),
+                    );
+                    ok = false;
+                } else if let Err(message) =
+                    parse_role_arn(&template.replace(ACCOUNT_PLACEHOLDER, "123456789012"))
+                {
+                    self.error(Diagnostic::new(Some(role_span), role_key, message).hint(hint));
+                    ok = false;
+                }
+                Some(template)
+            }
+        };
+        let mut exclude = Vec::new();
+        if let Some((items, _)) = self.strings(table, path, "exclude") {
+            let exclude_key = key_path(path, "exclude");
+            for (index, (text, item_span)) in items.into_iter().enumerate() {
+                match AccountId::parse(&text) {
+                    Ok(account) if !exclude.contains(&account) => exclude.push(account),
+                    Ok(account) => {
+                        self.error(
+                            Diagnostic::new(
+                                Some(item_span),
+                                index_path(&exclude_key, index),
+                                format!("account {account} is listed twice"),
+                            )
+                            .hint("list each account once"),
+                        );
+                        ok = false;
+                    }
+                    Err(message) => {
+                        self.error(Diagnostic::new(
+                            Some(item_span),
+                            index_path(&exclude_key, index),
+                            message,
+                        ));
+                        ok = false;
+                    }
+                }
+            }
+        } else if Self::get(table, "exclude").is_some() {
+            ok = false;
+        }
+        ok.then_some(())?;
+        Some(Some((unit?, exclude, role_arn)))
     }
 
     pub(super) fn pipeline(
