@@ -88,6 +88,7 @@ pub fn generated(accounts: &[(u64, &[&str])], pipelines: usize) -> Topology {
         targets,
         units: Vec::new(),
         organization: None,
+        membership: None,
         pipelines,
     }
 }

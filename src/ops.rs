@@ -182,15 +182,39 @@ pub struct Planned {
     pub stats: ReadStats,
 }
 
-/// Connects to every account, confirms each one's identity, reads what is deployed and plans.
+/// Resolves the topology's organizational units to accounts (reading AWS Organizations through
+/// `[organization]`), connects to every account, confirms each one's identity, reads what is
+/// deployed and plans.
 pub async fn read_and_plan(
     topology: &Topology,
     read: ReadOptions,
     mode: Mode,
 ) -> Result<Planned, ReadError> {
     let started = Instant::now();
+    let resolved;
+    let topology = if topology.has_units() {
+        let organization = SdkCloud::connect_organization(topology).await;
+        resolved = resolve_units(&organization, topology, read.concurrency).await?;
+        &resolved
+    } else {
+        topology
+    };
     let cloud: Arc<dyn Cloud> = Arc::new(SdkCloud::connect(topology).await);
     plan_with(cloud, topology, read, mode, started).await
+}
+
+/// The topology with its organizational units resolved to the accounts they hold now (the
+/// topology itself when it names none).
+pub async fn resolve_units(
+    cloud: &dyn Cloud,
+    topology: &Topology,
+    concurrency: usize,
+) -> Result<Topology, ReadError> {
+    if !topology.has_units() {
+        return Ok(topology.clone());
+    }
+    let membership = snapshot::read_membership(cloud, topology, concurrency).await?;
+    Ok(topology.resolve(&membership))
 }
 
 /// How plinth reads AWS before it plans.

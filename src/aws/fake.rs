@@ -28,7 +28,7 @@ use tokio::time::Instant;
 
 use super::{
     AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, CodePipeline, Iam, KeyDeletion, Kms,
-    Lambda, Logs, S3, StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
+    Lambda, Logs, Organizations, S3, StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
 };
 use crate::plan::drift::{
     LiveBucket, LiveFunction, LiveKey, LiveLogGroup, LiveRole, PipelineDefinition, Repair,
@@ -112,6 +112,8 @@ struct State {
 /// A fake cloud whose every stack operation takes `latency` of tokio time.
 pub struct FakeCloud {
     state: Arc<Mutex<State>>,
+    /// The organization that `organizations` reads, in any account.
+    pub organization: FakeOrganization,
     latency: Duration,
     calls: Arc<AtomicU64>,
     describes: Arc<AtomicU64>,
@@ -121,6 +123,7 @@ impl FakeCloud {
     pub fn new(latency: Duration) -> Self {
         Self {
             state: Arc::new(Mutex::new(State::default())),
+            organization: FakeOrganization::default(),
             latency,
             calls: Arc::new(AtomicU64::new(0)),
             describes: Arc::new(AtomicU64::new(0)),
@@ -1123,7 +1126,52 @@ impl Cloud for FakeCloud {
     fn sts(&self, account: &AccountId) -> AwsResult<Arc<dyn Sts>> {
         Ok(Arc::new(FakeSts(account.to_string())))
     }
+    fn organizations(&self, _account: &AccountId) -> AwsResult<Arc<dyn Organizations>> {
+        Ok(Arc::new(self.organization.clone()))
+    }
     fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+}
+
+/// An organization's tree: each unit or root with the units and accounts directly in it.
+#[derive(Clone, Default)]
+pub struct FakeOrganization {
+    tree: Arc<Mutex<BTreeMap<String, (Vec<String>, Vec<String>)>>>,
+}
+
+impl FakeOrganization {
+    /// Places `unit` under `parent`.
+    pub fn add_unit(&self, parent: &str, unit: &str) {
+        let mut tree = self.tree.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        tree.entry(parent.to_owned()).or_default().0.push(unit.to_owned());
+        tree.entry(unit.to_owned()).or_default();
+    }
+
+    /// Places an active account directly in `parent`.
+    pub fn add_account(&self, parent: &str, account: &str) {
+        let mut tree = self.tree.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        tree.entry(parent.to_owned()).or_default().1.push(account.to_owned());
+    }
+
+    fn node(&self, parent: &str) -> AwsResult<(Vec<String>, Vec<String>)> {
+        let tree = self.tree.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        tree.get(parent).cloned().ok_or_else(|| {
+            AwsError::new(
+                "ListChildren",
+                Some("ParentNotFoundException"),
+                "You specified a parent that doesn't exist.",
+            )
+        })
+    }
+}
+
+#[async_trait]
+impl Organizations for FakeOrganization {
+    async fn child_units(&self, parent: &str) -> AwsResult<Vec<String>> {
+        Ok(self.node(parent)?.0)
+    }
+    async fn active_accounts(&self, parent: &str) -> AwsResult<Vec<String>> {
+        Ok(self.node(parent)?.1)
     }
 }

@@ -274,6 +274,15 @@ pub trait Sts: Send + Sync {
     async fn caller_account(&self) -> AwsResult<String>;
 }
 
+/// AWS Organizations, read from the management account or a delegated administrator.
+#[async_trait]
+pub trait Organizations: Send + Sync {
+    /// The organizational units directly under a unit or root.
+    async fn child_units(&self, parent: &str) -> AwsResult<Vec<String>>;
+    /// The active accounts directly in a unit or root (not in the units below it).
+    async fn active_accounts(&self, parent: &str) -> AwsResult<Vec<String>>;
+}
+
 /// Clients per account and region. Asking for an account the cloud has no credentials for is
 /// an error (code [`UNKNOWN_ACCOUNT`]), never another account's clients.
 pub trait Cloud: Send + Sync {
@@ -293,6 +302,7 @@ pub trait Cloud: Send + Sync {
     ) -> AwsResult<Arc<dyn CodePipeline>>;
     fn logs(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Logs>>;
     fn sts(&self, account: &AccountId) -> AwsResult<Arc<dyn Sts>>;
+    fn organizations(&self, account: &AccountId) -> AwsResult<Arc<dyn Organizations>>;
     /// How many AWS API calls were made so far.
     fn calls(&self) -> u64 {
         0

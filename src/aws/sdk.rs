@@ -14,7 +14,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{
     AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, CodePipeline, Iam, KeyDeletion, Kms,
-    Lambda, Logs, S3, StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
+    Lambda, Logs, Organizations, S3, StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
 };
 use crate::plan::drift::{
     LiveBucket, LiveFunction, LiveKey, LiveLogGroup, LiveRole, PipelineDefinition, Repair,
@@ -72,7 +72,25 @@ pub struct SdkCloud {
 impl SdkCloud {
     /// Sets up credentials for every account of the topology: its profile, its role assumed
     /// with the build account's credentials, or the default chain. Nothing is called yet.
+    /// Credentials for every account of the topology, and for the organization's when it has one.
     pub async fn connect(topology: &Topology) -> Self {
+        Self::connect_accounts(topology, topology.accounts()).await
+    }
+
+    /// Credentials for the build account and the organization's only: enough to read which
+    /// accounts the topology's organizational units hold, before the targets are known.
+    pub async fn connect_organization(topology: &Topology) -> Self {
+        let build = BTreeMap::from([(
+            topology.build.account.clone(),
+            topology.build.credentials.clone(),
+        )]);
+        Self::connect_accounts(topology, build).await
+    }
+
+    async fn connect_accounts(
+        topology: &Topology,
+        accounts: BTreeMap<AccountId, Credentials>,
+    ) -> Self {
         let build_region = aws_config::Region::new(topology.build.region.to_string());
         let loader = |profile: Option<String>| {
             let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -134,7 +152,14 @@ impl SdkCloud {
             Credentials::AssumeRole(arn) => assume(default_chain.clone(), arn.clone()).await,
         };
         let mut configs = BTreeMap::new();
-        for (account, credentials) in topology.accounts() {
+        let organization = topology
+            .organization
+            .iter()
+            .map(|o| (o.account.clone(), o.credentials.clone()));
+        for (account, credentials) in accounts.into_iter().chain(organization) {
+            if configs.contains_key(&account) {
+                continue;
+            }
             let config = if account == topology.build.account {
                 build.clone()
             } else {
@@ -232,6 +257,13 @@ impl Cloud for SdkCloud {
     fn sts(&self, account: &AccountId) -> AwsResult<Arc<dyn Sts>> {
         Ok(Arc::new(SdkSts {
             client: aws_sdk_sts::Client::new(&self.config(account, None)?),
+            calls: self.calls.clone(),
+        }))
+    }
+
+    fn organizations(&self, account: &AccountId) -> AwsResult<Arc<dyn Organizations>> {
+        Ok(Arc::new(SdkOrganizations {
+            client: aws_sdk_organizations::Client::new(&self.config(account, None)?),
             calls: self.calls.clone(),
         }))
     }
@@ -811,6 +843,58 @@ impl Sts for SdkSts {
             .await
             .map_err(|e| error("GetCallerIdentity", e))?;
         Ok(out.account().unwrap_or_default().to_owned())
+    }
+}
+
+struct SdkOrganizations {
+    client: aws_sdk_organizations::Client,
+    calls: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl Organizations for SdkOrganizations {
+    async fn child_units(&self, parent: &str) -> AwsResult<Vec<String>> {
+        let mut units = Vec::new();
+        let mut pages = self
+            .client
+            .list_children()
+            .parent_id(parent)
+            .child_type(aws_sdk_organizations::types::ChildType::OrganizationalUnit)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let page = page.map_err(|e| error("ListChildren", e))?;
+            units.extend(
+                page.children()
+                    .iter()
+                    .filter_map(|c| c.id().map(str::to_owned)),
+            );
+        }
+        Ok(units)
+    }
+
+    async fn active_accounts(&self, parent: &str) -> AwsResult<Vec<String>> {
+        use aws_sdk_organizations::types::AccountStatus;
+        let mut accounts = Vec::new();
+        let mut pages = self
+            .client
+            .list_accounts_for_parent()
+            .parent_id(parent)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let page = page.map_err(|e| error("ListAccountsForParent", e))?;
+            accounts.extend(
+                page.accounts()
+                    .iter()
+                    // A suspended account, or one being removed, can be deployed to no more.
+                    .filter(|a| a.status().is_none_or(|s| *s == AccountStatus::Active))
+                    .filter_map(|a| a.id().map(str::to_owned)),
+            );
+        }
+        Ok(accounts)
     }
 }
 

@@ -10,7 +10,9 @@ use crate::layout::{self, FOUNDATION_TAG, OwnedName, STACK_TAG, StackKey, StackK
 use crate::plan::drift::{LiveConfig, LiveResource, LiveStack};
 use crate::plan::{Deployed, DeployedStack, Finding, OrphanBucket, StackState, StackSummary};
 use crate::templates::outputs;
-use crate::topology::{AccountId, Credentials, Region, Topology};
+use crate::topology::{
+    AccountId, Credentials, Membership, OrganizationalUnitId, Region, Topology,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -43,6 +45,13 @@ pub enum ReadError {
         region: Region,
         source: AwsError,
     },
+    #[error("cannot read the accounts of organizational unit {unit} (target `{target}`) with account {account}")]
+    Organization {
+        target: String,
+        unit: OrganizationalUnitId,
+        account: AccountId,
+        source: AwsError,
+    },
     #[error("cannot check whether {what} is free in account {account}")]
     Preflight {
         what: String,
@@ -60,6 +69,14 @@ impl ReadError {
             ReadError::Identity { .. } => Some(
                 "check that the profile or role exists and that your credentials are valid (`aws sts get-caller-identity`)".into(),
             ),
+            ReadError::Organization { source, .. }
+                if source.code.as_deref() == Some("ParentNotFoundException") =>
+            {
+                Some("check the target's `organizational_unit`: `aws organizations list-organizational-units-for-parent` shows the ids".into())
+            }
+            ReadError::Organization { .. } => Some(
+                "`[organization]` must name the management account or a delegated administrator, with credentials allowed organizations:ListChildren and organizations:ListAccountsForParent".into(),
+            ),
             _ => None,
         }
     }
@@ -69,6 +86,13 @@ fn who(topology: &Topology, account: &AccountId) -> String {
     let mut names: Vec<String> = Vec::new();
     if topology.build.account == *account {
         names.push("[build]".into());
+    }
+    if topology
+        .organization
+        .as_ref()
+        .is_some_and(|o| o.account == *account)
+    {
+        names.push("[organization]".into());
     }
     names.extend(
         topology
@@ -89,8 +113,13 @@ pub async fn preflight(
     topology: &Topology,
     concurrency: usize,
 ) -> Result<(), ReadError> {
-    let checks = topology
-        .accounts()
+    let mut accounts = topology.accounts();
+    if let Some(organization) = &topology.organization {
+        accounts
+            .entry(organization.account.clone())
+            .or_insert_with(|| organization.credentials.clone());
+    }
+    let checks = accounts
         .into_iter()
         .map(|(account, credentials)| async move {
             let actual = async { cloud.sts(&account)?.caller_account().await }
@@ -116,6 +145,58 @@ pub async fn preflight(
         .collect()
         .await;
     results.into_iter().collect()
+}
+
+/// Which active accounts each organizational unit the targets name holds, in it or in any unit
+/// below it, read through `[organization]`. Units are walked breadth first, `concurrency` parents
+/// at a time (Organizations allows few requests a second; the SDK's retries absorb throttling).
+pub async fn read_membership(
+    cloud: &dyn Cloud,
+    topology: &Topology,
+    concurrency: usize,
+) -> Result<Membership, ReadError> {
+    let mut membership = Membership::new();
+    let Some(organization) = &topology.organization else {
+        return Ok(membership);
+    };
+    for target in &topology.units {
+        if membership.contains_key(&target.unit) {
+            continue;
+        }
+        let failed = |source: AwsError| ReadError::Organization {
+            target: target.name.clone(),
+            unit: target.unit.clone(),
+            account: organization.account.clone(),
+            source,
+        };
+        let client = cloud.organizations(&organization.account).map_err(failed)?;
+        let mut accounts = BTreeSet::new();
+        let mut level = vec![target.unit.to_string()];
+        let mut seen: BTreeSet<String> = level.iter().cloned().collect();
+        while !level.is_empty() {
+            let reads = level.iter().map(|parent| {
+                let client = client.clone();
+                async move {
+                    let units = client.child_units(parent).await?;
+                    let members = client.active_accounts(parent).await?;
+                    Ok::<_, AwsError>((units, members))
+                }
+            });
+            let results: Vec<_> = stream::iter(reads)
+                .buffered(concurrency.max(1))
+                .collect()
+                .await;
+            let mut next = Vec::new();
+            for result in results {
+                let (units, members) = result.map_err(failed)?;
+                accounts.extend(members.iter().filter_map(|a| AccountId::parse(a).ok()));
+                next.extend(units.into_iter().filter(|u| seen.insert(u.clone())));
+            }
+            level = next;
+        }
+        membership.insert(target.unit.clone(), accounts);
+    }
+    Ok(membership)
 }
 
 /// The stack a summary is, when it carries this foundation's tags.
@@ -176,6 +257,7 @@ pub async fn read(
     let first = list(build.account.clone(), build.region.clone()).await?;
     let mut regions: BTreeSet<Region> = topology.regions().into_iter().collect();
     let mut dropped_accounts = Vec::new();
+    let mut recorded_accounts = None;
     for summary in &first.2 {
         if let Some(spec) = spec_of(topology, &first.0, &first.1, summary) {
             if spec.key == StackKey::Primary {
@@ -195,10 +277,12 @@ pub async fn read(
                     .get(outputs::FOUNDATION_ACCOUNTS)
                     .cloned()
                     .unwrap_or_default();
-                for account in dropped
+                let recorded: BTreeSet<AccountId> = dropped
                     .split(',')
                     .filter_map(|a| AccountId::parse(a.trim()).ok())
-                {
+                    .collect();
+                recorded_accounts = Some(recorded.clone());
+                for account in recorded {
                     if !targets.contains(&account) && account != build.account {
                         dropped_accounts.push(account);
                     }
@@ -304,6 +388,7 @@ pub async fn read(
         findings: Vec::new(),
         orphan_buckets: Vec::new(),
         dropped_accounts,
+        recorded_accounts,
     };
     check_names(cloud, topology, &regions, &mut deployed, concurrency).await?;
     Ok(deployed)

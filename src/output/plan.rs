@@ -183,8 +183,57 @@ fn change(style: &Style, out: &mut String, c: &Change, detail: Detail) {
 }
 
 /// The plan as a person reads it.
+/// Accounts as indented lines of six ids.
+fn account_lines(out: &mut String, accounts: &[crate::topology::AccountId]) {
+    for row in accounts.chunks(6) {
+        let ids: Vec<&str> = row.iter().map(|a| a.as_str()).collect();
+        let _ = writeln!(out, "      {}", ids.join(" "));
+    }
+}
+
+/// Which accounts each target by organizational unit resolved to, who joined and who left.
+fn organization(style: &Style, out: &mut String, plan: &Plan) {
+    let Some(organization) = &plan.organization else {
+        return;
+    };
+    let _ = writeln!(out, "{}", style.bold("Organizational units:"));
+    let count = |n: usize| format!("{n} account{}", if n == 1 { "" } else { "s" });
+    for unit in &organization.units {
+        let mut line = format!(
+            "  {} ({}): {}",
+            unit.target,
+            unit.unit,
+            count(unit.accounts.len())
+        );
+        if !unit.excluded.is_empty() {
+            let _ = write!(line, ", {} excluded", unit.excluded.len());
+        }
+        let _ = writeln!(out, "{line}");
+        account_lines(out, &unit.accounts);
+        for account in &unit.joined {
+            let _ = writeln!(
+                out,
+                "    {} {account} joined since the last apply",
+                style.green("+")
+            );
+        }
+        for account in &unit.excluded {
+            let _ = writeln!(out, "    {} {account} excluded", style.dim("·"));
+        }
+    }
+    for account in &organization.left {
+        let _ = writeln!(
+            out,
+            "  {} {account} left since the last apply: no target names it now",
+            style.red("-")
+        );
+    }
+    let _ = writeln!(out);
+}
+
 pub fn render(style: &Style, plan: &Plan, detail: Detail) -> String {
     let mut out = String::new();
+    organization(style, &mut out, plan);
     if !plan.destructions.is_empty() {
         let _ = writeln!(
             out,

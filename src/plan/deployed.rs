@@ -340,6 +340,8 @@ pub struct Deployed {
     /// Target accounts an earlier topology had and this one does not: their deploy stacks are
     /// out of plinth's reach, since the topology no longer says how to reach those accounts.
     pub dropped_accounts: Vec<AccountId>,
+    /// The target accounts the primary stack recorded at the last apply; `None` without one.
+    pub recorded_accounts: Option<std::collections::BTreeSet<AccountId>>,
 }
 
 impl Deployed {

@@ -8,6 +8,7 @@ mod destructive;
 mod diff;
 pub mod drift;
 pub mod resources;
+pub mod units;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -199,6 +200,9 @@ pub struct Plan {
     /// Who gains or loses access to what, per account and role.
     #[serde(default)]
     pub access: Vec<access::AccessChange>,
+    /// Which accounts the targets by organizational unit resolved to, who joined and who left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<units::OrganizationAccounts>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -758,6 +762,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
         destructive: !destructions.is_empty(),
         destructions,
         access,
+        organization: units::accounts(topology, deployed),
     }
 }
 
@@ -849,6 +854,7 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
         destructive: true,
         access,
         destructions,
+        organization: units::accounts(topology, deployed),
     }
 }
 

@@ -142,6 +142,9 @@ pub struct Topology {
     /// Where the organizational units are read (required with `units`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organization: Option<Organization>,
+    /// What the units held when [`Topology::resolve`] expanded them; `None` before.
+    #[serde(skip)]
+    pub membership: Option<Membership>,
     pub pipelines: Vec<Pipeline>,
 }
 
@@ -187,14 +190,14 @@ impl Topology {
         accounts
     }
 
-    /// The topology with each unit target replaced by a target for every account the unit
-    /// holds (`membership`), but for the excluded ones and those declared as targets of their
-    /// own, whose entries configure them. Each unit's accounts follow in id order, after the
-    /// targets by account.
+    /// The topology with a target for every account each unit holds (`membership`), but for
+    /// the excluded ones and those declared as targets of their own, whose entries configure
+    /// them. Each unit's accounts follow in id order, after the targets by account. The units
+    /// stay, with the membership, so that a plan can say which accounts each one resolved to.
     #[must_use]
     pub fn resolve(&self, membership: &Membership) -> Topology {
         let mut resolved = self.clone();
-        resolved.units = Vec::new();
+        resolved.membership = Some(membership.clone());
         let mut declared: BTreeSet<AccountId> =
             self.targets.iter().map(|t| t.account.clone()).collect();
         for unit in &self.units {
@@ -216,6 +219,19 @@ impl Topology {
             }
         }
         resolved
+    }
+
+    /// The accounts of a unit target that are targets: those its unit held when the topology
+    /// was resolved, less the excluded ones. Empty before [`Topology::resolve`].
+    pub fn unit_accounts(&self, unit: &UnitTarget) -> Vec<AccountId> {
+        self.membership
+            .as_ref()
+            .and_then(|m| m.get(&unit.unit))
+            .into_iter()
+            .flatten()
+            .filter(|a| !unit.exclude.contains(a))
+            .cloned()
+            .collect()
     }
 
     /// Whether plinth must read AWS Organizations before it can know the target accounts.

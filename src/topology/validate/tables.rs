@@ -350,6 +350,7 @@ impl Reader {
             targets: targets.iter().map(|(t, _, _)| t.clone()).collect(),
             units: units.iter().map(|(u, _, _)| u.clone()).collect(),
             organization,
+            membership: None,
             pipelines: pipelines.iter().map(|(p, _)| p.clone()).collect(),
         };
         self.derived_names(&topology, &name_span, &pipelines);
