@@ -1143,19 +1143,34 @@ pub struct FakeOrganization {
 impl FakeOrganization {
     /// Places `unit` under `parent`.
     pub fn add_unit(&self, parent: &str, unit: &str) {
-        let mut tree = self.tree.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        tree.entry(parent.to_owned()).or_default().0.push(unit.to_owned());
+        let mut tree = self
+            .tree
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        tree.entry(parent.to_owned())
+            .or_default()
+            .0
+            .push(unit.to_owned());
         tree.entry(unit.to_owned()).or_default();
     }
 
     /// Places an active account directly in `parent`.
     pub fn add_account(&self, parent: &str, account: &str) {
-        let mut tree = self.tree.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        tree.entry(parent.to_owned()).or_default().1.push(account.to_owned());
+        let mut tree = self
+            .tree
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        tree.entry(parent.to_owned())
+            .or_default()
+            .1
+            .push(account.to_owned());
     }
 
     fn node(&self, parent: &str) -> AwsResult<(Vec<String>, Vec<String>)> {
-        let tree = self.tree.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tree = self
+            .tree
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         tree.get(parent).cloned().ok_or_else(|| {
             AwsError::new(
                 "ListChildren",

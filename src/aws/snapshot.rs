@@ -10,9 +10,7 @@ use crate::layout::{self, FOUNDATION_TAG, OwnedName, STACK_TAG, StackKey, StackK
 use crate::plan::drift::{LiveConfig, LiveResource, LiveStack};
 use crate::plan::{Deployed, DeployedStack, Finding, OrphanBucket, StackState, StackSummary};
 use crate::templates::outputs;
-use crate::topology::{
-    AccountId, Credentials, Membership, OrganizationalUnitId, Region, Topology,
-};
+use crate::topology::{AccountId, Credentials, Membership, OrganizationalUnitId, Region, Topology};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -45,7 +43,9 @@ pub enum ReadError {
         region: Region,
         source: AwsError,
     },
-    #[error("cannot read the accounts of organizational unit {unit} (target `{target}`) with account {account}")]
+    #[error(
+        "cannot read the accounts of organizational unit {unit} (target `{target}`) with account {account}"
+    )]
     Organization {
         target: String,
         unit: OrganizationalUnitId,

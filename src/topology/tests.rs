@@ -839,7 +839,11 @@ fn a_target_by_organizational_unit_parses_and_resolves_to_its_accounts() {
     )]);
     let resolved = topology.resolve(&membership);
     assert_eq!(resolved.units, topology.units);
-    assert_eq!(resolved.resolve(&membership), resolved, "resolving twice adds nothing");
+    assert_eq!(
+        resolved.resolve(&membership),
+        resolved,
+        "resolving twice adds nothing"
+    );
     let accounts: Vec<(&str, &str)> = resolved
         .targets
         .iter()

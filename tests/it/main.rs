@@ -16,6 +16,7 @@ mod cli;
 mod common;
 mod consistency;
 mod drift;
+mod organization;
 mod pipeline;
 mod plan;
 mod security;

@@ -1,0 +1,242 @@
+//! Targets by organizational unit against the emulator's AWS Organizations: an organization
+//! built in a management account, its units resolved at plan time, an account moved into a unit
+//! between two applies.
+
+use crate::common::{BUILD, Emulator, path_str};
+
+/// The organization's management account, reached with the role every test account has.
+const MANAGEMENT: &str = "999999999999";
+
+struct Organization {
+    id: String,
+    root: String,
+    unit: String,
+    team: String,
+    /// Accounts directly in `unit`, then in `team` (a unit below it).
+    members: Vec<String>,
+    /// An account at the root, in no unit.
+    outside: String,
+}
+
+async fn organizations(emulator: &Emulator) -> aws_sdk_organizations::Client {
+    aws_sdk_organizations::Client::new(&emulator.sdk(MANAGEMENT, "us-east-1").await)
+}
+
+/// An organization with a `workloads` unit (two accounts), a `team` unit below it (three), and
+/// one account left at the root.
+async fn organization(emulator: &Emulator) -> Organization {
+    let org = organizations(emulator).await;
+    let id = org
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap()
+        .organization()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_owned();
+    let root = org.list_roots().send().await.unwrap().roots()[0]
+        .id()
+        .unwrap()
+        .to_owned();
+    let new_unit = |parent: String, name: &'static str| {
+        let org = org.clone();
+        async move {
+            org.create_organizational_unit()
+                .parent_id(parent)
+                .name(name)
+                .send()
+                .await
+                .unwrap()
+                .organizational_unit()
+                .unwrap()
+                .id()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let unit = new_unit(root.clone(), "workloads").await;
+    let team = new_unit(unit.clone(), "team").await;
+    let mut members = Vec::new();
+    for (index, parent) in [&unit, &unit, &team, &team, &team, &root]
+        .into_iter()
+        .enumerate()
+    {
+        let account = org
+            .create_account()
+            .email(format!("member{index}@example.com"))
+            .account_name(format!("member{index}"))
+            .send()
+            .await
+            .unwrap()
+            .create_account_status()
+            .unwrap()
+            .account_id()
+            .unwrap()
+            .to_owned();
+        if parent != &root {
+            org.move_account()
+                .account_id(&account)
+                .source_parent_id(&root)
+                .destination_parent_id(parent)
+                .send()
+                .await
+                .unwrap();
+        }
+        members.push(account);
+    }
+    let outside = members.pop().unwrap();
+    Organization {
+        id,
+        root,
+        unit,
+        team,
+        members,
+        outside,
+    }
+}
+
+fn topology(org: &Organization, exclude: &str) -> String {
+    format!(
+        "name = \"acme\"\norganization_id = \"{id}\"\n\n\
+         [organization]\naccount = \"{MANAGEMENT}\"\nrole_arn = \"arn:aws:iam::{MANAGEMENT}:role/plinth-operator\"\n\n\
+         [build]\naccount = \"{BUILD}\"\nregion = \"us-east-1\"\nprofile = \"build\"\n\n\
+         [[targets]]\nname = \"workloads\"\norganizational_unit = \"{unit}\"\nexclude = [\"{exclude}\"]\n\
+         regions = [\"us-east-1\", \"us-west-2\"]\nrole_arn = \"arn:aws:iam::{{account}}:role/plinth-operator\"\n\
+         policies = [\"arn:aws:iam::aws:policy/PowerUserAccess\"]\n",
+        id = org.id,
+        unit = org.unit,
+    )
+}
+
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn deploy_role(emulator: &Emulator, account: &str) -> bool {
+    let iam = aws_sdk_iam::Client::new(&emulator.sdk(account, "us-east-1").await);
+    iam.get_role()
+        .role_name("acme-cloudformation")
+        .send()
+        .await
+        .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn targets_by_unit_resolve_apply_take_in_a_moved_account_and_destroy() {
+    let emulator = Emulator::start();
+    let org = organization(&emulator).await;
+    let excluded = org.members[3].clone();
+    let file = emulator.write("topology.toml", &topology(&org, &excluded));
+    let file = path_str(&file).to_owned();
+    emulator.plinth(&["validate", "-t", &file]).expect(0);
+
+    // The unit and the unit below it: four accounts, one excluded; the root account is not in it.
+    let plan = emulator.plinth(&["plan", "-t", &file, "--json"]);
+    plan.expect(0);
+    let json = plan.json();
+    let unit = &json["organization"]["units"][0];
+    let mut expected: Vec<String> = org
+        .members
+        .iter()
+        .filter(|a| **a != excluded)
+        .cloned()
+        .collect();
+    expected.sort();
+    assert_eq!(strings(&unit["accounts"]), expected);
+    assert_eq!(strings(&unit["excluded"]), [excluded.clone()]);
+    assert!(
+        strings(&unit["joined"]).is_empty(),
+        "a fresh foundation: nobody joined"
+    );
+    let human = emulator.plinth(&["plan", "-t", &file]);
+    human.assert_stderr(&format!("workloads ({}): 4 accounts, 1 excluded", org.unit));
+
+    emulator.plinth(&["apply", "-t", &file, "--yes"]).expect(0);
+    for account in &expected {
+        assert!(deploy_role(&emulator, account).await, "{account}");
+    }
+    assert!(
+        !deploy_role(&emulator, &excluded).await,
+        "the excluded account gets nothing"
+    );
+    assert!(!deploy_role(&emulator, &org.outside).await);
+    emulator
+        .plinth(&["plan", "-t", &file, "--detailed-exitcode"])
+        .expect(0);
+
+    // An account moved into the unit below: the next plan names it as joined and gives it its
+    // deploy stack; the grants name the organization, so no bucket or key policy changes.
+    organizations(&emulator)
+        .await
+        .move_account()
+        .account_id(&org.outside)
+        .source_parent_id(&org.root)
+        .destination_parent_id(&org.team)
+        .send()
+        .await
+        .unwrap();
+    let plan = emulator.plinth(&["plan", "-t", &file, "--json"]);
+    let json = plan.json();
+    assert_eq!(
+        strings(&json["organization"]["units"][0]["joined"]),
+        [org.outside.clone()]
+    );
+    let creates: Vec<(String, String)> = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no_change")
+        .map(|c| {
+            (
+                c["stack"]["account"].as_str().unwrap().to_owned(),
+                c["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        creates.contains(&(org.outside.clone(), "create".to_owned())),
+        "{creates:?}"
+    );
+    let human = emulator.plinth(&["plan", "-t", &file]);
+    human.assert_stderr(&format!("+ {} joined since the last apply", org.outside));
+    emulator.plinth(&["apply", "-t", &file, "--yes"]).expect(0);
+    assert!(deploy_role(&emulator, &org.outside).await);
+    emulator
+        .plinth(&["plan", "-t", &file, "--detailed-exitcode"])
+        .expect(0);
+
+    emulator
+        .plinth(&["destroy", "-t", &file, "--yes", "--allow-destructive"])
+        .expect(0);
+    for account in expected.iter().chain([&org.outside]) {
+        assert!(!deploy_role(&emulator, account).await, "{account}");
+    }
+    // Nothing is left: the plan is a fresh one again (primary, regional, five deploy stacks).
+    emulator
+        .plinth(&["plan", "-t", &file])
+        .assert_stderr("Plan: 7 to create, 0 to update, 0 to delete, 0 unchanged.");
+}
+
+#[test]
+fn a_unit_the_organization_does_not_have_is_a_clear_error() {
+    let emulator = Emulator::start();
+    let text = format!(
+        "name = \"acme\"\n\n[organization]\naccount = \"{MANAGEMENT}\"\nrole_arn = \"arn:aws:iam::{MANAGEMENT}:role/plinth-operator\"\n\n\
+         [build]\naccount = \"{BUILD}\"\nregion = \"us-east-1\"\nprofile = \"build\"\n\n\
+         [[targets]]\nname = \"workloads\"\norganizational_unit = \"ou-ab12-cd34ef56\"\nregions = [\"us-east-1\"]\n\
+         role_arn = \"arn:aws:iam::{{account}}:role/plinth-operator\"\n"
+    );
+    let file = emulator.write("topology.toml", &text);
+    let plan = emulator.plinth(&["plan", "-t", path_str(&file)]);
+    plan.expect(1);
+    plan.assert_stderr("cannot read the accounts of organizational unit ou-ab12-cd34ef56 (target `workloads`) with account 999999999999");
+    plan.assert_stderr("organizational_unit");
+}
