@@ -1134,10 +1134,13 @@ impl Cloud for FakeCloud {
     }
 }
 
+/// A unit or root: the units and the accounts directly in it.
+type Node = (Vec<String>, Vec<String>);
+
 /// An organization's tree: each unit or root with the units and accounts directly in it.
 #[derive(Clone, Default)]
 pub struct FakeOrganization {
-    tree: Arc<Mutex<BTreeMap<String, (Vec<String>, Vec<String>)>>>,
+    tree: Arc<Mutex<BTreeMap<String, Node>>>,
 }
 
 impl FakeOrganization {
@@ -1166,7 +1169,7 @@ impl FakeOrganization {
             .push(account.to_owned());
     }
 
-    fn node(&self, parent: &str) -> AwsResult<(Vec<String>, Vec<String>)> {
+    fn node(&self, parent: &str) -> AwsResult<Node> {
         let tree = self
             .tree
             .lock()

@@ -186,7 +186,7 @@ fn change(style: &Style, out: &mut String, c: &Change, detail: Detail) {
 /// Accounts as indented lines of six ids.
 fn account_lines(out: &mut String, accounts: &[crate::topology::AccountId]) {
     for row in accounts.chunks(6) {
-        let ids: Vec<&str> = row.iter().map(|a| a.as_str()).collect();
+        let ids: Vec<&str> = row.iter().map(crate::topology::AccountId::as_str).collect();
         let _ = writeln!(out, "      {}", ids.join(" "));
     }
 }

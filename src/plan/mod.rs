@@ -771,8 +771,13 @@ fn dropped_account_warnings(topology: &Topology, deployed: &Deployed) -> Vec<Str
         .dropped_accounts
         .iter()
         .map(|account| {
+            let why = if topology.has_units() {
+                "is no longer a target (it left its organizational unit, is excluded, or lost its entry)"
+            } else {
+                "is no longer in the topology"
+            };
             format!(
-                "account {account} is no longer in the topology, so plinth cannot reach its {}-deploy stack; \
+                "account {account} {why}, so plinth cannot reach its {}-deploy stack; \
                  to remove it, destroy it with the account still listed, or delete the stack in that account",
                 topology.name
             )

@@ -749,3 +749,68 @@ fn deleting_a_deploy_stack_destroys_its_roles_and_a_pipeline_stack_destroys_noth
     assert!(!planned.destructive, "{:?}", planned.destructions);
     assert!(!plan(&example, &deployed).destructive);
 }
+
+/// The example with a unit target whose unit holds `members`.
+fn with_unit(members: &[&str]) -> Topology {
+    let text = include_str!("../../topology.example.toml").replacen(
+        "# Optional: the pipelines",
+        "[organization]\naccount = \"999999999999\"\nprofile = \"management\"\n\n\
+         [[targets]]\nname = \"workloads\"\norganizational_unit = \"ou-ab12-cd34ef56\"\n\
+         exclude = [\"777777777777\"]\nregions = [\"us-east-1\"]\n\
+         role_arn = \"arn:aws:iam::{account}:role/deployer\"\n\n# Optional: the pipelines",
+        1,
+    );
+    let topology = parse(&text).unwrap().topology;
+    let unit = topology.units[0].unit.clone();
+    let accounts = members
+        .iter()
+        .map(|a| crate::topology::AccountId::parse(a).unwrap())
+        .collect();
+    topology.resolve(&BTreeMap::from([(unit, accounts)]))
+}
+
+#[test]
+fn a_plan_says_which_accounts_a_unit_resolved_to_and_who_joined_or_left() {
+    let before = with_unit(&["555555555555", "666666666666", "777777777777"]);
+    // A fresh foundation: the unit's accounts are targets with deploy stacks to create, and
+    // nobody "joined", since there was no last apply.
+    let fresh = plan(&before, &Deployed::default());
+    let organization = fresh.organization.as_ref().unwrap();
+    let ids = |list: &[crate::topology::AccountId]| -> Vec<String> {
+        list.iter().map(ToString::to_string).collect()
+    };
+    assert_eq!(
+        ids(&organization.units[0].accounts),
+        ["555555555555", "666666666666"]
+    );
+    assert_eq!(ids(&organization.units[0].excluded), ["777777777777"]);
+    assert!(organization.units[0].joined.is_empty());
+    assert!(
+        fresh
+            .changes
+            .iter()
+            .any(|c| c.stack.account.as_str() == "666666666666" && c.action == Action::Create)
+    );
+    assert!(
+        !fresh
+            .changes
+            .iter()
+            .any(|c| c.stack.account.as_str() == "777777777777"),
+        "an excluded account gets no stack"
+    );
+
+    // Applied, then 666… leaves the unit and 888… joins it.
+    let mut deployed = converged(&before);
+    deployed.recorded_accounts = Some(before.target_accounts().into_iter().collect());
+    let after = with_unit(&["555555555555", "888888888888"]);
+    let organization = plan(&after, &deployed).organization.unwrap();
+    assert_eq!(ids(&organization.units[0].joined), ["888888888888"]);
+    assert_eq!(ids(&organization.left), ["666666666666"]);
+
+    // A topology without units has no organization part.
+    assert!(
+        plan(&example(), &Deployed::default())
+            .organization
+            .is_none()
+    );
+}

@@ -151,13 +151,13 @@ async fn targets_by_unit_resolve_apply_take_in_a_moved_account_and_destroy() {
         .collect();
     expected.sort();
     assert_eq!(strings(&unit["accounts"]), expected);
-    assert_eq!(strings(&unit["excluded"]), [excluded.clone()]);
+    assert_eq!(strings(&unit["excluded"]), std::slice::from_ref(&excluded));
     assert!(
         strings(&unit["joined"]).is_empty(),
         "a fresh foundation: nobody joined"
     );
     let human = emulator.plinth(&["plan", "-t", &file]);
-    human.assert_stderr(&format!("workloads ({}): 4 accounts, 1 excluded", org.unit));
+    human.assert_stderr(format!("workloads ({}): 4 accounts, 1 excluded", org.unit));
 
     emulator.plinth(&["apply", "-t", &file, "--yes"]).expect(0);
     for account in &expected {
@@ -187,7 +187,7 @@ async fn targets_by_unit_resolve_apply_take_in_a_moved_account_and_destroy() {
     let json = plan.json();
     assert_eq!(
         strings(&json["organization"]["units"][0]["joined"]),
-        [org.outside.clone()]
+        std::slice::from_ref(&org.outside)
     );
     let creates: Vec<(String, String)> = json["changes"]
         .as_array()
@@ -206,7 +206,7 @@ async fn targets_by_unit_resolve_apply_take_in_a_moved_account_and_destroy() {
         "{creates:?}"
     );
     let human = emulator.plinth(&["plan", "-t", &file]);
-    human.assert_stderr(&format!("+ {} joined since the last apply", org.outside));
+    human.assert_stderr(format!("+ {} joined since the last apply", org.outside));
     emulator.plinth(&["apply", "-t", &file, "--yes"]).expect(0);
     assert!(deploy_role(&emulator, &org.outside).await);
     emulator
