@@ -7,8 +7,15 @@
 //!     PLINTH_BENCH_ACCOUNTS=100,300,1000,3000 cargo bench --bench connect_memory
 //!
 //! Each count runs in a process of its own (this binary again), so that every peak is its own.
+//! The run fails when the cost per account at the largest count passes 1.5 times that at the
+//! smallest: growth faster than linear. `scripts/test` runs it so (`cargo test --bench
+//! connect_memory`, 100 and 1,000 accounts).
 
-#![expect(clippy::print_stdout, reason = "the benchmark's report is its output")]
+#![expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the benchmark's report is its output"
+)]
 
 use std::fmt::Write as _;
 use std::process::Command;
@@ -98,8 +105,10 @@ fn main() {
         .split(',')
         .filter_map(|c| c.trim().parse().ok())
         .collect();
+    let mut superlinear = Vec::new();
     for (mode, profiles) in [("profiles", true), ("role_arn", false)] {
         let mut first: Option<f64> = None;
+        let mut last = None;
         for &accounts in &counts {
             let kib = run(accounts, profiles);
             #[expect(clippy::cast_precision_loss, reason = "counts of accounts are small")]
@@ -112,6 +121,23 @@ fn main() {
                 kib / 1024.0
             );
             first.get_or_insert(per);
+            last = Some(per);
         }
+        if let (Some(first), Some(last)) = (first, last) {
+            if last > 1.5 * first {
+                superlinear.push(format!(
+                    "{mode}: {:.2}x the per-account cost at {}",
+                    last / first,
+                    counts[0]
+                ));
+            }
+        }
+    }
+    if !superlinear.is_empty() {
+        eprintln!(
+            "memory grows faster than the number of accounts (over 1.5x per account): {}",
+            superlinear.join("; ")
+        );
+        std::process::exit(1);
     }
 }
