@@ -715,4 +715,51 @@ mod tests {
         );
         assert_eq!(failure_reason(Vec::new(), "acme-regional"), None);
     }
+
+    #[tokio::test]
+    async fn a_unit_is_read_with_every_unit_below_it_and_an_unknown_unit_is_an_error() {
+        let text = include_str!("../../topology.example.toml").replacen(
+            "# Optional: the pipelines",
+            "[organization]\naccount = \"999999999999\"\nprofile = \"management\"\n\n\
+             [[targets]]\nname = \"workloads\"\norganizational_unit = \"ou-ab12-aaaaaaaa\"\n\
+             regions = [\"us-east-1\"]\nrole_arn = \"arn:aws:iam::{account}:role/deployer\"\n\n\
+             # Optional: the pipelines",
+            1,
+        );
+        let topology = crate::topology::parse(&text).unwrap().topology;
+        let cloud = crate::aws::fake::FakeCloud::new(std::time::Duration::ZERO);
+        let org = &cloud.organization;
+        org.add_unit("r-ab12", "ou-ab12-aaaaaaaa");
+        org.add_unit("ou-ab12-aaaaaaaa", "ou-ab12-bbbbbbbb");
+        org.add_unit("ou-ab12-bbbbbbbb", "ou-ab12-cccccccc");
+        org.add_unit("r-ab12", "ou-ab12-dddddddd");
+        org.add_account("ou-ab12-aaaaaaaa", "555555555555");
+        org.add_account("ou-ab12-cccccccc", "666666666666");
+        org.add_account("ou-ab12-dddddddd", "777777777777");
+        org.add_account("r-ab12", "888888888888");
+        let membership = read_membership(&cloud, &topology, 4).await.unwrap();
+        let accounts: Vec<&str> = membership
+            .values()
+            .flatten()
+            .map(AccountId::as_str)
+            .collect();
+        assert_eq!(accounts, ["555555555555", "666666666666"]);
+
+        let unknown = topology
+            .clone()
+            .units
+            .into_iter()
+            .map(|mut u| {
+                u.unit = OrganizationalUnitId::parse("ou-ab12-eeeeeeee").unwrap();
+                u
+            })
+            .collect();
+        let topology = Topology {
+            units: unknown,
+            ..topology
+        };
+        let error = read_membership(&cloud, &topology, 4).await.unwrap_err();
+        assert!(matches!(error, ReadError::Organization { .. }), "{error}");
+        assert!(error.hint().unwrap().contains("organizational_unit"));
+    }
 }
