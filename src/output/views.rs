@@ -77,6 +77,13 @@ pub fn validated(style: &Style, file: &str, topology: &Topology, graph: &StackGr
         topology.pipelines.len(),
         plural(topology.pipelines.len()),
     );
+    for unit in &topology.units {
+        let _ = writeln!(
+            out,
+            "target `{}` names organizational unit {}: its accounts are read from AWS Organizations when plinth plans, so the stacks below leave them out",
+            unit.name, unit.unit
+        );
+    }
     let _ = write!(
         out,
         "a fresh apply builds {} stacks in {} waves:",

@@ -49,6 +49,27 @@ fn validation_errors_show_every_problem_with_its_place() {
 }
 
 #[test]
+fn validate_of_a_unit_target_stays_offline_and_says_its_accounts_are_read_when_planning() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = EXAMPLE.replacen(
+        "# Optional: the pipelines",
+        "[organization]\naccount = \"999999999999\"\nprofile = \"management\"\n\n\
+         [[targets]]\nname = \"workloads\"\norganizational_unit = \"ou-ab12-cd34ef56\"\n\
+         regions = [\"us-east-1\"]\nrole_arn = \"arn:aws:iam::{account}:role/deployer\"\n\n\
+         # Optional: the pipelines",
+        1,
+    );
+    fs_err::write(dir.path().join("topology.toml"), text).unwrap();
+    // No AWS configuration at all: validate must not need it.
+    let (code, _, stderr) = plinth(&["validate"], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("target `workloads` names organizational unit ou-ab12-cd34ef56: its accounts are read from AWS Organizations when plinth plans"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn administrator_access_is_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let text = EXAMPLE.replacen("policy/PowerUserAccess", "policy/AdministratorAccess", 1);
