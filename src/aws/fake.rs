@@ -1144,12 +1144,15 @@ pub struct FakeOrganization {
 }
 
 impl FakeOrganization {
+    fn tree(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Node>> {
+        self.tree
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Places `unit` under `parent`.
     pub fn add_unit(&self, parent: &str, unit: &str) {
-        let mut tree = self
-            .tree
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut tree = self.tree();
         tree.entry(parent.to_owned())
             .or_default()
             .0
@@ -1159,22 +1162,15 @@ impl FakeOrganization {
 
     /// Places an active account directly in `parent`.
     pub fn add_account(&self, parent: &str, account: &str) {
-        let mut tree = self
-            .tree
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        tree.entry(parent.to_owned())
+        self.tree()
+            .entry(parent.to_owned())
             .or_default()
             .1
             .push(account.to_owned());
     }
 
     fn node(&self, parent: &str) -> AwsResult<Node> {
-        let tree = self
-            .tree
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        tree.get(parent).cloned().ok_or_else(|| {
+        self.tree().get(parent).cloned().ok_or_else(|| {
             AwsError::new(
                 "ListChildren",
                 Some("ParentNotFoundException"),

@@ -383,6 +383,29 @@ impl Reader {
         })
     }
 
+    /// A role ARN template: `{account}` where each account's id goes, and an IAM role ARN once
+    /// it is filled in. `who` says which accounts would share one role without the placeholder.
+    fn role_template(&mut self, template: &str, span: Span, key: &str, who: &str) -> Option<()> {
+        let hint = "write the role ARN with {account} where the account id goes: arn:aws:iam::{account}:role/OrganizationAccountAccessRole";
+        if !template.contains(ACCOUNT_PLACEHOLDER) {
+            self.error(
+                Diagnostic::new(
+                    Some(span),
+                    key,
+                    format!("`{template}` has no `{ACCOUNT_PLACEHOLDER}`, so {who} would assume the same account's role"),
+                )
+                .hint(hint),
+            );
+            return None;
+        }
+        if let Err(message) = parse_role_arn(&template.replace(ACCOUNT_PLACEHOLDER, "123456789012"))
+        {
+            self.error(Diagnostic::new(Some(span), key, message).hint(hint));
+            return None;
+        }
+        Some(())
+    }
+
     /// `[defaults]`: a `role_arn` with `{account}` in place of the account id, assumed (filled in)
     /// for every target that names neither `profile` nor `role_arn`.
     pub(super) fn defaults(&mut self, table: &DeTable<'_>) -> Option<String> {
@@ -393,23 +416,7 @@ impl Reader {
         };
         self.check_keys(defaults, &value.span(), "defaults", fields::DEFAULTS);
         let (template, span) = self.string(defaults, "defaults", "role_arn")?;
-        let hint = "write the role ARN with {account} where the account id goes: arn:aws:iam::{account}:role/OrganizationAccountAccessRole";
-        if !template.contains(ACCOUNT_PLACEHOLDER) {
-            self.error(
-                Diagnostic::new(
-                    Some(span),
-                    "defaults.role_arn",
-                    format!("`{template}` has no `{ACCOUNT_PLACEHOLDER}`, so every target would assume the same account's role"),
-                )
-                .hint(hint),
-            );
-            return None;
-        }
-        if let Err(message) = parse_role_arn(&template.replace(ACCOUNT_PLACEHOLDER, "123456789012"))
-        {
-            self.error(Diagnostic::new(Some(span), "defaults.role_arn", message).hint(hint));
-            return None;
-        }
+        self.role_template(&template, span, "defaults.role_arn", "every target")?;
         Some(template)
     }
 
@@ -673,24 +680,10 @@ impl Reader {
         let role_arn = match self.string(table, path, "role_arn") {
             None => None,
             Some((template, role_span)) => {
-                let role_key = key_path(path, "role_arn");
-                let hint = "write the role ARN with {account} where the account id goes: arn:aws:iam::{account}:role/OrganizationAccountAccessRole";
-                if !template.contains(ACCOUNT_PLACEHOLDER) {
-                    self.error(
-                        Diagnostic::new(
-                            Some(role_span),
-                            role_key,
-                            format!("`{template}` has no `{ACCOUNT_PLACEHOLDER}`, so every account of the unit would assume the same account's role"),
-                        )
-                        .hint(hint),
-                    );
-                    ok = false;
-                } else if let Err(message) =
-                    parse_role_arn(&template.replace(ACCOUNT_PLACEHOLDER, "123456789012"))
-                {
-                    self.error(Diagnostic::new(Some(role_span), role_key, message).hint(hint));
-                    ok = false;
-                }
+                let key = key_path(path, "role_arn");
+                ok &= self
+                    .role_template(&template, role_span, &key, "every account of the unit")
+                    .is_some();
                 Some(template)
             }
         };
