@@ -1234,6 +1234,365 @@ def patch_lambda_version_resource() -> None:
     LambdaVersion.delete = delete
 
 
+_STACK_SET_SECONDS = [1.0]
+
+
+def _stack_set_error(code: str, message: str):
+    from moto.cloudformation.exceptions import CloudFormationError
+
+    error = type(code, (CloudFormationError,), {"code": code})
+    return error(message)
+
+
+def patch_stack_sets() -> None:
+    """moto 5.2.5's service-managed StackSets are a facade: every operation is SUCCEEDED at once,
+    an instance's resources are made without a stack the member account lists, the operation's
+    results are empty, UpdateStackSet changes no instance, DeleteStackInstances by unit deletes
+    nothing, units are resolved one level down, and auto-deployment does nothing when an account
+    moves. As CloudFormation: each operation has an id and runs for a while (RUNNING for
+    `--stack-set-seconds`, default 1 s, while a second operation on the set is refused with
+    OperationInProgressException); each instance is a real stack `StackSet-NAME-UUID` in its
+    account and region; the operation reports every account and region (SUCCEEDED, or FAILED
+    with the reason of the failed resource) and FAILED itself when more instances failed than
+    its FailureToleranceCount (or Percentage) allows; instances are CURRENT, or OUTDATED with the
+    reason; units are resolved with every unit below them; UpdateStackSet updates every
+    instance; DeleteStackInstances deletes the stacks of the units' or accounts' instances; and
+    with AutoDeployment, MoveAccount into a targeted unit deploys the account's instances and out
+    of every targeted unit removes them (unless RetainStacksOnAccountRemoval)."""
+    import threading
+    import time
+    import uuid
+    from datetime import datetime, timedelta, timezone
+
+    from moto.cloudformation import models as cfn_models
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.organizations.models import OrganizationsBackend, organizations_backends
+
+    lock = threading.RLock()
+    # (admin account, region) -> (its CloudFormation backend, {name: stack set}); a reset of the
+    # emulator makes new backends, which forget the sets of the old ones
+    placed: dict = {}
+
+    def sets_of(account, region):
+        backend = cloudformation_backends[account][region]
+        if placed.get((account, region), (None,))[0] is not backend:
+            placed[(account, region)] = (backend, {})
+        return placed[(account, region)][1]
+
+    def now():
+        return datetime.now(timezone.utc)
+
+    def org_of(account):
+        return organizations_backends[account]["aws"]
+
+    def below(org, units):
+        """Every unit in `units` and below them."""
+        found, level = set(units), list(units)
+        while level:
+            level = [ou.id for ou in org.ou if ou.parent_id in level and ou.id not in found]
+            found.update(level)
+        return found
+
+    def accounts_in(org, units):
+        inside = below(org, units)
+        return sorted(a.id for a in org.accounts if a.parent_id in inside and a.status == "ACTIVE")
+
+    def unit_of(org, account, units):
+        inside = {u: below(org, [u]) for u in units}
+        parent = next((a.parent_id for a in org.accounts if a.id == account), None)
+        return next((u for u, tree in inside.items() if parent in tree), None)
+
+    def failure_reason(stack):
+        events = getattr(stack, "events", [])
+        for event in reversed(events):
+            status = getattr(event, "resource_status", "")
+            if status.endswith("_FAILED") and getattr(event, "logical_resource_id", "") != stack.name:
+                return f"ResourceLogicalId:{event.logical_resource_id}, ResourceType:{event.resource_type}, ResourceStatusReason:{event.resource_status_reason}."
+        return f"The stack is in {stack.status}"
+
+    def running(stack_set):
+        return next((op for op in stack_set["operations"] if op["done_at"] > time.monotonic()), None)
+
+    def operation(stack_set, action, preferences, work):
+        """Runs `work` (a list of (account, region, unit, do)) at once, and reports it as an
+        operation that ends `_STACK_SET_SECONDS` later."""
+        if running(stack_set) is not None:
+            raise _stack_set_error("OperationInProgressException",
+                                   f"Another Operation on StackSet [{stack_set['id']}] is in progress")
+        results = []
+        for account, region, unit, do in work:
+            reason = do()
+            results.append({"Account": account, "Region": region,
+                            "Status": "FAILED" if reason else "SUCCEEDED",
+                            **({"StatusReason": reason} if reason else {}),
+                            **({"OrganizationalUnitId": unit} if unit else {})})
+        failed = sum(1 for r in results if r["Status"] == "FAILED")
+        preferences = preferences or {}
+        tolerance = int(preferences.get("FailureToleranceCount", 0) or 0)
+        if "FailureTolerancePercentage" in preferences and results:
+            tolerance = int(len(results) * int(preferences["FailureTolerancePercentage"]) / 100)
+        op = {"OperationId": str(uuid.uuid4()), "Action": action, "results": results,
+              "status": "FAILED" if failed > tolerance else "SUCCEEDED",
+              "created": now(), "done_at": time.monotonic() + _STACK_SET_SECONDS[0],
+              "preferences": preferences}
+        stack_set["operations"].append(op)
+        return op
+
+    def backend_for(account, region):
+        return cloudformation_backends[account][region]
+
+    def deploy(stack_set, account, region, unit):
+        def do():
+            instance = stack_set["instances"].get((account, region))
+            backend = backend_for(account, region)
+            parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack_set["parameters"]}
+            try:
+                if instance is None or instance["stack_id"] not in backend.stacks:
+                    stack = backend.create_stack(
+                        name=f"StackSet-{stack_set['name']}-{uuid.uuid4()}",
+                        template=stack_set["template"], parameters=parameters,
+                        tags=dict(stack_set["tags"]))
+                else:
+                    stack = backend.update_stack(
+                        name=instance["stack_id"], template=stack_set["template"], role_arn=None,
+                        parameters=stack_set["parameters"], tags=dict(stack_set["tags"]))
+            except Exception as error:  # the resource's error, as CloudFormation reports it
+                stack, reason = None, str(error)
+            else:
+                reason = None if stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE") else failure_reason(stack)
+            stack_set["instances"][(account, region)] = {
+                "stack_id": stack.stack_id if stack is not None else (instance or {}).get("stack_id"),
+                "unit": unit, "status": "OUTDATED" if reason else "CURRENT", "reason": reason}
+            return reason
+        return (account, region, unit, do)
+
+    def remove(stack_set, account, region, retain):
+        def do():
+            instance = stack_set["instances"].get((account, region))
+            if instance is None:
+                return None
+            if not retain and instance.get("stack_id"):
+                backend = backend_for(account, region)
+                if instance["stack_id"] in backend.stacks:
+                    backend.delete_stack(instance["stack_id"])
+                    stack = backend.deleted_stacks.get(instance["stack_id"])
+                    if stack is not None and stack.status == "DELETE_FAILED":
+                        instance.update(status="INOPERABLE", reason=failure_reason(stack))
+                        return instance["reason"]
+            del stack_set["instances"][(account, region)]
+            return None
+        return (account, region, instance_unit(stack_set, account, region), do)
+
+    def instance_unit(stack_set, account, region):
+        return (stack_set["instances"].get((account, region)) or {}).get("unit")
+
+    def find(self, name):
+        stack_set = sets_of(self.current_account, self.region).get(name)
+        if stack_set is None or stack_set["status"] == "DELETED":
+            raise cfn_models.StackSetNotFoundException(name)
+        return stack_set
+
+    def shape(stack_set):
+        return {"StackSetName": stack_set["name"], "StackSetId": stack_set["id"],
+                "Description": stack_set["description"], "Status": stack_set["status"],
+                "TemplateBody": stack_set["template"], "Parameters": stack_set["parameters"],
+                "Capabilities": stack_set["capabilities"],
+                "Tags": [{"Key": k, "Value": v} for k, v in stack_set["tags"].items()],
+                "StackSetARN": f"arn:aws:cloudformation:{stack_set['region']}:{stack_set['account']}:stackset/{stack_set['id']}",
+                "PermissionModel": stack_set["permission_model"],
+                "AutoDeployment": stack_set["auto_deployment"],
+                "OrganizationalUnitIds": sorted(stack_set["units"])}
+
+    def create_stack_set(self):
+        with lock:
+            name = self._get_param("StackSetName")
+            named = sets_of(self.current_account, self.region)
+            existing = named.get(name)
+            if existing is not None and existing["status"] != "DELETED":
+                raise _stack_set_error("NameAlreadyExistsException", f"StackSet {name} already exists")
+            stack_set = {"name": name, "id": f"{name}:{uuid.uuid4()}", "account": self.current_account,
+                         "region": self.region, "template": self._get_param("TemplateBody"),
+                         "parameters": self._get_param("Parameters", []),
+                         "capabilities": self._get_param("Capabilities", []),
+                         "tags": {t["Key"]: t["Value"] for t in self._get_param("Tags", [])},
+                         "description": self._get_param("Description"),
+                         "permission_model": self._get_param("PermissionModel") or "SELF_MANAGED",
+                         "auto_deployment": self._get_params().get("AutoDeployment") or {"Enabled": False},
+                         "status": "ACTIVE", "units": set(), "regions": set(), "instances": {},
+                         "operations": []}
+            for flag in ("Enabled", "RetainStacksOnAccountRemoval"):
+                value = stack_set["auto_deployment"].get(flag)
+                if isinstance(value, str):
+                    stack_set["auto_deployment"][flag] = value.lower() == "true"
+            named[name] = stack_set
+            return ActionResult({"StackSetId": stack_set["id"]})
+
+    def describe_stack_set(self):
+        with lock:
+            return ActionResult({"StackSet": shape(find(self, self._get_param("StackSetName")))})
+
+    def targets(self, stack_set):
+        deployment = self._get_params().get("DeploymentTargets") or {}
+        units = deployment.get("OrganizationalUnitIds", []) or []
+        accounts = list(deployment.get("Accounts", []) or []) + list(self._get_param("Accounts", []) or [])
+        return units, accounts
+
+    def create_stack_instances(self):
+        with lock:
+            stack_set = find(self, self._get_param("StackSetName"))
+            units, accounts = targets(self, stack_set)
+            regions = self._get_param("Regions", [])
+            org = org_of(stack_set["account"])
+            pairs = [(a, unit_of(org, a, units)) for a in accounts_in(org, units)] + [(a, None) for a in accounts]
+            stack_set["units"].update(units)
+            stack_set["regions"].update(regions)
+            work = [deploy(stack_set, a, r, u) for r in regions for a, u in pairs]
+            op = operation(stack_set, "CREATE", self._get_params().get("OperationPreferences"), work)
+            return ActionResult({"OperationId": op["OperationId"]})
+
+    def update_stack_set(self):
+        with lock:
+            stack_set = find(self, self._get_param("StackSetName"))
+            if running(stack_set) is not None:
+                raise _stack_set_error("OperationInProgressException",
+                                       f"Another Operation on StackSet [{stack_set['id']}] is in progress")
+            body = self._get_param("TemplateBody")
+            if body:
+                stack_set["template"] = body
+            if self._get_param("Parameters") is not None:
+                stack_set["parameters"] = self._get_param("Parameters", [])
+            if self._get_param("Capabilities") is not None:
+                stack_set["capabilities"] = self._get_param("Capabilities", [])
+            if self._get_param("Description") is not None:
+                stack_set["description"] = self._get_param("Description")
+            if self._get_params().get("AutoDeployment"):
+                stack_set["auto_deployment"] = self._get_params()["AutoDeployment"]
+                for flag in ("Enabled", "RetainStacksOnAccountRemoval"):
+                    value = stack_set["auto_deployment"].get(flag)
+                    if isinstance(value, str):
+                        stack_set["auto_deployment"][flag] = value.lower() == "true"
+            work = [deploy(stack_set, a, r, i["unit"]) for (a, r), i in sorted(stack_set["instances"].items())]
+            op = operation(stack_set, "UPDATE", self._get_params().get("OperationPreferences"), work)
+            return ActionResult({"OperationId": op["OperationId"]})
+
+    def delete_stack_instances(self):
+        with lock:
+            stack_set = find(self, self._get_param("StackSetName"))
+            units, accounts = targets(self, stack_set)
+            regions = set(self._get_param("Regions", []))
+            retain = str(self._get_param("RetainStacks", "false")).lower() == "true"
+            org = org_of(stack_set["account"])
+            inside = below(org, units)
+            chosen = [(a, r) for (a, r), i in sorted(stack_set["instances"].items())
+                      if r in regions and (a in accounts or i["unit"] in units
+                                           or any(x.id == a and x.parent_id in inside for x in org.accounts))]
+            work = [remove(stack_set, a, r, retain) for a, r in chosen]
+            stack_set["units"].difference_update(units)
+            op = operation(stack_set, "DELETE", self._get_params().get("OperationPreferences"), work)
+            return ActionResult({"OperationId": op["OperationId"]})
+
+    def delete_stack_set(self):
+        with lock:
+            stack_set = find(self, self._get_param("StackSetName"))
+            if running(stack_set) is not None:
+                raise _stack_set_error("OperationInProgressException",
+                                       f"Another Operation on StackSet [{stack_set['id']}] is in progress")
+            if stack_set["instances"]:
+                raise _stack_set_error("StackSetNotEmptyException",
+                                       "StackSet is not empty")
+            stack_set["status"] = "DELETED"
+            return EmptyResult()
+
+    def list_stack_instances(self):
+        with lock:
+            stack_set = find(self, self._get_param("StackSetName"))
+            op = running(stack_set)
+            summaries = []
+            for (account, region), instance in sorted(stack_set["instances"].items()):
+                busy = op is not None and any(r["Account"] == account and r["Region"] == region for r in op["results"])
+                status = "OUTDATED" if busy else instance["status"]
+                detailed = "RUNNING" if busy else ("SUCCEEDED" if instance["status"] == "CURRENT" else
+                                                   "FAILED" if instance["status"] == "OUTDATED" else "INOPERABLE")
+                summaries.append({"StackSetId": stack_set["id"], "Region": region, "Account": account,
+                                  "StackId": instance["stack_id"], "Status": status,
+                                  **({"StatusReason": instance["reason"]} if instance["reason"] and not busy else {}),
+                                  "StackInstanceStatus": {"DetailedStatus": detailed},
+                                  **({"OrganizationalUnitId": instance["unit"]} if instance["unit"] else {}),
+                                  "DriftStatus": "NOT_CHECKED"})
+            return ActionResult({"Summaries": summaries})
+
+    def op_of(self):
+        stack_set = find(self, self._get_param("StackSetName"))
+        wanted = self._get_param("OperationId")
+        op = next((o for o in stack_set["operations"] if o["OperationId"] == wanted), None)
+        if op is None:
+            raise _stack_set_error("OperationNotFoundException", f"Operation {wanted} not found")
+        return stack_set, op
+
+    def describe_stack_set_operation(self):
+        with lock:
+            stack_set, op = op_of(self)
+            done = op["done_at"] <= time.monotonic()
+            body = {"OperationId": op["OperationId"], "StackSetId": stack_set["id"], "Action": op["Action"],
+                    "Status": op["status"] if done else "RUNNING", "CreationTimestamp": op["created"],
+                    "OperationPreferences": op["preferences"]}
+            if done:
+                body["EndTimestamp"] = op["created"] + timedelta(seconds=_STACK_SET_SECONDS[0])
+            return ActionResult({"StackSetOperation": body})
+
+    def list_stack_set_operation_results(self):
+        with lock:
+            _, op = op_of(self)
+            done = op["done_at"] <= time.monotonic()
+            results = op["results"] if done else [
+                {k: v for k, v in r.items() if k != "StatusReason"} | {"Status": "RUNNING"} for r in op["results"]]
+            return ActionResult({"Summaries": results})
+
+    def list_stack_set_operations(self):
+        with lock:
+            stack_set = find(self, self._get_param("StackSetName"))
+            return ActionResult({"Summaries": [
+                {"OperationId": o["OperationId"], "Action": o["Action"], "CreationTimestamp": o["created"],
+                 "Status": o["status"] if o["done_at"] <= time.monotonic() else "RUNNING"}
+                for o in stack_set["operations"]]})
+
+    for handler in (create_stack_set, describe_stack_set, update_stack_set, delete_stack_set,
+                    create_stack_instances, delete_stack_instances, list_stack_instances,
+                    describe_stack_set_operation, list_stack_set_operation_results,
+                    list_stack_set_operations):
+        setattr(CloudFormationResponse, handler.__name__, handler)
+
+    original_move = OrganizationsBackend.move_account
+
+    def move_account(self, **kwargs):
+        result = original_move(self, **kwargs)
+        account = kwargs["AccountId"]
+        with lock:
+            for (admin, region) in list(placed):
+                if admin != self.account_id:
+                    continue
+                for stack_set in sets_of(admin, region).values():
+                    automatic = stack_set["auto_deployment"]
+                    if stack_set["status"] != "ACTIVE" or not automatic.get("Enabled"):
+                        continue
+                    unit = unit_of(self, account, stack_set["units"])
+                    has = [r for (a, r) in stack_set["instances"] if a == account]
+                    if unit is not None and not has:
+                        work = [deploy(stack_set, account, r, unit) for r in sorted(stack_set["regions"])]
+                    elif unit is None and has:
+                        retain = bool(automatic.get("RetainStacksOnAccountRemoval"))
+                        work = [remove(stack_set, account, r, retain) for r in sorted(has)]
+                    else:
+                        continue
+                    # Auto-deployment queues behind a running operation in AWS; here it runs at once.
+                    for _, _, _, do in work:
+                        do()
+        return result
+
+    OrganizationsBackend.move_account = move_account
+
 PATCHES = (
     patch_kms_key,
     patch_kms_key_deletion,
@@ -1257,6 +1616,7 @@ PATCHES = (
     patch_function_inline_code,
     patch_function_update_in_progress,
     patch_lambda_version_resource,
+    patch_stack_sets,
     # after the resource patches above, whose handlers they wrap
     patch_policy_sizes,
     patch_policy_principals,
@@ -1531,6 +1891,10 @@ def main(argv: list) -> int:
                         help="propagation mode: for how long after CreateRole a role is not yet a valid "
                              "principal in bucket, key and trust policies "
                              "(env PLINTH_EMULATOR_IAM_PROPAGATION_SECONDS; 0, the default, is off)")
+    parser.add_argument("--stack-set-seconds", type=float,
+                        default=float(env("PLINTH_EMULATOR_STACK_SET_SECONDS", "1")),
+                        help="how long a StackSet operation runs before it ends "
+                             "(env PLINTH_EMULATOR_STACK_SET_SECONDS; default 1)")
     parser.add_argument("--throttle-share", type=float, default=float(env("PLINTH_EMULATOR_THROTTLE_SHARE", "0")),
                         help="fault mode: the share of requests answered with throttling (env PLINTH_EMULATOR_THROTTLE_SHARE)")
     parser.add_argument("--error-share", type=float, default=float(env("PLINTH_EMULATOR_ERROR_SHARE", "0")),
@@ -1541,6 +1905,7 @@ def main(argv: list) -> int:
     if not args.plain:
         apply_patches(tuple(args.without))
     _IAM_PROPAGATION_SECONDS[0] = args.iam_propagation_seconds
+    _STACK_SET_SECONDS[0] = args.stack_set_seconds
     if args.stack_seconds > 0:
         key_seconds = args.key_stack_seconds
         if key_seconds is None:

@@ -878,3 +878,142 @@ def test_propagation_mode_refuses_a_new_role_as_a_principal_until_it_has_propaga
     s3.put_bucket_policy(Bucket="fidelity", Policy=json.dumps(_policy(arn)))
     kms.create_key(Policy=json.dumps(_policy(arn)))
     iam.create_role(RoleName="fidelity-trusting", AssumeRolePolicyDocument=json.dumps(trust))
+
+
+def _as(endpoint, account: str, service: str, region: str = REGION):
+    """A client acting in `account`, through AssumeRole as plinth's profiles do."""
+    session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=region)
+    credentials = session.client("sts", endpoint_url=endpoint).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/test", RoleSessionName="fidelity")["Credentials"]
+    return boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
+                         aws_secret_access_key=credentials["SecretAccessKey"],
+                         aws_session_token=credentials["SessionToken"],
+                         region_name=region).client(service, endpoint_url=endpoint)
+
+
+MANAGEMENT = "888888888888"
+
+
+def _organization(endpoint, accounts: int):
+    """An organization in MANAGEMENT: a unit, a unit below it, `accounts` accounts in the lower
+    one, and one account at the root. Returns (organizations client, root, unit, lower, members,
+    outside)."""
+    org = _as(endpoint, MANAGEMENT, "organizations")
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    unit = org.create_organizational_unit(ParentId=root, Name="workloads")["OrganizationalUnit"]["Id"]
+    lower = org.create_organizational_unit(ParentId=unit, Name="team")["OrganizationalUnit"]["Id"]
+    members = []
+    for index in range(accounts + 1):
+        account = org.create_account(Email=f"m{index}@example.com", AccountName=f"m{index}")[
+            "CreateAccountStatus"]["AccountId"]
+        if index < accounts:
+            org.move_account(AccountId=account, SourceParentId=root, DestinationParentId=lower)
+        members.append(account)
+    return org, root, unit, lower, members[:-1], members[-1]
+
+
+def _deploy_role(name: str) -> dict:
+    return {"Type": "AWS::IAM::Role", "Properties": {"RoleName": name, "AssumeRolePolicyDocument": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "cloudformation.amazonaws.com"}}]}}}
+
+
+def _stack_set(cfn, role: str = "deploy-role", auto: bool = True):
+    cfn.create_stack_set(StackSetName="roles", TemplateBody=_template({"Role": _deploy_role(role)}),
+                         PermissionModel="SERVICE_MANAGED", Capabilities=["CAPABILITY_NAMED_IAM"],
+                         AutoDeployment={"Enabled": auto, "RetainStacksOnAccountRemoval": False})
+
+
+def _settled(cfn, operation_id: str) -> str:
+    deadline = time.monotonic() + 30
+    while True:
+        status = cfn.describe_stack_set_operation(StackSetName="roles", OperationId=operation_id)[
+            "StackSetOperation"]["Status"]
+        if status not in ("RUNNING", "QUEUED", "STOPPING") or time.monotonic() > deadline:
+            return status
+        time.sleep(0.2)
+
+
+def _has_role(endpoint, account: str, name: str) -> bool:
+    try:
+        _as(endpoint, account, "iam").get_role(RoleName=name)
+        return True
+    except ClientError:
+        return False
+
+
+@proves("patch_stack_sets")
+def test_a_stack_set_operation_runs_for_a_while_and_its_instances_are_stacks_of_the_members(endpoint):
+    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"))
+    _, _, unit, _, members, outside = _organization(endpoint, 2)
+    cfn = _as(endpoint, MANAGEMENT, "cloudformation")
+    _stack_set(cfn)
+    operation = cfn.create_stack_instances(StackSetName="roles", Regions=[REGION],
+                                           DeploymentTargets={"OrganizationalUnitIds": [unit]})["OperationId"]
+    assert cfn.describe_stack_set_operation(StackSetName="roles", OperationId=operation)[
+        "StackSetOperation"]["Status"] == "RUNNING"
+    with pytest.raises(ClientError, match="OperationInProgressException"):
+        cfn.update_stack_set(StackSetName="roles", TemplateBody=_template({"Role": _deploy_role("deploy-role")}))
+    assert _settled(cfn, operation) == "SUCCEEDED"
+    results = cfn.list_stack_set_operation_results(StackSetName="roles", OperationId=operation)["Summaries"]
+    assert sorted((r["Account"], r["Status"]) for r in results) == sorted((m, "SUCCEEDED") for m in members)
+    instances = cfn.list_stack_instances(StackSetName="roles")["Summaries"]
+    assert sorted((i["Account"], i["Status"]) for i in instances) == sorted((m, "CURRENT") for m in members)
+    for member in members:  # in the unit below the targeted one
+        stacks = _as(endpoint, member, "cloudformation").describe_stacks()["Stacks"]
+        assert [s["StackName"].startswith("StackSet-roles-") for s in stacks] == [True]
+        assert _has_role(endpoint, member, "deploy-role")
+    assert not _has_role(endpoint, outside, "deploy-role")
+
+    operation = cfn.update_stack_set(StackSetName="roles", Capabilities=["CAPABILITY_NAMED_IAM"],
+                                     TemplateBody=_template({"Role": _deploy_role("renamed-role")}))["OperationId"]
+    assert _settled(cfn, operation) == "SUCCEEDED"
+    assert all(_has_role(endpoint, m, "renamed-role") for m in members)
+
+    operation = cfn.delete_stack_instances(StackSetName="roles", Regions=[REGION], RetainStacks=False,
+                                           DeploymentTargets={"OrganizationalUnitIds": [unit]})["OperationId"]
+    assert _settled(cfn, operation) == "SUCCEEDED"
+    assert cfn.list_stack_instances(StackSetName="roles")["Summaries"] == []
+    assert not any(_has_role(endpoint, m, "renamed-role") for m in members)
+    cfn.delete_stack_set(StackSetName="roles")
+
+
+@proves("patch_stack_sets")
+def test_auto_deployment_follows_an_account_into_and_out_of_a_targeted_unit(endpoint):
+    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"))
+    org, root, unit, lower, _, outside = _organization(endpoint, 1)
+    cfn = _as(endpoint, MANAGEMENT, "cloudformation")
+    _stack_set(cfn)
+    operation = cfn.create_stack_instances(StackSetName="roles", Regions=[REGION],
+                                           DeploymentTargets={"OrganizationalUnitIds": [unit]})["OperationId"]
+    assert _settled(cfn, operation) == "SUCCEEDED"
+    org.move_account(AccountId=outside, SourceParentId=root, DestinationParentId=lower)
+    assert _has_role(endpoint, outside, "deploy-role")
+    assert outside in [i["Account"] for i in cfn.list_stack_instances(StackSetName="roles")["Summaries"]]
+    org.move_account(AccountId=outside, SourceParentId=lower, DestinationParentId=root)
+    assert not _has_role(endpoint, outside, "deploy-role")
+    assert outside not in [i["Account"] for i in cfn.list_stack_instances(StackSetName="roles")["Summaries"]]
+
+
+@proves("patch_stack_sets")
+def test_an_instance_that_fails_is_reported_against_its_account_and_the_others_succeed(endpoint):
+    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"))
+    _, _, unit, _, members, _ = _organization(endpoint, 3)
+    taken = members[1]
+    _as(endpoint, taken, "iam").create_role(RoleName="deploy-role", AssumeRolePolicyDocument=json.dumps(
+        _deploy_role("x")["Properties"]["AssumeRolePolicyDocument"]))
+    cfn = _as(endpoint, MANAGEMENT, "cloudformation")
+    _stack_set(cfn)
+    operation = cfn.create_stack_instances(StackSetName="roles", Regions=[REGION],
+                                           DeploymentTargets={"OrganizationalUnitIds": [unit]},
+                                           OperationPreferences={"FailureToleranceCount": 1})["OperationId"]
+    assert _settled(cfn, operation) == "SUCCEEDED"  # within its tolerance of one failure
+    results = {r["Account"]: r for r in cfn.list_stack_set_operation_results(
+        StackSetName="roles", OperationId=operation)["Summaries"]}
+    assert results[taken]["Status"] == "FAILED"
+    assert "deploy-role" in results[taken]["StatusReason"]
+    assert all(results[m]["Status"] == "SUCCEEDED" for m in members if m != taken)
+    instances = {i["Account"]: i for i in cfn.list_stack_instances(StackSetName="roles")["Summaries"]}
+    assert instances[taken]["Status"] == "OUTDATED"
+    assert instances[taken]["StackInstanceStatus"]["DetailedStatus"] == "FAILED"
