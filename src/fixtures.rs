@@ -1,6 +1,8 @@
 //! Topologies for the unit tests and the benchmarks, built in one place: the example file, and
 //! generated foundations of any number of accounts and regions.
 
+use std::collections::BTreeMap;
+
 use crate::topology::{
     AccountId, ArtifactSync, Build, Credentials, FoundationName, Pipeline, Region, Source, Target,
     Topology,
@@ -64,6 +66,7 @@ pub fn generated(accounts: &[(u64, &[&str])], pipelines: usize) -> Topology {
         .collect();
     let pipelines = (0..pipelines)
         .map(|i| Pipeline {
+            unit_accounts: BTreeMap::new(),
             name: format!("p{i}"),
             targets: targets.iter().map(|t| t.name.clone()).collect(),
             artifact_sync: ArtifactSync::Lambda,

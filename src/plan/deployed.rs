@@ -282,6 +282,13 @@ pub enum Finding {
     },
     /// A template is larger than CloudFormation takes in a request.
     TemplateTooLarge { stack: String, bytes: usize },
+    /// A pipeline lists an account for a target by organizational unit that the unit does not
+    /// hold now: its stage would be missing.
+    UnitAccountMissing {
+        pipeline: String,
+        target: String,
+        account: AccountId,
+    },
     /// A document (a policy) or count of a stack is over AWS's limit.
     LimitExceeded {
         measure: crate::templates::limits::Measure,
@@ -313,6 +320,15 @@ impl fmt::Display for Finding {
                 f,
                 "bucket {bucket} exists in account {account} outside any stack (left by an earlier failure), so {stack} cannot create it; \
                  `plinth destroy` removes it, or empty and delete it by hand"
+            ),
+            Finding::UnitAccountMissing {
+                pipeline,
+                target,
+                account,
+            } => write!(
+                f,
+                "pipeline {pipeline} deploys to account {account} of target `{target}`, but its organizational unit does not hold it now \
+                 (or `exclude` names it), so the pipeline would have no stage for it; move the account into the unit, or remove it from the pipeline's `accounts`"
             ),
             Finding::LimitExceeded { measure, way_out } => write!(
                 f,

@@ -513,6 +513,13 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
     let outputs = deployed.outputs_of(&specs);
     let rendered = templates::render_graph(topology, &graph);
     let mut findings = deployed.findings.clone();
+    findings.extend(topology.unheld_pipeline_accounts().into_iter().map(
+        |(pipeline, target, account)| Finding::UnitAccountMissing {
+            pipeline,
+            target,
+            account,
+        },
+    ));
     let (over, mut fullest) = limits(topology, &rendered);
     findings.extend(over);
     // A template over the TemplateBody limit goes by URL (or is a finding of its own).

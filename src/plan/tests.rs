@@ -814,3 +814,31 @@ fn a_plan_says_which_accounts_a_unit_resolved_to_and_who_joined_or_left() {
             .is_none()
     );
 }
+
+#[test]
+fn a_pipeline_account_its_unit_does_not_hold_is_a_finding_and_a_held_one_a_stage() {
+    let topology = with_unit(&["555555555555"]);
+    let mut edited = topology.clone();
+    edited.pipelines[0].targets.push("workloads".into());
+    edited.pipelines[0].unit_accounts = BTreeMap::from([(
+        "workloads".to_owned(),
+        vec![
+            crate::topology::AccountId::parse("555555555555").unwrap(),
+            crate::topology::AccountId::parse("666666666666").unwrap(),
+        ],
+    )]);
+    let resolved = edited.resolve(edited.membership.as_ref().unwrap());
+    assert_eq!(
+        resolved.pipelines[0].targets.last().map(String::as_str),
+        Some("workloads-555555555555")
+    );
+    let plan = plan(&resolved, &Deployed::default());
+    let missing: Vec<String> = plan.findings.iter().map(ToString::to_string).collect();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert!(
+        missing[0].starts_with(
+            "pipeline example-service deploys to account 666666666666 of target `workloads`"
+        ),
+        "{missing:?}"
+    );
+}

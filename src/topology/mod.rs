@@ -118,6 +118,11 @@ pub struct Source {
 pub struct Pipeline {
     pub name: String,
     pub targets: Vec<String>,
+    /// For a target of `targets` that names an organizational unit, the accounts of the unit
+    /// this pipeline deploys to, one stage each. [`Topology::resolve`] replaces the unit's name
+    /// in `targets` with the targets of these accounts.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub unit_accounts: BTreeMap<String, Vec<AccountId>>,
     pub artifact_sync: ArtifactSync,
     pub sources: Vec<Source>,
     /// The application stack each target gets.
@@ -192,21 +197,30 @@ impl Topology {
 
     /// The topology with a target for every account each unit holds (`membership`), but for
     /// the excluded ones and those declared as targets of their own, whose entries configure
-    /// them. Each unit's accounts follow in id order, after the targets by account. The units
-    /// stay, with the membership, so that a plan can say which accounts each one resolved to.
+    /// them. Each unit's accounts follow in id order, after the targets by account, each named
+    /// `UNIT-ACCOUNT` (`workloads-555555555555`). A pipeline stage naming a unit becomes a stage
+    /// for each account its `accounts` lists that the unit holds, in that order (a target
+    /// reached twice deploys once, in its first place). The units stay,
+    /// with the membership, so that a plan can say which accounts each one resolved to and which
+    /// listed accounts it does not hold.
     #[must_use]
     pub fn resolve(&self, membership: &Membership) -> Topology {
         let mut resolved = self.clone();
         resolved.membership = Some(membership.clone());
-        let mut declared: BTreeSet<AccountId> =
-            self.targets.iter().map(|t| t.account.clone()).collect();
+        let mut configured: BTreeMap<AccountId, String> = self
+            .targets
+            .iter()
+            .map(|t| (t.account.clone(), t.name.clone()))
+            .collect();
         for unit in &self.units {
             for account in membership.get(&unit.unit).into_iter().flatten() {
-                if unit.exclude.contains(account) || !declared.insert(account.clone()) {
+                if unit.exclude.contains(account) || configured.contains_key(account) {
                     continue;
                 }
+                let name = format!("{}-{account}", unit.name);
+                configured.insert(account.clone(), name.clone());
                 resolved.targets.push(Target {
-                    name: unit.name.clone(),
+                    name,
                     account: account.clone(),
                     regions: unit.regions.clone(),
                     credentials: Credentials::AssumeRole(
@@ -218,7 +232,58 @@ impl Topology {
                 });
             }
         }
+        for pipeline in &mut resolved.pipelines {
+            let mut stages = Vec::new();
+            for name in &pipeline.targets {
+                let Some(accounts) = pipeline.unit_accounts.get(name) else {
+                    if !stages.contains(name) {
+                        stages.push(name.clone());
+                    }
+                    continue;
+                };
+                let unit = self.units.iter().find(|u| &u.name == name);
+                for account in accounts {
+                    let held = unit.is_some_and(|u| {
+                        !u.exclude.contains(account)
+                            && membership.get(&u.unit).is_some_and(|m| m.contains(account))
+                    });
+                    match configured.get(account) {
+                        Some(target) if held && !stages.contains(target) => {
+                            stages.push(target.clone());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            pipeline.targets = stages;
+        }
         resolved
+    }
+
+    /// The accounts pipelines list for a unit that the unit does not hold now (or excludes):
+    /// (pipeline, unit target, account). They get no stage. Empty before [`Topology::resolve`].
+    pub fn unheld_pipeline_accounts(&self) -> Vec<(String, String, AccountId)> {
+        let Some(membership) = &self.membership else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for pipeline in &self.pipelines {
+            for (name, accounts) in &pipeline.unit_accounts {
+                let Some(unit) = self.units.iter().find(|u| &u.name == name) else {
+                    continue;
+                };
+                for account in accounts {
+                    let held = !unit.exclude.contains(account)
+                        && membership
+                            .get(&unit.unit)
+                            .is_some_and(|m| m.contains(account));
+                    if !held {
+                        out.push((pipeline.name.clone(), name.clone(), account.clone()));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The accounts of a unit target that are targets: those its unit held when the topology

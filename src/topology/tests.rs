@@ -854,8 +854,8 @@ fn a_target_by_organizational_unit_parses_and_resolves_to_its_accounts() {
         [
             ("development", "222222222222"),
             ("production", "333333333333"),
-            ("workloads", "444444444444"),
-            ("workloads", "666666666666"),
+            ("workloads-444444444444", "444444444444"),
+            ("workloads-666666666666", "666666666666"),
         ]
     );
     assert_eq!(
@@ -970,4 +970,80 @@ fn a_pipeline_stage_cannot_name_a_unit() {
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert_eq!(errors[0].key, "pipelines[0].targets[1]");
     assert!(errors[0].message.contains("deploys to one account"));
+}
+
+#[test]
+fn a_pipeline_deploys_to_the_listed_accounts_of_a_unit_one_stage_each() {
+    let text = with_units(UNITS).replacen(
+        "targets = [\"development\", \"production\"]",
+        "targets = [\"development\", \"workloads\", \"production\"]\n\
+         accounts = { workloads = [\"666666666666\", \"333333333333\", \"444444444444\", \"777777777777\"] }",
+        1,
+    );
+    let topology = parse(&text).unwrap().topology;
+    let pipeline = &topology.pipelines[0];
+    assert_eq!(pipeline.unit_accounts["workloads"].len(), 4);
+    let unit = topology.units[0].unit.clone();
+    let members = ["444444444444", "333333333333", "666666666666"]
+        .iter()
+        .map(|a| AccountId::parse(a).unwrap())
+        .collect();
+    let resolved = topology.resolve(&Membership::from([(unit, members)]));
+    // In the listed order; 333… is configured by its own entry (`production`), whose stage comes
+    // once, in its first place; 777… is not in the unit, so it has no stage (and a finding).
+    assert_eq!(
+        resolved.pipelines[0].targets,
+        [
+            "development",
+            "workloads-666666666666",
+            "production",
+            "workloads-444444444444"
+        ]
+    );
+    assert_eq!(
+        resolved.unheld_pipeline_accounts(),
+        [(
+            "service".to_owned(),
+            "workloads".to_owned(),
+            AccountId::parse("777777777777").unwrap()
+        )]
+    );
+}
+
+#[test]
+fn a_pipelines_accounts_name_its_unit_targets_and_accounts_they_do_not_exclude() {
+    let cases = [
+        (
+            "targets = [\"development\", \"workloads\"]\naccounts = { development = [\"222222222222\"], workloads = [\"444444444444\"] }",
+            "pipelines[0].accounts.development",
+            "is not a target by organizational unit",
+        ),
+        (
+            "targets = [\"development\"]\naccounts = { workloads = [\"444444444444\"] }",
+            "pipelines[0].accounts.workloads",
+            "do not name `workloads`",
+        ),
+        (
+            "targets = [\"workloads\"]\naccounts = { workloads = [\"555555555555\"] }",
+            "pipelines[0].accounts.workloads[0]",
+            "is excluded",
+        ),
+        (
+            "targets = [\"workloads\"]\naccounts = { workloads = [\"444444444444\", \"444444444444\"] }",
+            "pipelines[0].accounts.workloads[1]",
+            "listed twice",
+        ),
+        (
+            "targets = [\"workloads\"]\naccounts = { workloads = [] }",
+            "pipelines[0].accounts.workloads",
+            "at least one account",
+        ),
+    ];
+    for (to, key, message) in cases {
+        let text = with_units(UNITS).replacen("targets = [\"development\", \"production\"]", to, 1);
+        let errors = errors(&text);
+        assert_eq!(errors.len(), 1, "{to}: {errors:#?}");
+        assert_eq!(errors[0].key, key, "{to}");
+        assert!(errors[0].message.contains(message), "{:?}", errors[0]);
+    }
 }

@@ -172,6 +172,23 @@ async fn targets_by_unit_resolve_apply_take_in_a_moved_account_and_destroy() {
         .plinth(&["plan", "-t", &file, "--detailed-exitcode"])
         .expect(0);
 
+    // A pipeline may deploy to an account of the unit once the unit holds it: before, the plan
+    // refuses it with a finding.
+    let with_pipeline = format!(
+        "{}\n[[pipelines]]\nname = \"service\"\ntargets = [\"workloads\"]\naccounts = {{ workloads = [\"{}\"] }}\n\
+         sources = [{{ name = \"App\", key = \"service/app.zip\" }}]\nstack = \"service\"\n",
+        topology(&org, &excluded),
+        org.outside
+    );
+    let pipeline_file = emulator.write("pipeline.toml", &with_pipeline);
+    let pipeline_file = path_str(&pipeline_file).to_owned();
+    let refused = emulator.plinth(&["plan", "-t", &pipeline_file]);
+    refused.expect(1);
+    refused.assert_stderr(format!(
+        "pipeline service deploys to account {} of target `workloads`, but its organizational unit does not hold it now",
+        org.outside
+    ));
+
     // An account moved into the unit below: the next plan names it as joined and gives it its
     // deploy stack; the grants name the organization, so no bucket or key policy changes.
     organizations(&emulator)
@@ -213,8 +230,35 @@ async fn targets_by_unit_resolve_apply_take_in_a_moved_account_and_destroy() {
         .plinth(&["plan", "-t", &file, "--detailed-exitcode"])
         .expect(0);
 
+    // Listed now, the account gets its stage.
     emulator
-        .plinth(&["destroy", "-t", &file, "--yes", "--allow-destructive"])
+        .plinth(&["apply", "-t", &pipeline_file, "--yes"])
+        .expect(0);
+    let pipeline = aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await)
+        .get_pipeline()
+        .name("acme-service")
+        .send()
+        .await
+        .unwrap();
+    let stages: Vec<&str> = pipeline
+        .pipeline()
+        .unwrap()
+        .stages()
+        .iter()
+        .map(aws_sdk_codepipeline::types::StageDeclaration::name)
+        .collect();
+    assert!(
+        stages.contains(&format!("workloads-{}", org.outside).as_str()),
+        "{stages:?}"
+    );
+    emulator
+        .plinth(&[
+            "destroy",
+            "-t",
+            &pipeline_file,
+            "--yes",
+            "--allow-destructive",
+        ])
         .expect(0);
     for account in expected.iter().chain([&org.outside]) {
         assert!(!deploy_role(&emulator, account).await, "{account}");

@@ -23,6 +23,8 @@ pub enum Kind {
     Table(&'static [Field]),
     /// An array of tables (`[[targets]]`, or inline tables in a list).
     Tables(&'static [Field]),
+    /// A table of lists of account ids, keyed by a name the file gives.
+    AccountLists,
 }
 
 pub struct Field {
@@ -225,6 +227,12 @@ pub const PIPELINE: &[Field] = &[
         "The targets it deploys to, in order, one stage each",
     ),
     field(
+        "accounts",
+        Kind::AccountLists,
+        false,
+        "For each target of `targets` that names an organizational unit, the accounts of the unit this pipeline deploys to, one stage each, in order",
+    ),
+    field(
         "artifact_sync",
         Kind::OneOf(&["lambda", "native"]),
         false,
@@ -318,5 +326,12 @@ fn shape(kind: &Kind) -> Value {
         }),
         Kind::Table(fields) => object(fields),
         Kind::Tables(fields) => json!({ "type": "array", "items": object(fields) }),
+        Kind::AccountLists => json!({
+            "type": "object",
+            "additionalProperties": {
+                "type": "array", "minItems": 1, "uniqueItems": true,
+                "items": shape(&Kind::Account),
+            },
+        }),
     }
 }

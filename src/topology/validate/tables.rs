@@ -321,7 +321,38 @@ impl Reader {
             }
         }
         for (pipeline, path) in &pipelines {
+            for (target, accounts) in &pipeline.unit_accounts {
+                let list_key = key_path(&key_path(path, "accounts"), target);
+                let Some((unit, _, _)) = units.iter().find(|(u, _, _)| &u.name == target) else {
+                    self.error(
+                        Diagnostic::new(None, &list_key, format!("`{target}` is not a target by organizational unit"))
+                            .hint("`accounts` lists accounts only for the targets of this pipeline that name an `organizational_unit`"),
+                    );
+                    continue;
+                };
+                if !pipeline.targets.contains(target) {
+                    self.error(
+                        Diagnostic::new(None, &list_key, format!("the pipeline's `targets` do not name `{target}`"))
+                            .hint(format!("add \"{target}\" to `targets` where its stages go, or remove it from `accounts`")),
+                    );
+                }
+                for (index, account) in accounts.iter().enumerate() {
+                    if unit.exclude.contains(account) {
+                        self.error(
+                            Diagnostic::new(
+                                None,
+                                index_path(&list_key, index),
+                                format!("account {account} is excluded from target `{target}`"),
+                            )
+                            .hint("remove it from `exclude`, or from this list"),
+                        );
+                    }
+                }
+            }
             for (index, target) in pipeline.targets.iter().enumerate() {
+                if pipeline.unit_accounts.contains_key(target) {
+                    continue;
+                }
                 if units.iter().any(|(u, _, _)| &u.name == target) {
                     self.error(
                         Diagnostic::new(
@@ -329,7 +360,7 @@ impl Reader {
                             index_path(&key_path(path, "targets"), index),
                             format!("`{target}` names an organizational unit, but a pipeline stage deploys to one account"),
                         )
-                        .hint("declare a `[[targets]]` entry with `account` for each account this pipeline deploys to (an account of the unit may have one; its entry then configures it) and name those"),
+                        .hint(format!("list the accounts of the unit this pipeline deploys to: `accounts = {{ {target} = [\"123456789012\"] }}`")),
                     );
                 }
             }
@@ -721,6 +752,71 @@ impl Reader {
         Some(Some((unit?, exclude, role_arn)))
     }
 
+    /// A pipeline's `accounts`: for a target by organizational unit, the accounts it deploys to.
+    /// Whether each key is such a target of the pipeline is checked with the units, in `topology`.
+    fn unit_accounts(
+        &mut self,
+        table: &DeTable<'_>,
+        path: &str,
+    ) -> Option<BTreeMap<String, Vec<AccountId>>> {
+        let Some(value) = Self::get(table, "accounts") else {
+            return Some(BTreeMap::new());
+        };
+        let key = key_path(path, "accounts");
+        let DeValue::Table(lists) = value.get_ref() else {
+            self.wrong_type(
+                value,
+                key,
+                "a table of account lists, such as `{ workloads = [\"555555555555\"] }`",
+            );
+            return None;
+        };
+        let mut out = BTreeMap::new();
+        let mut ok = true;
+        for (target, list) in lists {
+            let target = target.get_ref().to_string();
+            let list_key = key_path(&key, &target);
+            let DeValue::Array(items) = list.get_ref() else {
+                self.wrong_type(list, list_key, "an array of account ids");
+                ok = false;
+                continue;
+            };
+            if items.is_empty() {
+                self.error(Diagnostic::new(
+                    Some(list.span()),
+                    &list_key,
+                    "list at least one account, or remove the target from the pipeline",
+                ));
+                ok = false;
+            }
+            let mut accounts: Vec<AccountId> = Vec::new();
+            for (index, item) in items.iter().enumerate() {
+                let item_key = index_path(&list_key, index);
+                let parsed = match item.get_ref() {
+                    DeValue::String(text) => AccountId::parse(text),
+                    _ => Err("an account id is a string of 12 digits".to_owned()),
+                };
+                match parsed {
+                    Ok(account) if accounts.contains(&account) => {
+                        self.error(Diagnostic::new(
+                            Some(item.span()),
+                            item_key,
+                            format!("account {account} is listed twice"),
+                        ));
+                        ok = false;
+                    }
+                    Ok(account) => accounts.push(account),
+                    Err(message) => {
+                        self.error(Diagnostic::new(Some(item.span()), item_key, message));
+                        ok = false;
+                    }
+                }
+            }
+            out.insert(target, accounts);
+        }
+        ok.then_some(out)
+    }
+
     pub(super) fn pipeline(
         &mut self,
         table: &DeTable<'_>,
@@ -770,6 +866,7 @@ impl Reader {
                 }
                 ok.then(|| items.into_iter().map(|(t, _)| t).collect::<Vec<_>>())
             });
+        let unit_accounts = self.unit_accounts(table, path);
         let artifact_sync = match self.string(table, path, "artifact_sync") {
             None if Self::get(table, "artifact_sync").is_none() => Some(ArtifactSync::Lambda),
             None => None,
@@ -905,6 +1002,7 @@ impl Reader {
             Pipeline {
                 name,
                 targets: targets?,
+                unit_accounts: unit_accounts?,
                 artifact_sync: artifact_sync?,
                 sources,
                 stack: stack?,
