@@ -1255,7 +1255,8 @@ def patch_stack_sets() -> None:
     account and region; the operation reports every account and region (SUCCEEDED, or FAILED
     with the reason of the failed resource) and FAILED itself when more instances failed than
     its FailureToleranceCount (or Percentage) allows; instances are CURRENT, or OUTDATED with the
-    reason; units are resolved with every unit below them; UpdateStackSet updates every
+    reason; units are resolved with every unit below them, refined by AccountFilterType
+    (INTERSECTION, DIFFERENCE; the management account never gets an instance); UpdateStackSet updates every
     instance; DeleteStackInstances deletes the stacks of the units' or accounts' instances; and
     with AutoDeployment, MoveAccount into a targeted unit deploys the account's instances and out
     of every targeted unit removes them (unless RetainStacksOnAccountRemoval)."""
@@ -1437,15 +1438,34 @@ def patch_stack_sets() -> None:
         deployment = self._get_params().get("DeploymentTargets") or {}
         units = deployment.get("OrganizationalUnitIds", []) or []
         accounts = list(deployment.get("Accounts", []) or []) + list(self._get_param("Accounts", []) or [])
-        return units, accounts
+        return units, accounts, deployment.get("AccountFilterType")
+
+    def chosen(org, units, accounts, account_filter, creating):
+        """The accounts DeploymentTargets name: the units' accounts (never the management
+        account), refined by Accounts as AccountFilterType says."""
+        if creating and accounts and not units:
+            raise cfn_models.ValidationError(message="StackSets with SERVICE_MANAGED permission model can only have OrganizationalUnit as target")
+        if creating and units and accounts and account_filter in (None, "NONE"):
+            raise cfn_models.ValidationError(message="AccountFilterType is required when both OrganizationalUnitIds and Accounts are specified")
+        if creating and account_filter == "UNION":
+            raise cfn_models.ValidationError(message="AccountFilterType UNION is not supported for CreateStackInstances")
+        management = getattr(getattr(org, "org", None), "master_account_id", None)
+        base = [a for a in accounts_in(org, units) if a != management]
+        if account_filter == "INTERSECTION":
+            return [a for a in base if a in accounts]
+        if account_filter == "DIFFERENCE":
+            return [a for a in base if a not in accounts]
+        if account_filter == "UNION":
+            return base + [a for a in accounts if a not in base]
+        return base
 
     def create_stack_instances(self):
         with lock:
             stack_set = find(self, self._get_param("StackSetName"))
-            units, accounts = targets(self, stack_set)
+            units, accounts, account_filter = targets(self, stack_set)
             regions = self._get_param("Regions", [])
             org = org_of(stack_set["account"])
-            pairs = [(a, unit_of(org, a, units)) for a in accounts_in(org, units)] + [(a, None) for a in accounts]
+            pairs = [(a, unit_of(org, a, units)) for a in chosen(org, units, accounts, account_filter, True)]
             stack_set["units"].update(units)
             stack_set["regions"].update(regions)
             work = [deploy(stack_set, a, r, u) for r in regions for a, u in pairs]
@@ -1480,15 +1500,16 @@ def patch_stack_sets() -> None:
     def delete_stack_instances(self):
         with lock:
             stack_set = find(self, self._get_param("StackSetName"))
-            units, accounts = targets(self, stack_set)
+            units, accounts, account_filter = targets(self, stack_set)
             regions = set(self._get_param("Regions", []))
             retain = str(self._get_param("RetainStacks", "false")).lower() == "true"
             org = org_of(stack_set["account"])
-            inside = below(org, units)
-            chosen = [(a, r) for (a, r), i in sorted(stack_set["instances"].items())
-                      if r in regions and (a in accounts or i["unit"] in units
-                                           or any(x.id == a and x.parent_id in inside for x in org.accounts))]
-            work = [remove(stack_set, a, r, retain) for a, r in chosen]
+            named = set(chosen(org, units, accounts, account_filter, False))
+            if account_filter not in ("INTERSECTION", "DIFFERENCE"):
+                # instances of the units whose accounts have left them since
+                named.update(a for (a, _), i in stack_set["instances"].items() if i["unit"] in units)
+            work = [remove(stack_set, a, r, retain)
+                    for (a, r) in sorted(stack_set["instances"]) if r in regions and a in named]
             stack_set["units"].difference_update(units)
             op = operation(stack_set, "DELETE", self._get_params().get("OperationPreferences"), work)
             return ActionResult({"OperationId": op["OperationId"]})

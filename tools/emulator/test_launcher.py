@@ -1017,3 +1017,20 @@ def test_an_instance_that_fails_is_reported_against_its_account_and_the_others_s
     instances = {i["Account"]: i for i in cfn.list_stack_instances(StackSetName="roles")["Summaries"]}
     assert instances[taken]["Status"] == "OUTDATED"
     assert instances[taken]["StackInstanceStatus"]["DetailedStatus"] == "FAILED"
+
+
+@proves("patch_stack_sets")
+def test_accounts_refine_a_units_deployment_targets_as_the_account_filter_says(endpoint):
+    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"))
+    _, _, unit, _, members, _ = _organization(endpoint, 3)
+    cfn = _as(endpoint, MANAGEMENT, "cloudformation")
+    _stack_set(cfn)
+    with pytest.raises(ClientError, match="AccountFilterType"):
+        cfn.create_stack_instances(StackSetName="roles", Regions=[REGION], DeploymentTargets={
+            "OrganizationalUnitIds": [unit], "Accounts": [members[0]]})
+    operation = cfn.create_stack_instances(StackSetName="roles", Regions=[REGION], DeploymentTargets={
+        "OrganizationalUnitIds": [unit], "Accounts": [members[0]], "AccountFilterType": "DIFFERENCE"})["OperationId"]
+    assert _settled(cfn, operation) == "SUCCEEDED"
+    instances = sorted(i["Account"] for i in cfn.list_stack_instances(StackSetName="roles")["Summaries"])
+    assert instances == sorted(members[1:])
+    assert not _has_role(endpoint, members[0], "deploy-role")
