@@ -803,6 +803,8 @@ fn a_plan_says_which_accounts_a_unit_resolved_to_and_who_joined_or_left() {
     let mut deployed = converged(&before);
     deployed.recorded_accounts = Some(before.target_accounts().into_iter().collect());
     let after = with_unit(&["555555555555", "888888888888"]);
+    // as the snapshot reads it: recorded at the last apply, no target now
+    deployed.dropped_accounts = vec![crate::topology::AccountId::parse("666666666666").unwrap()];
     let organization = plan(&after, &deployed).organization.unwrap();
     assert_eq!(ids(&organization.units[0].joined), ["888888888888"]);
     assert_eq!(ids(&organization.left), ["666666666666"]);

@@ -1,8 +1,6 @@
 //! Which accounts the targets by organizational unit resolved to, and how that changed since
 //! the last apply: the part of a plan that says who joined a unit and who left.
 
-use std::collections::BTreeSet;
-
 use serde::{Deserialize, Serialize};
 
 use super::Deployed;
@@ -64,12 +62,7 @@ pub fn accounts(topology: &Topology, deployed: &Deployed) -> Option<Organization
             }
         })
         .collect();
-    let targets: BTreeSet<AccountId> = topology.target_accounts().into_iter().collect();
-    let left = recorded
-        .into_iter()
-        .flatten()
-        .filter(|a| !targets.contains(*a) && **a != topology.build.account)
-        .cloned()
-        .collect();
+    // The snapshot already found them: the recorded accounts no target has now.
+    let left = deployed.dropped_accounts.clone();
     Some(OrganizationAccounts { units, left })
 }

@@ -1316,12 +1316,15 @@ def patch_stack_sets() -> None:
     def running(stack_set):
         return next((op for op in stack_set["operations"] if op["done_at"] > time.monotonic()), None)
 
-    def operation(stack_set, action, preferences, work):
-        """Runs `work` (a list of (account, region, unit, do)) at once, and reports it as an
-        operation that ends `_STACK_SET_SECONDS` later."""
+    def refuse_while_running(stack_set):
         if running(stack_set) is not None:
             raise _stack_set_error("OperationInProgressException",
                                    f"Another Operation on StackSet [{stack_set['id']}] is in progress")
+
+    def operation(stack_set, action, preferences, work):
+        """Runs `work` (a list of (account, region, unit, do)) at once, and reports it as an
+        operation that ends `_STACK_SET_SECONDS` later."""
+        refuse_while_running(stack_set)
         results = []
         for account, region, unit, do in work:
             reason = do()
@@ -1475,9 +1478,7 @@ def patch_stack_sets() -> None:
     def update_stack_set(self):
         with lock:
             stack_set = find(self, self._get_param("StackSetName"))
-            if running(stack_set) is not None:
-                raise _stack_set_error("OperationInProgressException",
-                                       f"Another Operation on StackSet [{stack_set['id']}] is in progress")
+            refuse_while_running(stack_set)
             body = self._get_param("TemplateBody")
             if body:
                 stack_set["template"] = body
@@ -1517,9 +1518,7 @@ def patch_stack_sets() -> None:
     def delete_stack_set(self):
         with lock:
             stack_set = find(self, self._get_param("StackSetName"))
-            if running(stack_set) is not None:
-                raise _stack_set_error("OperationInProgressException",
-                                       f"Another Operation on StackSet [{stack_set['id']}] is in progress")
+            refuse_while_running(stack_set)
             if stack_set["instances"]:
                 raise _stack_set_error("StackSetNotEmptyException",
                                        "StackSet is not empty")
