@@ -62,6 +62,7 @@ pub fn generated(accounts: &[(u64, &[&str])], pipelines: usize) -> Topology {
             policies: vec![],
             permissions_boundary: None,
             approval: false,
+            unit: None,
         })
         .collect();
     let pipelines = (0..pipelines)

@@ -20,7 +20,8 @@ pub const FOUNDATION_TAG: &str = "plinth:foundation";
 /// The tag that names a stack's kind.
 pub const STACK_TAG: &str = "plinth:stack";
 
-/// The four kinds of stack plinth manages; the value of the `plinth:stack` tag.
+/// The four kinds of stack plinth manages, and the StackSet that stands for the deploy stacks of
+/// a target by organizational unit; the value of the `plinth:stack` tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StackKind {
@@ -28,6 +29,7 @@ pub enum StackKind {
     Regional,
     Deploy,
     Pipeline,
+    StackSet,
 }
 
 impl StackKind {
@@ -37,6 +39,7 @@ impl StackKind {
             StackKind::Regional => "regional",
             StackKind::Deploy => "deploy",
             StackKind::Pipeline => "pipeline",
+            StackKind::StackSet => "stack_set",
         }
     }
 
@@ -46,6 +49,7 @@ impl StackKind {
             StackKind::Regional,
             StackKind::Deploy,
             StackKind::Pipeline,
+            StackKind::StackSet,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)
@@ -57,9 +61,20 @@ impl StackKind {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StackKey {
     Primary,
-    Regional { region: Region },
-    Deploy { account: AccountId },
-    Pipeline { pipeline: String },
+    Regional {
+        region: Region,
+    },
+    Deploy {
+        account: AccountId,
+    },
+    Pipeline {
+        pipeline: String,
+    },
+    /// The service-managed StackSet (in the organization account) that holds the deploy stack of
+    /// every account of a target by organizational unit.
+    StackSet {
+        target: String,
+    },
 }
 
 impl StackKey {
@@ -67,6 +82,7 @@ impl StackKey {
     pub fn stack_name(&self, foundation: &FoundationName) -> String {
         match self {
             StackKey::Pipeline { pipeline } => format!("{foundation}-pipeline-{pipeline}"),
+            StackKey::StackSet { target } => format!("{foundation}-deploy-{target}"),
             other => format!("{foundation}-{}", other.kind().as_str()),
         }
     }
@@ -93,6 +109,11 @@ impl StackKey {
                     .strip_prefix(&format!("{foundation}-pipeline-"))?
                     .to_owned(),
             },
+            StackKind::StackSet => StackKey::StackSet {
+                target: name
+                    .strip_prefix(&format!("{foundation}-deploy-"))?
+                    .to_owned(),
+            },
         };
         (key.stack_name(foundation) == name).then_some(key)
     }
@@ -105,6 +126,7 @@ impl StackKey {
             StackKey::Regional { region } => format!("regional ({region})"),
             StackKey::Deploy { account } => format!("deploy ({account})"),
             StackKey::Pipeline { pipeline } => format!("pipeline {pipeline}"),
+            StackKey::StackSet { target } => format!("deploy StackSet of {target}"),
         }
     }
 
@@ -129,6 +151,7 @@ impl StackKey {
             StackKey::Regional { .. } => StackKind::Regional,
             StackKey::Deploy { .. } => StackKind::Deploy,
             StackKey::Pipeline { .. } => StackKind::Pipeline,
+            StackKey::StackSet { .. } => StackKind::StackSet,
         }
     }
 }
@@ -183,6 +206,21 @@ pub fn stacks(topology: &Topology) -> Vec<StackSpec> {
             &account,
             &build.region,
         ));
+    }
+    if let Some(organization) = topology
+        .organization
+        .as_ref()
+        .filter(|_| topology.stack_sets())
+    {
+        for unit in &topology.units {
+            out.push(spec(
+                StackKey::StackSet {
+                    target: unit.name.clone(),
+                },
+                &organization.account,
+                &build.region,
+            ));
+        }
     }
     for pipeline in &topology.pipelines {
         out.push(spec(
@@ -285,6 +323,10 @@ pub fn template_object_key(spec: &StackSpec, pass: u32) -> String {
     )
 }
 
+/// The object of the build bucket that records which accounts the StackSets served when apply
+/// last ran.
+pub const STACK_SET_RECORD: &str = "plinth/stack-set-accounts.json";
+
 /// The HTTPS URL of an object, as CloudFormation's `TemplateURL` takes it.
 pub fn object_url(bucket: &str, region: &Region, key: &str) -> String {
     let domain = if region.as_str().starts_with("cn-") {
@@ -322,7 +364,20 @@ pub fn owned_names(topology: &Topology, spec: &StackSpec) -> Vec<OwnedName> {
             &spec.account,
             &spec.region,
         ))],
-        StackKey::Pipeline { .. } => Vec::new(),
+        StackKey::Pipeline { .. } | StackKey::StackSet { .. } => Vec::new(),
+    }
+}
+
+/// The stack that holds an account's deploy roles: its deploy stack, or the StackSet of the
+/// target by organizational unit that serves it.
+pub fn deploy_roles_holder(topology: &Topology, account: &AccountId) -> StackKey {
+    match topology.stack_set_of(account) {
+        Some(unit) => StackKey::StackSet {
+            target: unit.name.clone(),
+        },
+        None => StackKey::Deploy {
+            account: account.clone(),
+        },
     }
 }
 

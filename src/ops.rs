@@ -347,12 +347,26 @@ pub fn accept_saved(
 pub struct Executed {
     pub outcome: Outcome,
     pub orphan_error: Option<OrphanBucketError>,
+    /// Writing the record of the StackSets' accounts, when it failed.
+    pub record_error: Option<crate::aws::AwsError>,
 }
 
 impl Executed {
     pub fn succeeded(&self) -> bool {
-        self.outcome.succeeded() && self.orphan_error.is_none()
+        self.outcome.succeeded() && self.orphan_error.is_none() && self.record_error.is_none()
     }
+}
+
+/// Writes the record of the accounts the StackSets serve, when the plan carries one (it
+/// differs from the one read).
+pub async fn write_record(plan: &Plan, cloud: &dyn Cloud) -> Result<(), crate::aws::AwsError> {
+    let Some(record) = &plan.record else {
+        return Ok(());
+    };
+    cloud
+        .s3(&record.account)?
+        .put_object(&record.bucket, &record.region, &record.key, &record.body)
+        .await
 }
 
 /// The executor's bounds.
@@ -388,6 +402,10 @@ pub async fn execute(
     };
     let outcome = executor.execute(plan).await;
     let mut orphan_error = None;
+    let mut record_error = None;
+    if plan.mode == Mode::Apply && outcome.succeeded() {
+        record_error = write_record(plan, executor.cloud.as_ref()).await.err();
+    }
     if plan.mode == Mode::Destroy && outcome.succeeded() {
         orphan_error = executor
             .remove_orphan_buckets(&plan.orphan_buckets)
@@ -397,5 +415,6 @@ pub async fn execute(
     Executed {
         outcome,
         orphan_error,
+        record_error,
     }
 }

@@ -7,6 +7,7 @@
 
 mod events;
 mod stack;
+mod stack_set;
 mod wait;
 
 use std::collections::{BTreeMap, HashMap};

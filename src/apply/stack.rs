@@ -47,6 +47,18 @@ pub enum Cause {
     MissingOutput { parameter: String, output: String },
     #[error("the plan holds no template for this change")]
     NoTemplate,
+    /// A StackSet operation ended with instances that failed (each reported against its
+    /// account), or failed as a whole.
+    #[error(
+        "StackSet operation {operation} ended {status}: {failed} of {total} instance(s) failed ({accounts})"
+    )]
+    StackSetOperation {
+        operation: String,
+        status: String,
+        failed: usize,
+        total: usize,
+        accounts: String,
+    },
     #[error("the planned template is not JSON: {0}")]
     TemplateNotJson(String),
     #[error("cannot empty bucket {bucket}: {error}")]
@@ -91,7 +103,7 @@ impl Cause {
 }
 
 /// A failure with the stack events that explain it.
-type Failed = (Cause, Vec<StackEvent>);
+pub(super) type Failed = (Cause, Vec<StackEvent>);
 
 fn plain(cause: impl Into<Cause>) -> Failed {
     (cause.into(), Vec::new())
@@ -155,7 +167,7 @@ enum Settled {
 }
 
 impl ChangeTask {
-    fn label(&self) -> String {
+    pub(super) fn label(&self) -> String {
         self.change.label()
     }
 
@@ -243,6 +255,9 @@ impl ChangeTask {
         &self,
         started: Instant,
     ) -> Result<(Option<BTreeMap<String, String>>, bool), Failed> {
+        if self.change.stack.key.kind() == crate::layout::StackKind::StackSet {
+            return self.converge_stack_set(started).await;
+        }
         let (outputs, unchanged) = if self.change.action == Action::NoChange {
             (None, true)
         } else {

@@ -76,6 +76,8 @@ struct Completion {
 struct Bucket {
     account: String,
     objects: u64,
+    /// The objects put through [`S3::put_object`], by key.
+    bodies: BTreeMap<String, String>,
 }
 
 #[derive(Default)]
@@ -176,6 +178,7 @@ impl FakeCloud {
             Bucket {
                 account: account.to_owned(),
                 objects,
+                bodies: BTreeMap::new(),
             },
         );
     }
@@ -346,6 +349,7 @@ fn reach(state: &mut State, id: &str, status: StackStatus) {
                         state.buckets.entry(physical).or_insert(Bucket {
                             account: account.clone(),
                             objects: 0,
+                            bodies: BTreeMap::new(),
                         });
                     }
                     "AWS::IAM::Role" => {
@@ -927,17 +931,41 @@ impl S3 for FakeAccount {
         Ok(std::mem::take(&mut b.objects))
     }
 
+    async fn get_object(
+        &self,
+        bucket: &str,
+        _region: &Region,
+        key: &str,
+    ) -> AwsResult<Option<String>> {
+        let state = self.enter("GetObject")?;
+        match state.buckets.get(bucket) {
+            Some(b) if b.account == self.account => Ok(b.bodies.get(key).cloned()),
+            Some(_) => Err(AwsError::new(
+                "GetObject",
+                Some("AccessDenied"),
+                "Access Denied",
+            )),
+            None => Err(AwsError::new(
+                "GetObject",
+                Some("NoSuchBucket"),
+                "The specified bucket does not exist",
+            )),
+        }
+    }
+
     async fn put_object(
         &self,
         bucket: &str,
         _region: &Region,
-        _key: &str,
-        _body: &str,
+        key: &str,
+        body: &str,
     ) -> AwsResult<()> {
         let mut state = self.enter("PutObject")?;
         match state.buckets.get_mut(bucket) {
             Some(b) if b.account == self.account => {
-                b.objects += 1;
+                if b.bodies.insert(key.to_owned(), body.to_owned()).is_none() {
+                    b.objects += 1;
+                }
                 Ok(())
             }
             Some(_) => Err(AwsError::new(

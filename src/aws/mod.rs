@@ -8,7 +8,9 @@ pub mod fake;
 mod live;
 mod profiles;
 pub mod sdk;
+pub mod set_reads;
 pub mod snapshot;
+mod stack_sets;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +18,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+pub use stack_sets::{
+    AccountFilter, InstanceResult, Operation, Preferences, StackSetDescription, StackSetRequest,
+    StackSets, Targets,
+};
 
 use crate::plan::StackSummary;
 use crate::plan::drift::{
@@ -206,6 +213,13 @@ pub trait S3: Send + Sync {
         key: &str,
         body: &str,
     ) -> AwsResult<()>;
+    /// An object's body as text; `None` when the object does not exist.
+    async fn get_object(
+        &self,
+        bucket: &str,
+        region: &Region,
+        key: &str,
+    ) -> AwsResult<Option<String>>;
     /// The settings drift checks; `None` when the bucket does not exist.
     async fn read_bucket(&self, bucket: &str, region: &Region) -> AwsResult<Option<LiveBucket>>;
     /// Sets one bucket setting as declared.
@@ -303,6 +317,21 @@ pub trait Cloud: Send + Sync {
     fn logs(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Logs>>;
     fn sts(&self, account: &AccountId) -> AwsResult<Arc<dyn Sts>>;
     fn organizations(&self, account: &AccountId) -> AwsResult<Arc<dyn Organizations>>;
+    /// Service-managed StackSets, as the management account or (`delegated_admin`) a
+    /// delegated administrator. A cloud without them answers an error for every account.
+    fn stack_sets(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        delegated_admin: bool,
+    ) -> AwsResult<Arc<dyn StackSets>> {
+        let _ = (region, delegated_admin);
+        Err(AwsError::new(
+            "credentials",
+            Some("UnsupportedOperation"),
+            format!("this cloud has no StackSets for account {account}"),
+        ))
+    }
     /// How many AWS API calls were made so far.
     fn calls(&self) -> u64 {
         0

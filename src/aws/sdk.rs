@@ -268,6 +268,24 @@ impl Cloud for SdkCloud {
         }))
     }
 
+    fn stack_sets(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        delegated_admin: bool,
+    ) -> AwsResult<Arc<dyn super::StackSets>> {
+        use aws_sdk_cloudformation::types::CallAs;
+        Ok(Arc::new(super::stack_sets::SdkStackSets {
+            client: aws_sdk_cloudformation::Client::new(&self.config(account, Some(region))?),
+            call_as: if delegated_admin {
+                CallAs::DelegatedAdmin
+            } else {
+                CallAs::SelfValue
+            },
+            calls: self.calls.clone(),
+        }))
+    }
+
     fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
     }
@@ -698,6 +716,40 @@ impl S3 for SdkS3 {
         }
         request.send().await.map_err(|e| error("PutObject", e))?;
         Ok(())
+    }
+
+    async fn get_object(
+        &self,
+        bucket: &str,
+        region: &Region,
+        key: &str,
+    ) -> AwsResult<Option<String>> {
+        self.count();
+        let out = match self
+            .client(Some(region))
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let err = error("GetObject", e);
+                return if err.code.as_deref() == Some("NoSuchKey") {
+                    Ok(None)
+                } else {
+                    Err(err)
+                };
+            }
+        };
+        let bytes =
+            out.body.collect().await.map_err(|e| {
+                AwsError::new("GetObject", None, format!("reading the object: {e}"))
+            })?;
+        Ok(Some(
+            String::from_utf8_lossy(&bytes.into_bytes()).into_owned(),
+        ))
     }
 }
 

@@ -366,6 +366,7 @@ pub async fn read(
             template,
             live: None,
             last_failure,
+            instances: None,
         })
     });
     let mut stacks = Vec::new();
@@ -383,12 +384,29 @@ pub async fn read(
             &b.spec.name,
         ))
     });
+    stacks.extend(super::set_reads::read(cloud, topology, concurrency).await?);
+    let mut left_stack_set_accounts = Vec::new();
+    let stack_set_record = super::set_reads::read_record(cloud, topology).await?;
+    if let Some(record) = &stack_set_record {
+        let now = crate::plan::units::SetRecord::of(topology).accounts();
+        let then = record.accounts();
+        left_stack_set_accounts = then.difference(&now).cloned().collect();
+        recorded_accounts = Some(
+            recorded_accounts
+                .unwrap_or_default()
+                .union(&then)
+                .cloned()
+                .collect(),
+        );
+    }
     let mut deployed = Deployed {
         stacks,
         findings: Vec::new(),
         orphan_buckets: Vec::new(),
         dropped_accounts,
         recorded_accounts,
+        left_stack_set_accounts,
+        stack_set_record,
     };
     check_names(cloud, topology, &regions, &mut deployed, concurrency).await?;
     Ok(deployed)

@@ -34,6 +34,13 @@ pub fn run(args: ApplyArgs) -> Result<u8, Failure> {
             Some(saved) => ops::accept_saved(saved, &loaded.topology, &planned.deployed)?,
         };
         if !run::show(&args.run, &plan) {
+            // Accounts joined or left a unit served by a StackSet: nothing to deploy, but the
+            // record of who was served moves on, so that the next plan says it no more.
+            if let Err(error) = ops::write_record(&plan, planned.cloud.as_ref()).await {
+                output::say(&format!(
+                    "warning: could not record which accounts the StackSets serve: {error}"
+                ));
+            }
             output::say("Nothing to do: the foundation matches the topology.");
             return Ok(exit::SUCCESS);
         }

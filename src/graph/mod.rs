@@ -104,7 +104,9 @@ fn fragments(topology: &Topology, key: &StackKey) -> Vec<Fragment> {
             .chain(grants())
             .collect(),
         StackKey::Regional { .. } => std::iter::once(Fragment::Core).chain(grants()).collect(),
-        StackKey::Deploy { .. } | StackKey::Pipeline { .. } => vec![Fragment::Core],
+        StackKey::Deploy { .. } | StackKey::Pipeline { .. } | StackKey::StackSet { .. } => {
+            vec![Fragment::Core]
+        }
     }
 }
 
@@ -132,7 +134,9 @@ fn requirements(topology: &Topology, key: &StackKey, fragment: &Fragment) -> Vec
             Fragment::Core,
             roles_of(account),
         )],
-        (StackKey::Deploy { .. }, _) => topology.regions().iter().map(key_arn).collect(),
+        (StackKey::Deploy { .. } | StackKey::StackSet { .. }, _) => {
+            topology.regions().iter().map(key_arn).collect()
+        }
         (StackKey::Pipeline { pipeline }, _) => {
             let Some(pipeline) = topology.pipelines.iter().find(|p| &p.name == pipeline) else {
                 return Vec::new();
@@ -164,9 +168,7 @@ fn requirements(topology: &Topology, key: &StackKey, fragment: &Fragment) -> Vec
             }
             for account in accounts {
                 out.push(requirement(
-                    StackKey::Deploy {
-                        account: account.clone(),
-                    },
+                    layout::deploy_roles_holder(topology, account),
                     Fragment::Core,
                     roles_of(account),
                 ));

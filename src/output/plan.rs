@@ -135,6 +135,9 @@ fn change(style: &Style, out: &mut String, c: &Change, detail: Detail) {
     if let Some(reason) = &c.reason {
         let _ = writeln!(out, "      {}", style.dim(reason));
     }
+    if let Some(instances) = &c.instances {
+        stack_set_instances(style, out, c, instances);
+    }
     if let Some(upload) = &c.template_upload {
         let _ = writeln!(
             out,
@@ -182,7 +185,77 @@ fn change(style: &Style, out: &mut String, c: &Change, detail: Detail) {
     resources(style, out, c);
 }
 
-/// The plan as a person reads it.
+/// What happens to a StackSet's instances.
+fn stack_set_instances(
+    style: &Style,
+    out: &mut String,
+    c: &Change,
+    instances: &crate::plan::units::Instances,
+) {
+    if c.action == Action::Delete {
+        let _ = writeln!(
+            out,
+            "      instances: {} removed first (their stacks and deploy roles are deleted), then the set",
+            instances.existing
+        );
+        return;
+    }
+    let mut line = format!(
+        "      instances ({}): {} now, {} after apply; targets {}",
+        instances.region,
+        instances.existing,
+        instances.wanted,
+        instances.units.join(", ")
+    );
+    if !instances.skip.is_empty() {
+        let skip: Vec<&str> = instances.skip.iter().map(|a| a.as_str()).collect();
+        let _ = write!(line, " but {}", skip.join(" "));
+    }
+    let _ = writeln!(out, "{line}; auto-deployment adds accounts that join");
+    for account in &instances.add {
+        let _ = writeln!(
+            out,
+            "        {} {account} gets an instance",
+            style.green("+")
+        );
+    }
+    for account in &instances.remove {
+        let _ = writeln!(
+            out,
+            "        {} {account} loses its instance",
+            style.red("-")
+        );
+    }
+    for instance in &instances.not_current {
+        let _ = writeln!(
+            out,
+            "        {} {} {}{}{}: the update puts the set's template there again",
+            style.yellow("!"),
+            instance.account,
+            instance.status,
+            instance
+                .detailed_status
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default(),
+            instance
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+    }
+    for instance in &instances.drifted {
+        let _ = writeln!(
+            out,
+            "        {} {} drifted, as the set's last drift detection found: its deploy roles differ from the template; \
+             CloudFormation does not put them back on update (see the StackSet's drift results)",
+            style.yellow("!"),
+            instance.account
+        );
+    }
+}
+
 /// Accounts as indented lines of six ids.
 fn account_lines(out: &mut String, accounts: &[crate::topology::AccountId]) {
     for row in accounts.chunks(6) {
@@ -208,12 +281,20 @@ fn organization(style: &Style, out: &mut String, plan: &Plan) {
         if !unit.excluded.is_empty() {
             let _ = write!(line, ", {} excluded", unit.excluded.len());
         }
+        if let Some(set) = &unit.stack_set {
+            let _ = write!(line, "; deploy roles by StackSet {set}");
+        }
         let _ = writeln!(out, "{line}");
         account_lines(out, &unit.accounts);
+        let how = if unit.stack_set.is_some() {
+            ": its deploy roles come from the StackSet's auto-deployment, with no apply"
+        } else {
+            ""
+        };
         for account in &unit.joined {
             let _ = writeln!(
                 out,
-                "    {} {account} joined since the last apply",
+                "    {} {account} joined since the last apply{how}",
                 style.green("+")
             );
         }

@@ -121,7 +121,8 @@ pub struct RunSummary {
     /// Changes that did something (stacks that needed nothing are not counted).
     pub succeeded: usize,
     pub failed: Vec<String>,
-    /// Destroy's removal of buckets outside any stack, when it failed.
+    /// Destroy's removal of buckets outside any stack, or apply's record of the StackSets'
+    /// accounts, when it failed.
     pub orphan_error: Option<String>,
     pub skipped: usize,
     pub not_started: usize,
@@ -156,7 +157,16 @@ impl RunSummary {
             },
             succeeded,
             failed,
-            orphan_error: executed.orphan_error.as_ref().map(ToString::to_string),
+            orphan_error: executed
+                .orphan_error
+                .as_ref()
+                .map(ToString::to_string)
+                .or_else(|| {
+                    executed
+                        .record_error
+                        .as_ref()
+                        .map(|e| format!("recording which accounts the StackSets serve: {e}"))
+                }),
             skipped: outcome.count(|r| matches!(r, ChangeResult::Skipped(_))),
             not_started: outcome.count(|r| *r == ChangeResult::NotStarted),
             interrupted: outcome.interrupted,

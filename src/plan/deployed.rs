@@ -254,6 +254,36 @@ pub struct DeployedStack {
     /// Why its last operation failed (the failed resource's reason, from the stack's events),
     /// for a stack whose status says that it failed.
     pub last_failure: Option<String>,
+    /// For a StackSet: its instances.
+    pub instances: Option<Vec<StackInstance>>,
+}
+
+/// One instance of a StackSet: the stack it keeps in one account and region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackInstance {
+    pub account: String,
+    pub region: String,
+    /// `CURRENT`, `OUTDATED` (its stack does not hold the set's template: a failed or running
+    /// operation) or `INOPERABLE` (a delete failed; the stack is out of the set's reach).
+    pub status: String,
+    /// `PENDING`, `RUNNING`, `SUCCEEDED`, `FAILED`, `CANCELLED`, `INOPERABLE`,
+    /// `SKIPPED_SUSPENDED_ACCOUNT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detailed_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The organizational unit the instance was deployed for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// `IN_SYNC`, `DRIFTED`, `NOT_CHECKED`, as the StackSet's last drift detection found it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_status: Option<String>,
+}
+
+impl StackInstance {
+    pub fn is_current(&self) -> bool {
+        self.status == "CURRENT"
+    }
 }
 
 impl DeployedStack {
@@ -356,8 +386,14 @@ pub struct Deployed {
     /// Target accounts an earlier topology had and this one does not: their deploy stacks are
     /// out of plinth's reach, since the topology no longer says how to reach those accounts.
     pub dropped_accounts: Vec<AccountId>,
-    /// The target accounts the primary stack recorded at the last apply; `None` without one.
+    /// The target accounts the primary stack recorded at the last apply, and those the
+    /// StackSets served then; `None` without either record.
     pub recorded_accounts: Option<std::collections::BTreeSet<AccountId>>,
+    /// Accounts a StackSet served at the last apply that no unit target reaches now: they left
+    /// their unit (auto-deployment removed their instances) or were excluded.
+    pub left_stack_set_accounts: Vec<AccountId>,
+    /// The accounts the StackSets served at the last apply, as the build bucket records them.
+    pub stack_set_record: Option<super::units::SetRecord>,
 }
 
 impl Deployed {

@@ -61,6 +61,14 @@ pub fn destructions(changes: &[Change], deployed: &Deployed) -> Vec<Destruction>
                     "the role is deleted: pipelines that deploy into this account stop working until it is created again".into(),
                     )
                 }
+                Some("AWS::IAM::Role")
+                    if change.stack.key.kind() == StackKind::StackSet && is_named(properties) =>
+                {
+                    (
+                    name_of(properties, "RoleName", logical),
+                    "the role is deleted in every account of the StackSet: pipelines that deploy into them stop working until it is created again".into(),
+                    )
+                }
                 _ => continue,
             };
             out.push(Destruction {

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use deployed::{
-    Deployed, DeployedStack, Finding, StackState, StackStatus, StackSummary, existing,
+    Deployed, DeployedStack, Finding, StackInstance, StackState, StackStatus, StackSummary,
+    existing,
 };
 pub use destructive::Destruction;
 
@@ -126,6 +127,9 @@ pub struct Change {
     /// What the change does to each resource of the stack: added, changed, replaced, removed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<resources::ResourceChange>,
+    /// For a StackSet: what happens to its instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances: Option<units::Instances>,
 }
 
 impl Change {
@@ -203,6 +207,9 @@ pub struct Plan {
     /// Which accounts the targets by organizational unit resolved to, who joined and who left.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<units::OrganizationAccounts>,
+    /// With StackSets: the record of the accounts they serve, written when apply ends well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<units::RecordWrite>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -404,6 +411,7 @@ fn defer_grants_to_created_roles(changes: &mut Vec<Change>) {
             template_upload: None,
             drift: deferred,
             resources: Vec::new(),
+            instances: None,
         };
         changes.push(grants);
     }
@@ -699,10 +707,11 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
             })
             .collect();
         index_of.insert((node.stack.key.clone(), node.pass), changes.len());
+        // A StackSet keeps its template: an update of its instances alone puts it again.
         let keeps_template = matches!(
             action,
             Action::Create | Action::Update | Action::Replace | Action::Wait
-        );
+        ) || node.stack.key.kind() == StackKind::StackSet;
         changes.push(Change {
             stack: node.stack.clone(),
             pass: node.pass,
@@ -718,6 +727,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
             template_upload: template_upload.filter(|_| keeps_template),
             drift: Vec::new(),
             resources: resource_changes,
+            instances: None,
         });
     }
     attach_drift(&mut changes, &rendered, deployed);
@@ -752,6 +762,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
             Some("no longer in the topology"),
         ));
     }
+    units::plan_instances(topology, &mut changes, deployed);
     let summary = Plan::summarise(&changes);
     let destructions = destructive::destructions(&changes, deployed);
     let access = access::changes(topology, &changes, deployed);
@@ -770,6 +781,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
         destructions,
         access,
         organization: units::accounts(topology, deployed),
+        record: units::record_write(topology, deployed),
     }
 }
 
@@ -816,6 +828,7 @@ fn deletion(stack: &DeployedStack, wave: u32, after: Vec<usize>, reason: Option<
         .into_iter()
         .filter(|r| r.action == resources::ResourceAction::Remove)
         .collect(),
+        instances: None,
     }
 }
 
@@ -825,7 +838,7 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
     let mut stacks: Vec<&DeployedStack> = deployed.stacks.iter().collect();
     let order = |kind: StackKind| match kind {
         StackKind::Pipeline => 0,
-        StackKind::Deploy => 1,
+        StackKind::Deploy | StackKind::StackSet => 1,
         StackKind::Primary | StackKind::Regional => 2,
     };
     stacks.sort_by_key(|s| (order(s.spec.key.kind()), place(&s.spec)));
@@ -840,6 +853,7 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
         earlier.entry(rank).or_default().push(changes.len());
         changes.push(deletion(stack, rank + 1, after, None));
     }
+    units::plan_instances(topology, &mut changes, deployed);
     let summary = Plan::summarise(&changes);
     let access = access::changes(topology, &changes, deployed);
     let mut destructions = destructive::destructions(&changes, deployed);
@@ -867,6 +881,7 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
         access,
         destructions,
         organization: units::accounts(topology, deployed),
+        record: None,
     }
 }
 

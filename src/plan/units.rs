@@ -1,10 +1,13 @@
 //! Which accounts the targets by organizational unit resolved to, and how that changed since
 //! the last apply: the part of a plan that says who joined a unit and who left.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::{Deserialize, Serialize};
 
-use super::Deployed;
-use crate::topology::{AccountId, OrganizationalUnitId, Topology};
+use super::{Action, Change, Deployed, StackInstance};
+use crate::layout::StackKey;
+use crate::topology::{AccountId, OrganizationalUnitId, Region, Topology};
 
 /// The accounts of every unit target, and the accounts no target reaches any more.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +29,9 @@ pub struct UnitAccounts {
     pub joined: Vec<AccountId>,
     /// Accounts of the unit that `exclude` leaves out.
     pub excluded: Vec<AccountId>,
+    /// The StackSet that gives the accounts their deploy roles, with deploy roles by StackSet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_set: Option<String>,
 }
 
 /// The organization part of a plan: `None` for a topology that names no unit, or one not yet
@@ -59,10 +65,233 @@ pub fn accounts(topology: &Topology, deployed: &Deployed) -> Option<Organization
                 accounts,
                 joined,
                 excluded,
+                stack_set: topology.stack_sets().then(|| {
+                    StackKey::StackSet {
+                        target: unit.name.clone(),
+                    }
+                    .stack_name(&topology.name)
+                }),
             }
         })
         .collect();
     // The snapshot already found them: the recorded accounts no target has now.
-    let left = deployed.dropped_accounts.clone();
+    let mut left = deployed.dropped_accounts.clone();
+    left.extend(deployed.left_stack_set_accounts.iter().cloned());
+    left.sort();
+    left.dedup();
     Some(OrganizationAccounts { units, left })
+}
+
+/// What apply does to the instances of a StackSet, beside its template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instances {
+    /// The organizational units the set targets (the instances' own units, for a delete).
+    pub units: Vec<String>,
+    /// The one region of the instances: the build region, where the deploy stacks live.
+    pub region: Region,
+    /// Accounts of the units that get no instance: excluded, or configured by an entry of their
+    /// own (which gives them a deploy stack).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip: Vec<AccountId>,
+    /// Accounts of the units without an instance (auto-deployment adds those that join later).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<AccountId>,
+    /// Instances of accounts the set no longer serves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<AccountId>,
+    /// Instances that do not hold the set's template, with the reason CloudFormation gives: the
+    /// set's update puts it there again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_current: Vec<StackInstance>,
+    /// Instances whose stack drifted from the template, as the set's last drift detection
+    /// (`DetectStackSetDrift`) found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drifted: Vec<StackInstance>,
+    /// Instances of the set now, by CloudFormation's last word.
+    pub existing: usize,
+    /// Instances after apply.
+    pub wanted: usize,
+    pub max_concurrent_percentage: u32,
+    pub failure_tolerance_percentage: u32,
+    pub delegated_admin: bool,
+}
+
+impl Instances {
+    pub fn has_changes(&self) -> bool {
+        !(self.add.is_empty() && self.remove.is_empty() && self.not_current.is_empty())
+    }
+}
+
+/// Fills in the instances of every StackSet change: those to add, remove and bring up to date.
+/// A set whose template is unchanged but whose instances are not as they should be is updated.
+pub fn plan_instances(topology: &Topology, changes: &mut [Change], deployed: &Deployed) {
+    let Some(organization) = &topology.organization else {
+        return;
+    };
+    for change in changes.iter_mut() {
+        let StackKey::StackSet { target } = &change.stack.key else {
+            continue;
+        };
+        let existing: Vec<StackInstance> = deployed
+            .find(&change.stack)
+            .and_then(|s| s.instances.clone())
+            .unwrap_or_default();
+        let region = change.stack.region.clone();
+        let here: Vec<&StackInstance> = existing
+            .iter()
+            .filter(|i| i.region == region.as_str())
+            .collect();
+        let has = |account: &AccountId| here.iter().any(|i| i.account == account.as_str());
+        let unit = topology.units.iter().find(|u| &u.name == target);
+        let (units, wanted, skip) = match (unit, change.action) {
+            (Some(unit), action) if action != Action::Delete => {
+                let wanted: Vec<AccountId> = topology
+                    .targets
+                    .iter()
+                    .filter(|t| t.unit.as_deref() == Some(target.as_str()))
+                    .map(|t| t.account.clone())
+                    .collect();
+                let skip: Vec<AccountId> = topology
+                    .membership
+                    .as_ref()
+                    .and_then(|m| m.get(&unit.unit))
+                    .into_iter()
+                    .flatten()
+                    .filter(|a| !wanted.contains(a))
+                    .cloned()
+                    .collect();
+                (vec![unit.unit.to_string()], wanted, skip)
+            }
+            _ => {
+                let mut units: Vec<String> =
+                    existing.iter().filter_map(|i| i.unit.clone()).collect();
+                units.sort();
+                units.dedup();
+                (units, Vec::new(), Vec::new())
+            }
+        };
+        let add: Vec<AccountId> = wanted.iter().filter(|a| !has(a)).cloned().collect();
+        let remove: Vec<AccountId> = here
+            .iter()
+            .filter_map(|i| AccountId::parse(&i.account).ok())
+            .filter(|a| !wanted.contains(a))
+            .collect();
+        let not_current: Vec<StackInstance> = if change.action == Action::Delete {
+            Vec::new()
+        } else {
+            here.iter()
+                .filter(|i| !i.is_current() && wanted.iter().any(|a| a.as_str() == i.account))
+                .map(|i| (*i).clone())
+                .collect()
+        };
+        let drifted: Vec<StackInstance> = here
+            .iter()
+            .filter(|i| i.drift_status.as_deref() == Some("DRIFTED"))
+            .map(|i| (*i).clone())
+            .collect();
+        let instances = Instances {
+            drifted,
+            units,
+            region,
+            skip,
+            existing: here.len(),
+            wanted: wanted.len(),
+            add,
+            remove,
+            not_current,
+            max_concurrent_percentage: organization.stack_set.max_concurrent_percentage,
+            failure_tolerance_percentage: organization.stack_set.failure_tolerance_percentage,
+            delegated_admin: organization.stack_set.delegated_admin,
+        };
+        if change.action == Action::NoChange && instances.has_changes() {
+            change.action = Action::Update;
+            change.reason = Some(instance_reason(&instances));
+        }
+        change.instances = Some(instances);
+    }
+}
+
+/// Why a StackSet whose template is unchanged is updated.
+fn instance_reason(instances: &Instances) -> String {
+    let mut parts = Vec::new();
+    if !instances.add.is_empty() {
+        parts.push(format!(
+            "{} account(s) of its units have no instance",
+            instances.add.len()
+        ));
+    }
+    if !instances.remove.is_empty() {
+        parts.push(format!(
+            "{} instance(s) belong to accounts it no longer serves",
+            instances.remove.len()
+        ));
+    }
+    if !instances.not_current.is_empty() {
+        parts.push(format!(
+            "{} instance(s) do not hold its template",
+            instances.not_current.len()
+        ));
+    }
+    parts.join("; ")
+}
+
+/// The accounts each StackSet of the foundation served when apply last ran, kept in the build
+/// bucket: the accounts that joined a unit since (by auto-deployment) are those missing here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetRecord {
+    /// Target name to its accounts.
+    pub targets: BTreeMap<String, BTreeSet<AccountId>>,
+}
+
+impl SetRecord {
+    /// The record of what a resolved topology's StackSets serve.
+    pub fn of(topology: &Topology) -> Self {
+        let mut targets: BTreeMap<String, BTreeSet<AccountId>> = topology
+            .units
+            .iter()
+            .map(|u| (u.name.clone(), BTreeSet::new()))
+            .collect();
+        for target in &topology.targets {
+            if let Some(unit) = &target.unit {
+                targets
+                    .entry(unit.clone())
+                    .or_default()
+                    .insert(target.account.clone());
+            }
+        }
+        Self { targets }
+    }
+
+    pub fn accounts(&self) -> BTreeSet<AccountId> {
+        self.targets.values().flatten().cloned().collect()
+    }
+}
+
+/// The record plan writes when apply ends well, in the build bucket, when it differs from the
+/// one read: the accounts the StackSets serve now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordWrite {
+    pub account: AccountId,
+    pub region: Region,
+    pub bucket: String,
+    pub key: String,
+    pub body: String,
+}
+
+/// The record to write after apply; `None` without StackSets, or when it would not change.
+pub fn record_write(topology: &Topology, deployed: &Deployed) -> Option<RecordWrite> {
+    if !topology.stack_sets() || topology.membership.is_none() {
+        return None;
+    }
+    let record = SetRecord::of(topology);
+    if deployed.stack_set_record.as_ref() == Some(&record) {
+        return None;
+    }
+    Some(RecordWrite {
+        account: topology.build.account.clone(),
+        region: topology.build.region.clone(),
+        bucket: topology.build_bucket(),
+        key: crate::layout::STACK_SET_RECORD.to_owned(),
+        body: serde_json::to_string_pretty(&record).expect("a record of strings serialises"),
+    })
 }

@@ -1,5 +1,7 @@
 //! The deploy stack (every target account, build region): the role the pipeline assumes and the
 //! role CloudFormation runs as. Their names are fixed so that their ARNs are known in advance.
+//! With deploy roles by StackSet, one template serves every account of a target by
+//! organizational unit: it names its own account as `${AWS::AccountId}`.
 
 use std::collections::BTreeSet;
 
@@ -11,18 +13,72 @@ use super::{Template, artifact_key, outputs};
 use crate::layout::{StackKey, pipeline_reach};
 use crate::topology::{AccountId, Topology};
 
+/// The accounts a deploy template serves, and what it says of them.
+struct Served<'t> {
+    here: StackKey,
+    accounts: Vec<AccountId>,
+    /// The account in the ARNs of its own roles: an id, or `${AWS::AccountId}`.
+    arn_account: String,
+    description: String,
+    boundary: Option<&'t str>,
+    policies: Vec<String>,
+}
+
+/// The deploy stack of one target account.
 pub fn render(topology: &Topology, account: &AccountId) -> Template {
-    let here = StackKey::Deploy {
-        account: account.clone(),
-    };
-    let mut t = Template::new(format!(
-        "plinth deploy stack: {} deploy roles of account {account}",
-        topology.name
-    ));
+    render_served(
+        topology,
+        &Served {
+            here: StackKey::Deploy {
+                account: account.clone(),
+            },
+            accounts: vec![account.clone()],
+            arn_account: account.to_string(),
+            description: format!(
+                "plinth deploy stack: {} deploy roles of account {account}",
+                topology.name
+            ),
+            boundary: topology.account_boundary(account),
+            policies: topology.account_policies(account),
+        },
+    )
+}
+
+/// The template of the StackSet of a target by organizational unit: the deploy stack of every
+/// account it serves, and of those that join the unit later.
+pub fn render_stack_set(topology: &Topology, target: &str) -> Template {
+    let unit = topology.units.iter().find(|u| u.name == target);
+    let accounts: Vec<AccountId> = topology
+        .targets
+        .iter()
+        .filter(|t| t.unit.as_deref() == Some(target))
+        .map(|t| t.account.clone())
+        .collect();
+    render_served(
+        topology,
+        &Served {
+            here: StackKey::StackSet {
+                target: target.to_owned(),
+            },
+            accounts,
+            arn_account: "${AWS::AccountId}".to_owned(),
+            description: format!(
+                "plinth deploy stack: {} deploy roles of the accounts of target {target}",
+                topology.name
+            ),
+            boundary: unit.and_then(|u| u.permissions_boundary.as_deref()),
+            policies: unit.map(|u| u.policies.clone()).unwrap_or_default(),
+        },
+    )
+}
+
+fn render_served(topology: &Topology, served: &Served<'_>) -> Template {
+    let here = &served.here;
+    let mut t = Template::new(served.description.clone());
     let regions = topology.regions();
     let keys: Vec<Value> = regions
         .iter()
-        .map(|r| artifact_key(&mut t, topology, &here, r))
+        .map(|r| artifact_key(&mut t, topology, here, r))
         .collect();
     let buckets: Vec<String> = regions
         .iter()
@@ -31,9 +87,9 @@ pub fn render(topology: &Topology, account: &AccountId) -> Template {
     let bucket_arns: Vec<Value> = buckets.iter().map(|b| bucket_arn(json!(b))).collect();
     let object_arns: Vec<Value> = buckets.iter().map(|b| objects_arn(json!(b))).collect();
     let build = topology.build.account.as_str();
-    let cloudformation_role = role_arn(account.as_str(), &topology.cloudformation_role_name());
+    let cloudformation_role = role_arn(&served.arn_account, &topology.cloudformation_role_name());
 
-    // The application stacks that pipelines deploy into this account.
+    // The application stacks that pipelines deploy into these accounts.
     let app_stacks: BTreeSet<&str> = topology
         .pipelines
         .iter()
@@ -41,7 +97,7 @@ pub fn render(topology: &Topology, account: &AccountId) -> Template {
             p.targets
                 .iter()
                 .filter_map(|n| topology.target(n))
-                .any(|t| &t.account == account)
+                .any(|t| served.accounts.contains(&t.account))
         })
         .map(|p| p.stack.as_str())
         .collect();
@@ -88,7 +144,7 @@ pub fn render(topology: &Topology, account: &AccountId) -> Template {
             "Properties": {
                 "RoleName": topology.pipeline_role_name(),
                 "Description": format!("Assumed by the {} pipelines of account {build} to deploy into this account", topology.name),
-                "AssumeRolePolicyDocument": pipeline_trust(topology, account).to_value(),
+                "AssumeRolePolicyDocument": trust(topology, &served.accounts).to_value(),
                 "Policies": [{ "PolicyName": "deploy", "PolicyDocument": PolicyDocument::new(pipeline_statements).to_value() }]
             }
         }),
@@ -100,7 +156,7 @@ pub fn render(topology: &Topology, account: &AccountId) -> Template {
         Statement::allow("DecryptArtifacts", KEY_READ_ACTIONS, keys).condition(via_s3()),
     ]).to_value() }),
     ];
-    let boundary = topology.account_boundary(account);
+    let boundary = served.boundary;
     if let Some(boundary) = boundary {
         inline.push(json!({ "PolicyName": "keep-the-boundary", "PolicyDocument": keep_the_boundary(boundary).to_value() }));
     }
@@ -115,7 +171,7 @@ pub fn render(topology: &Topology, account: &AccountId) -> Template {
     if let Some(boundary) = boundary {
         cloudformation["PermissionsBoundary"] = json!(boundary);
     }
-    let policies = topology.account_policies(account);
+    let policies = &served.policies;
     if !policies.is_empty() {
         cloudformation["ManagedPolicyArns"] = json!(policies);
     }
@@ -140,12 +196,24 @@ pub fn render(topology: &Topology, account: &AccountId) -> Template {
 /// pipelines that deploy into it, named by full ARN (the roles may not exist yet, so the principal
 /// is the build account and the condition names them). An account that no pipeline targets
 /// trusts no one.
+#[cfg(test)]
 pub(super) fn pipeline_trust(topology: &Topology, account: &AccountId) -> PolicyDocument {
+    trust(topology, std::slice::from_ref(account))
+}
+
+/// Who may assume the deploy pipeline role of any of `accounts`: the pipelines that deploy into
+/// one of them.
+fn trust(topology: &Topology, accounts: &[AccountId]) -> PolicyDocument {
     let build = topology.build.account.as_str();
     let roles: Vec<Value> = topology
         .pipelines
         .iter()
-        .filter(|p| pipeline_reach(topology, p).accounts.contains(account))
+        .filter(|p| {
+            pipeline_reach(topology, p)
+                .accounts
+                .iter()
+                .any(|a| accounts.contains(a))
+        })
         .map(|p| role_arn(build, &topology.pipeline_service_role_name(&p.name)))
         .collect();
     let statement = if roles.is_empty() {

@@ -178,6 +178,7 @@ pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) ->
             primary::render(topology, stack, fragments)
         }
         StackKey::Deploy { account } => deploy::render(topology, account),
+        StackKey::StackSet { target } => deploy::render_stack_set(topology, target),
         StackKey::Pipeline { pipeline } => pipeline::render(topology, pipeline),
     }
 }

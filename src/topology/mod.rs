@@ -69,6 +69,10 @@ pub struct Target {
     pub permissions_boundary: Option<String>,
     /// A manual approval before this target's change sets execute.
     pub approval: bool,
+    /// The target by organizational unit this target stands for one account of, when
+    /// [`Topology::resolve`] made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 /// A target that names an organizational unit: every active account in it and in the units
@@ -93,6 +97,59 @@ pub struct UnitTarget {
 pub struct Organization {
     pub account: AccountId,
     pub credentials: Credentials,
+    /// How the deploy roles reach the accounts of the targets by organizational unit.
+    pub deploy_roles: DeployRoles,
+    pub stack_set: StackSetOptions,
+}
+
+/// How the deploy roles reach the accounts of the targets by organizational unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeployRoles {
+    /// A deploy stack in each account, created and updated by plinth (as for targets by account).
+    Stacks,
+    /// One service-managed StackSet per target by organizational unit, in the organization
+    /// account, whose auto-deployment puts the deploy stack into every account of the unit,
+    /// including accounts that join it later, with no run of plinth.
+    #[serde(rename = "stackset")]
+    StackSet,
+}
+
+impl DeployRoles {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeployRoles::Stacks => "stacks",
+            DeployRoles::StackSet => "stackset",
+        }
+    }
+}
+
+/// How plinth runs StackSet operations (`[organization]` keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StackSetOptions {
+    /// The share of a unit's accounts CloudFormation deploys to at once.
+    pub max_concurrent_percentage: u32,
+    /// The share of a unit's accounts whose instance may fail before CloudFormation stops the
+    /// operation in a region.
+    pub failure_tolerance_percentage: u32,
+    /// The organization account is a delegated administrator for StackSets, not the management
+    /// account (StackSet calls then say `CallAs=DELEGATED_ADMIN`).
+    pub delegated_admin: bool,
+}
+
+impl StackSetOptions {
+    pub const DEFAULT_MAX_CONCURRENT_PERCENTAGE: u32 = 25;
+    pub const DEFAULT_FAILURE_TOLERANCE_PERCENTAGE: u32 = 10;
+}
+
+impl Default for StackSetOptions {
+    fn default() -> Self {
+        Self {
+            max_concurrent_percentage: Self::DEFAULT_MAX_CONCURRENT_PERCENTAGE,
+            failure_tolerance_percentage: Self::DEFAULT_FAILURE_TOLERANCE_PERCENTAGE,
+            delegated_admin: false,
+        }
+    }
 }
 
 /// The accounts each organizational unit holds now, as read from AWS Organizations: for each
@@ -173,21 +230,50 @@ impl Topology {
             .collect()
     }
 
-    /// Target accounts in order of first appearance; each gets one deploy stack.
-    pub fn target_accounts(&self) -> Vec<AccountId> {
-        let mut seen = BTreeSet::new();
+    /// Whether the deploy roles of the units' accounts come from StackSets.
+    pub fn stack_sets(&self) -> bool {
+        self.organization
+            .as_ref()
+            .is_some_and(|o| o.deploy_roles == DeployRoles::StackSet)
+    }
+
+    /// The target by organizational unit whose StackSet holds an account's deploy roles; `None`
+    /// when plinth deploys them with a stack of its own (always, without StackSets).
+    pub fn stack_set_of(&self, account: &AccountId) -> Option<&UnitTarget> {
+        if !self.stack_sets() {
+            return None;
+        }
+        let mut held = self.targets.iter().filter(|t| &t.account == account);
+        let first = held.next()?;
+        let name = first.unit.as_ref()?;
+        self.units.iter().find(|u| &u.name == name)
+    }
+
+    /// Targets whose accounts get a deploy stack of plinth's own: all of them, but for the
+    /// accounts a StackSet serves.
+    fn stack_targets(&self) -> impl Iterator<Item = &Target> {
+        let sets = self.stack_sets();
         self.targets
             .iter()
+            .filter(move |t| !(sets && t.unit.is_some()))
+    }
+
+    /// Target accounts in order of first appearance that get a deploy stack of plinth's own
+    /// (every target account, but for those a StackSet serves).
+    pub fn target_accounts(&self) -> Vec<AccountId> {
+        let mut seen = BTreeSet::new();
+        self.stack_targets()
             .filter(|t| seen.insert(t.account.clone()))
             .map(|t| t.account.clone())
             .collect()
     }
 
-    /// Every account plinth works in, with its credentials: the build account first.
+    /// Every account plinth works in, with its credentials: the build account first. The
+    /// accounts a StackSet serves are not among them: CloudFormation reaches them.
     pub fn accounts(&self) -> BTreeMap<AccountId, Credentials> {
         let mut accounts = BTreeMap::new();
         accounts.insert(self.build.account.clone(), self.build.credentials.clone());
-        for target in &self.targets {
+        for target in self.stack_targets() {
             accounts
                 .entry(target.account.clone())
                 .or_insert_with(|| target.credentials.clone());
@@ -229,6 +315,7 @@ impl Topology {
                     policies: unit.policies.clone(),
                     permissions_boundary: unit.permissions_boundary.clone(),
                     approval: unit.approval,
+                    unit: Some(unit.name.clone()),
                 });
             }
         }

@@ -1255,7 +1255,7 @@ def patch_stack_sets() -> None:
     account and region; the operation reports every account and region (SUCCEEDED, or FAILED
     with the reason of the failed resource) and FAILED itself when more instances failed than
     its FailureToleranceCount (or Percentage) allows; instances are CURRENT, or OUTDATED with the
-    reason; units are resolved with every unit below them, refined by AccountFilterType
+    reason; ListStackSets lists the sets (by status); units are resolved with every unit below them, refined by AccountFilterType
     (INTERSECTION, DIFFERENCE; the management account never gets an instance); UpdateStackSet updates every
     instance; DeleteStackInstances deletes the stacks of the units' or accounts' instances; and
     with AutoDeployment, MoveAccount into a targeted unit deploys the account's instances and out
@@ -1578,10 +1578,19 @@ def patch_stack_sets() -> None:
                  "Status": o["status"] if o["done_at"] <= time.monotonic() else "RUNNING"}
                 for o in stack_set["operations"]]})
 
+    def list_stack_sets(self):
+        with lock:
+            wanted = self._get_param("Status")
+            return ActionResult({"Summaries": [
+                {"StackSetName": s["name"], "StackSetId": s["id"], "Status": s["status"],
+                 "PermissionModel": s["permission_model"], "AutoDeployment": s["auto_deployment"]}
+                for s in sets_of(self.current_account, self.region).values()
+                if wanted in (None, "", s["status"])]})
+
     for handler in (create_stack_set, describe_stack_set, update_stack_set, delete_stack_set,
                     create_stack_instances, delete_stack_instances, list_stack_instances,
                     describe_stack_set_operation, list_stack_set_operation_results,
-                    list_stack_set_operations):
+                    list_stack_set_operations, list_stack_sets):
         setattr(CloudFormationResponse, handler.__name__, handler)
 
     original_move = OrganizationsBackend.move_account

@@ -980,6 +980,18 @@ def test_a_stack_set_operation_runs_for_a_while_and_its_instances_are_stacks_of_
 
 
 @proves("patch_stack_sets")
+def test_the_stack_sets_of_an_account_are_listed_by_status(endpoint):
+    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"))
+    _organization(endpoint, 1)
+    cfn = _as(endpoint, MANAGEMENT, "cloudformation")
+    _stack_set(cfn)
+    listed = cfn.list_stack_sets(Status="ACTIVE")["Summaries"]
+    assert [(s["StackSetName"], s["PermissionModel"]) for s in listed] == [("roles", "SERVICE_MANAGED")]
+    cfn.delete_stack_set(StackSetName="roles")
+    assert cfn.list_stack_sets(Status="ACTIVE")["Summaries"] == []
+
+
+@proves("patch_stack_sets")
 def test_auto_deployment_follows_an_account_into_and_out_of_a_targeted_unit(endpoint):
     urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"))
     org, root, unit, lower, _, outside = _organization(endpoint, 1)

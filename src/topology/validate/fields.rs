@@ -107,6 +107,30 @@ pub const ORGANIZATION: &[Field] = &[
         false,
         "A role in this account, assumed with the build account's credentials",
     ),
+    field(
+        "deploy_roles",
+        Kind::OneOf(&["stacks", "stackset"]),
+        false,
+        "How the units' accounts get their deploy roles: a stack each by plinth (\"stacks\", the default) or a service-managed StackSet per unit (\"stackset\", needs organization_id)",
+    ),
+    field(
+        "max_concurrent_percentage",
+        Kind::Integer { min: 1, max: 100 },
+        false,
+        "StackSet operations: the share of a unit's accounts deployed at once (default 25)",
+    ),
+    field(
+        "failure_tolerance_percentage",
+        Kind::Integer { min: 0, max: 100 },
+        false,
+        "StackSet operations: the share of a unit's accounts that may fail before CloudFormation stops (default 10)",
+    ),
+    field(
+        "delegated_admin",
+        Kind::Bool,
+        false,
+        "The account is a delegated administrator for StackSets, not the management account",
+    ),
 ];
 
 pub const DEFAULTS: &[Field] = &[field(

@@ -10,9 +10,9 @@ use super::limits::{STACK_NAME_MAX, parse_policy_arn, parse_role_arn};
 use super::{Reader, Span, fields};
 use crate::layout::StackKey;
 use crate::topology::{
-    ACCOUNT_PLACEHOLDER, AccountId, ArtifactSync, Build, Credentials, Diagnostic, FoundationName,
-    Organization, OrganizationId, OrganizationalUnitId, Pipeline, Region, Source, Target, Topology,
-    UnitTarget, check_name,
+    ACCOUNT_PLACEHOLDER, AccountId, ArtifactSync, Build, Credentials, DeployRoles, Diagnostic,
+    FoundationName, Organization, OrganizationId, OrganizationalUnitId, Pipeline, Region, Source,
+    StackSetOptions, Target, Topology, UnitTarget, check_name,
 };
 
 /// A `[[targets]]` entry: one account, or every account of an organizational unit.
@@ -231,6 +231,24 @@ impl Reader {
             }
         }
         let organization = self.organization(table);
+        if organization
+            .as_ref()
+            .is_some_and(|o| o.deploy_roles == DeployRoles::StackSet)
+            && Self::get(table, "organization_id").is_none()
+        {
+            let span = Self::get(table, "organization").and_then(|o| match o.get_ref() {
+                DeValue::Table(t) => Self::get(t, "deploy_roles").map(|v| v.span()),
+                _ => None,
+            });
+            self.error(
+                Diagnostic::new(
+                    span,
+                    "organization.deploy_roles",
+                    "deploy roles by StackSet need `organization_id`: the artifact buckets and keys must admit the roles of any account of the organization, since accounts join a unit without a run of plinth",
+                )
+                .hint("add `organization_id = \"o-…\"` at the top of the file, or set `deploy_roles = \"stacks\"`"),
+            );
+        }
         let mut targets = Vec::new();
         let mut units = Vec::new();
         for (index, (t, t_span)) in target_tables.iter().enumerate() {
@@ -248,7 +266,11 @@ impl Reader {
                     targets.push((target, path, name_span));
                 }
                 Some((Entry::Unit(mut unit), name_span)) => {
-                    if unit.role_arn.is_empty() {
+                    // With StackSets, CloudFormation reaches the unit's accounts, not plinth.
+                    let stack_sets = organization
+                        .as_ref()
+                        .is_some_and(|o| o.deploy_roles == DeployRoles::StackSet);
+                    if unit.role_arn.is_empty() && !stack_sets {
                         match &default_role {
                             Some(template) => unit.role_arn.clone_from(template),
                             None => self.error(
@@ -408,10 +430,81 @@ impl Reader {
             "organization",
             account.as_ref().map(|(a, _)| a),
         );
+        let deploy_roles = match self.string(organization, "organization", "deploy_roles") {
+            None if Self::get(organization, "deploy_roles").is_none() => Some(DeployRoles::Stacks),
+            None => None,
+            Some((text, span)) => match text.as_str() {
+                "stacks" => Some(DeployRoles::Stacks),
+                "stackset" => Some(DeployRoles::StackSet),
+                _ => {
+                    self.error(
+                        Diagnostic::new(
+                            Some(span),
+                            "organization.deploy_roles",
+                            format!("`{text}` is not a way to deploy the deploy roles"),
+                        )
+                        .hint("use \"stacks\" (a stack per account, by plinth) or \"stackset\" (a service-managed StackSet per organizational unit)"),
+                    );
+                    None
+                }
+            },
+        };
+        let max_concurrent = self.percentage(
+            organization,
+            "max_concurrent_percentage",
+            1,
+            StackSetOptions::DEFAULT_MAX_CONCURRENT_PERCENTAGE,
+        );
+        let failure_tolerance = self.percentage(
+            organization,
+            "failure_tolerance_percentage",
+            0,
+            StackSetOptions::DEFAULT_FAILURE_TOLERANCE_PERCENTAGE,
+        );
+        let delegated_admin = match Self::get(organization, "delegated_admin") {
+            None => Some(false),
+            Some(_) => self.boolean(organization, "organization", "delegated_admin"),
+        };
         Some(Organization {
             account: account?.0,
             credentials: credentials?,
+            deploy_roles: deploy_roles?,
+            stack_set: StackSetOptions {
+                max_concurrent_percentage: max_concurrent?,
+                failure_tolerance_percentage: failure_tolerance?,
+                delegated_admin: delegated_admin?,
+            },
         })
+    }
+
+    /// An `[organization]` percentage of a unit's accounts: `min` to 100, `default` when absent.
+    fn percentage(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        min: u32,
+        default: u32,
+    ) -> Option<u32> {
+        let path = format!("organization.{key}");
+        let Some(value) = Self::get(table, key) else {
+            return Some(default);
+        };
+        if let DeValue::Integer(n) = value.get_ref() {
+            match n.as_str().replace('_', "").parse::<u32>() {
+                Ok(share) if (min..=100).contains(&share) && n.radix() == 10 => Some(share),
+                _ => {
+                    self.error(Diagnostic::new(
+                        Some(value.span()),
+                        &path,
+                        format!("must be a whole percentage from {min} to 100"),
+                    ));
+                    None
+                }
+            }
+        } else {
+            self.wrong_type(value, path, "a whole percentage");
+            None
+        }
     }
 
     /// A role ARN template: `{account}` where each account's id goes, and an IAM role ARN once
@@ -646,6 +739,7 @@ impl Reader {
                 policies: policies?,
                 permissions_boundary: boundary?,
                 approval: approval?,
+                unit: None,
             }),
             name_span,
         ))
