@@ -565,7 +565,10 @@ pub async fn read_live(
         .iter()
         .enumerate()
         .filter(|(_, s)| {
+            // A StackSet's resources live in its instances' stacks, out of plinth's reach: its
+            // drift is what the set's own drift detection found, shown with its instances.
             s.summary.status.is_settled()
+                && s.instances.is_none()
                 && s.state() == StackState::Ready
                 && wanted.contains(&(
                     s.spec.account.clone(),

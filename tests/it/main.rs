@@ -20,4 +20,5 @@ mod organization;
 mod pipeline;
 mod plan;
 mod security;
+mod stack_sets;
 mod waiting;

@@ -1401,9 +1401,10 @@ def patch_stack_sets() -> None:
     def shape(stack_set):
         return {"StackSetName": stack_set["name"], "StackSetId": stack_set["id"],
                 "Description": stack_set["description"], "Status": stack_set["status"],
-                "TemplateBody": stack_set["template"], "Parameters": stack_set["parameters"],
-                "Capabilities": stack_set["capabilities"],
-                "Tags": [{"Key": k, "Value": v} for k, v in stack_set["tags"].items()],
+                "TemplateBody": stack_set["template"],
+                # moto's serializer turns these two dicts into CloudFormation's lists
+                "Parameters": {p["ParameterKey"]: p["ParameterValue"] for p in stack_set["parameters"]},
+                "Capabilities": stack_set["capabilities"], "Tags": dict(stack_set["tags"]),
                 "StackSetARN": f"arn:aws:cloudformation:{stack_set['region']}:{stack_set['account']}:stackset/{stack_set['id']}",
                 "PermissionModel": stack_set["permission_model"],
                 "AutoDeployment": stack_set["auto_deployment"],
@@ -1486,6 +1487,8 @@ def patch_stack_sets() -> None:
                 stack_set["parameters"] = self._get_param("Parameters", [])
             if self._get_param("Capabilities") is not None:
                 stack_set["capabilities"] = self._get_param("Capabilities", [])
+            if self._get_param("Tags") is not None:
+                stack_set["tags"] = {t["Key"]: t["Value"] for t in self._get_param("Tags", [])}
             if self._get_param("Description") is not None:
                 stack_set["description"] = self._get_param("Description")
             if self._get_params().get("AutoDeployment"):

@@ -986,6 +986,12 @@ def test_the_stack_sets_of_an_account_are_listed_by_status(endpoint):
     cfn = _as(endpoint, MANAGEMENT, "cloudformation")
     _stack_set(cfn)
     listed = cfn.list_stack_sets(Status="ACTIVE")["Summaries"]
+    cfn.update_stack_set(StackSetName="roles", TemplateBody=_template({"Role": _deploy_role("deploy-role")}),
+                         Parameters=[{"ParameterKey": "Unused", "ParameterValue": "x"}],
+                         Tags=[{"Key": "plinth:foundation", "Value": "acme"}], Capabilities=["CAPABILITY_NAMED_IAM"])
+    described = cfn.describe_stack_set(StackSetName="roles")["StackSet"]
+    assert described["Parameters"] == [{"ParameterKey": "Unused", "ParameterValue": "x"}]
+    assert described["Tags"] == [{"Key": "plinth:foundation", "Value": "acme"}]
     assert [(s["StackSetName"], s["PermissionModel"]) for s in listed] == [("roles", "SERVICE_MANAGED")]
     cfn.delete_stack_set(StackSetName="roles")
     assert cfn.list_stack_sets(Status="ACTIVE")["Summaries"] == []
