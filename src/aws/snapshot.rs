@@ -391,13 +391,6 @@ pub async fn read(
         let now = crate::plan::units::SetRecord::of(topology).accounts();
         let then = record.accounts();
         left_stack_set_accounts = then.difference(&now).cloned().collect();
-        recorded_accounts = Some(
-            recorded_accounts
-                .unwrap_or_default()
-                .union(&then)
-                .cloned()
-                .collect(),
-        );
     }
     let mut deployed = Deployed {
         stacks,

@@ -386,8 +386,7 @@ pub struct Deployed {
     /// Target accounts an earlier topology had and this one does not: their deploy stacks are
     /// out of plinth's reach, since the topology no longer says how to reach those accounts.
     pub dropped_accounts: Vec<AccountId>,
-    /// The target accounts the primary stack recorded at the last apply, and those the
-    /// StackSets served then; `None` without either record.
+    /// The target accounts the primary stack recorded at the last apply; `None` without one.
     pub recorded_accounts: Option<std::collections::BTreeSet<AccountId>>,
     /// Accounts a StackSet served at the last apply that no unit target reaches now: they left
     /// their unit (auto-deployment removed their instances) or were excluded.

@@ -38,11 +38,18 @@ pub struct UnitAccounts {
 /// resolved. On a foundation never applied, no account has joined: every one is new.
 pub fn accounts(topology: &Topology, deployed: &Deployed) -> Option<OrganizationAccounts> {
     let membership = topology.membership.as_ref()?;
-    let recorded = deployed.recorded_accounts.as_ref();
+    let stack_set_record = deployed.stack_set_record.as_ref().map(SetRecord::accounts);
     let units = topology
         .units
         .iter()
         .map(|unit| {
+            // Accounts a StackSet serves were recorded with the set's record; the others, with
+            // the deploy stacks, on the primary stack.
+            let recorded = if topology.stack_sets() {
+                stack_set_record.as_ref()
+            } else {
+                deployed.recorded_accounts.as_ref()
+            };
             let accounts = topology.unit_accounts(unit);
             let joined = match recorded {
                 Some(recorded) => accounts

@@ -122,11 +122,7 @@ fn topology(org: &Organization, exclude: &str, pipeline: Option<&str>) -> String
 fn strings(value: &serde_json::Value) -> Vec<String> {
     value
         .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|v| v.as_str().unwrap().to_owned())
-                .collect()
-        })
+        .map(|a| a.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
         .unwrap_or_default()
 }
 
@@ -205,7 +201,10 @@ async fn forty_accounts_in_two_units_get_their_deploy_roles_from_stack_sets() {
     assert_eq!(apps_change["stack"]["account"], MANAGEMENT);
     assert_eq!(apps_change["stack"]["name"], "acme-deploy-apps");
     assert_eq!(apps_change["instances"]["wanted"], 19);
-    assert_eq!(strings(&apps_change["instances"]["skip"]), [excluded.clone()]);
+    assert_eq!(
+        strings(&apps_change["instances"]["skip"]),
+        [excluded.clone()]
+    );
     // No deploy stack of plinth's own in any account of the units.
     assert!(
         !json["changes"]
@@ -355,8 +354,10 @@ async fn an_instance_that_fails_is_reported_against_its_account_and_a_rerun_conv
         .unwrap();
     let file = emulator.write(
         "topology.toml",
-        &topology(&org, &org.units[0].1[0], None)
-            .replace("max_concurrent_percentage = 50", "failure_tolerance_percentage = 30"),
+        &topology(&org, &org.units[0].1[0], None).replace(
+            "max_concurrent_percentage = 50",
+            "failure_tolerance_percentage = 30",
+        ),
     );
     let file = path_str(&file).to_owned();
     let applied = emulator.plinth(&["apply", "-t", &file, "--yes"]);

@@ -1352,18 +1352,29 @@ def patch_stack_sets() -> None:
             instance = stack_set["instances"].get((account, region))
             backend = backend_for(account, region)
             parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack_set["parameters"]}
+            stack = None
             try:
-                if instance is None or instance["stack_id"] not in backend.stacks:
+                old = backend.stacks.get((instance or {}).get("stack_id"))
+                if old is not None and old.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"):
+                    # a failed create leaves a stack that cannot be updated: it is made again
+                    backend.delete_stack(old.stack_id)
+                    old = None
+                if old is None:
                     stack = backend.create_stack(
                         name=f"StackSet-{stack_set['name']}-{uuid.uuid4()}",
                         template=stack_set["template"], parameters=parameters,
                         tags=dict(stack_set["tags"]))
                 else:
-                    stack = backend.update_stack(
+                    stack = old
+                    backend.update_stack(
                         name=instance["stack_id"], template=stack_set["template"], role_arn=None,
                         parameters=stack_set["parameters"], tags=dict(stack_set["tags"]))
             except Exception as error:  # the resource's error, as CloudFormation reports it
-                stack, reason = None, str(error)
+                if "No updates are to be performed" in str(error):
+                    # an instance whose stack already holds the set's template is current
+                    reason = None
+                else:
+                    stack, reason = None, str(error)
             else:
                 reason = None if stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE") else failure_reason(stack)
             stack_set["instances"][(account, region)] = {

@@ -986,9 +986,11 @@ def test_the_stack_sets_of_an_account_are_listed_by_status(endpoint):
     cfn = _as(endpoint, MANAGEMENT, "cloudformation")
     _stack_set(cfn)
     listed = cfn.list_stack_sets(Status="ACTIVE")["Summaries"]
-    cfn.update_stack_set(StackSetName="roles", TemplateBody=_template({"Role": _deploy_role("deploy-role")}),
-                         Parameters=[{"ParameterKey": "Unused", "ParameterValue": "x"}],
-                         Tags=[{"Key": "plinth:foundation", "Value": "acme"}], Capabilities=["CAPABILITY_NAMED_IAM"])
+    operation = cfn.update_stack_set(
+        StackSetName="roles", TemplateBody=_template({"Role": _deploy_role("deploy-role")}),
+        Parameters=[{"ParameterKey": "Unused", "ParameterValue": "x"}],
+        Tags=[{"Key": "plinth:foundation", "Value": "acme"}], Capabilities=["CAPABILITY_NAMED_IAM"])["OperationId"]
+    assert _settled(cfn, operation) == "SUCCEEDED"
     described = cfn.describe_stack_set(StackSetName="roles")["StackSet"]
     assert described["Parameters"] == [{"ParameterKey": "Unused", "ParameterValue": "x"}]
     assert described["Tags"] == [{"Key": "plinth:foundation", "Value": "acme"}]
@@ -1035,6 +1037,16 @@ def test_an_instance_that_fails_is_reported_against_its_account_and_the_others_s
     instances = {i["Account"]: i for i in cfn.list_stack_instances(StackSetName="roles")["Summaries"]}
     assert instances[taken]["Status"] == "OUTDATED"
     assert instances[taken]["StackInstanceStatus"]["DetailedStatus"] == "FAILED"
+
+    # The role gone, an update of the set makes the failed instance's stack again and leaves the
+    # others, whose stacks already hold the template, current.
+    _as(endpoint, taken, "iam").delete_role(RoleName="deploy-role")
+    operation = cfn.update_stack_set(StackSetName="roles", Capabilities=["CAPABILITY_NAMED_IAM"],
+                                     TemplateBody=_template({"Role": _deploy_role("deploy-role")}))["OperationId"]
+    assert _settled(cfn, operation) == "SUCCEEDED"
+    instances = cfn.list_stack_instances(StackSetName="roles")["Summaries"]
+    assert sorted((i["Account"], i["Status"]) for i in instances) == sorted((m, "CURRENT") for m in members)
+    assert _has_role(endpoint, taken, "deploy-role")
 
 
 @proves("patch_stack_sets")
