@@ -294,6 +294,7 @@ async fn destroy_continues_a_failed_update_rollback_before_deleting() {
             template: None,
             live: None,
             last_failure: None,
+            instances: None,
         }],
         ..Deployed::default()
     };

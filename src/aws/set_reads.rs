@@ -16,10 +16,10 @@ use crate::topology::{AccountId, Topology};
 /// `*_IN_PROGRESS`, apply waits for it.
 pub const OPERATION_IN_PROGRESS: &str = "OPERATION_IN_PROGRESS";
 
-fn sets(
-    cloud: &dyn Cloud,
-    topology: &Topology,
-) -> Result<Option<(AccountId, std::sync::Arc<dyn StackSets>)>, AwsError> {
+/// The organization account and its StackSets client.
+type SetsClient = (AccountId, std::sync::Arc<dyn StackSets>);
+
+fn sets(cloud: &dyn Cloud, topology: &Topology) -> Result<Option<SetsClient>, AwsError> {
     let Some(organization) = topology
         .organization
         .as_ref()

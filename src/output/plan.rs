@@ -208,7 +208,11 @@ fn stack_set_instances(
         instances.units.join(", ")
     );
     if !instances.skip.is_empty() {
-        let skip: Vec<&str> = instances.skip.iter().map(|a| a.as_str()).collect();
+        let skip: Vec<&str> = instances
+            .skip
+            .iter()
+            .map(crate::topology::AccountId::as_str)
+            .collect();
         let _ = write!(line, " but {}", skip.join(" "));
     }
     let _ = writeln!(out, "{line}; auto-deployment adds accounts that join");

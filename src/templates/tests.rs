@@ -17,7 +17,7 @@ fn snapshot_name(node: &RenderedNode) -> String {
         StackKey::Primary => String::new(),
         StackKey::Regional { region } => format!("-{region}"),
         StackKey::Deploy { account } => format!("-{account}"),
-        StackKey::Pipeline { .. } => String::new(),
+        StackKey::Pipeline { .. } | StackKey::StackSet { .. } => String::new(),
     };
     format!("{}{place}-pass{}", node.stack.name, node.pass)
 }

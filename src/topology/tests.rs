@@ -1047,3 +1047,97 @@ fn a_pipelines_accounts_name_its_unit_targets_and_accounts_they_do_not_exclude()
         assert!(errors[0].message.contains(message), "{:?}", errors[0]);
     }
 }
+
+#[test]
+fn deploy_roles_by_stack_set_need_organization_id_and_no_role_per_account() {
+    let stack_sets = UNITS
+        .replace(
+            "profile = \"management\"\n",
+            "profile = \"management\"\ndeploy_roles = \"stackset\"\nfailure_tolerance_percentage = 0\ndelegated_admin = true\n",
+        )
+        .replace("role_arn = \"arn:aws:iam::{account}:role/deployer\"\n", "");
+    let error = errors(&with_units(&stack_sets)).remove(0);
+    assert_eq!(error.key, "organization.deploy_roles");
+    assert!(
+        error.message.contains("need `organization_id`"),
+        "{error:?}"
+    );
+    assert!(error.span.is_some(), "points at the key: {error:?}");
+
+    let text = with_units(&stack_sets).replacen(
+        "[build]",
+        "organization_id = \"o-a1b2c3d4e5\"\n\n[build]",
+        1,
+    );
+    let topology = parse(&text).unwrap().topology;
+    let organization = topology.organization.as_ref().unwrap();
+    assert_eq!(
+        organization.deploy_roles,
+        crate::topology::DeployRoles::StackSet
+    );
+    assert_eq!(organization.stack_set.failure_tolerance_percentage, 0);
+    assert_eq!(
+        organization.stack_set.max_concurrent_percentage,
+        crate::topology::StackSetOptions::DEFAULT_MAX_CONCURRENT_PERCENTAGE
+    );
+    assert!(organization.stack_set.delegated_admin);
+
+    // The unit's accounts are served by the set: no deploy stack, no credentials of their own.
+    let unit = topology.units[0].unit.clone();
+    let resolved = topology.resolve(&Membership::from([(
+        unit,
+        BTreeSet::from([
+            AccountId::parse("444444444444").unwrap(),
+            AccountId::parse("333333333333").unwrap(),
+        ]),
+    )]));
+    let four = AccountId::parse("444444444444").unwrap();
+    assert!(!resolved.target_accounts().contains(&four));
+    assert!(!resolved.accounts().contains_key(&four));
+    assert_eq!(
+        resolved.stack_set_of(&four).map(|u| u.name.as_str()),
+        Some("workloads")
+    );
+    // 333… has an entry of its own: it keeps its deploy stack.
+    let three = AccountId::parse("333333333333").unwrap();
+    assert!(resolved.target_accounts().contains(&three));
+    assert!(resolved.stack_set_of(&three).is_none());
+}
+
+#[test]
+fn stack_set_options_are_checked() {
+    for (line, key, message) in [
+        (
+            "deploy_roles = \"sets\"",
+            "organization.deploy_roles",
+            "is not a way to deploy",
+        ),
+        (
+            "max_concurrent_percentage = 0",
+            "organization.max_concurrent_percentage",
+            "from 1 to 100",
+        ),
+        (
+            "failure_tolerance_percentage = 101",
+            "organization.failure_tolerance_percentage",
+            "from 0 to 100",
+        ),
+        (
+            "delegated_admin = \"yes\"",
+            "organization.delegated_admin",
+            "`true` or `false`",
+        ),
+    ] {
+        let text = with_units(&UNITS.replace(
+            "profile = \"management\"\n",
+            &format!("profile = \"management\"\n{line}\n"),
+        ));
+        let found = errors(&text);
+        assert!(
+            found
+                .iter()
+                .any(|e| e.key == key && e.message.contains(message)),
+            "{line}: {found:?}"
+        );
+    }
+}

@@ -237,7 +237,7 @@ impl Reader {
             && Self::get(table, "organization_id").is_none()
         {
             let span = Self::get(table, "organization").and_then(|o| match o.get_ref() {
-                DeValue::Table(t) => Self::get(t, "deploy_roles").map(|v| v.span()),
+                DeValue::Table(t) => Self::get(t, "deploy_roles").map(toml::Spanned::span),
                 _ => None,
             });
             self.error(
