@@ -9,8 +9,7 @@ use tokio::time::Instant;
 use super::stack::{Cause, ChangeTask, Failed};
 use super::{Event, seconds};
 use crate::aws::{
-    AccountFilter, AwsError, AwsResult, Preferences, StackEvent, StackSetRequest, StackSets,
-    Targets,
+    AccountFilter, AwsResult, Preferences, StackEvent, StackSetRequest, StackSets, Targets,
 };
 use crate::plan::Action;
 use crate::plan::units::Instances;
@@ -20,10 +19,6 @@ const MAX_ROUNDS: u32 = 5;
 
 fn plain(cause: impl Into<Cause>) -> Failed {
     (cause.into(), Vec::new())
-}
-
-fn is_busy(error: &AwsError) -> bool {
-    error.code.as_deref() == Some("OperationInProgressException")
 }
 
 impl ChangeTask {
@@ -237,7 +232,7 @@ impl ChangeTask {
         let mut round = 1;
         loop {
             match call().await {
-                Err(error) if is_busy(&error) && round < MAX_ROUNDS => {
+                Err(error) if error.is_stack_set_busy() && round < MAX_ROUNDS => {
                     round += 1;
                     self.status(
                         started,

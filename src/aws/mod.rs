@@ -91,6 +91,12 @@ impl AwsError {
         ) && names_invisible_principal(&self.message)
     }
 
+    /// CloudFormation refused a StackSet call because another operation runs on the set (an
+    /// auto-deployment, or another run): waiting for it and calling again resolves it.
+    pub fn is_stack_set_busy(&self) -> bool {
+        self.code.as_deref() == Some("OperationInProgressException")
+    }
+
     /// S3's answer for a bucket that does not exist.
     pub fn is_no_such_bucket(&self) -> bool {
         self.code.as_deref() == Some("NoSuchBucket")

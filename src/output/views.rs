@@ -78,11 +78,24 @@ pub fn validated(style: &Style, file: &str, topology: &Topology, graph: &StackGr
         plural(topology.pipelines.len()),
     );
     for unit in &topology.units {
-        let _ = writeln!(
-            out,
-            "target `{}` names organizational unit {}: its accounts are read from AWS Organizations when plinth plans, so the stacks below leave them out",
-            unit.name, unit.unit
-        );
+        if topology.stack_sets() {
+            let _ = writeln!(
+                out,
+                "target `{}` names organizational unit {}: its accounts get their deploy roles from StackSet {}, whose auto-deployment reaches every account of the unit",
+                unit.name,
+                unit.unit,
+                layout::StackKey::StackSet {
+                    target: unit.name.clone()
+                }
+                .stack_name(&topology.name)
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "target `{}` names organizational unit {}: its accounts are read from AWS Organizations when plinth plans, so the stacks below leave them out",
+                unit.name, unit.unit
+            );
+        }
     }
     let _ = write!(
         out,

@@ -58,6 +58,13 @@ pub fn changes(topology: &Topology, changes: &[Change], deployed: &Deployed) -> 
             continue;
         }
         let (account, region) = (&change.stack.account, &change.stack.region);
+        // A StackSet's roles live in every account it serves, not in the organization account.
+        let place = match &change.stack.key {
+            crate::layout::StackKey::StackSet { target } => {
+                format!("every account of target `{target}` (StackSet)")
+            }
+            _ => account.to_string(),
+        };
         let old = deployed
             .find(&change.stack)
             .and_then(|s| s.template.as_ref());
@@ -65,7 +72,7 @@ pub fn changes(topology: &Topology, changes: &[Change], deployed: &Deployed) -> 
             grants(
                 &display(old, account, region),
                 region.as_str(),
-                account.as_str(),
+                &place,
                 &names,
                 &mut before,
             );
@@ -82,7 +89,7 @@ pub fn changes(topology: &Topology, changes: &[Change], deployed: &Deployed) -> 
             grants(
                 &display(&new, account, region),
                 region.as_str(),
-                account.as_str(),
+                &place,
                 &names,
                 &mut after,
             );

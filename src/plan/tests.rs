@@ -1019,4 +1019,11 @@ fn a_pipeline_waits_for_the_stack_set_that_holds_its_accounts_roles() {
             .unwrap()
             .contains("acme-pipeline-example-service"),
     );
+    // Access changes name the accounts the set serves, not the organization account.
+    let who: Vec<&str> = fresh.access.iter().map(|a| a.who.as_str()).collect();
+    assert!(
+        who.contains(&"role acme-codepipeline in every account of target `workloads` (StackSet)"),
+        "{who:?}"
+    );
+    assert!(!who.iter().any(|w| w.contains("999999999999")), "{who:?}");
 }

@@ -180,7 +180,13 @@ async fn forty_accounts_in_two_units_get_their_deploy_roles_from_stack_sets() {
     let excluded = apps[0].clone();
     let file = emulator.write("topology.toml", &topology(&org, &excluded, None));
     let file = path_str(&file).to_owned();
-    emulator.plinth(&["validate", "-t", &file]).expect(0);
+    emulator
+        .plinth(&["validate", "-t", &file])
+        .expect(0)
+        .assert_stderr(format!(
+            "target `apps` names organizational unit {}: its accounts get their deploy roles from StackSet acme-deploy-apps",
+            org.units[0].0
+        ));
 
     let plan = emulator.plinth(&["plan", "-t", &file, "--json"]);
     plan.expect(0);
