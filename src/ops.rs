@@ -277,10 +277,22 @@ pub enum SavedPlanError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path} is not a plan saved by this version of plinth")]
+    #[error("{path} is not a plan plinth can read: it is damaged, or not a plan ({written_by})")]
     Parse {
         path: String,
+        /// Which plinth wrote it, as far as the file says.
+        written_by: String,
         source: serde_json::Error,
+    },
+    #[error(
+        "{path} was saved by {written_by} (plan format {format}); this is plinth {} (plan format {}), which applies and shows only plans of its own version",
+        crate::plan::PLINTH_VERSION,
+        crate::plan::PLAN_FORMAT_VERSION
+    )]
+    Version {
+        path: String,
+        written_by: String,
+        format: String,
     },
 }
 
@@ -290,8 +302,8 @@ impl SavedPlanError {
             SavedPlanError::Stale { .. } => {
                 Some("run `plinth plan --out FILE` again and review the new plan".into())
             }
-            SavedPlanError::Parse { .. } => {
-                Some("save a new plan with `plinth plan --out FILE`".into())
+            SavedPlanError::Parse { .. } | SavedPlanError::Version { .. } => {
+                Some("save a new plan with this plinth: `plinth plan --out FILE`".into())
             }
             _ => None,
         }
@@ -309,8 +321,38 @@ pub fn load_plan(path: &Path) -> Result<Plan, SavedPlanError> {
         path: shown.clone(),
         source,
     })?;
+    // The versions first, from the file as plain JSON: a plan of another version may not have
+    // this version's shape, and its reader deserves to hear which version wrote it.
+    let raw: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+    let field = |name: &str| {
+        raw.as_ref()
+            .and_then(|v| v.get(name).cloned())
+            .map(|v| match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            })
+    };
+    let written_by = field("plinth_version").filter(|v| !v.is_empty());
+    let format = field("format_version");
+    let same_format = format.as_deref() == Some(&plan::PLAN_FORMAT_VERSION.to_string());
+    if raw.is_some() && (!same_format || written_by.as_deref() != Some(plan::PLINTH_VERSION)) {
+        if let Some(format) = format {
+            return Err(SavedPlanError::Version {
+                path: shown,
+                written_by: written_by.map_or_else(
+                    || "a plinth that did not record its version".to_owned(),
+                    |v| format!("plinth {v}"),
+                ),
+                format,
+            });
+        }
+    }
     Plan::from_json(&text).map_err(|source| SavedPlanError::Parse {
         path: shown,
+        written_by: written_by.map_or_else(
+            || "it names no plinth version".to_owned(),
+            |v| format!("it says plinth {v} wrote it"),
+        ),
         source,
     })
 }

@@ -11,6 +11,30 @@ pub fn style() -> Style {
     Style::detect()
 }
 
+/// How `plan` and `show` draw a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For a person, on stderr
+    Human,
+    /// The plan's JSON document, on stdout (docs/plan-json.md)
+    Json,
+    /// GitHub-flavoured Markdown for a pull-request comment, on stdout
+    Markdown,
+}
+
+/// Draws a plan as `plan` and `show` both do.
+pub fn draw_plan(plan: &plinth::plan::Plan, format: Format, template_diff: bool) {
+    match format {
+        Format::Json => output::data(&plan.to_json()),
+        Format::Markdown => output::data(&output::markdown::render(plan)),
+        Format::Human => output::say(&output::plan::render(
+            &style(),
+            plan,
+            output::plan::Detail { template_diff },
+        )),
+    }
+}
+
 /// A command's failure, reported once with its exit code.
 pub enum Failure {
     /// Already reported (topology diagnostics): only the exit code remains.

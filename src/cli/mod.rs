@@ -9,6 +9,7 @@ mod graph;
 mod plan;
 mod render;
 mod run;
+mod show;
 mod validate;
 
 use std::path::PathBuf;
@@ -64,6 +65,8 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Read every account and region and show what apply would change
     Plan(plan::PlanArgs),
+    /// Draw a plan saved with `plinth plan --out FILE`, as plan drew it, or as JSON or Markdown
+    Show(show::ShowArgs),
     /// Converge the foundation: create, update, replace and delete stacks in dependency order
     Apply(apply::ApplyArgs),
     /// Remove everything the foundation created, in every account and region
@@ -88,6 +91,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Graph(args) => graph::run(args),
         Command::Render(args) => render::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Show(args) => show::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Destroy(args) => destroy::run(args),
         Command::Schema => Ok(extras::schema()),

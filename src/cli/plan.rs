@@ -13,7 +13,11 @@ pub struct PlanArgs {
     pub topology: TopologyArg,
     #[command(flatten)]
     pub read: common::ReadArgs,
-    /// Print the plan as JSON on stdout (schema: docs/plan-json.md)
+    /// How to draw the plan: `human` (on stderr), `json` (on stdout; schema: docs/plan-json.md)
+    /// or `markdown` (GitHub-flavoured, for a pull-request comment, on stdout)
+    #[arg(long, value_enum, default_value_t = common::Format::Human, conflicts_with = "json")]
+    pub format: common::Format,
+    /// The same as `--format json`
     #[arg(long)]
     pub json: bool,
     /// Show the unified diff of every template too, not only the resources that change
@@ -46,14 +50,12 @@ fn plan(args: PlanArgs) -> Result<u8, Failure> {
         plinth::plan::Mode::Apply,
     ))?;
     let plan = planned.plan;
-    if args.json {
-        output::data(&plan.to_json());
+    let format = if args.json {
+        common::Format::Json
     } else {
-        let detail = output::plan::Detail {
-            template_diff: args.diff,
-        };
-        output::say(&output::plan::render(&common::style(), &plan, detail));
-    }
+        args.format
+    };
+    common::draw_plan(&plan, format, args.diff);
     if let Some(path) = &args.out {
         ops::save_plan(path, &plan)?;
         output::say(&format!(

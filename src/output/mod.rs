@@ -3,6 +3,7 @@
 //! Human output goes to stderr; data (`--json`, `graph`, `render`'s manifest) goes to stdout.
 
 mod events;
+pub mod markdown;
 pub mod plan;
 pub mod views;
 

@@ -99,7 +99,7 @@ fn resources(style: &Style, out: &mut String, c: &Change) {
     }
 }
 
-fn change(style: &Style, out: &mut String, c: &Change, detail: Detail) {
+pub(super) fn change(style: &Style, out: &mut String, c: &Change, detail: Detail) {
     let mark = if c.action == Action::NoChange && !c.drift.is_empty() {
         style.yellow("! drifted ")
     } else {
@@ -269,7 +269,7 @@ fn account_lines(out: &mut String, accounts: &[crate::topology::AccountId]) {
 }
 
 /// Which accounts each target by organizational unit resolved to, who joined and who left.
-fn organization(style: &Style, out: &mut String, plan: &Plan) {
+pub(super) fn organization(style: &Style, out: &mut String, plan: &Plan) {
     let Some(organization) = &plan.organization else {
         return;
     };

@@ -46,6 +46,9 @@ pub struct TemplateUpload {
 /// The version of the plan's JSON form; raised on any incompatible change.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
+/// The version of plinth, as a saved plan records it.
+pub const PLINTH_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -176,6 +179,10 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub format_version: u32,
+    /// The version of plinth that made the plan: a saved plan is applied and shown only by the
+    /// same version, whose templates and rules it holds.
+    #[serde(default)]
+    pub plinth_version: String,
     pub mode: Mode,
     pub foundation: String,
     pub changes: Vec<Change>,
@@ -768,6 +775,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
     let access = access::changes(topology, &changes, deployed);
     Plan {
         format_version: PLAN_FORMAT_VERSION,
+        plinth_version: PLINTH_VERSION.to_owned(),
         mode: Mode::Apply,
         foundation: topology.name.to_string(),
         changes,
@@ -867,6 +875,7 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
     }));
     Plan {
         format_version: PLAN_FORMAT_VERSION,
+        plinth_version: PLINTH_VERSION.to_owned(),
         mode: Mode::Destroy,
         foundation: topology.name.to_string(),
         changes,

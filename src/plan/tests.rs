@@ -561,6 +561,10 @@ fn snapshot(name: &str, plan: &Plan) {
         crate::output::plan::Detail::default(),
     );
     insta::assert_snapshot!(format!("{name}-human"), human);
+    insta::assert_snapshot!(
+        format!("{name}-markdown"),
+        crate::output::markdown::render(plan)
+    );
     let mut json: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
     for change in json["changes"].as_array_mut().unwrap() {
         if let Some(template) = change["template"].as_str() {

@@ -24,7 +24,9 @@ fn help_lists_every_command() {
     let dir = tempfile::tempdir().unwrap();
     let (code, stdout, _) = plinth(&["--help"], dir.path());
     assert_eq!(code, 0);
-    for command in ["validate", "graph", "render", "plan", "apply", "destroy"] {
+    for command in [
+        "validate", "graph", "render", "plan", "show", "apply", "destroy",
+    ] {
         assert!(stdout.contains(command), "{command}: {stdout}");
     }
 }

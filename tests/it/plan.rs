@@ -358,3 +358,99 @@ fn three_hundred_accounts_granted_by_organization_plan_apply_plan_and_destroy() 
     after.expect(2);
     after.assert_stderr("Plan: 306 to create");
 }
+
+/// The plan's own view in a `plan` run's stderr: without the line on what was read before it,
+/// and the line on where it was saved after it.
+fn plan_view(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !l.starts_with("read ") && !l.starts_with("saved the plan to "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn show_draws_a_saved_plan_as_plan_drew_it_and_refuses_one_it_cannot_trust() {
+    let emulator = Emulator::start();
+    let file = emulator.write("topology.toml", &standard());
+    let file = path_str(&file).to_owned();
+    let saved = emulator.dir.path().join("plan.json");
+    let saved = path_str(&saved).to_owned();
+
+    // Human: what plan printed when it saved the plan is what show prints.
+    let planned = emulator.plinth(&["plan", "-t", &file, "--out", &saved]);
+    planned.expect(0);
+    let shown = emulator.plinth(&["show", &saved]);
+    shown.expect(0);
+    assert_eq!(
+        shown.stderr.trim_end(),
+        plan_view(&planned.stderr).trim_end()
+    );
+    assert!(shown.stdout.is_empty());
+
+    // JSON and Markdown: the same document on stdout. The plan is made again for each, so the
+    // saved plan is saved again too (what is deployed did not change).
+    for format in ["json", "markdown"] {
+        let planned = emulator.plinth(&["plan", "-t", &file, "--format", format, "--out", &saved]);
+        planned.expect(0);
+        let shown = emulator.plinth(&["show", &saved, "--format", format]);
+        shown.expect(0);
+        assert_eq!(shown.stdout, planned.stdout, "{format}");
+    }
+    let json = emulator.plinth(&["show", &saved, "--json"]);
+    assert_eq!(json.json()["plinth_version"], env!("CARGO_PKG_VERSION"));
+    let markdown = emulator
+        .plinth(&["show", &saved, "--format", "markdown"])
+        .stdout;
+    assert!(markdown.starts_with("## plinth plan: `acme`"), "{markdown}");
+
+    // No credentials needed: show reads nothing but the file.
+    let offline = emulator
+        .command(&["show", &saved])
+        .env("AWS_CONFIG_FILE", emulator.dir.path().join("nothing"))
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(offline.status.code(), Some(0));
+
+    // Another version's plan, and a damaged one: exit 1, with what is wrong.
+    let text = fs_err::read_to_string(&saved).unwrap();
+    let mut other: Value = serde_json::from_str(&text).unwrap();
+    other["plinth_version"] = "0.0.9".into();
+    let other_file = emulator.write("other.json", &other.to_string());
+    let refused = emulator.plinth(&["show", path_str(&other_file)]);
+    refused.expect(1);
+    refused.assert_stderr("was saved by plinth 0.0.9 (plan format 1)");
+    refused.assert_stderr(format!("this is plinth {}", env!("CARGO_PKG_VERSION")));
+    refused.assert_stderr("plinth plan --out FILE");
+    let mut newer = other.clone();
+    newer["format_version"] = 7.into();
+    let newer_file = emulator.write("newer.json", &newer.to_string());
+    emulator
+        .plinth(&["show", path_str(&newer_file)])
+        .expect(1)
+        .assert_stderr("(plan format 7)");
+    let damaged = emulator.write("damaged.json", &text[..text.len() / 2]);
+    emulator
+        .plinth(&["show", path_str(&damaged)])
+        .expect(1)
+        .assert_stderr("is not a plan plinth can read: it is damaged, or not a plan");
+    let wrong_shape = emulator.write(
+        "shape.json",
+        &format!(
+            "{{\"format_version\": 1, \"plinth_version\": \"{}\", \"changes\": 3}}",
+            env!("CARGO_PKG_VERSION")
+        ),
+    );
+    emulator
+        .plinth(&["show", path_str(&wrong_shape)])
+        .expect(1)
+        .assert_stderr(format!(
+            "it says plinth {} wrote it",
+            env!("CARGO_PKG_VERSION")
+        ));
+    // apply refuses another version's plan too, before it reads AWS.
+    emulator
+        .plinth(&["apply", "-t", &file, path_str(&other_file), "--yes"])
+        .assert_stderr("was saved by plinth 0.0.9");
+}
