@@ -48,6 +48,19 @@ pub struct RunArgs {
     /// minute, to become valid in bucket, key and trust policies)
     #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub propagation_timeout: u64,
+    /// Start every event line with its time (UTC), as plain lines instead of the live view; on
+    /// by default when the `CI` environment variable is set (`--timestamps=false` turns it off)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub timestamps: Option<bool>,
+}
+
+impl RunArgs {
+    /// Whether event lines carry their time: as asked, else in CI.
+    fn timestamps(&self) -> bool {
+        self.timestamps.unwrap_or_else(|| {
+            std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,15 +180,16 @@ fn verb(mode: Mode) -> &'static str {
 }
 
 /// The view of the executor's events: JSON lines, a live view on a terminal, plain lines
-/// otherwise. Colour decides nothing here: `NO_COLOR` keeps the live view, without colour.
+/// otherwise (and with timestamps). Colour decides nothing here: `NO_COLOR` keeps the live view, without colour.
 fn reporter(args: &RunArgs) -> Arc<dyn Reporter> {
     let style = super::common::style();
+    let timestamps = args.timestamps();
     if args.json {
         Arc::new(JsonView)
-    } else if std::io::stderr().is_terminal() {
+    } else if std::io::stderr().is_terminal() && !timestamps {
         Arc::new(ProgressView::new(style))
     } else {
-        Arc::new(HumanView { style })
+        Arc::new(HumanView { style, timestamps })
     }
 }
 

@@ -107,12 +107,28 @@ pub fn describe(style: &Style, event: &Event) -> Option<String> {
 /// One line per event on stderr.
 pub struct HumanView {
     pub style: Style,
+    /// Each line starts with the time it was written (UTC, to the second): for logs of runs
+    /// nobody watches, such as CI.
+    pub timestamps: bool,
+}
+
+/// Starts every line of `text` with `at`.
+fn stamped(at: &str, text: &str) -> String {
+    text.lines()
+        .map(|line| format!("{at} {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Reporter for HumanView {
     fn report(&self, event: Event) {
         if let Some(text) = describe(&self.style, &event) {
-            say(&text);
+            if self.timestamps {
+                let at = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+                say(&stamped(&at.to_string(), &text));
+            } else {
+                say(&text);
+            }
         }
     }
 }
@@ -196,6 +212,35 @@ impl Reporter for ProgressView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stamped_event_carries_the_time_on_each_of_its_lines() {
+        let text = describe(
+            &Style { color: false },
+            &Event::Failed {
+                change: 0,
+                stack: "acme-primary".into(),
+                elapsed_seconds: 1.0,
+                error: "ended in ROLLBACK_COMPLETE".into(),
+                events: vec![crate::aws::StackEvent {
+                    timestamp: String::new(),
+                    logical_id: "ArtifactKey".into(),
+                    resource_type: "AWS::KMS::Key".into(),
+                    status: "CREATE_FAILED".into(),
+                    reason: Some("denied".into()),
+                }],
+            },
+        )
+        .unwrap();
+        let stamped = stamped("2026-12-02T10:00:00Z", &text);
+        assert_eq!(stamped.lines().count(), 2);
+        assert!(
+            stamped
+                .lines()
+                .all(|l| l.starts_with("2026-12-02T10:00:00Z ")),
+            "{stamped}"
+        );
+    }
 
     #[test]
     fn an_emptied_bucket_counts_what_was_deleted_in_words_that_agree() {

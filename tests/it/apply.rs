@@ -837,3 +837,73 @@ async fn ctrl_c_stops_new_work_and_the_next_apply_converges() {
     )
     .await;
 }
+
+/// Whether a line starts with a UTC time to the second: `2026-12-02T10:00:00Z `.
+fn stamped(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    bytes.len() > 21
+        && line[..20].chars().enumerate().all(|(i, c)| match i {
+            4 | 7 => c == '-',
+            10 => c == 'T',
+            13 | 16 => c == ':',
+            19 => c == 'Z',
+            _ => c.is_ascii_digit(),
+        })
+        && bytes[20] == b' '
+}
+
+#[test]
+fn in_ci_every_event_line_carries_its_time_and_the_run_ends_with_its_summary() {
+    let emulator = Emulator::start();
+    let file = emulator.write(
+        "topology.toml",
+        &topology(&[("development", &["us-east-1"])], ""),
+    );
+    let file = path_str(&file).to_owned();
+    let output = emulator
+        .command(&["apply", "-t", &file, "--yes"])
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let events: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(" started") || l.contains(": done in "))
+        .collect();
+    assert!(!events.is_empty(), "{stderr}");
+    assert!(events.iter().all(|l| stamped(l)), "{stderr}");
+    assert!(
+        stderr.contains("Apply complete:"),
+        "the same summary ends the run: {stderr}"
+    );
+
+    // `--timestamps=false` turns them off in CI; `--timestamps` turns them on outside it.
+    let output = emulator
+        .command(&[
+            "destroy",
+            "-t",
+            &file,
+            "--yes",
+            "--allow-destructive",
+            "--timestamps=false",
+        ])
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let events: Vec<&str> = stderr.lines().filter(|l| l.contains(" started")).collect();
+    assert!(!events.is_empty(), "{stderr}");
+    assert!(!events.iter().any(|l| stamped(l)), "{stderr}");
+    let run = emulator.plinth(&["apply", "-t", &file, "--yes", "--timestamps"]);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .lines()
+            .filter(|l| l.contains(" started"))
+            .all(stamped),
+        "{}",
+        run.stderr
+    );
+}
