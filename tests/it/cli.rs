@@ -231,3 +231,37 @@ fn help_shows_every_option_with_its_default() {
         assert!(stdout.contains(text), "{text}:\n{stdout}");
     }
 }
+
+#[test]
+fn every_plinth_command_of_the_ci_examples_is_one_plinth_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seen = 0;
+    for example in [
+        include_str!("../../examples/ci/github-actions.yml"),
+        include_str!("../../examples/ci/buildspec.yml"),
+    ] {
+        for line in example.lines() {
+            let line = line
+                .trim()
+                .trim_start_matches("- ")
+                .trim_start_matches("run: ");
+            let Some(command) = line.strip_prefix("plinth ") else {
+                continue;
+            };
+            let args: Vec<String> = command
+                .split('>')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .map(|a| a.trim_matches('"').replace("$plan", "plan.json"))
+                .collect();
+            // Parsed up to `--help`: a flag plinth does not know fails before it.
+            let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+            args.push("--help");
+            let (code, _, stderr) = plinth(&args, dir.path());
+            assert_eq!(code, 0, "plinth {command}: {stderr}");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 8, "found {seen} plinth commands");
+}
