@@ -2,6 +2,10 @@ use super::*;
 use crate::fixtures::example;
 use crate::graph::StackGraph;
 use crate::layout::StackKey;
+use crate::templates::code;
+use crate::topology::{AccountId, Region};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 /// The final template of a stack of the example, as JSON.
 fn template_of(key: &StackKey) -> Value {
@@ -429,99 +433,6 @@ fn role_policies_trust_and_boundary_are_exactly_as_declared() {
         .unwrap();
     assert_eq!(extra.details, vec!["- Allow * on *"]);
     assert_eq!(drifts.len(), 5, "{drifts:#?}");
-}
-
-#[test]
-fn policies_compare_by_meaning_not_by_form() {
-    let a = json!({ "Version": "2012-10-17", "Statement": [
-        { "Sid": "A", "Effect": "Allow", "Principal": { "AWS": ["arn:aws:iam::222222222222:root", "333333333333"] },
-          "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"] },
-        { "Sid": "T", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*",
-          "Condition": { "Bool": { "aws:SecureTransport": false } } }
-    ]});
-    let b = json!({ "Version": "2012-10-17", "Statement": [
-        { "Sid": "T", "Effect": "Deny", "Principal": { "AWS": "*" }, "Action": ["s3:*"], "Resource": ["arn:aws:s3:::b/*"],
-          "Condition": { "Bool": { "aws:SecureTransport": "false" } } },
-        { "Sid": "A", "Effect": "Allow", "Principal": { "AWS": ["arn:aws:iam::333333333333:root", "222222222222"] },
-          "Action": ["s3:ListBucket", "s3:GetObject"], "Resource": ["arn:aws:s3:::b/*", "arn:aws:s3:::b"] }
-    ]});
-    assert!(same_policy(&a, &b));
-    let mut c = b.clone();
-    c["Statement"][1]["Action"] = json!(["s3:GetObject", "s3:ListBucket", "s3:PutObject"]);
-    assert!(!same_policy(&a, &c));
-    let mut d = b;
-    d["Statement"][0]["Condition"]["Bool"]["aws:SecureTransport"] = json!("true");
-    assert!(!same_policy(&a, &d));
-}
-
-#[test]
-fn documents_iam_returns_url_encoded_are_read() {
-    let text = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
-    assert_eq!(
-        parse_document(text),
-        Some(json!({ "Version": "2012-10-17", "Statement": [] }))
-    );
-    assert_eq!(parse_document("%ZZ"), None);
-}
-
-#[test]
-fn references_resolve_against_the_stacks_own_resources_and_parameters() {
-    let live = LiveStack {
-        resources: vec![LiveResource {
-            logical_id: "ArtifactKey".into(),
-            resource_type: "AWS::KMS::Key".into(),
-            physical_id: "k-1".into(),
-            config: LiveConfig::NotRead,
-        }],
-    };
-    let (account, region) = place();
-    let parameters = BTreeMap::from([("P".to_owned(), "v".to_owned())]);
-    let context = Context::new(&account, &region, &parameters, &live);
-    assert_eq!(
-        context.resolve(&json!({ "Fn::GetAtt": ["ArtifactKey", "Arn"] })),
-        Some(json!("arn:aws:kms:us-east-1:111111111111:key/k-1"))
-    );
-    assert_eq!(
-        context.resolve(&json!({ "Fn::Sub": "s3.${AWS::Region}.${AWS::URLSuffix}/${P}" })),
-        Some(json!("s3.us-east-1.amazonaws.com/v"))
-    );
-    assert_eq!(
-        context.resolve(&json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::", { "Ref": "P" }]] })),
-        Some(json!("arn:aws:s3:::v"))
-    );
-    // what cannot be resolved is not compared
-    assert_eq!(context.resolve(&json!({ "Ref": "Nothing" })), None);
-    assert_eq!(
-        context.resolve(&json!({ "Fn::GetAtt": ["Nothing", "Arn"] })),
-        None
-    );
-    assert_eq!(context.resolve(&json!({ "Fn::If": ["c", 1, 2] })), None);
-}
-
-#[test]
-fn the_order_of_keys_in_a_statement_does_not_matter() {
-    let mut written = serde_json::Map::new();
-    for (k, v) in [
-        ("Sid", json!("A")),
-        ("Effect", json!("Allow")),
-        ("Action", json!("s3:GetObject")),
-        ("Resource", json!("arn:aws:s3:::b/*")),
-    ] {
-        written.insert(k.to_owned(), v);
-    }
-    let mut returned = serde_json::Map::new();
-    for (k, v) in [
-        ("Resource", json!(["arn:aws:s3:::b/*"])),
-        ("Action", json!(["s3:GetObject"])),
-        ("Effect", json!("Allow")),
-        ("Sid", json!("A")),
-    ] {
-        returned.insert(k.to_owned(), v);
-    }
-    let a = json!({ "Version": "2012-10-17", "Statement": [Value::Object(written)] });
-    let b = json!({ "Version": "2012-10-17", "Statement": Value::Object(returned) });
-    assert!(same_policy(&a, &b));
-    assert!(policy_changes(&a, &b).is_empty());
 }
 
 fn pipeline_mut(live: &mut LiveStack) -> &mut PipelineDefinition {
