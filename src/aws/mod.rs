@@ -4,6 +4,7 @@
 //! per-account credentials from the topology, and the SDK's standard retry mode (throttling is
 //! retried by the SDK, never read as "missing" or "failed").
 
+mod errors;
 pub mod fake;
 mod live;
 mod profiles;

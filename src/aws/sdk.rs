@@ -10,8 +10,8 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_cloudformation::types::{Capability, Parameter, Tag, TemplateStage};
 use aws_smithy_types::date_time::{DateTime, Format};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use super::errors::error;
 use super::{
     AwsError, AwsResult, BucketOwner, Cloud, CloudFormation, CodePipeline, Iam, KeyDeletion, Kms,
     Lambda, Logs, Organizations, S3, StackEvent, StackRequest, StackResource, Sts, UpdateOutcome,
@@ -21,36 +21,6 @@ use crate::plan::drift::{
 };
 use crate::plan::{StackStatus, StackSummary};
 use crate::topology::{AccountId, Credentials, Region, Topology};
-
-/// Flattens an SDK error into AWS's code and message (or the whole chain for a transport error).
-pub(super) fn error<E>(operation: &'static str, err: E) -> AwsError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let message = match err.message() {
-        Some(message) => message.to_owned(),
-        None => chain(&err),
-    };
-    AwsError {
-        operation,
-        code: err.code().map(str::to_owned),
-        message,
-    }
-}
-
-/// A transport or configuration error as one line: each cause's text once, outermost first.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(err);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
-}
 
 fn time(value: Option<&DateTime>) -> String {
     value

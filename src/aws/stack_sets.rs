@@ -11,7 +11,7 @@ use aws_sdk_cloudformation::types::{
     PermissionModels, RegionConcurrencyType, StackSetOperationPreferences, StackSetStatus, Tag,
 };
 
-use super::sdk::error;
+use super::errors::error;
 use super::{AwsError, AwsResult};
 use crate::plan::StackInstance;
 
