@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod aws;
+#[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
 pub mod graph;
 pub mod layout;

@@ -5,6 +5,7 @@
 //! retried by the SDK, never read as "missing" or "failed").
 
 mod errors;
+#[cfg(any(test, feature = "test-support"))]
 pub mod fake;
 mod live;
 mod profiles;
