@@ -327,6 +327,23 @@ fn an_extra_statement_is_named_and_removed() {
             "- Intruder: Allow s3:PutObject on arn:aws:s3:::acme-artifacts-111111111111-us-east-1/* to arn:aws:iam::999999999999:root"
         ]
     );
+    // The repair puts the declared document back, not the live one with the intruder.
+    let put: Value = serde_json::from_str(drifts[0].repair.document().unwrap()).unwrap();
+    assert!(
+        !same_policy(&put, &policy),
+        "the repair must not put back what is live"
+    );
+    let declared = faithful(&template, &place().0, &place().1);
+    let Some(LiveConfig::Bucket(untouched)) = declared
+        .resources
+        .iter()
+        .find(|r| r.logical_id == "ArtifactBucket")
+        .map(|r| &r.config)
+    else {
+        panic!("the faithful bucket");
+    };
+    let untouched: Value = serde_json::from_str(untouched.policy.as_ref().unwrap()).unwrap();
+    assert!(same_policy(&put, &untouched), "{put}");
 }
 
 #[test]
