@@ -10,6 +10,7 @@ mod access;
 pub mod fields;
 mod limits;
 mod tables;
+mod units;
 
 use std::ops::Range;
 
