@@ -9,6 +9,7 @@ mod errors;
 pub mod fake;
 mod live;
 mod profiles;
+mod read_error;
 pub mod sdk;
 pub mod set_reads;
 pub mod snapshot;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::stream::{self, StreamExt};
 
-use super::snapshot::ReadError;
+use super::read_error::ReadError;
 use super::{AwsError, Cloud, StackSets};
 use crate::layout::{self, FOUNDATION_TAG, StackKey, StackKind, StackSpec};
 use crate::plan::units::SetRecord;
