@@ -182,6 +182,22 @@ impl Emulator {
         Run::from(output)
     }
 
+    /// The stage names of a pipeline of the build account, in order.
+    pub async fn pipeline_stages(&self, pipeline: &str) -> Vec<String> {
+        aws_sdk_codepipeline::Client::new(&self.sdk(BUILD, "us-east-1").await)
+            .get_pipeline()
+            .name(pipeline)
+            .send()
+            .await
+            .unwrap()
+            .pipeline()
+            .unwrap()
+            .stages()
+            .iter()
+            .map(|s| s.name().to_owned())
+            .collect()
+    }
+
     /// Credentials acting in an account: AssumeRole from the base keys, as the profiles do.
     pub async fn sdk(&self, account: &str, region: &str) -> SdkConfig {
         let base = SdkConfig::builder()

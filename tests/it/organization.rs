@@ -234,21 +234,9 @@ async fn targets_by_unit_resolve_apply_take_in_a_moved_account_and_destroy() {
     emulator
         .plinth(&["apply", "-t", &pipeline_file, "--yes"])
         .expect(0);
-    let pipeline = aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await)
-        .get_pipeline()
-        .name("acme-service")
-        .send()
-        .await
-        .unwrap();
-    let stages: Vec<&str> = pipeline
-        .pipeline()
-        .unwrap()
-        .stages()
-        .iter()
-        .map(aws_sdk_codepipeline::types::StageDeclaration::name)
-        .collect();
+    let stages = emulator.pipeline_stages("acme-service").await;
     assert!(
-        stages.contains(&format!("workloads-{}", org.outside).as_str()),
+        stages.contains(&format!("workloads-{}", org.outside)),
         "{stages:?}"
     );
     emulator

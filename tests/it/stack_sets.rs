@@ -296,21 +296,9 @@ async fn forty_accounts_in_two_units_get_their_deploy_roles_from_stack_sets() {
     emulator
         .plinth(&["apply", "-t", &pipeline_file, "--yes"])
         .expect(0);
-    let pipeline = aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await)
-        .get_pipeline()
-        .name("acme-service")
-        .send()
-        .await
-        .unwrap();
-    let stages: Vec<&str> = pipeline
-        .pipeline()
-        .unwrap()
-        .stages()
-        .iter()
-        .map(aws_sdk_codepipeline::types::StageDeclaration::name)
-        .collect();
+    let stages = emulator.pipeline_stages("acme-service").await;
     assert!(
-        stages.contains(&format!("data-{}", org.outside).as_str()),
+        stages.contains(&format!("data-{}", org.outside)),
         "{stages:?}"
     );
     emulator

@@ -336,21 +336,23 @@ def patch_role_deletion_principals() -> None:
         role = self.get_role(role_name)
         arn, unique_id = role.arn, role.id
         original_delete(self, role_name)
+        # Other requests change these dicts meanwhile (the server is threaded): each is copied
+        # before it is walked, or a delete elsewhere would end this one halfway, role gone.
         for account in list(s3_backends.keys()):
             for backend in list(s3_backends[account].values()):
-                for bucket in backend.buckets.values():
+                for bucket in list(backend.buckets.values()):
                     rewritten = bucket.policy and _principals_by_id(bucket.policy, arn, unique_id)
                     if rewritten:
                         bucket.policy = json.dumps(rewritten).encode()
         for account in list(kms_backends.keys()):
             for backend in list(kms_backends[account].values()):
-                for key in backend.keys.values():
+                for key in list(backend.keys.values()):
                     rewritten = key.policy and _principals_by_id(key.policy, arn, unique_id)
                     if rewritten:
                         key.policy = json.dumps(rewritten)
         for account in list(iam_backends.keys()):
             for backend in list(iam_backends[account].values()):
-                for other in backend.roles.values():
+                for other in list(backend.roles.values()):
                     document = other.assume_role_policy_document
                     rewritten = document and _principals_by_id(document, arn, unique_id)
                     if rewritten:
