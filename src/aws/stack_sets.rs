@@ -1,6 +1,8 @@
 //! Service-managed CloudFormation StackSets, from the organization account: the trait plinth
 //! uses for deploy roles by StackSet, its plain types, and its implementation on the SDK.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,23 +20,30 @@ use crate::plan::StackInstance;
 /// A StackSet as CloudFormation describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackSetDescription {
+    /// The set's id (`NAME:UUID`), which its instances' stacks are tagged with.
     pub id: String,
+    /// The set's name, which plinth derives from the target's (`NAME-deploy-TARGET`).
     pub name: String,
     /// `ACTIVE` or `DELETED`.
     pub status: String,
+    /// The template every instance is to hold, as the set keeps it.
     pub template: String,
+    /// The set's parameter values, which every instance gets.
     pub parameters: BTreeMap<String, String>,
+    /// The set's tags, which carry the foundation's name and kind like a stack's.
     pub tags: BTreeMap<String, String>,
 }
 
 /// One StackSet operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operation {
+    /// The id to follow the operation by.
     pub id: String,
     /// `CREATE`, `UPDATE`, `DELETE`, `DETECT_DRIFT`.
     pub action: String,
     /// `QUEUED`, `RUNNING`, `SUCCEEDED`, `FAILED`, `STOPPING`, `STOPPED`.
     pub status: String,
+    /// Why it failed or stopped, when CloudFormation says.
     pub reason: Option<String>,
 }
 
@@ -48,20 +57,28 @@ impl Operation {
 /// What an operation did in one account and region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceResult {
+    /// The member account the instance is in.
     pub account: String,
+    /// The instance's region.
     pub region: String,
     /// `PENDING`, `RUNNING`, `SUCCEEDED`, `FAILED`, `CANCELLED`.
     pub status: String,
+    /// The failed resource's reason, for an instance that failed.
     pub reason: Option<String>,
 }
 
 /// What a StackSet holds: its template, parameters and tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackSetRequest {
+    /// The set's name.
     pub name: String,
+    /// The description CloudFormation shows: the template's own.
     pub description: String,
+    /// The template, compact JSON.
     pub template_body: String,
+    /// Parameter values for every instance (the artifact keys' ARNs).
     pub parameters: BTreeMap<String, String>,
+    /// The foundation's tags, which every instance's stack carries too.
     pub tags: BTreeMap<String, String>,
 }
 
@@ -77,7 +94,9 @@ pub enum AccountFilter {
 /// Which accounts an operation reaches: the accounts of organizational units, refined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Targets {
+    /// The organizational units whose accounts (and those of the units below) are reached.
     pub units: Vec<String>,
+    /// Accounts that refine the units' as `filter` says.
     pub accounts: Vec<String>,
     /// `None`: every account of the units (`accounts` must then be empty).
     pub filter: Option<AccountFilter>,
@@ -86,7 +105,9 @@ pub struct Targets {
 /// How fast an operation goes, and how many failures it tolerates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Preferences {
+    /// The share of the accounts deployed to at once, in each region.
     pub max_concurrent_percentage: u32,
+    /// The share of the accounts whose instance may fail before the operation stops in a region.
     pub failure_tolerance_percentage: u32,
 }
 
@@ -110,6 +131,7 @@ pub trait StackSets: Send + Sync {
         request: &StackSetRequest,
         preferences: Preferences,
     ) -> AwsResult<String>;
+    /// Creates instances in the accounts `targets` name, in each of `regions`.
     async fn create_instances(
         &self,
         name: &str,
@@ -127,6 +149,7 @@ pub trait StackSets: Send + Sync {
     ) -> AwsResult<String>;
     /// Deletes the StackSet, which must have no instances left.
     async fn delete(&self, name: &str) -> AwsResult<()>;
+    /// One operation, by its id: how it is going.
     async fn operation(&self, name: &str, id: &str) -> AwsResult<Operation>;
     /// What the operation did in each account and region.
     async fn results(&self, name: &str, id: &str) -> AwsResult<Vec<InstanceResult>>;

@@ -1,6 +1,8 @@
 //! Which accounts the targets by organizational unit resolved to, and how that changed since
 //! the last apply: the part of a plan that says who joined a unit and who left.
 
+#![warn(missing_docs)]
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +14,7 @@ use crate::topology::{AccountId, OrganizationalUnitId, Region, Topology};
 /// The accounts of every unit target, and the accounts no target reaches any more.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrganizationAccounts {
+    /// Each target by organizational unit, in the topology's order.
     pub units: Vec<UnitAccounts>,
     /// Target accounts of the last apply that no target names now: they left their unit, were
     /// excluded, or lost their own entry.
@@ -21,7 +24,9 @@ pub struct OrganizationAccounts {
 /// What one target by organizational unit resolved to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnitAccounts {
+    /// The target's name.
     pub target: String,
+    /// The organizational unit it names.
     pub unit: OrganizationalUnitId,
     /// Every account of the unit (and the units below it) that is a target, in id order.
     pub accounts: Vec<AccountId>,
@@ -118,12 +123,16 @@ pub struct Instances {
     pub existing: usize,
     /// Instances after apply.
     pub wanted: usize,
+    /// The operations' share of accounts deployed to at once (`[organization]`).
     pub max_concurrent_percentage: u32,
+    /// The operations' share of accounts that may fail before they stop (`[organization]`).
     pub failure_tolerance_percentage: u32,
+    /// Whether the calls are made as a delegated administrator.
     pub delegated_admin: bool,
 }
 
 impl Instances {
+    /// Whether apply has to add, remove or bring back any instance.
     pub fn has_changes(&self) -> bool {
         !(self.add.is_empty() && self.remove.is_empty() && self.not_current.is_empty())
     }
@@ -269,6 +278,7 @@ impl SetRecord {
         Self { targets }
     }
 
+    /// Every account the record names, whichever set served it.
     pub fn accounts(&self) -> BTreeSet<AccountId> {
         self.targets.values().flatten().cloned().collect()
     }
@@ -278,10 +288,15 @@ impl SetRecord {
 /// one read: the accounts the StackSets serve now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordWrite {
+    /// The build account, whose bucket keeps the record.
     pub account: AccountId,
+    /// The build bucket's region.
     pub region: Region,
+    /// The build bucket.
     pub bucket: String,
+    /// The object's key ([`crate::layout::STACK_SET_RECORD`]).
     pub key: String,
+    /// The record, as JSON.
     pub body: String,
 }
 
