@@ -1,6 +1,8 @@
 //! The state model: what AWS holds of a foundation (stacks with their typed status), as a plain
 //! snapshot the planner can reason about without I/O. The `aws` layer fills it.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -15,29 +17,53 @@ use crate::topology::AccountId;
 /// CloudFormation may add are kept as [`StackStatus::Other`] and treated by their suffix.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StackStatus {
+    /// CloudFormation is creating the stack.
     CreateInProgress,
+    /// A create failed; the rollback has not run (or was turned off).
     CreateFailed,
+    /// Created, and not changed since.
     CreateComplete,
+    /// A failed create is being rolled back.
     RollbackInProgress,
+    /// A failed create's rollback failed too: only a delete helps.
     RollbackFailed,
+    /// A failed create was rolled back: the stack holds nothing and can only be deleted.
     RollbackComplete,
+    /// CloudFormation is deleting the stack.
     DeleteInProgress,
+    /// A delete stopped at a resource it could not delete (a bucket with objects, say).
     DeleteFailed,
+    /// Deleted: no stack, though CloudFormation still answers for it by id.
     DeleteComplete,
+    /// CloudFormation is updating the stack.
     UpdateInProgress,
+    /// An update succeeded; replaced resources are being removed.
     UpdateCompleteCleanupInProgress,
+    /// Updated, and not changed since.
     UpdateComplete,
+    /// An update failed; its rollback has not run (or was turned off).
     UpdateFailed,
+    /// A failed update is being rolled back.
     UpdateRollbackInProgress,
+    /// A failed update's rollback failed too; `ContinueUpdateRollback` resumes it.
     UpdateRollbackFailed,
+    /// A failed update was rolled back; new resources are being removed.
     UpdateRollbackCompleteCleanupInProgress,
+    /// A failed update was rolled back: the stack holds what it held before.
     UpdateRollbackComplete,
+    /// A stack made for a change set that was never executed.
     ReviewInProgress,
+    /// Resources are being imported into the stack.
     ImportInProgress,
+    /// An import succeeded.
     ImportComplete,
+    /// A failed import is being rolled back.
     ImportRollbackInProgress,
+    /// A failed import's rollback failed too.
     ImportRollbackFailed,
+    /// A failed import was rolled back.
     ImportRollbackComplete,
+    /// A status a newer CloudFormation may add, kept as it is written.
     Other(String),
 }
 
@@ -86,6 +112,7 @@ const STATUSES: &[(StackStatus, &str)] = &[
 ];
 
 impl StackStatus {
+    /// The status CloudFormation writes as `text`.
     pub fn parse(text: &str) -> Self {
         STATUSES
             .iter()
@@ -93,6 +120,7 @@ impl StackStatus {
             .map_or_else(|| StackStatus::Other(text.to_owned()), |(s, _)| s.clone())
     }
 
+    /// The status as CloudFormation writes it.
     pub fn as_str(&self) -> &str {
         match self {
             StackStatus::Other(text) => text,
@@ -216,18 +244,26 @@ impl StackState {
 /// A stack as CloudFormation describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackSummary {
+    /// The stack's id (its ARN), which stays the stack's after a delete.
     pub id: String,
+    /// The stack's name.
     pub name: String,
+    /// Where the stack's last operation got to.
     pub status: StackStatus,
+    /// CloudFormation's reason for the status, when it gives one.
     pub status_reason: Option<String>,
+    /// The parameter values the stack was last deployed with.
     pub parameters: BTreeMap<String, String>,
+    /// The stack-level tags, plinth's among them.
     pub tags: BTreeMap<String, String>,
+    /// The stack's outputs, which downstream stacks take as parameters.
     pub outputs: BTreeMap<String, String>,
     /// The last update time, or the creation time: changes whenever the stack does.
     pub changed_at: String,
 }
 
 impl StackSummary {
+    /// What the stack's status means for plinth.
     pub fn state(&self) -> StackState {
         self.status.state()
     }
@@ -243,9 +279,12 @@ pub fn existing(stacks: impl IntoIterator<Item = StackSummary>) -> Vec<StackSumm
     stacks.into_iter().filter(|s| !s.is_deleted()).collect()
 }
 
+/// One stack (or StackSet) of the foundation as AWS holds it, with what plinth read of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeployedStack {
+    /// Which stack of the foundation it is, and where.
     pub spec: StackSpec,
+    /// What CloudFormation says of it.
     pub summary: StackSummary,
     /// The deployed template, parsed; `None` when it could not be read as JSON.
     pub template: Option<Value>,
@@ -261,7 +300,9 @@ pub struct DeployedStack {
 /// One instance of a StackSet: the stack it keeps in one account and region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackInstance {
+    /// The member account the instance's stack is in.
     pub account: String,
+    /// The instance's region.
     pub region: String,
     /// `CURRENT`, `OUTDATED` (its stack does not hold the set's template: a failed or running
     /// operation) or `INOPERABLE` (a delete failed; the stack is out of the set's reach).
@@ -270,6 +311,7 @@ pub struct StackInstance {
     /// `SKIPPED_SUSPENDED_ACCOUNT`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detailed_status: Option<String>,
+    /// Why it is not `CURRENT`, as CloudFormation says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The organizational unit the instance was deployed for.
@@ -281,12 +323,14 @@ pub struct StackInstance {
 }
 
 impl StackInstance {
+    /// Whether its stack holds the set's template now.
     pub fn is_current(&self) -> bool {
         self.status == "CURRENT"
     }
 }
 
 impl DeployedStack {
+    /// What the stack's status means for plinth.
     pub fn state(&self) -> StackState {
         self.summary.state()
     }
@@ -298,30 +342,51 @@ impl DeployedStack {
 pub enum Finding {
     /// A role with a deploy role's name exists but no stack of this foundation holds it.
     RoleConflict {
+        /// The account the role is in.
         account: AccountId,
+        /// The role's name.
         role: String,
+        /// The stack that would create it.
         stack: String,
     },
     /// A bucket name plinth needs is held by another account.
-    BucketTaken { bucket: String, stack: String },
+    BucketTaken {
+        /// The bucket's name.
+        bucket: String,
+        /// The stack that would create it.
+        stack: String,
+    },
     /// A bucket with plinth's name exists in the account but no stack holds it.
     BucketOrphaned {
+        /// The bucket's name.
         bucket: String,
+        /// The account that holds it.
         account: AccountId,
+        /// The stack that would create it.
         stack: String,
     },
     /// A template is larger than CloudFormation takes in a request.
-    TemplateTooLarge { stack: String, bytes: usize },
+    TemplateTooLarge {
+        /// The stack whose template it is.
+        stack: String,
+        /// The template's size, compact.
+        bytes: usize,
+    },
     /// A pipeline lists an account for a target by organizational unit that the unit does not
     /// hold now: its stage would be missing.
     UnitAccountMissing {
+        /// The pipeline that lists the account.
         pipeline: String,
+        /// The target by organizational unit it lists it for.
         target: String,
+        /// The account the unit does not hold.
         account: AccountId,
     },
     /// A document (a policy) or count of a stack is over AWS's limit.
     LimitExceeded {
+        /// Which document, how large, and its limit.
         measure: crate::templates::limits::Measure,
+        /// What the user can do about it.
         way_out: String,
     },
 }
@@ -381,7 +446,9 @@ impl fmt::Display for Finding {
 pub struct Deployed {
     /// Stacks of this foundation (by tag or by name), with their place.
     pub stacks: Vec<DeployedStack>,
+    /// Problems found while reading that would make apply fail.
     pub findings: Vec<Finding>,
+    /// Buckets with plinth's names that no stack holds.
     pub orphan_buckets: Vec<OrphanBucket>,
     /// Target accounts an earlier topology had and this one does not: their deploy stacks are
     /// out of plinth's reach, since the topology no longer says how to reach those accounts.
@@ -396,6 +463,7 @@ pub struct Deployed {
 }
 
 impl Deployed {
+    /// The stack at a spec's place and name, unless it is deleted.
     pub fn find(&self, spec: &StackSpec) -> Option<&DeployedStack> {
         self.stacks.iter().find(|s| {
             !s.summary.is_deleted()
