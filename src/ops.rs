@@ -3,6 +3,8 @@
 //! plan out. Each command parses its flags and makes one of these calls; what a person sees is
 //! drawn by [`crate::output`]. This is where the pure core meets files and AWS.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,24 +24,38 @@ use crate::topology::{self, Diagnostic, Topology};
 /// Why a topology file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The file could not be read.
     #[error("cannot read the topology file {path}")]
     Read {
+        /// The file, as the user named it.
         path: String,
+        /// Why.
         source: std::io::Error,
     },
+    /// The file is not UTF-8 text.
     #[error("the topology file {path} is not UTF-8 text (invalid byte at offset {offset})")]
-    NotUtf8 { path: String, offset: usize },
+    NotUtf8 {
+        /// The file, as the user named it.
+        path: String,
+        /// Where the first byte that is not UTF-8 is.
+        offset: usize,
+    },
     /// The text has problems; each is a located diagnostic.
     #[error("{path} has {} problem{}; nothing was sent to AWS", errors.len(), if errors.len() == 1 { "" } else { "s" })]
     Invalid {
+        /// The file, as the user named it.
         path: String,
+        /// The file's text, which the diagnostics point into.
         text: String,
+        /// The problems that make it invalid.
         errors: Vec<Diagnostic>,
+        /// What is worth knowing but valid.
         warnings: Vec<Diagnostic>,
     },
 }
 
 impl LoadError {
+    /// What the user can do about it, when there is something to say.
     pub fn hint(&self) -> Option<String> {
         match self {
             LoadError::Read { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
@@ -56,9 +72,13 @@ impl LoadError {
 /// A valid topology with the text it came from, for views that point into it.
 #[derive(Debug)]
 pub struct Loaded {
+    /// The validated topology.
     pub topology: Topology,
+    /// The file, as the user named it.
     pub path: String,
+    /// The file's text, which the warnings point into.
     pub text: String,
+    /// What validation found worth knowing (a powerful managed policy, say).
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -104,9 +124,11 @@ pub fn limit_findings(topology: &Topology) -> Vec<plan::Finding> {
 pub struct RenderedSet {
     /// File name and canonical JSON text of each template, in wave order.
     pub templates: Vec<(String, String)>,
+    /// Each template's stack, account, region, pass, tags and placeholders (`manifest.json`).
     pub manifest: Value,
 }
 
+/// Every (stack, pass) template of a fresh apply of the topology, and their manifest.
 pub fn render_all(topology: &Topology) -> RenderedSet {
     let graph = fresh_graph(topology);
     let mut templates = Vec::new();
@@ -139,10 +161,13 @@ fn template_file_name(node: &RenderedNode) -> String {
     )
 }
 
+/// A file plinth could not write.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {path}")]
 pub struct WriteError {
+    /// The file.
     pub path: String,
+    /// Why.
     pub source: std::io::Error,
 }
 
@@ -167,18 +192,27 @@ pub fn write_rendered(set: &RenderedSet, folder: &Path) -> Result<(), WriteError
 /// How much reading AWS took.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReadStats {
+    /// Stacks of the foundation found.
     pub stacks: usize,
+    /// Accounts read.
     pub accounts: usize,
+    /// Regions read.
     pub regions: usize,
+    /// AWS API calls made.
     pub calls: u64,
+    /// Wall-clock seconds the reads took.
     pub seconds: f64,
 }
 
 /// A plan with the snapshot it was made from and the clients that read it.
 pub struct Planned {
+    /// The plan.
     pub plan: Plan,
+    /// What was deployed when it was made, to check a saved plan against.
     pub deployed: Deployed,
+    /// The clients that read it, which apply goes on with.
     pub cloud: Arc<dyn Cloud>,
+    /// How much the reads took.
     pub stats: ReadStats,
 }
 
@@ -262,41 +296,60 @@ pub async fn plan_with(
 /// Why a saved plan cannot be applied.
 #[derive(Debug, thiserror::Error)]
 pub enum SavedPlanError {
+    /// The plan is a destroy plan, or of another foundation.
     #[error(
         "the saved plan is a {mode:?} plan of foundation `{foundation}`, not an apply plan of `{expected}`"
     )]
     Mismatch {
+        /// The saved plan's mode.
         mode: Mode,
+        /// The foundation the saved plan is of.
         foundation: String,
+        /// The topology's foundation.
         expected: String,
     },
+    /// What is deployed changed since the plan was made.
     #[error("what is deployed changed since the plan was saved; nothing was changed:\n  {}", .changes.join("\n  "))]
-    Stale { changes: Vec<String> },
+    Stale {
+        /// One line per stack that changed: where, what it was, what it is.
+        changes: Vec<String>,
+    },
+    /// The plan file could not be read.
     #[error("cannot read the plan file {path}")]
     Read {
+        /// The file, as the user named it.
         path: String,
+        /// Why.
         source: std::io::Error,
     },
+    /// The file is damaged, or not a plan.
     #[error("{path} is not a plan plinth can read: it is damaged, or not a plan ({written_by})")]
     Parse {
+        /// The file, as the user named it.
         path: String,
         /// Which plinth wrote it, as far as the file says.
         written_by: String,
+        /// Where the JSON is damaged or not a plan.
         source: serde_json::Error,
     },
+    /// The plan was made by another plinth version, or is in another plan format.
     #[error(
         "{path} was saved by {written_by} (plan format {format}); this is plinth {} (plan format {}), which applies and shows only plans of its own version",
         crate::plan::PLINTH_VERSION,
         crate::plan::PLAN_FORMAT_VERSION
     )]
     Version {
+        /// The file, as the user named it.
         path: String,
+        /// The plinth that wrote it.
         written_by: String,
+        /// The plan format it is in.
         format: String,
     },
 }
 
 impl SavedPlanError {
+    /// What the user can do about it, when there is something to say.
     pub fn hint(&self) -> Option<String> {
         match self {
             SavedPlanError::Stale { .. } => {
@@ -315,6 +368,8 @@ impl SavedPlanError {
     }
 }
 
+/// Reads a plan saved by `plinth plan --out`, refusing one of another plinth version or plan
+/// format, and a damaged one.
 pub fn load_plan(path: &Path) -> Result<Plan, SavedPlanError> {
     let shown = path.display().to_string();
     let text = fs_err::read_to_string(path).map_err(|source| SavedPlanError::Read {
@@ -357,6 +412,7 @@ pub fn load_plan(path: &Path) -> Result<Plan, SavedPlanError> {
     })
 }
 
+/// Saves a plan as JSON, for `plinth apply FILE` and `plinth show FILE`.
 pub fn save_plan(path: &Path, plan: &Plan) -> Result<(), WriteError> {
     fs_err::write(path, plan.to_json()).map_err(|source| WriteError {
         path: path.display().to_string(),
@@ -387,13 +443,16 @@ pub fn accept_saved(
 
 /// How a run of the executor ended, with destroy's removal of buckets left outside any stack.
 pub struct Executed {
+    /// What happened to each change.
     pub outcome: Outcome,
+    /// Destroy's removal of buckets outside any stack, when it failed.
     pub orphan_error: Option<OrphanBucketError>,
     /// Writing the record of the StackSets' accounts, when it failed.
     pub record_error: Option<crate::aws::AwsError>,
 }
 
 impl Executed {
+    /// Whether every change, and what followed them, succeeded.
     pub fn succeeded(&self) -> bool {
         self.outcome.succeeded() && self.orphan_error.is_none() && self.record_error.is_none()
     }
