@@ -4,6 +4,8 @@
 //! per-account credentials from the topology, and the SDK's standard retry mode (throttling is
 //! retried by the SDK, never read as "missing" or "failed").
 
+#![warn(missing_docs)]
+
 mod errors;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;
@@ -36,8 +38,11 @@ use crate::topology::{AccountId, Region};
 /// An AWS call that failed, flattened from the SDK's error: which call, AWS's code and message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct AwsError {
+    /// The API call, as AWS names it (`UpdateStack`).
     pub operation: &'static str,
+    /// AWS's error code; `None` when no answer came (a transport failure).
     pub code: Option<String>,
+    /// AWS's message, or the chain of causes when no answer came.
     pub message: String,
 }
 
@@ -105,6 +110,7 @@ impl AwsError {
         self.code.as_deref() == Some("NoSuchBucket")
     }
 
+    /// An error of `operation` with AWS's code and message.
     pub fn new(operation: &'static str, code: Option<&str>, message: impl Into<String>) -> Self {
         Self {
             operation,
@@ -114,6 +120,7 @@ impl AwsError {
     }
 }
 
+/// The answer of an AWS call.
 pub type AwsResult<T> = Result<T, AwsError>;
 
 /// The failed events with a reason of a stack's latest operation, newest first (at most ten),
@@ -147,35 +154,51 @@ pub fn names_invisible_principal(text: &str) -> bool {
 /// What to create or update a stack with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackRequest {
+    /// The stack's name.
     pub name: String,
     /// The template; sent as `TemplateBody` unless `template_url` is set.
     pub template_body: String,
     /// Where the same template was uploaded, for a template over the `TemplateBody` limit.
     pub template_url: Option<String>,
+    /// Parameter values, the upstream stacks' outputs among them.
     pub parameters: BTreeMap<String, String>,
+    /// The stack-level tags, which name the foundation and the stack's kind.
     pub tags: BTreeMap<String, String>,
 }
 
 /// Whether an update started, or CloudFormation found nothing to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdateOutcome {
+    /// The update started: wait for it.
     Started,
+    /// The stack already holds the request: nothing to wait for.
     NoChanges,
 }
 
+/// One event of a stack: what happened to one of its resources (or to the stack itself), which
+/// explains a failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackEvent {
+    /// When it happened, as CloudFormation writes it.
     pub timestamp: String,
+    /// The resource's logical id (the stack's name for the stack's own events).
     pub logical_id: String,
+    /// The resource's type.
     pub resource_type: String,
+    /// The resource's status (`CREATE_FAILED`).
     pub status: String,
+    /// Why, when CloudFormation says.
     pub reason: Option<String>,
 }
 
+/// One resource of a stack: how the template names it and what AWS calls it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackResource {
+    /// The template's name for it.
     pub logical_id: String,
+    /// The service's name or id for it; `None` until it is created.
     pub physical_id: Option<String>,
+    /// The resource's type.
     pub resource_type: String,
 }
 
@@ -186,32 +209,41 @@ pub trait CloudFormation: Send + Sync {
     async fn list_stacks(&self) -> AwsResult<Vec<StackSummary>>;
     /// One stack by name or id; `None` when it does not exist.
     async fn describe_stack(&self, name_or_id: &str) -> AwsResult<Option<StackSummary>>;
+    /// The template the stack holds, as it was sent.
     async fn get_template(&self, name_or_id: &str) -> AwsResult<String>;
     /// Returns the stack id.
     async fn create_stack(&self, request: &StackRequest) -> AwsResult<String>;
+    /// Starts an update; CloudFormation may find nothing to do.
     async fn update_stack(&self, request: &StackRequest) -> AwsResult<UpdateOutcome>;
+    /// Starts a delete.
     async fn delete_stack(&self, name_or_id: &str) -> AwsResult<()>;
+    /// Resumes the rollback of a stack in `UPDATE_ROLLBACK_FAILED`.
     async fn continue_update_rollback(&self, name_or_id: &str) -> AwsResult<()>;
     /// The most recent events, newest first.
     async fn stack_events(&self, name_or_id: &str) -> AwsResult<Vec<StackEvent>>;
+    /// The stack's resources, for drift reads and bucket emptying.
     async fn stack_resources(&self, name_or_id: &str) -> AwsResult<Vec<StackResource>>;
 }
 
 /// Who holds a bucket name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BucketOwner {
+    /// The name is free.
     Nobody,
     /// The account that asked.
     ThisAccount,
+    /// Another account: the name cannot be had.
     Someone,
 }
 
 /// S3 as seen from one account; bucket operations go to the bucket's own region.
 #[async_trait]
 pub trait S3: Send + Sync {
+    /// Who holds the bucket name.
     async fn bucket_owner(&self, bucket: &str) -> AwsResult<BucketOwner>;
     /// Deletes every object version and delete marker; returns how many were deleted.
     async fn empty_bucket(&self, bucket: &str, region: &Region) -> AwsResult<u64>;
+    /// Deletes an empty bucket.
     async fn delete_bucket(&self, bucket: &str, region: &Region) -> AwsResult<()>;
     /// Writes an object encrypted with the bucket's default KMS key, named in the request: the
     /// foundation's bucket policies refuse uploads that do not name the bucket's own key.
@@ -235,8 +267,10 @@ pub trait S3: Send + Sync {
     async fn repair(&self, region: &Region, repair: &Repair) -> AwsResult<()>;
 }
 
+/// IAM of one account.
 #[async_trait]
 pub trait Iam: Send + Sync {
+    /// Whether a role of this name exists.
     async fn role_exists(&self, name: &str) -> AwsResult<bool>;
     /// Trust, inline and managed policies, boundary; `None` when the role does not exist.
     async fn read_role(&self, name: &str) -> AwsResult<Option<LiveRole>>;
@@ -247,13 +281,18 @@ pub trait Iam: Send + Sync {
 /// The deletion state of a KMS key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyDeletion {
+    /// Scheduled for deletion, for good at this date.
     PendingUntil(String),
+    /// Deleted already.
     Gone,
+    /// Not scheduled for deletion.
     Active,
 }
 
+/// KMS of one account and region.
 #[async_trait]
 pub trait Kms: Send + Sync {
+    /// Whether and when the key is deleted.
     async fn key_deletion(&self, key_id: &str) -> AwsResult<KeyDeletion>;
     /// Policy, rotation and state; `None` when the key does not exist.
     async fn read_key(&self, key_id: &str) -> AwsResult<Option<LiveKey>>;
@@ -263,6 +302,7 @@ pub trait Kms: Send + Sync {
     async fn repair(&self, repair: &Repair) -> AwsResult<()>;
 }
 
+/// Lambda of one account and region.
 #[async_trait]
 pub trait Lambda: Send + Sync {
     /// Runtime, handler, timeout, memory and role, and the hash of the code (base64 SHA-256) of
@@ -275,6 +315,7 @@ pub trait Lambda: Send + Sync {
     async fn repair(&self, repair: &Repair) -> AwsResult<()>;
 }
 
+/// CloudWatch Logs of one account and region.
 #[async_trait]
 pub trait Logs: Send + Sync {
     /// The log group's retention; `None` when the log group does not exist.
@@ -283,6 +324,7 @@ pub trait Logs: Send + Sync {
     async fn repair(&self, repair: &Repair) -> AwsResult<()>;
 }
 
+/// CodePipeline of one account and region.
 #[async_trait]
 pub trait CodePipeline: Send + Sync {
     /// The pipeline's definition; `None` when the pipeline does not exist.
@@ -291,6 +333,7 @@ pub trait CodePipeline: Send + Sync {
     async fn repair(&self, repair: &Repair) -> AwsResult<()>;
 }
 
+/// STS with one account's credentials.
 #[async_trait]
 pub trait Sts: Send + Sync {
     /// The account the credentials act in.
@@ -309,22 +352,31 @@ pub trait Organizations: Send + Sync {
 /// Clients per account and region. Asking for an account the cloud has no credentials for is
 /// an error (code [`UNKNOWN_ACCOUNT`]), never another account's clients.
 pub trait Cloud: Send + Sync {
+    /// CloudFormation in an account and region.
     fn cloudformation(
         &self,
         account: &AccountId,
         region: &Region,
     ) -> AwsResult<Arc<dyn CloudFormation>>;
+    /// S3 as an account sees it.
     fn s3(&self, account: &AccountId) -> AwsResult<Arc<dyn S3>>;
+    /// IAM of an account.
     fn iam(&self, account: &AccountId) -> AwsResult<Arc<dyn Iam>>;
+    /// KMS in an account and region.
     fn kms(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Kms>>;
+    /// Lambda in an account and region.
     fn lambda(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Lambda>>;
+    /// CodePipeline in an account and region.
     fn codepipeline(
         &self,
         account: &AccountId,
         region: &Region,
     ) -> AwsResult<Arc<dyn CodePipeline>>;
+    /// CloudWatch Logs in an account and region.
     fn logs(&self, account: &AccountId, region: &Region) -> AwsResult<Arc<dyn Logs>>;
+    /// STS with an account's credentials, to confirm whose they are.
     fn sts(&self, account: &AccountId) -> AwsResult<Arc<dyn Sts>>;
+    /// AWS Organizations through the organization account.
     fn organizations(&self, account: &AccountId) -> AwsResult<Arc<dyn Organizations>>;
     /// Service-managed StackSets, as the management account or (`delegated_admin`) a
     /// delegated administrator. A cloud without them answers an error for every account.

@@ -4,55 +4,85 @@
 use super::AwsError;
 use crate::topology::{AccountId, Credentials, OrganizationalUnitId, Region};
 
+/// Why a read of AWS failed; nothing was changed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error(
         "{who} declares account {declared}, but {credentials} acts in account {actual}; nothing was read or changed"
     )]
+    /// An account's credentials act in another account.
     IdentityMismatch {
+        /// The entries of the topology that name the account.
         who: String,
+        /// The account the topology names.
         declared: AccountId,
+        /// The account the credentials act in.
         actual: String,
+        /// The credentials used.
         credentials: Credentials,
     },
     #[error("cannot confirm the identity of account {account} ({who}) with {credentials}")]
+    /// An account's identity could not be confirmed.
     Identity {
+        /// The account.
         account: AccountId,
+        /// The entries of the topology that name it.
         who: String,
+        /// The credentials used.
         credentials: Credentials,
+        /// What AWS answered.
         source: AwsError,
     },
     #[error("cannot read the stacks of account {account} in {region}")]
+    /// An account and region's stacks could not be listed.
     Stacks {
+        /// The account.
         account: AccountId,
+        /// The region.
         region: Region,
+        /// What AWS answered.
         source: AwsError,
     },
     #[error("cannot read {stack} ({account} {region})")]
+    /// One stack (or StackSet) could not be read.
     Stack {
+        /// Its name.
         stack: String,
+        /// Its account.
         account: AccountId,
+        /// Its region.
         region: Region,
+        /// What AWS answered.
         source: AwsError,
     },
     #[error(
         "cannot read the accounts of organizational unit {unit} (target `{target}`) with account {account}"
     )]
+    /// A unit's accounts could not be read from AWS Organizations.
     Organization {
+        /// The target that names the unit.
         target: String,
+        /// The unit.
         unit: OrganizationalUnitId,
+        /// The organization account read through.
         account: AccountId,
+        /// What AWS answered.
         source: AwsError,
     },
     #[error("cannot check whether {what} is free in account {account}")]
+    /// Whether a name a stack needs is free could not be checked.
     Preflight {
+        /// The role or bucket.
         what: String,
+        /// The account checked.
         account: AccountId,
+        /// What AWS answered.
         source: AwsError,
     },
 }
 
 impl ReadError {
+    /// What the user can do about it, when there is something to say.
     pub fn hint(&self) -> Option<String> {
         match self {
             ReadError::IdentityMismatch { .. } => Some(

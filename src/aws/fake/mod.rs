@@ -45,8 +45,11 @@ pub use organizations::FakeOrganization;
 /// The operations a test can make fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
+    /// CreateStack: the stack ends in `ROLLBACK_COMPLETE`.
     Create,
+    /// UpdateStack: the stack rolls back to `UPDATE_ROLLBACK_COMPLETE`.
     Update,
+    /// DeleteStack: the stack ends in `DELETE_FAILED`.
     Delete,
     /// The rollback of a failed update fails too (`UPDATE_ROLLBACK_FAILED`).
     UpdateRollback,
@@ -128,6 +131,7 @@ pub struct FakeCloud {
 }
 
 impl FakeCloud {
+    /// An empty cloud whose stack operations each take `latency`.
     pub fn new(latency: Duration) -> Self {
         Self {
             state: Arc::new(Mutex::new(State::default())),
@@ -173,6 +177,8 @@ impl FakeCloud {
         self.lock().lists_deleted = true;
     }
 
+    /// The next `count` calls to CloudFormation, S3, IAM, KMS, Lambda, Logs or CodePipeline are
+    /// refused with the service's throttling error.
     pub fn throttle(&self, count: u32) {
         self.lock().throttled = count;
     }
@@ -206,6 +212,7 @@ impl FakeCloud {
         self.lock().buckets.get(bucket).map(|b| b.objects)
     }
 
+    /// Every bucket that exists, in any account.
     pub fn bucket_names(&self) -> Vec<String> {
         self.lock().buckets.keys().cloned().collect()
     }
