@@ -39,11 +39,13 @@ pub struct Cancel {
 }
 
 impl Cancel {
+    /// Stops new work: no change starts after this.
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::SeqCst);
         self.notify.notify_waiters();
     }
 
+    /// Whether the run was cancelled.
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::SeqCst)
     }
@@ -60,7 +62,9 @@ impl Cancel {
 /// What happened to one change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChangeResult {
+    /// It did what the plan said (or found nothing to do).
     Succeeded,
+    /// It failed, with why and the events that explain it.
     Failed(ChangeError),
     /// Not started: the named change it waits for failed or was skipped.
     Skipped(usize),
@@ -68,35 +72,45 @@ pub enum ChangeResult {
     NotStarted,
 }
 
+/// How a run ended: what happened to each change of the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// One result per change, in the plan's order.
     pub results: Vec<ChangeResult>,
+    /// Whether Ctrl-C stopped new work.
     pub interrupted: bool,
 }
 
 impl Outcome {
+    /// Whether every change succeeded and nothing interrupted the run.
     pub fn succeeded(&self) -> bool {
         !self.interrupted && self.results.iter().all(|r| *r == ChangeResult::Succeeded)
     }
 
+    /// How many results `pick` chooses.
     pub fn count(&self, pick: impl Fn(&ChangeResult) -> bool) -> usize {
         self.results.iter().filter(|r| pick(r)).count()
     }
 }
 
+/// Carries out a plan's changes as their waits allow, under its bounds.
 pub struct Executor {
+    /// The clients every change uses.
     pub cloud: Arc<dyn Cloud>,
+    /// Where the events go.
     pub reporter: Arc<dyn Reporter>,
     /// How many changes run at once in one account and region: CloudFormation's API limits
     /// are per account and region.
     pub per_region: usize,
     /// How many changes run at once in all: a guard, not the usual bound.
     pub parallelism: usize,
+    /// The delays between polls of a stack or operation in progress.
     pub backoff: Backoff,
     /// How long a change waits for a stack that CloudFormation is changing.
     pub wait_timeout: Duration,
     /// How long a change refused for a principal IAM has not yet propagated is tried again.
     pub propagation_timeout: Duration,
+    /// Raised to stop starting new changes.
     pub cancel: Arc<Cancel>,
 }
 
@@ -302,7 +316,9 @@ impl Executor {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("bucket {bucket}: {error}")]
 pub struct OrphanBucketError {
+    /// The bucket.
     pub bucket: String,
+    /// What AWS answered.
     pub error: AwsError,
 }
 

@@ -10,8 +10,11 @@ use std::time::Duration;
 /// its top fifth so that many waiters do not poll in step.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
+    /// The delay before the first poll.
     pub initial: Duration,
+    /// How much each delay grows over the one before.
     pub factor: f64,
+    /// The longest delay.
     pub max: Duration,
 }
 

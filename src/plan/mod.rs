@@ -36,11 +36,15 @@ pub const TEMPLATE_URL_LIMIT: usize = 1_000_000;
 /// A template over the `TemplateBody` limit, uploaded before its change and passed by URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateUpload {
+    /// The build account, which owns the bucket and makes the call.
     pub account: crate::topology::AccountId,
     /// The bucket's region.
     pub region: crate::topology::Region,
+    /// The build bucket.
     pub bucket: String,
+    /// The object's key, one per stack and pass.
     pub key: String,
+    /// The object's URL, as CloudFormation's `TemplateURL` takes it.
     pub url: String,
 }
 
@@ -50,21 +54,27 @@ pub const PLAN_FORMAT_VERSION: u32 = 1;
 /// The version of plinth, as a saved plan records it.
 pub const PLINTH_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// What happens to one (stack, pass).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// Create the stack.
     Create,
+    /// Update the stack to the planned template, parameters and tags.
     Update,
     /// Delete a stack that cannot be updated (a failed create) and create it again.
     Replace,
+    /// Delete the stack.
     Delete,
     /// CloudFormation is changing the stack now (another run, or one that was interrupted):
     /// wait for it to settle, then re-read it and update it if it still differs.
     Wait,
+    /// Leave the stack as it is (its drift, if any, is still repaired).
     NoChange,
 }
 
 impl Action {
+    /// The action in words, as the plan shows it.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Create => "create",
@@ -80,9 +90,11 @@ impl Action {
 /// A template parameter: known now, or filled at apply time from an upstream stack's output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedParameter {
+    /// The template's parameter.
     pub name: String,
     /// `None` until the upstream stack exists: "known after apply".
     pub value: Option<String>,
+    /// The upstream stack and output it comes from.
     pub from: Placeholder,
 }
 
@@ -98,6 +110,7 @@ pub struct Diff {
 }
 
 impl Diff {
+    /// Whether nothing differs.
     pub fn is_empty(&self) -> bool {
         self.template.is_empty() && self.parameters.is_empty() && self.tags.is_empty()
     }
@@ -106,9 +119,13 @@ impl Diff {
 /// One step of a plan: a (stack, pass) and what happens to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
+    /// The stack, its name and place.
     pub stack: StackSpec,
+    /// The pass of the stack (1, or 2 for what names resources of a later wave).
     pub pass: u32,
+    /// The wave it runs in: every change of a wave can run at once.
     pub wave: u32,
+    /// What happens to it.
     pub action: Action,
     /// Why, when it is not obvious (a replace, a second pass, a delete).
     pub reason: Option<String>,
@@ -118,8 +135,11 @@ pub struct Change {
     pub stack_id: Option<String>,
     /// The template to send (canonical JSON); absent for deletes and no-ops.
     pub template: Option<String>,
+    /// The template's parameters, with their values or where they come from.
     pub parameters: Vec<PlannedParameter>,
+    /// The stack-level tags to send.
     pub tags: BTreeMap<String, String>,
+    /// What an update changes; `None` for a create, a delete or no change.
     pub diff: Option<Diff>,
     /// For a template over the `TemplateBody` limit: where apply uploads it.
     #[serde(default)]
@@ -147,15 +167,21 @@ impl Change {
     }
 }
 
+/// How many stacks each action touches (a stack with two passes counts once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Summary {
+    /// Stacks to create.
     pub create: usize,
+    /// Stacks to update.
     pub update: usize,
+    /// Stacks to delete and create again.
     pub replace: usize,
+    /// Stacks to delete.
     pub delete: usize,
     /// Stacks CloudFormation is changing now, which apply waits for.
     #[serde(default)]
     pub wait: usize,
+    /// Stacks that stay as they are.
     pub unchanged: usize,
     /// Resource properties that differ from their templates (counted with the stacks above).
     #[serde(default)]
@@ -163,6 +189,7 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Whether apply would do anything: a stack to change, wait for, or repair.
     pub fn has_changes(&self) -> bool {
         self.create + self.update + self.replace + self.delete + self.wait + self.drifted > 0
     }
@@ -172,20 +199,27 @@ impl Summary {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
+    /// Converge the foundation to the topology.
     Apply,
+    /// Remove everything of the foundation.
     Destroy,
 }
 
+/// What apply or destroy will do, stack by stack, with everything a reviewer needs to judge it.
 #[must_use]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
+    /// The version of this JSON form ([`PLAN_FORMAT_VERSION`]).
     pub format_version: u32,
     /// The version of plinth that made the plan: a saved plan is applied and shown only by the
     /// same version, whose templates and rules it holds.
     #[serde(default)]
     pub plinth_version: String,
+    /// Whether it converges or destroys.
     pub mode: Mode,
+    /// The foundation's name.
     pub foundation: String,
+    /// Every (stack, pass) and what happens to it, in graph order.
     pub changes: Vec<Change>,
     /// Buckets with plinth's names that no stack holds (left by a failed setup); destroy empties
     /// and deletes them.
@@ -201,6 +235,7 @@ pub struct Plan {
     /// What each stack looked like when planned: `account/region/name` to `status@changed_at`
     /// (or `absent`). Applying a saved plan refuses when these no longer match.
     pub fingerprints: BTreeMap<String, String>,
+    /// The counts of the summary line.
     pub summary: Summary,
     /// Whether the plan destroys a key, a bucket or a deploy role: `apply --yes` and
     /// `destroy --yes` then need `--allow-destructive`.
@@ -220,10 +255,14 @@ pub struct Plan {
     pub record: Option<units::RecordWrite>,
 }
 
+/// A bucket with one of plinth's names that no stack holds.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct OrphanBucket {
+    /// The account that holds it.
     pub account: crate::topology::AccountId,
+    /// Its region.
     pub region: crate::topology::Region,
+    /// Its name.
     pub bucket: String,
 }
 
@@ -265,6 +304,7 @@ impl Plan {
         s
     }
 
+    /// `Plan: N to create, N to update, … N unchanged.`, as the views end with it.
     pub fn summary_line(&self) -> String {
         let s = &self.summary;
         let replace = if s.replace > 0 {
@@ -288,11 +328,13 @@ impl Plan {
         )
     }
 
+    /// The plan as its JSON document (docs/plan-json.md).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self)
             .expect("a plan of strings, numbers and JSON values serialises")
     }
 
+    /// A plan from its JSON document.
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(text)
     }
