@@ -25,14 +25,21 @@ pub const STACK_TAG: &str = "plinth:stack";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StackKind {
+    /// The build account's stack in the build region: build bucket, artifact bucket and key, and
+    /// the sync function.
     Primary,
+    /// The build account's stack in each other region: its artifact bucket and key.
     Regional,
+    /// A target account's deploy roles.
     Deploy,
+    /// A pipeline of the build account.
     Pipeline,
+    /// The StackSet that holds the deploy roles of a target by organizational unit.
     StackSet,
 }
 
 impl StackKind {
+    /// The kind as the `plinth:stack` tag writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             StackKind::Primary => "primary",
@@ -43,6 +50,7 @@ impl StackKind {
         }
     }
 
+    /// The kind a `plinth:stack` tag names; `None` for a value plinth does not write.
     pub fn parse(text: &str) -> Option<Self> {
         [
             StackKind::Primary,
@@ -60,19 +68,27 @@ impl StackKind {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StackKey {
+    /// The primary stack (one per foundation).
     Primary,
+    /// The regional stack of a region other than the build region.
     Regional {
+        /// Its region.
         region: Region,
     },
+    /// The deploy stack of a target account.
     Deploy {
+        /// Its account.
         account: AccountId,
     },
+    /// The stack of a pipeline.
     Pipeline {
+        /// The pipeline's name in the topology.
         pipeline: String,
     },
     /// The service-managed StackSet (in the organization account) that holds the deploy stack of
     /// every account of a target by organizational unit.
     StackSet {
+        /// The target's name.
         target: String,
     },
 }
@@ -145,6 +161,7 @@ impl StackKey {
         .any(|kind| StackKey::recognise(foundation, kind, name, &account, &region).is_some())
     }
 
+    /// The stack's kind.
     pub fn kind(&self) -> StackKind {
         match self {
             StackKey::Primary => StackKind::Primary,
@@ -159,9 +176,13 @@ impl StackKey {
 /// A stack with its name and place.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackSpec {
+    /// Which stack of the foundation it is.
     pub key: StackKey,
+    /// Its name, as CloudFormation knows it.
     pub name: String,
+    /// The account it lives in.
     pub account: AccountId,
+    /// The region it lives in.
     pub region: Region,
 }
 
@@ -256,11 +277,14 @@ pub fn tags(topology: &Topology, key: &StackKey) -> BTreeMap<String, String> {
 /// The kinds of bucket plinth creates; part of the bucket name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BucketKind {
+    /// The bucket of pipeline sources, in the build region.
     Build,
+    /// A region's artifact bucket.
     Artifacts,
 }
 
 impl BucketKind {
+    /// The kind as the bucket's name writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             BucketKind::Build => "build",
@@ -272,6 +296,7 @@ impl BucketKind {
 /// Every name plinth derives from the topology. Deterministic, so that a plan can show names
 /// before they exist and destroy can find what an interrupted run left behind.
 impl Topology {
+    /// A bucket's name: unique to the foundation, the kind, the account and the region.
     pub fn bucket_name(&self, kind: BucketKind, account: &AccountId, region: &Region) -> String {
         format!("{}-{}-{account}-{region}", self.name, kind.as_str())
     }
@@ -281,10 +306,12 @@ impl Topology {
         self.bucket_name(BucketKind::Artifacts, &self.build.account, region)
     }
 
+    /// The build bucket, where pipeline sources and large templates go.
     pub fn build_bucket(&self) -> String {
         self.bucket_name(BucketKind::Build, &self.build.account, &self.build.region)
     }
 
+    /// The alias of every region's artifact key.
     pub fn key_alias(&self) -> String {
         format!("alias/{}-artifacts", self.name)
     }
@@ -299,6 +326,7 @@ impl Topology {
         format!("{}-cloudformation", self.name)
     }
 
+    /// The function that copies artifacts to the other regions.
     pub fn sync_function_name(&self) -> String {
         format!("{}-artifact-sync", self.name)
     }
@@ -340,7 +368,9 @@ pub fn object_url(bucket: &str, region: &Region, key: &str) -> String {
 /// A resource a stack creates under a fixed name, which must be free before the stack is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OwnedName {
+    /// An IAM role of the stack's account.
     Role(String),
+    /// A bucket (names are global).
     Bucket(String),
 }
 
@@ -384,6 +414,7 @@ pub fn deploy_roles_holder(topology: &Topology, account: &AccountId) -> StackKey
 /// What one pipeline reaches: its targets, their accounts, and its regions.
 #[derive(Debug, Clone)]
 pub struct PipelineReach<'t> {
+    /// The pipeline's targets, in stage order.
     pub targets: Vec<&'t Target>,
     /// The target accounts, in order of first appearance.
     pub accounts: Vec<AccountId>,

@@ -46,10 +46,14 @@ impl fmt::Display for Credentials {
     }
 }
 
+/// The build account: where the pipelines, the build bucket and the artifact buckets live.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Build {
+    /// The account.
     pub account: AccountId,
+    /// The build region: the primary stack's and the pipelines'.
     pub region: Region,
+    /// How plinth reaches the account.
     pub credentials: Credentials,
     /// Days after which noncurrent versions in the build bucket expire.
     pub noncurrent_version_expiration_days: u32,
@@ -57,11 +61,16 @@ pub struct Build {
     pub artifact_noncurrent_version_expiration_days: u32,
 }
 
+/// An environment pipelines deploy to: one account and its regions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Target {
+    /// The name pipelines give it (and their stages take).
     pub name: String,
+    /// The account.
     pub account: AccountId,
+    /// The regions its application stacks are deployed to.
     pub regions: Vec<Region>,
+    /// How plinth reaches the account.
     pub credentials: Credentials,
     /// Managed policies attached to the target's CloudFormation execution role.
     pub policies: Vec<String>,
@@ -80,25 +89,34 @@ pub struct Target {
 /// is read from AWS Organizations when plinth plans ([`Topology::resolve`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UnitTarget {
+    /// The target's name; its accounts' targets are named `NAME-ACCOUNT`.
     pub name: String,
+    /// The organizational unit (or root).
     pub unit: OrganizationalUnitId,
     /// Accounts of the unit that are not targets.
     pub exclude: Vec<AccountId>,
+    /// The regions its accounts' application stacks are deployed to.
     pub regions: Vec<Region>,
     /// The role assumed in each account, with `{account}` where its id goes.
     pub role_arn: String,
+    /// Managed policies for each account's CloudFormation role.
     pub policies: Vec<String>,
+    /// The permissions boundary of each account's CloudFormation role.
     pub permissions_boundary: Option<String>,
+    /// A manual approval before each account's change sets execute.
     pub approval: bool,
 }
 
 /// Where plinth reads the organization: its management account or a delegated administrator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Organization {
+    /// The management account or a delegated administrator.
     pub account: AccountId,
+    /// How plinth reaches it.
     pub credentials: Credentials,
     /// How the deploy roles reach the accounts of the targets by organizational unit.
     pub deploy_roles: DeployRoles,
+    /// How StackSet operations run, with deploy roles by StackSet.
     pub stack_set: StackSetOptions,
 }
 
@@ -116,6 +134,7 @@ pub enum DeployRoles {
 }
 
 impl DeployRoles {
+    /// The value as the topology file writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             DeployRoles::Stacks => "stacks",
@@ -138,7 +157,9 @@ pub struct StackSetOptions {
 }
 
 impl StackSetOptions {
+    /// `max_concurrent_percentage` when the file does not say.
     pub const DEFAULT_MAX_CONCURRENT_PERCENTAGE: u32 = 25;
+    /// `failure_tolerance_percentage` when the file does not say.
     pub const DEFAULT_FAILURE_TOLERANCE_PERCENTAGE: u32 = 10;
 }
 
@@ -156,6 +177,7 @@ impl Default for StackSetOptions {
 /// unit a target names, every active account in it or in a unit below it.
 pub type Membership = BTreeMap<OrganizationalUnitId, BTreeSet<AccountId>>;
 
+/// How a pipeline's artifacts reach its other regions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ArtifactSync {
@@ -165,22 +187,30 @@ pub enum ArtifactSync {
     Native,
 }
 
+/// One input of a pipeline: an object of the build bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Source {
+    /// The artifact's name in the pipeline.
     pub name: String,
+    /// The object's key in the build bucket.
     pub key: String,
 }
 
+/// A pipeline that stands on the foundation: its sources and the targets it deploys to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pipeline {
+    /// Its name (part of the CodePipeline's and its stack's names).
     pub name: String,
+    /// The targets it deploys to, a stage each, in order.
     pub targets: Vec<String>,
     /// For a target of `targets` that names an organizational unit, the accounts of the unit
     /// this pipeline deploys to, one stage each. [`Topology::resolve`] replaces the unit's name
     /// in `targets` with the targets of these accounts.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub unit_accounts: BTreeMap<String, Vec<AccountId>>,
+    /// How its artifacts reach its other regions.
     pub artifact_sync: ArtifactSync,
+    /// Its inputs; the first starts its runs.
     pub sources: Vec<Source>,
     /// The application stack each target gets.
     pub stack: String,
@@ -191,10 +221,12 @@ pub struct Pipeline {
 /// A validated topology. Holding one means every rule of the file format held.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Topology {
+    /// The foundation's name, which prefixes every stack, role and bucket.
     pub name: FoundationName,
     /// With an organization, bucket and key policies grant the foundation's role names in any
     /// account of it, instead of listing every target account's roles.
     pub organization_id: Option<OrganizationId>,
+    /// The build account.
     pub build: Build,
     /// Targets by account; after [`Topology::resolve`], also one for each account of each unit.
     pub targets: Vec<Target>,
@@ -207,6 +239,7 @@ pub struct Topology {
     /// What the units held when [`Topology::resolve`] expanded them; `None` before.
     #[serde(skip)]
     pub membership: Option<Membership>,
+    /// The pipelines that stand on the foundation.
     pub pipelines: Vec<Pipeline>,
 }
 
@@ -391,11 +424,11 @@ impl Topology {
         !self.units.is_empty()
     }
 
+    /// The target of this name.
     pub fn target(&self, name: &str) -> Option<&Target> {
         self.targets.iter().find(|t| t.name == name)
     }
 
-    /// Managed policies for an account's CloudFormation role: the union over its targets.
     /// The permissions boundary of the account's CloudFormation role (validation makes every
     /// target of an account name the same one).
     pub fn account_boundary(&self, account: &AccountId) -> Option<&str> {
@@ -405,6 +438,7 @@ impl Topology {
             .and_then(|t| t.permissions_boundary.as_deref())
     }
 
+    /// Managed policies for an account's CloudFormation role: the union over its targets.
     pub fn account_policies(&self, account: &AccountId) -> Vec<String> {
         let set: BTreeSet<&String> = self
             .targets
