@@ -21,13 +21,21 @@ pub enum Cause {
     Aws(#[from] AwsError),
     /// The operation ran and the stack ended somewhere else than wanted.
     #[error("ended in {status}: {reason}")]
-    Ended { status: StackStatus, reason: String },
+    Ended {
+        /// Where the stack ended.
+        status: StackStatus,
+        /// Its failed resource's reason, or the stack's own.
+        reason: String,
+    },
     /// A delete that CloudFormation could not finish.
     #[error("{status}{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
     NotDeleted {
+        /// Where the stack ended (`DELETE_FAILED`).
         status: StackStatus,
+        /// Why, when CloudFormation says.
         reason: Option<String>,
     },
+    /// The stack was deleted by someone else while plinth waited for its operation.
     #[error("the stack disappeared while plinth waited for it")]
     Disappeared,
     /// A policy still named a principal the service could not see when the propagation window
@@ -37,14 +45,31 @@ pub enum Cause {
          of retries (--propagation-timeout); a role created moments ago can take longer to \
          propagate (raise the timeout), a deleted one never does: {reason}"
     )]
-    PropagationTimedOut { seconds: u64, reason: String },
+    PropagationTimedOut {
+        /// The window, `--propagation-timeout`.
+        seconds: u64,
+        /// The last refusal.
+        reason: String,
+    },
     /// The stack stayed in progress longer than `--wait-timeout`.
     #[error("still {status} after {minutes} minutes; plinth stopped waiting (--wait-timeout)")]
-    WaitTimedOut { status: StackStatus, minutes: u64 },
+    WaitTimedOut {
+        /// The status it was still in.
+        status: StackStatus,
+        /// The wait, `--wait-timeout`.
+        minutes: u64,
+    },
+    /// A parameter's upstream output does not exist (its stack failed or is gone).
     #[error(
         "parameter {parameter} needs output {output} of an upstream stack, which does not exist"
     )]
-    MissingOutput { parameter: String, output: String },
+    MissingOutput {
+        /// The template's parameter.
+        parameter: String,
+        /// The output it takes.
+        output: String,
+    },
+    /// A saved plan's change to create or update has no template (the file was edited).
     #[error("the plan holds no template for this change")]
     NoTemplate,
     /// A StackSet operation ended with instances that failed (each reported against its
@@ -53,16 +78,28 @@ pub enum Cause {
         "StackSet operation {operation} ended {status}: {failed} of {total} instance(s) failed ({accounts})"
     )]
     StackSetOperation {
+        /// The operation's id.
         operation: String,
+        /// How the operation ended.
         status: String,
+        /// How many instances failed.
         failed: usize,
+        /// How many instances the operation reached.
         total: usize,
+        /// The failed instances' accounts and regions.
         accounts: String,
     },
+    /// A saved plan's template is not JSON (the file was edited).
     #[error("the planned template is not JSON: {0}")]
     TemplateNotJson(String),
+    /// A bucket of a stack to delete could not be emptied.
     #[error("cannot empty bucket {bucket}: {error}")]
-    EmptyBucket { bucket: String, error: AwsError },
+    EmptyBucket {
+        /// The bucket.
+        bucket: String,
+        /// What S3 answered.
+        error: AwsError,
+    },
     /// A bug in plinth: the task carrying out the change panicked.
     #[error("internal error: {0}")]
     Panicked(String),
@@ -74,6 +111,7 @@ pub enum Cause {
 pub struct ChangeError {
     /// The change's label (stack, account, region, pass).
     pub stack: String,
+    /// Why it failed.
     pub cause: Cause,
     /// The failed resource events, newest first.
     pub events: Vec<StackEvent>,

@@ -28,9 +28,15 @@ pub enum Fragment {
     /// The artifact sync function and its role, which may read the primary artifacts (primary stack).
     Sync,
     /// The sync function's permission to write one region's artifact bucket with its key.
-    SyncTo { region: Region },
+    SyncTo {
+        /// The region written to.
+        region: Region,
+    },
     /// Artifact-bucket statements granting one target account's deploy roles.
-    Grants { account: AccountId },
+    Grants {
+        /// The account whose roles are granted.
+        account: AccountId,
+    },
 }
 
 /// Why one node must wait for another.
@@ -38,9 +44,15 @@ pub enum Fragment {
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Reason {
     /// A value from the other stack's outputs.
-    Data { output: String },
+    Data {
+        /// The output, with its region.
+        output: String,
+    },
     /// A principal (or a grant to it) that must exist before this stack names it.
-    Existence { principal: String },
+    Existence {
+        /// The principal, in words.
+        principal: String,
+    },
     /// The earlier pass of the same stack.
     EarlierPass,
 }
@@ -193,15 +205,20 @@ fn requirements(topology: &Topology, key: &StackKey, fragment: &Fragment) -> Vec
 /// One (stack, pass) of the graph.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Node {
+    /// The stack.
     pub stack: StackSpec,
+    /// The pass, from 1.
     pub pass: u32,
+    /// The wave it runs in, from 1: one more than the latest wave it waits for.
     pub wave: u32,
     /// The fragments this pass adds (the template of a pass holds those of every pass up to it).
     pub fragments: Vec<Fragment>,
 }
 
+/// Why one node waits for another: every reason, since one edge can carry several.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edge {
+    /// The reasons, in order.
     pub reasons: Vec<Reason>,
 }
 
@@ -347,14 +364,17 @@ impl StackGraph {
         StackGraph { graph }
     }
 
+    /// The node at an index.
     pub fn node(&self, index: NodeIndex) -> &Node {
         &self.graph[index]
     }
 
+    /// Every node's index.
     pub fn indices(&self) -> impl Iterator<Item = NodeIndex> + '_ {
         self.graph.node_indices()
     }
 
+    /// The nodes a node waits for.
     pub fn predecessors(&self, index: NodeIndex) -> Vec<NodeIndex> {
         let mut out: Vec<_> = self
             .graph
@@ -364,6 +384,7 @@ impl StackGraph {
         out
     }
 
+    /// Every edge: the node waited for, the node that waits, and why.
     pub fn edges(&self) -> Vec<(NodeIndex, NodeIndex, &Edge)> {
         use petgraph::visit::EdgeRef;
         self.graph
@@ -372,6 +393,7 @@ impl StackGraph {
             .collect()
     }
 
+    /// Whether no node waits for itself through others (it never does: a test holds it).
     pub fn is_acyclic(&self) -> bool {
         !petgraph::algo::is_cyclic_directed(&self.graph)
     }
@@ -385,6 +407,7 @@ impl StackGraph {
         by_wave.into_values().collect()
     }
 
+    /// The node of a stack's pass.
     pub fn find(&self, key: &StackKey, pass: u32) -> Option<NodeIndex> {
         self.graph
             .node_indices()

@@ -34,17 +34,24 @@ pub const INLINE_CODE_LIMIT: usize = 4096;
 /// A value that a template takes as a parameter and that a later step fills from a real output.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Placeholder {
+    /// The template's parameter.
     pub parameter: String,
+    /// The stack whose output fills it.
     pub stack: StackKey,
+    /// That output's name.
     pub output: String,
 }
 
 /// A template under construction and, once built, as rendered.
 #[derive(Debug, Clone, Default)]
 pub struct Template {
+    /// The template's `Description`.
     pub description: String,
+    /// Its parameters, each filled from an upstream stack's output.
     pub placeholders: Vec<Placeholder>,
+    /// Its resources by logical id.
     pub resources: BTreeMap<String, Value>,
+    /// Its outputs by name.
     pub outputs: BTreeMap<String, Value>,
 }
 
@@ -131,6 +138,8 @@ pub fn sorted_keys(value: &Value) -> Value {
     }
 }
 
+/// JSON with sorted keys, pretty and ending in a newline: the form plans diff and show, so that
+/// two equal templates are the same text.
 pub fn canonical_json(value: &Value) -> String {
     let mut text =
         serde_json::to_string_pretty(&sorted_keys(value)).expect("a JSON value serialises");
@@ -140,14 +149,23 @@ pub fn canonical_json(value: &Value) -> String {
 
 /// Output names that other stacks read.
 pub mod outputs {
+    /// The artifact key of a primary or regional stack, which deploy stacks and pipelines name.
     pub const ARTIFACT_KEY_ARN: &str = "ArtifactKeyArn";
+    /// The artifact bucket of a primary or regional stack.
     pub const ARTIFACT_BUCKET: &str = "ArtifactBucketName";
+    /// The build bucket, of the primary stack.
     pub const BUILD_BUCKET: &str = "BuildBucketName";
+    /// The sync function, of the primary stack, which pipelines invoke.
     pub const SYNC_FUNCTION_ARN: &str = "SyncFunctionArn";
+    /// The primary stack's record of the foundation's regions.
     pub const FOUNDATION_REGIONS: &str = "FoundationRegions";
+    /// The primary stack's record of the target accounts with deploy stacks.
     pub const FOUNDATION_ACCOUNTS: &str = "FoundationAccounts";
+    /// A deploy stack's pipeline role.
     pub const PIPELINE_ROLE_ARN: &str = "PipelineRoleArn";
+    /// A deploy stack's CloudFormation role.
     pub const CLOUDFORMATION_ROLE_ARN: &str = "CloudFormationRoleArn";
+    /// A pipeline stack's CodePipeline.
     pub const PIPELINE_NAME: &str = "PipelineName";
 }
 
@@ -186,10 +204,15 @@ pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) ->
 /// A (stack, pass) of the graph with its template.
 #[derive(Debug, Clone)]
 pub struct RenderedNode {
+    /// The stack.
     pub stack: StackSpec,
+    /// Its pass.
     pub pass: u32,
+    /// The wave the pass runs in.
     pub wave: u32,
+    /// The template of the pass: the fragments of every pass up to it.
     pub template: Template,
+    /// The stack-level tags.
     pub tags: BTreeMap<String, String>,
 }
 
