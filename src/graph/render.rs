@@ -39,6 +39,7 @@ impl StackGraph {
         out
     }
 
+    /// The graph in Graphviz's DOT: a cluster per wave, each edge labelled with its reasons.
     pub fn to_dot(&self) -> String {
         let mut out = String::from("digraph plinth {\n  rankdir=TB;\n  node [shape=box];\n");
         for (number, wave) in self.waves().iter().enumerate() {
@@ -76,6 +77,7 @@ impl StackGraph {
         out
     }
 
+    /// The graph as a Mermaid flowchart: a subgraph per wave, each edge labelled.
     pub fn to_mermaid(&self) -> String {
         let mut out = String::from("flowchart TD\n");
         for (number, wave) in self.waves().iter().enumerate() {
@@ -112,6 +114,7 @@ impl StackGraph {
         out
     }
 
+    /// The graph as JSON: its waves of (stack, pass) and its edges with their reasons.
     pub fn to_json(&self) -> serde_json::Value {
         let waves: Vec<_> = self
             .waves()

@@ -106,6 +106,7 @@ pub fn describe(style: &Style, event: &Event) -> Option<String> {
 
 /// One line per event on stderr.
 pub struct HumanView {
+    /// Colour or not.
     pub style: Style,
     /// Each line starts with the time it was written (UTC, to the second): for logs of runs
     /// nobody watches, such as CI.
@@ -151,6 +152,7 @@ pub struct ProgressView {
 }
 
 impl ProgressView {
+    /// A live view drawn with `style`.
     pub fn new(style: Style) -> Self {
         Self {
             style,

@@ -14,6 +14,7 @@ use std::io::{IsTerminal, Write};
 /// Styles for human output; plain text when colour is off.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
+    /// Whether text is painted with ANSI colours.
     pub color: bool,
 }
 
@@ -34,21 +35,27 @@ impl Style {
         }
     }
 
+    /// Text in bold: headings and summaries.
     pub fn bold(&self, text: &str) -> String {
         self.paint("1", text)
     }
+    /// Text in green: what is added or succeeded.
     pub fn green(&self, text: &str) -> String {
         self.paint("32", text)
     }
+    /// Text in yellow: what changes, waits or drifted.
     pub fn yellow(&self, text: &str) -> String {
         self.paint("33", text)
     }
+    /// Text in red: what is removed, destroyed or failed.
     pub fn red(&self, text: &str) -> String {
         self.paint("31", text)
     }
+    /// Text in cyan: hints and diff hunk headers.
     pub fn cyan(&self, text: &str) -> String {
         self.paint("36", text)
     }
+    /// Dimmed text: what needs no attention (reasons, unchanged stacks).
     pub fn dim(&self, text: &str) -> String {
         self.paint("2", text)
     }

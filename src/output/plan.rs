@@ -316,6 +316,8 @@ pub(super) fn organization(style: &Style, out: &mut String, plan: &Plan) {
     let _ = writeln!(out);
 }
 
+/// The plan as a person reads it: units, destructions, access changes, each wave's stacks with
+/// their resources and drift, limits, warnings, findings and the summary line.
 pub fn render(style: &Style, plan: &Plan, detail: Detail) -> String {
     let mut out = String::new();
     organization(style, &mut out, plan);

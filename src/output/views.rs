@@ -130,20 +130,27 @@ pub fn read_stats(style: &Style, stats: &ReadStats) -> String {
 
 /// How a run ended, counted.
 pub struct RunSummary {
+    /// `apply` or `destroy`.
     pub verb: &'static str,
     /// Changes that did something (stacks that needed nothing are not counted).
     pub succeeded: usize,
+    /// Each failed change, in a line.
     pub failed: Vec<String>,
     /// Destroy's removal of buckets outside any stack, or apply's record of the StackSets'
     /// accounts, when it failed.
     pub orphan_error: Option<String>,
+    /// Changes not started because one they wait for did not succeed.
     pub skipped: usize,
+    /// Changes not started because the run was interrupted.
     pub not_started: usize,
+    /// Whether Ctrl-C stopped the run.
     pub interrupted: bool,
+    /// Whether everything succeeded.
     pub succeeded_all: bool,
 }
 
 impl RunSummary {
+    /// The counts of a run of a plan.
     pub fn of(plan: &Plan, executed: &Executed) -> Self {
         let outcome = &executed.outcome;
         let succeeded = outcome

@@ -16,7 +16,9 @@ use crate::topology::Topology;
 pub struct AccessChange {
     /// `account 222222222222 (development)`, `role acme-cloudformation in 222222222222`, …
     pub who: String,
+    /// What it gains, in words.
     pub gains: Vec<String>,
+    /// What it loses, in words.
     pub loses: Vec<String>,
 }
 

@@ -12,8 +12,11 @@ use crate::layout::StackKind;
 /// One resource a plan destroys, in words a person reads before agreeing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Destruction {
+    /// The stack whose change destroys it (empty for a bucket outside any stack).
     pub stack: String,
+    /// The account it is in.
     pub account: crate::topology::AccountId,
+    /// The region it is in.
     pub region: crate::topology::Region,
     /// `AWS::KMS::Key`, `AWS::S3::Bucket` or `AWS::IAM::Role`.
     pub resource_type: String,

@@ -11,16 +11,22 @@ use super::drift::{policy_changes, pseudo_parameter, same_policy};
 use crate::templates::schemas;
 use crate::topology::{AccountId, Region};
 
+/// What a change does to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceAction {
+    /// The resource is new.
     Add,
+    /// Properties change in place.
     Change,
+    /// A property CloudFormation cannot change in place changes: a new resource replaces it.
     Replace,
+    /// The resource goes.
     Remove,
 }
 
 impl ResourceAction {
+    /// The mark the plan draws it with: `+`, `~`, `-/+`, `-`.
     pub fn marker(self) -> &'static str {
         match self {
             ResourceAction::Add => "+",
@@ -34,14 +40,18 @@ impl ResourceAction {
 /// One resource of a stack that a change touches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceChange {
+    /// The template's name for it.
     pub logical_id: String,
+    /// Its type.
     pub resource_type: String,
+    /// What happens to it.
     pub action: ResourceAction,
     /// For a change or replacement: the properties that change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub properties: Vec<PropertyChange>,
 }
 
+/// One property of a resource that a change sets otherwise.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PropertyChange {
     /// The property, and for a role's inline policy its name: `Policies/deploy`.
@@ -51,6 +61,7 @@ pub struct PropertyChange {
     /// The value before and after, in a line each; absent for policies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
+    /// The value after, in a line; absent for policies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// For a policy, the statements removed (`- …`) and added (`+ …`); for a structured value,

@@ -18,14 +18,23 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LimitKind {
+    /// An S3 bucket policy: 20 KB.
     BucketPolicy,
+    /// A KMS key policy: 32 KB.
     KeyPolicy,
+    /// A role's trust policy: 2,048 characters.
     TrustPolicy,
+    /// A role's inline policies together: 10,240 characters.
     InlinePolicies,
+    /// A customer managed policy: 6,144 characters.
     ManagedPolicy,
+    /// A template sent as `TemplateBody`: 51,200 bytes.
     TemplateBody,
+    /// Resources of a template: 500.
     Resources,
+    /// Outputs of a template: 200.
     Outputs,
+    /// Parameters of a template: 200.
     Parameters,
 }
 
@@ -44,6 +53,7 @@ impl LimitKind {
         }
     }
 
+    /// What the limit counts: bytes, characters, or items.
     pub fn unit(self) -> &'static str {
         match self {
             LimitKind::BucketPolicy | LimitKind::KeyPolicy | LimitKind::TemplateBody => "bytes",
@@ -76,15 +86,19 @@ impl LimitKind {
 pub struct Measure {
     /// The stack's label.
     pub stack: String,
+    /// Which limit it is measured against.
     pub kind: LimitKind,
     /// The resource the document belongs to: its name where it has one (a bucket, a role), its
     /// logical id otherwise; empty for the template itself.
     pub resource: String,
+    /// Its size, as AWS counts it, with each reference at its longest.
     pub size: usize,
+    /// AWS's limit.
     pub limit: usize,
 }
 
 impl Measure {
+    /// Whether AWS would refuse it.
     pub fn exceeded(&self) -> bool {
         self.size > self.limit
     }

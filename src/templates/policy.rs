@@ -4,15 +4,19 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+/// An IAM policy document (version 2012-10-17), as templates write bucket, key, trust and
+/// inline policies.
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyDocument {
     #[serde(rename = "Version")]
     version: &'static str,
+    /// Its statements, in order.
     #[serde(rename = "Statement")]
     pub statements: Vec<Statement>,
 }
 
 impl PolicyDocument {
+    /// A document of these statements.
     pub fn new(statements: Vec<Statement>) -> Self {
         Self {
             version: "2012-10-17",
@@ -20,29 +24,40 @@ impl PolicyDocument {
         }
     }
 
+    /// The document as template JSON.
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).expect("a policy document of strings and JSON values serialises")
     }
 }
 
+/// Whether a statement allows or denies.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub enum Effect {
+    /// Grants the actions.
     Allow,
+    /// Refuses the actions, whatever else allows them.
     Deny,
 }
 
+/// One statement of a policy document.
 #[derive(Debug, Clone, Serialize)]
 pub struct Statement {
+    /// Its id, which plans and drift name it by.
     #[serde(rename = "Sid")]
     pub sid: String,
+    /// Allow or deny.
     #[serde(rename = "Effect")]
     pub effect: Effect,
+    /// Who it applies to; `None` in identity policies.
     #[serde(rename = "Principal", skip_serializing_if = "Option::is_none")]
     pub principal: Option<Value>,
+    /// The actions.
     #[serde(rename = "Action")]
     pub actions: Vec<String>,
+    /// The resources; empty in trust policies.
     #[serde(rename = "Resource", skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<Value>,
+    /// When it applies.
     #[serde(rename = "Condition", skip_serializing_if = "Option::is_none")]
     pub condition: Option<Value>,
 }
@@ -59,10 +74,12 @@ impl Statement {
         }
     }
 
+    /// A statement allowing `actions` on `resources`.
     pub fn allow(sid: &str, actions: &[&str], resources: Vec<Value>) -> Self {
         Self::new(Effect::Allow, sid, actions, resources)
     }
 
+    /// A statement denying `actions` on `resources`.
     pub fn deny(sid: &str, actions: &[&str], resources: Vec<Value>) -> Self {
         Self::new(Effect::Deny, sid, actions, resources)
     }
@@ -72,12 +89,14 @@ impl Statement {
         Self::new(Effect::Allow, sid, &["sts:AssumeRole"], Vec::new()).principal(principal)
     }
 
+    /// The statement for this principal only.
     #[must_use]
     pub fn principal(mut self, principal: Value) -> Self {
         self.principal = Some(principal);
         self
     }
 
+    /// The statement under this condition only.
     #[must_use]
     pub fn condition(mut self, condition: Value) -> Self {
         self.condition = Some(condition);

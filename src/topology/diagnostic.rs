@@ -10,11 +10,14 @@ pub struct Diagnostic {
     pub span: Option<Range<usize>>,
     /// The key, as a path: `targets[1].account`.
     pub key: String,
+    /// What is wrong.
     pub message: String,
+    /// What to do about it, when there is something to say.
     pub hint: Option<String>,
 }
 
 impl Diagnostic {
+    /// A problem at a place in the file (`None`: the file as a whole) with the key's path.
     pub fn new(
         span: Option<Range<usize>>,
         key: impl Into<String>,
@@ -28,6 +31,7 @@ impl Diagnostic {
         }
     }
 
+    /// The same problem with what to do about it.
     #[must_use]
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -46,9 +50,13 @@ pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
 
 /// Draws diagnostics the way rustc does: a headline, the place, the line with a marker, a hint.
 pub struct Rendered<'a> {
+    /// `error` or `warning`.
     pub severity: &'a str,
+    /// The file's name, as the user gave it.
     pub file: &'a str,
+    /// The file's text.
     pub source: &'a str,
+    /// The problem.
     pub diagnostic: &'a Diagnostic,
 }
 

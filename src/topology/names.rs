@@ -16,6 +16,7 @@ macro_rules! string_newtype {
         pub struct $name(String);
 
         impl $name {
+            /// The value as the file writes it.
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -113,6 +114,7 @@ impl OrganizationalUnitId {
 }
 
 impl AccountId {
+    /// An account id from its twelve digits; the error says what is wrong.
     pub fn parse(text: &str) -> Result<Self, String> {
         if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(text.to_owned()))
@@ -163,8 +165,10 @@ impl Region {
 }
 
 impl FoundationName {
+    /// The longest name: longer ones would not fit every derived name's limit.
     pub const MAX_LEN: usize = 32;
 
+    /// A foundation name, checked as a name plinth prefixes everything with.
     pub fn parse(text: &str) -> Result<Self, String> {
         check_name(text, Self::MAX_LEN)?;
         Ok(Self(text.to_owned()))

@@ -212,6 +212,8 @@ pub(super) fn broken_grants(live: &Value, declared: &Value) -> Vec<String> {
     vec![line]
 }
 
+/// How two documents differ, statement by statement, in words: `- Sid: …` for a statement only
+/// `live` has, `+ Sid: …` for one only `declared` has, `~ Sid: …` for one that changed.
 pub fn policy_changes(live: &Value, declared: &Value) -> Vec<String> {
     let set = |document: &Value| -> BTreeMap<String, Value> {
         statements(document)

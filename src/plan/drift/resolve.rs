@@ -13,14 +13,18 @@ use super::{LiveStack, scalar};
 
 /// Where a stack lives and what its template's references resolve to.
 pub struct Context<'a> {
+    /// The stack's account (`AWS::AccountId`).
     pub account: &'a AccountId,
+    /// The stack's region (`AWS::Region`).
     pub region: &'a Region,
+    /// The stack's parameter values (`Ref` of a parameter).
     pub parameters: &'a BTreeMap<String, String>,
     /// Logical id to (type, physical id), from the stack's resources.
     pub physical: BTreeMap<&'a str, (&'a str, &'a str)>,
 }
 
 impl<'a> Context<'a> {
+    /// The context of a stack, its physical ids taken from what was read of it.
     pub fn new(
         account: &'a AccountId,
         region: &'a Region,
