@@ -3,8 +3,6 @@
 //! plan out. Each command parses its flags and makes one of these calls; what a person sees is
 //! drawn by [`crate::output`]. This is where the pure core meets files and AWS.
 
-#![warn(missing_docs)]
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,7 +1,5 @@
 //! What the executor reports. Views in `output` draw these; the executor never prints.
 
-#![warn(missing_docs)]
-
 use serde::Serialize;
 
 use crate::aws::StackEvent;

@@ -4,8 +4,6 @@
 //! per-account credentials from the topology, and the SDK's standard retry mode (throttling is
 //! retried by the SDK, never read as "missing" or "failed").
 
-#![warn(missing_docs)]
-
 mod errors;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;

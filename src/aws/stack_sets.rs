@@ -1,8 +1,6 @@
 //! Service-managed CloudFormation StackSets, from the organization account: the trait plinth
 //! uses for deploy roles by StackSet, its plain types, and its implementation on the SDK.
 
-#![warn(missing_docs)]
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

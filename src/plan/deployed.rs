@@ -1,8 +1,6 @@
 //! The state model: what AWS holds of a foundation (stacks with their typed status), as a plain
 //! snapshot the planner can reason about without I/O. The `aws` layer fills it.
 
-#![warn(missing_docs)]
-
 use std::collections::BTreeMap;
 use std::fmt;
 

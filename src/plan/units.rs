@@ -1,8 +1,6 @@
 //! Which accounts the targets by organizational unit resolved to, and how that changed since
 //! the last apply: the part of a plan that says who joined a unit and who left.
 
-#![warn(missing_docs)]
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};

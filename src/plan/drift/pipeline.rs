@@ -18,7 +18,9 @@ use super::{Context, Found, Repair, key_id, scalar};
 /// A pipeline's definition, in the parts plinth's templates declare.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PipelineDefinition {
+    /// The pipeline's name.
     pub name: String,
+    /// The ARN of its service role.
     pub role_arn: String,
     /// `V1` or `V2`; `None` when CodePipeline does not say (a V1 pipeline).
     pub pipeline_type: Option<String>,
@@ -31,37 +33,54 @@ pub struct PipelineDefinition {
     pub triggers: Vec<String>,
     /// Region to store.
     pub artifact_stores: BTreeMap<String, ArtifactStore>,
+    /// Its stages, in order.
     pub stages: Vec<Stage>,
 }
 
 /// An S3 artifact store and the KMS key its artifacts are encrypted with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ArtifactStore {
+    /// The bucket.
     pub bucket: String,
     /// The key's id or ARN, as given; `None` when CodePipeline's default key is used.
     pub key: Option<String>,
 }
 
+/// One stage of a pipeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Stage {
+    /// Its name (a target's, for a deployment stage).
     pub name: String,
+    /// Its actions, compared by name.
     pub actions: Vec<PipelineAction>,
 }
 
+/// One action of a stage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PipelineAction {
+    /// Its name, unique in its stage.
     pub name: String,
+    /// `Source`, `Build`, `Deploy`, `Invoke`, `Approval`.
     pub category: String,
+    /// `AWS` for plinth's actions.
     pub owner: String,
+    /// `S3`, `CloudFormation`, `Lambda`, `Manual`.
     pub provider: String,
+    /// The action type's version.
     pub version: String,
+    /// Its configuration, each value as text.
     pub configuration: BTreeMap<String, String>,
+    /// The artifacts it reads.
     pub input_artifacts: Vec<String>,
+    /// The artifacts it writes.
     pub output_artifacts: Vec<String>,
+    /// The role it runs as; `None` for the pipeline's own.
     pub role_arn: Option<String>,
     /// The region the action runs in; `None` for the pipeline's own.
     pub region: Option<String>,
+    /// Its place in the stage: actions of one run order run together.
     pub run_order: i64,
+    /// The namespace its output variables are published under.
     pub namespace: Option<String>,
 }
 
