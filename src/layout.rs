@@ -16,15 +16,15 @@ use crate::topology::{
 };
 
 /// The tag that names the foundation a stack belongs to.
-pub const FOUNDATION_TAG: &str = "plinth:foundation";
+pub(crate) const FOUNDATION_TAG: &str = "plinth:foundation";
 /// The tag that names a stack's kind.
-pub const STACK_TAG: &str = "plinth:stack";
+pub(crate) const STACK_TAG: &str = "plinth:stack";
 
 /// The four kinds of stack plinth manages, and the StackSet that stands for the deploy stacks of
 /// a target by organizational unit; the value of the `plinth:stack` tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum StackKind {
+pub(crate) enum StackKind {
     /// The build account's stack in the build region: build bucket, artifact bucket and key, and
     /// the sync function.
     Primary,
@@ -40,7 +40,7 @@ pub enum StackKind {
 
 impl StackKind {
     /// The kind as the `plinth:stack` tag writes it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StackKind::Primary => "primary",
             StackKind::Regional => "regional",
@@ -51,7 +51,7 @@ impl StackKind {
     }
 
     /// The kind a `plinth:stack` tag names; `None` for a value plinth does not write.
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         [
             StackKind::Primary,
             StackKind::Regional,
@@ -67,7 +67,7 @@ impl StackKind {
 /// Identifies one stack of a foundation.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum StackKey {
+pub(crate) enum StackKey {
     /// The primary stack (one per foundation).
     Primary,
     /// The regional stack of a region other than the build region.
@@ -95,7 +95,7 @@ pub enum StackKey {
 
 impl StackKey {
     /// The stack's name, the same whatever the topology's accounts and regions.
-    pub fn stack_name(&self, foundation: &FoundationName) -> String {
+    pub(crate) fn stack_name(&self, foundation: &FoundationName) -> String {
         match self {
             StackKey::Pipeline { pipeline } => format!("{foundation}-pipeline-{pipeline}"),
             StackKey::StackSet { target } => format!("{foundation}-deploy-{target}"),
@@ -105,7 +105,7 @@ impl StackKey {
 
     /// The key of a stack found in `account` and `region` with the given `plinth:stack` tag
     /// and name: the reverse of [`StackKey::stack_name`]. `None` when they do not fit together.
-    pub fn recognise(
+    pub(crate) fn recognise(
         foundation: &FoundationName,
         kind: StackKind,
         name: &str,
@@ -136,7 +136,7 @@ impl StackKey {
 
     /// The stack without the foundation's name: `primary`, `regional (us-west-2)`,
     /// `deploy (222222222222)`, `pipeline web`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             StackKey::Primary => "primary".into(),
             StackKey::Regional { region } => format!("regional ({region})"),
@@ -147,7 +147,7 @@ impl StackKey {
     }
 
     /// Whether `name` is the name of one of this foundation's stacks, in any account or region.
-    pub fn is_foundation_stack(foundation: &FoundationName, name: &str) -> bool {
+    pub(crate) fn is_foundation_stack(foundation: &FoundationName, name: &str) -> bool {
         // Names do not depend on the account or region: any valid ones will do.
         let account = AccountId::parse("000000000000").expect("a valid account id");
         let region = Region::parse("us-east-1").expect("a valid region");
@@ -162,7 +162,7 @@ impl StackKey {
     }
 
     /// The stack's kind.
-    pub fn kind(&self) -> StackKind {
+    pub(crate) fn kind(&self) -> StackKind {
         match self {
             StackKey::Primary => StackKind::Primary,
             StackKey::Regional { .. } => StackKind::Regional,
@@ -175,15 +175,15 @@ impl StackKey {
 
 /// A stack with its name and place.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StackSpec {
+pub(crate) struct StackSpec {
     /// Which stack of the foundation it is.
-    pub key: StackKey,
+    pub(crate) key: StackKey,
     /// Its name, as CloudFormation knows it.
-    pub name: String,
+    pub(crate) name: String,
     /// The account it lives in.
-    pub account: AccountId,
+    pub(crate) account: AccountId,
     /// The region it lives in.
-    pub region: Region,
+    pub(crate) region: Region,
 }
 
 impl fmt::Display for StackSpec {
@@ -195,13 +195,13 @@ impl fmt::Display for StackSpec {
 
 impl StackSpec {
     /// The label of one pass of the stack: `name (account region) pass N`.
-    pub fn pass_label(&self, pass: u32) -> String {
+    pub(crate) fn pass_label(&self, pass: u32) -> String {
         format!("{self} pass {pass}")
     }
 }
 
 /// Every stack the topology implies, in a stable order.
-pub fn stacks(topology: &Topology) -> Vec<StackSpec> {
+pub(crate) fn stacks(topology: &Topology) -> Vec<StackSpec> {
     let build = &topology.build;
     let spec = |key: StackKey, account: &AccountId, region: &Region| StackSpec {
         name: key.stack_name(&topology.name),
@@ -256,7 +256,7 @@ pub fn stacks(topology: &Topology) -> Vec<StackSpec> {
 }
 
 /// The key whose stack holds a region's artifact key and bucket.
-pub fn artifact_stack(topology: &Topology, region: &Region) -> StackKey {
+pub(crate) fn artifact_stack(topology: &Topology, region: &Region) -> StackKey {
     if *region == topology.build.region {
         StackKey::Primary
     } else {
@@ -267,7 +267,7 @@ pub fn artifact_stack(topology: &Topology, region: &Region) -> StackKey {
 }
 
 /// The stack-level tags plinth puts on every stack it owns.
-pub fn tags(topology: &Topology, key: &StackKey) -> BTreeMap<String, String> {
+pub(crate) fn tags(topology: &Topology, key: &StackKey) -> BTreeMap<String, String> {
     BTreeMap::from([
         (FOUNDATION_TAG.to_owned(), topology.name.to_string()),
         (STACK_TAG.to_owned(), key.kind().as_str().to_owned()),
@@ -276,7 +276,7 @@ pub fn tags(topology: &Topology, key: &StackKey) -> BTreeMap<String, String> {
 
 /// The kinds of bucket plinth creates; part of the bucket name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BucketKind {
+pub(crate) enum BucketKind {
     /// The bucket of pipeline sources, in the build region.
     Build,
     /// A region's artifact bucket.
@@ -285,7 +285,7 @@ pub enum BucketKind {
 
 impl BucketKind {
     /// The kind as the bucket's name writes it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             BucketKind::Build => "build",
             BucketKind::Artifacts => "artifacts",
@@ -297,54 +297,59 @@ impl BucketKind {
 /// before they exist and destroy can find what an interrupted run left behind.
 impl Topology {
     /// A bucket's name: unique to the foundation, the kind, the account and the region.
-    pub fn bucket_name(&self, kind: BucketKind, account: &AccountId, region: &Region) -> String {
+    pub(crate) fn bucket_name(
+        &self,
+        kind: BucketKind,
+        account: &AccountId,
+        region: &Region,
+    ) -> String {
         format!("{}-{}-{account}-{region}", self.name, kind.as_str())
     }
 
     /// The artifact bucket of a region (in the build account).
-    pub fn artifact_bucket(&self, region: &Region) -> String {
+    pub(crate) fn artifact_bucket(&self, region: &Region) -> String {
         self.bucket_name(BucketKind::Artifacts, &self.build.account, region)
     }
 
     /// The build bucket, where pipeline sources and large templates go.
-    pub fn build_bucket(&self) -> String {
+    pub(crate) fn build_bucket(&self) -> String {
         self.bucket_name(BucketKind::Build, &self.build.account, &self.build.region)
     }
 
     /// The alias of every region's artifact key.
-    pub fn key_alias(&self) -> String {
+    pub(crate) fn key_alias(&self) -> String {
         format!("alias/{}-artifacts", self.name)
     }
 
     /// The deploy role a pipeline assumes in each target account.
-    pub fn pipeline_role_name(&self) -> String {
+    pub(crate) fn pipeline_role_name(&self) -> String {
         format!("{}-codepipeline", self.name)
     }
 
     /// The role CloudFormation runs as in each target account.
-    pub fn cloudformation_role_name(&self) -> String {
+    pub(crate) fn cloudformation_role_name(&self) -> String {
         format!("{}-cloudformation", self.name)
     }
 
     /// The function that copies artifacts to the other regions.
-    pub fn sync_function_name(&self) -> String {
+    pub(crate) fn sync_function_name(&self) -> String {
         format!("{}-artifact-sync", self.name)
     }
 
     /// The IAM role of a pipeline (build account). `"*"` gives the pattern of them all.
-    pub fn pipeline_service_role_name(&self, pipeline: &str) -> String {
+    pub(crate) fn pipeline_service_role_name(&self, pipeline: &str) -> String {
         format!("{}-pipeline-{pipeline}", self.name)
     }
 
     /// The CodePipeline pipeline's own name.
-    pub fn codepipeline_name(&self, pipeline: &str) -> String {
+    pub(crate) fn codepipeline_name(&self, pipeline: &str) -> String {
         format!("{}-{pipeline}", self.name)
     }
 }
 
 /// Where a template too large for `TemplateBody` is uploaded: the build bucket, under a prefix the
 /// foundation owns, one object per stack and pass.
-pub fn template_object_key(spec: &StackSpec, pass: u32) -> String {
+pub(crate) fn template_object_key(spec: &StackSpec, pass: u32) -> String {
     format!(
         "plinth/templates/{}-{}-{}-pass{pass}.json",
         spec.name, spec.account, spec.region
@@ -353,10 +358,10 @@ pub fn template_object_key(spec: &StackSpec, pass: u32) -> String {
 
 /// The object of the build bucket that records which accounts the StackSets served when apply
 /// last ran.
-pub const STACK_SET_RECORD: &str = "plinth/stack-set-accounts.json";
+pub(crate) const STACK_SET_RECORD: &str = "plinth/stack-set-accounts.json";
 
 /// The HTTPS URL of an object, as CloudFormation's `TemplateURL` takes it.
-pub fn object_url(bucket: &str, region: &Region, key: &str) -> String {
+pub(crate) fn object_url(bucket: &str, region: &Region, key: &str) -> String {
     let domain = if region.as_str().starts_with("cn-") {
         "amazonaws.com.cn"
     } else {
@@ -367,7 +372,7 @@ pub fn object_url(bucket: &str, region: &Region, key: &str) -> String {
 
 /// A resource a stack creates under a fixed name, which must be free before the stack is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OwnedName {
+pub(crate) enum OwnedName {
     /// An IAM role of the stack's account.
     Role(String),
     /// A bucket (names are global).
@@ -375,7 +380,7 @@ pub enum OwnedName {
 }
 
 /// The fixed names a stack creates.
-pub fn owned_names(topology: &Topology, spec: &StackSpec) -> Vec<OwnedName> {
+pub(crate) fn owned_names(topology: &Topology, spec: &StackSpec) -> Vec<OwnedName> {
     match &spec.key {
         StackKey::Deploy { .. } => vec![
             OwnedName::Role(topology.pipeline_role_name()),
@@ -400,7 +405,7 @@ pub fn owned_names(topology: &Topology, spec: &StackSpec) -> Vec<OwnedName> {
 
 /// The stack that holds an account's deploy roles: its deploy stack, or the StackSet of the
 /// target by organizational unit that serves it.
-pub fn deploy_roles_holder(topology: &Topology, account: &AccountId) -> StackKey {
+pub(crate) fn deploy_roles_holder(topology: &Topology, account: &AccountId) -> StackKey {
     match topology.stack_set_of(account) {
         Some(unit) => StackKey::StackSet {
             target: unit.name.clone(),
@@ -413,27 +418,22 @@ pub fn deploy_roles_holder(topology: &Topology, account: &AccountId) -> StackKey
 
 /// What one pipeline reaches: its targets, their accounts, and its regions.
 #[derive(Debug, Clone)]
-pub struct PipelineReach<'t> {
+pub(crate) struct PipelineReach<'t> {
     /// The pipeline's targets, in stage order.
-    pub targets: Vec<&'t Target>,
+    pub(crate) targets: Vec<&'t Target>,
     /// The target accounts, in order of first appearance.
-    pub accounts: Vec<AccountId>,
+    pub(crate) accounts: Vec<AccountId>,
     /// The build region first, then the target regions in order of first appearance.
-    pub regions: Vec<Region>,
+    pub(crate) regions: Vec<Region>,
     /// Whether the foundation's sync function copies its artifacts to the other regions.
-    pub uses_sync: bool,
+    pub(crate) uses_sync: bool,
 }
 
-impl PipelineReach<'_> {
-    /// The regions other than the build region (the ones artifacts are copied to).
-    pub fn other_regions(&self) -> &[Region] {
-        &self.regions[1..]
-    }
-}
+impl PipelineReach<'_> {}
 
 /// The targets, accounts and regions of a pipeline; unknown target names are passed over
 /// (validation reports them).
-pub fn pipeline_reach<'t>(topology: &'t Topology, pipeline: &Pipeline) -> PipelineReach<'t> {
+pub(crate) fn pipeline_reach<'t>(topology: &'t Topology, pipeline: &Pipeline) -> PipelineReach<'t> {
     let targets: Vec<&Target> = pipeline
         .targets
         .iter()

@@ -13,7 +13,7 @@ pub mod aws;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
 pub mod graph;
-pub mod layout;
+mod layout;
 pub mod ops;
 pub mod output;
 pub mod plan;

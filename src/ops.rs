@@ -123,7 +123,7 @@ pub struct RenderedSet {
     /// File name and canonical JSON text of each template, in wave order.
     pub templates: Vec<(String, String)>,
     /// Each template's stack, account, region, pass, tags and placeholders (`manifest.json`).
-    pub manifest: Value,
+    pub(crate) manifest: Value,
 }
 
 /// Every (stack, pass) template of a fresh apply of the topology, and their manifest.
@@ -164,9 +164,9 @@ fn template_file_name(node: &RenderedNode) -> String {
 #[error("cannot write {path}")]
 pub struct WriteError {
     /// The file.
-    pub path: String,
+    pub(crate) path: String,
     /// Why.
-    pub source: std::io::Error,
+    pub(crate) source: std::io::Error,
 }
 
 /// Writes a rendered set and its `manifest.json` to a folder (created if missing).
@@ -191,15 +191,15 @@ pub fn write_rendered(set: &RenderedSet, folder: &Path) -> Result<(), WriteError
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReadStats {
     /// Stacks of the foundation found.
-    pub stacks: usize,
+    pub(crate) stacks: usize,
     /// Accounts read.
-    pub accounts: usize,
+    pub(crate) accounts: usize,
     /// Regions read.
-    pub regions: usize,
+    pub(crate) regions: usize,
     /// AWS API calls made.
-    pub calls: u64,
+    pub(crate) calls: u64,
     /// Wall-clock seconds the reads took.
-    pub seconds: f64,
+    pub(crate) seconds: f64,
 }
 
 /// A plan with the snapshot it was made from and the clients that read it.
@@ -237,7 +237,7 @@ pub async fn read_and_plan(
 
 /// The topology with its organizational units resolved to the accounts they hold now (the
 /// topology itself when it names none).
-pub async fn resolve_units(
+pub(crate) async fn resolve_units(
     cloud: &dyn Cloud,
     topology: &Topology,
     concurrency: usize,
@@ -259,7 +259,7 @@ pub struct ReadOptions {
 }
 
 /// [`read_and_plan`] on the given clients.
-pub async fn plan_with(
+pub(crate) async fn plan_with(
     cloud: Arc<dyn Cloud>,
     topology: &Topology,
     read: ReadOptions,
@@ -442,16 +442,16 @@ pub fn accept_saved(
 /// How a run of the executor ended, with destroy's removal of buckets left outside any stack.
 pub struct Executed {
     /// What happened to each change.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// Destroy's removal of buckets outside any stack, when it failed.
-    pub orphan_error: Option<OrphanBucketError>,
+    pub(crate) orphan_error: Option<OrphanBucketError>,
     /// Writing the record of the StackSets' accounts, when it failed.
-    pub record_error: Option<crate::aws::AwsError>,
+    pub(crate) record_error: Option<crate::aws::AwsError>,
 }
 
 impl Executed {
     /// Whether every change, and what followed them, succeeded.
-    pub fn succeeded(&self) -> bool {
+    pub(crate) fn succeeded(&self) -> bool {
         self.outcome.succeeded() && self.orphan_error.is_none() && self.record_error.is_none()
     }
 }

@@ -112,7 +112,7 @@ pub trait Reporter: Send + Sync {
 #[derive(Default)]
 pub struct Recorder {
     /// Every event so far, in order.
-    pub events: std::sync::Mutex<Vec<Event>>,
+    pub(crate) events: std::sync::Mutex<Vec<Event>>,
 }
 
 impl Reporter for Recorder {
@@ -125,8 +125,9 @@ impl Reporter for Recorder {
 }
 
 impl Recorder {
+    #[cfg(test)]
     /// The events so far, leaving none.
-    pub fn take(&self) -> Vec<Event> {
+    pub(crate) fn take(&self) -> Vec<Event> {
         std::mem::take(
             &mut *self
                 .events

@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 pub use events::{Event, Recorder, Reporter};
-pub use stack::{Cause, ChangeError};
+pub(crate) use stack::{Cause, ChangeError};
 pub use wait::Backoff;
 
 use crate::aws::{AwsError, Cloud};
@@ -46,7 +46,7 @@ impl Cancel {
     }
 
     /// Whether the run was cancelled.
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::SeqCst)
     }
 
@@ -61,7 +61,7 @@ impl Cancel {
 
 /// What happened to one change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChangeResult {
+pub(crate) enum ChangeResult {
     /// It did what the plan said (or found nothing to do).
     Succeeded,
     /// It failed, with why and the events that explain it.
@@ -76,9 +76,9 @@ pub enum ChangeResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// One result per change, in the plan's order.
-    pub results: Vec<ChangeResult>,
+    pub(crate) results: Vec<ChangeResult>,
     /// Whether Ctrl-C stopped new work.
-    pub interrupted: bool,
+    pub(crate) interrupted: bool,
 }
 
 impl Outcome {
@@ -88,7 +88,7 @@ impl Outcome {
     }
 
     /// How many results `pick` chooses.
-    pub fn count(&self, pick: impl Fn(&ChangeResult) -> bool) -> usize {
+    pub(crate) fn count(&self, pick: impl Fn(&ChangeResult) -> bool) -> usize {
         self.results.iter().filter(|r| pick(r)).count()
     }
 }
@@ -281,7 +281,7 @@ impl Executor {
     }
 
     /// Empties and deletes buckets with plinth's names that no stack holds.
-    pub async fn remove_orphan_buckets(
+    pub(crate) async fn remove_orphan_buckets(
         &self,
         buckets: &[OrphanBucket],
     ) -> Result<(), OrphanBucketError> {
@@ -315,11 +315,11 @@ impl Executor {
 /// A bucket outside any stack that destroy could not remove.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("bucket {bucket}: {error}")]
-pub struct OrphanBucketError {
+pub(crate) struct OrphanBucketError {
     /// The bucket.
-    pub bucket: String,
+    pub(crate) bucket: String,
     /// What AWS answered.
-    pub error: AwsError,
+    pub(crate) error: AwsError,
 }
 
 /// Whether a plan has anything for the executor to do.

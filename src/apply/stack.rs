@@ -15,7 +15,7 @@ use crate::plan::{Action, Change, StackState, StackStatus, StackSummary};
 
 /// Why a change failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Cause {
+pub(crate) enum Cause {
     /// AWS refused a call.
     #[error(transparent)]
     Aws(#[from] AwsError),
@@ -108,18 +108,19 @@ pub enum Cause {
 /// A change that failed: which stack and pass, why, and the stack events that explain it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{stack}: {cause}")]
-pub struct ChangeError {
+pub(crate) struct ChangeError {
     /// The change's label (stack, account, region, pass).
-    pub stack: String,
+    pub(crate) stack: String,
     /// Why it failed.
-    pub cause: Cause,
+    pub(crate) cause: Cause,
     /// The failed resource events, newest first.
-    pub events: Vec<StackEvent>,
+    pub(crate) events: Vec<StackEvent>,
 }
 
 impl ChangeError {
+    #[cfg(test)]
     /// The AWS error behind the failure, if AWS refused a call.
-    pub fn aws(&self) -> Option<&AwsError> {
+    pub(crate) fn aws(&self) -> Option<&AwsError> {
         match &self.cause {
             Cause::Aws(e) | Cause::EmptyBucket { error: e, .. } => Some(e),
             _ => None,
@@ -131,7 +132,7 @@ impl Cause {
     /// A refusal that IAM's eventual consistency explains: a policy named a principal the
     /// service could not see yet, refused by a direct call or inside the stack (the reason
     /// of the stack's failed resource).
-    pub fn is_iam_propagation(&self) -> bool {
+    pub(crate) fn is_iam_propagation(&self) -> bool {
         match self {
             Cause::Aws(error) => error.is_invisible_principal(),
             Cause::Ended { reason, .. } => crate::aws::names_invisible_principal(reason),
@@ -149,7 +150,7 @@ fn plain(cause: impl Into<Cause>) -> Failed {
 
 /// Parameter values for a change: the output of an upstream stack changed in this run, else the
 /// value the plan read from what is deployed.
-pub fn resolve(
+pub(crate) fn resolve(
     change: &Change,
     outputs: &BTreeMap<StackKey, BTreeMap<String, String>>,
 ) -> Result<BTreeMap<String, String>, Cause> {
@@ -174,16 +175,16 @@ pub fn resolve(
 /// How many failed polls in a row a wait tolerates when the errors say nothing about the stack.
 const MAX_TRANSIENT_ERRORS: u32 = 5;
 
-pub struct ChangeTask {
-    pub index: usize,
-    pub change: Change,
-    pub parameters: Result<BTreeMap<String, String>, Cause>,
-    pub cloud: Arc<dyn Cloud>,
-    pub reporter: Arc<dyn Reporter>,
-    pub backoff: Backoff,
-    pub wait_timeout: Duration,
+pub(crate) struct ChangeTask {
+    pub(crate) index: usize,
+    pub(crate) change: Change,
+    pub(crate) parameters: Result<BTreeMap<String, String>, Cause>,
+    pub(crate) cloud: Arc<dyn Cloud>,
+    pub(crate) reporter: Arc<dyn Reporter>,
+    pub(crate) backoff: Backoff,
+    pub(crate) wait_timeout: Duration,
     /// How long a change refused for a principal not yet visible is tried again.
-    pub propagation_timeout: Duration,
+    pub(crate) propagation_timeout: Duration,
 }
 
 /// Delays between the tries of a change refused for a principal not yet visible: IAM usually
@@ -210,7 +211,7 @@ impl ChangeTask {
     }
 
     /// Runs the change; on success returns the stack's outputs (`None` when it has none now).
-    pub async fn run(self) -> Result<Option<BTreeMap<String, String>>, ChangeError> {
+    pub(crate) async fn run(self) -> Result<Option<BTreeMap<String, String>>, ChangeError> {
         let started = Instant::now();
         if self.change.action == Action::NoChange && self.change.drift.is_empty() {
             return Ok(None);

@@ -11,11 +11,11 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
     /// The delay before the first poll.
-    pub initial: Duration,
+    pub(crate) initial: Duration,
     /// How much each delay grows over the one before.
-    pub factor: f64,
+    pub(crate) factor: f64,
     /// The longest delay.
-    pub max: Duration,
+    pub(crate) max: Duration,
 }
 
 impl Default for Backoff {
@@ -30,7 +30,7 @@ impl Default for Backoff {
 
 impl Backoff {
     /// The ceiling of the delay before poll `attempt` (from 0).
-    pub fn ceiling(&self, attempt: u32) -> Duration {
+    pub(crate) fn ceiling(&self, attempt: u32) -> Duration {
         let grown = self.initial.as_secs_f64()
             * self
                 .factor
@@ -39,7 +39,7 @@ impl Backoff {
     }
 
     /// The jittered delay before poll `attempt`: in `[0.8 × ceiling, ceiling]`.
-    pub fn delay(&self, attempt: u32) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
         let ceiling = self.ceiling(attempt).as_secs_f64();
         Duration::from_secs_f64(ceiling * (0.8 + fastrand::f64() * 0.2))
     }

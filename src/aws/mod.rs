@@ -11,7 +11,7 @@ mod live;
 mod profiles;
 mod read_error;
 pub mod sdk;
-pub mod set_reads;
+pub(crate) mod set_reads;
 pub mod snapshot;
 mod stack_sets;
 
@@ -22,9 +22,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use stack_sets::{
-    AccountFilter, InstanceResult, Operation, Preferences, StackSetDescription, StackSetRequest,
-    StackSets, Targets,
+pub(crate) use stack_sets::{
+    AccountFilter, Operation, Preferences, StackSetRequest, StackSets, Targets,
 };
 
 use crate::plan::StackSummary;
@@ -37,11 +36,11 @@ use crate::topology::{AccountId, Region};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct AwsError {
     /// The API call, as AWS names it (`UpdateStack`).
-    pub operation: &'static str,
+    pub(crate) operation: &'static str,
     /// AWS's error code; `None` when no answer came (a transport failure).
-    pub code: Option<String>,
+    pub(crate) code: Option<String>,
     /// AWS's message, or the chain of causes when no answer came.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for AwsError {
@@ -56,7 +55,7 @@ impl fmt::Display for AwsError {
 impl AwsError {
     /// Throttling, or no answer at all (no error code: a transport failure). Such an error says
     /// nothing about the resource asked about.
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         match self.code.as_deref() {
             None => true,
             Some(code) => matches!(
@@ -73,7 +72,7 @@ impl AwsError {
     /// name that exists (`AlreadyExistsException`), or an update or delete while the stack is
     /// in progress (`ValidationError: … is in UPDATE_IN_PROGRESS state and can not be updated`,
     /// `… cannot be deleted while in status …`). Reading the stack again and waiting resolves it.
-    pub fn is_conflict(&self) -> bool {
+    pub(crate) fn is_conflict(&self) -> bool {
         match self.code.as_deref() {
             Some("AlreadyExistsException") => true,
             Some("ValidationError") => {
@@ -88,7 +87,7 @@ impl AwsError {
     /// `MalformedPolicy: Invalid principal in policy`, KMS's `MalformedPolicyDocumentException`
     /// ("… one or more invalid principals"), IAM's `MalformedPolicyDocument`. Right after a role
     /// is created this is IAM's eventual consistency, and passes within seconds or a minute.
-    pub fn is_invisible_principal(&self) -> bool {
+    pub(crate) fn is_invisible_principal(&self) -> bool {
         matches!(
             self.code.as_deref(),
             Some(
@@ -99,17 +98,21 @@ impl AwsError {
 
     /// CloudFormation refused a StackSet call because another operation runs on the set (an
     /// auto-deployment, or another run): waiting for it and calling again resolves it.
-    pub fn is_stack_set_busy(&self) -> bool {
+    pub(crate) fn is_stack_set_busy(&self) -> bool {
         self.code.as_deref() == Some("OperationInProgressException")
     }
 
     /// S3's answer for a bucket that does not exist.
-    pub fn is_no_such_bucket(&self) -> bool {
+    pub(crate) fn is_no_such_bucket(&self) -> bool {
         self.code.as_deref() == Some("NoSuchBucket")
     }
 
     /// An error of `operation` with AWS's code and message.
-    pub fn new(operation: &'static str, code: Option<&str>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        operation: &'static str,
+        code: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             operation,
             code: code.map(str::to_owned),
@@ -119,12 +122,12 @@ impl AwsError {
 }
 
 /// The answer of an AWS call.
-pub type AwsResult<T> = Result<T, AwsError>;
+pub(crate) type AwsResult<T> = Result<T, AwsError>;
 
 /// The failed events with a reason of a stack's latest operation, newest first (at most ten),
 /// from its events newest first: those that came after the stack's own `*_IN_PROGRESS` event
 /// that started the operation.
-pub fn latest_failures(events: Vec<StackEvent>, stack: &str) -> Vec<StackEvent> {
+pub(crate) fn latest_failures(events: Vec<StackEvent>, stack: &str) -> Vec<StackEvent> {
     let mut out = Vec::new();
     for event in events {
         let operation_start = event.logical_id == stack
@@ -145,7 +148,7 @@ pub fn latest_failures(events: Vec<StackEvent>, stack: &str) -> Vec<StackEvent> 
 /// Whether a refusal's text (an error message, or the reason of a stack event) says that a
 /// policy names a principal the service does not know: S3 and IAM say "Invalid principal in
 /// policy", KMS "one or more invalid principals".
-pub fn names_invisible_principal(text: &str) -> bool {
+pub(crate) fn names_invisible_principal(text: &str) -> bool {
     text.to_ascii_lowercase().contains("invalid principal")
 }
 
@@ -153,15 +156,15 @@ pub fn names_invisible_principal(text: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackRequest {
     /// The stack's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The template; sent as `TemplateBody` unless `template_url` is set.
-    pub template_body: String,
+    pub(crate) template_body: String,
     /// Where the same template was uploaded, for a template over the `TemplateBody` limit.
-    pub template_url: Option<String>,
+    pub(crate) template_url: Option<String>,
     /// Parameter values, the upstream stacks' outputs among them.
-    pub parameters: BTreeMap<String, String>,
+    pub(crate) parameters: BTreeMap<String, String>,
     /// The stack-level tags, which name the foundation and the stack's kind.
-    pub tags: BTreeMap<String, String>,
+    pub(crate) tags: BTreeMap<String, String>,
 }
 
 /// Whether an update started, or CloudFormation found nothing to do.
@@ -178,26 +181,26 @@ pub enum UpdateOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackEvent {
     /// When it happened, as CloudFormation writes it.
-    pub timestamp: String,
+    pub(crate) timestamp: String,
     /// The resource's logical id (the stack's name for the stack's own events).
-    pub logical_id: String,
+    pub(crate) logical_id: String,
     /// The resource's type.
-    pub resource_type: String,
+    pub(crate) resource_type: String,
     /// The resource's status (`CREATE_FAILED`).
-    pub status: String,
+    pub(crate) status: String,
     /// Why, when CloudFormation says.
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 /// One resource of a stack: how the template names it and what AWS calls it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackResource {
     /// The template's name for it.
-    pub logical_id: String,
+    pub(crate) logical_id: String,
     /// The service's name or id for it; `None` until it is created.
-    pub physical_id: Option<String>,
+    pub(crate) physical_id: Option<String>,
     /// The resource's type.
-    pub resource_type: String,
+    pub(crate) resource_type: String,
 }
 
 /// CloudFormation in one account and region.
@@ -401,7 +404,7 @@ pub trait Cloud: Send + Sync {
 pub const UNKNOWN_ACCOUNT: &str = "UnknownAccount";
 
 /// The error for an account the topology does not name.
-pub fn unknown_account(account: &AccountId) -> AwsError {
+pub(crate) fn unknown_account(account: &AccountId) -> AwsError {
     AwsError::new(
         "credentials",
         Some(UNKNOWN_ACCOUNT),

@@ -68,14 +68,14 @@ fn sections(text: &str, credentials: bool) -> Vec<Section> {
 
 /// The AWS config and credentials files, as read once.
 #[derive(Debug, Clone, Default)]
-pub struct ProfileFiles {
+pub(crate) struct ProfileFiles {
     config: Vec<Section>,
     credentials: Vec<Section>,
 }
 
 impl ProfileFiles {
     /// The files from their texts.
-    pub fn parse(config: &str, credentials: &str) -> Self {
+    pub(crate) fn parse(config: &str, credentials: &str) -> Self {
         Self {
             config: sections(config, false),
             credentials: sections(credentials, true),
@@ -86,7 +86,7 @@ impl ProfileFiles {
     /// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config` and `~/.aws/credentials`); a file that
     /// does not exist reads as empty. `None` when a file exists but cannot be read: then the SDK
     /// reads the files itself.
-    pub fn read() -> Option<Self> {
+    pub(crate) fn read() -> Option<Self> {
         let read = |variable: &str, default: &str| -> Option<String> {
             let path = match std::env::var(variable) {
                 Ok(path) => expand_home(&path)?,
@@ -106,7 +106,7 @@ impl ProfileFiles {
     /// The config and credentials texts that hold all that `profile` can use: its sections, and
     /// those of the profiles its `source_profile` chain names, with the `sso-session` and
     /// `services` sections they refer to.
-    pub fn for_profile(&self, profile: &str) -> (String, String) {
+    pub(crate) fn for_profile(&self, profile: &str) -> (String, String) {
         let mut names: Vec<String> = vec![profile.to_owned()];
         let mut seen = BTreeSet::new();
         let mut referred: BTreeSet<(&str, String)> = BTreeSet::new();

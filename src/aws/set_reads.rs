@@ -14,7 +14,7 @@ use crate::topology::{AccountId, Topology};
 
 /// The status plinth gives a StackSet while an operation runs on it: like a stack's
 /// `*_IN_PROGRESS`, apply waits for it.
-pub const OPERATION_IN_PROGRESS: &str = "OPERATION_IN_PROGRESS";
+pub(crate) const OPERATION_IN_PROGRESS: &str = "OPERATION_IN_PROGRESS";
 
 /// The organization account and its StackSets client.
 type SetsClient = (AccountId, std::sync::Arc<dyn StackSets>);
@@ -37,7 +37,7 @@ fn sets(cloud: &dyn Cloud, topology: &Topology) -> Result<Option<SetsClient>, Aw
 
 /// Every StackSet of the foundation in the organization account (those the topology names, and
 /// those named like them and tagged with the foundation), as deployed stacks with instances.
-pub async fn read(
+pub(crate) async fn read(
     cloud: &dyn Cloud,
     topology: &Topology,
     concurrency: usize,
@@ -158,7 +158,7 @@ pub async fn read(
 
 /// The record of the accounts the StackSets served at the last apply; `None` before the first
 /// apply (or without StackSets).
-pub async fn read_record(
+pub(crate) async fn read_record(
     cloud: &dyn Cloud,
     topology: &Topology,
 ) -> Result<Option<SetRecord>, ReadError> {

@@ -39,7 +39,7 @@ fn who(topology: &Topology, account: &AccountId) -> String {
 /// account the topology declares. This guards production against a mistyped profile.
 /// At most `concurrency` at once: each is an AssumeRole and a GetCallerIdentity, and a
 /// thousand at once would meet STS's rate limits and the SDK's credential timeout.
-pub async fn preflight(
+pub(crate) async fn preflight(
     cloud: &dyn Cloud,
     topology: &Topology,
     concurrency: usize,
@@ -81,7 +81,7 @@ pub async fn preflight(
 /// Which active accounts each organizational unit the targets name holds, in it or in any unit
 /// below it, read through `[organization]`. Units are walked breadth first, `concurrency` parents
 /// at a time (Organizations allows few requests a second; the SDK's retries absorb throttling).
-pub async fn read_membership(
+pub(crate) async fn read_membership(
     cloud: &dyn Cloud,
     topology: &Topology,
     concurrency: usize,
@@ -474,7 +474,7 @@ async fn check_names(
 /// drift: its resources (`ListStackResources`), then each bucket, key, alias and role from its
 /// own service. Stacks in progress, failed or about to be deleted are left alone: apply acts on
 /// them as stacks first.
-pub async fn read_live(
+pub(crate) async fn read_live(
     cloud: &dyn Cloud,
     topology: &Topology,
     deployed: &mut Deployed,

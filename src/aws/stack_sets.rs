@@ -19,35 +19,35 @@ use crate::plan::StackInstance;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackSetDescription {
     /// The set's id (`NAME:UUID`), which its instances' stacks are tagged with.
-    pub id: String,
+    pub(crate) id: String,
     /// The set's name, which plinth derives from the target's (`NAME-deploy-TARGET`).
-    pub name: String,
+    pub(crate) name: String,
     /// `ACTIVE` or `DELETED`.
-    pub status: String,
+    pub(crate) status: String,
     /// The template every instance is to hold, as the set keeps it.
-    pub template: String,
+    pub(crate) template: String,
     /// The set's parameter values, which every instance gets.
-    pub parameters: BTreeMap<String, String>,
+    pub(crate) parameters: BTreeMap<String, String>,
     /// The set's tags, which carry the foundation's name and kind like a stack's.
-    pub tags: BTreeMap<String, String>,
+    pub(crate) tags: BTreeMap<String, String>,
 }
 
 /// One StackSet operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operation {
     /// The id to follow the operation by.
-    pub id: String,
+    pub(crate) id: String,
     /// `CREATE`, `UPDATE`, `DELETE`, `DETECT_DRIFT`.
-    pub action: String,
+    pub(crate) action: String,
     /// `QUEUED`, `RUNNING`, `SUCCEEDED`, `FAILED`, `STOPPING`, `STOPPED`.
-    pub status: String,
+    pub(crate) status: String,
     /// Why it failed or stopped, when CloudFormation says.
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 impl Operation {
     /// Whether the operation has ended, well or not.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         matches!(self.status.as_str(), "SUCCEEDED" | "FAILED" | "STOPPED")
     }
 }
@@ -56,33 +56,33 @@ impl Operation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceResult {
     /// The member account the instance is in.
-    pub account: String,
+    pub(crate) account: String,
     /// The instance's region.
-    pub region: String,
+    pub(crate) region: String,
     /// `PENDING`, `RUNNING`, `SUCCEEDED`, `FAILED`, `CANCELLED`.
-    pub status: String,
+    pub(crate) status: String,
     /// The failed resource's reason, for an instance that failed.
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 /// What a StackSet holds: its template, parameters and tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackSetRequest {
     /// The set's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The description CloudFormation shows: the template's own.
-    pub description: String,
+    pub(crate) description: String,
     /// The template, compact JSON.
-    pub template_body: String,
+    pub(crate) template_body: String,
     /// Parameter values for every instance (the artifact keys' ARNs).
-    pub parameters: BTreeMap<String, String>,
+    pub(crate) parameters: BTreeMap<String, String>,
     /// The foundation's tags, which every instance's stack carries too.
-    pub tags: BTreeMap<String, String>,
+    pub(crate) tags: BTreeMap<String, String>,
 }
 
 /// How `accounts` refine the accounts of `units` (CloudFormation's `AccountFilterType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccountFilter {
+pub(crate) enum AccountFilter {
     /// Only the listed accounts of the units.
     Intersection,
     /// Every account of the units but the listed ones.
@@ -93,20 +93,20 @@ pub enum AccountFilter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Targets {
     /// The organizational units whose accounts (and those of the units below) are reached.
-    pub units: Vec<String>,
+    pub(crate) units: Vec<String>,
     /// Accounts that refine the units' as `filter` says.
-    pub accounts: Vec<String>,
+    pub(crate) accounts: Vec<String>,
     /// `None`: every account of the units (`accounts` must then be empty).
-    pub filter: Option<AccountFilter>,
+    pub(crate) filter: Option<AccountFilter>,
 }
 
 /// How fast an operation goes, and how many failures it tolerates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Preferences {
     /// The share of the accounts deployed to at once, in each region.
-    pub max_concurrent_percentage: u32,
+    pub(crate) max_concurrent_percentage: u32,
     /// The share of the accounts whose instance may fail before the operation stops in a region.
-    pub failure_tolerance_percentage: u32,
+    pub(crate) failure_tolerance_percentage: u32,
 }
 
 /// Service-managed StackSets in one account (the management account or a delegated

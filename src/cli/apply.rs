@@ -11,19 +11,19 @@ use super::run::{self, RunArgs};
 use super::{Failure, TopologyArg, common, exit};
 
 #[derive(Debug, Args)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     #[command(flatten)]
-    pub topology: TopologyArg,
+    pub(crate) topology: TopologyArg,
     #[command(flatten)]
-    pub read: common::ReadArgs,
+    pub(crate) read: common::ReadArgs,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub(crate) run: RunArgs,
     /// A plan saved with `plinth plan --out FILE`: apply exactly that plan
     #[arg(value_name = "PLAN")]
-    pub plan: Option<PathBuf>,
+    pub(crate) plan: Option<PathBuf>,
 }
 
-pub fn run(args: ApplyArgs) -> Result<u8, Failure> {
+pub(crate) fn run(args: ApplyArgs) -> Result<u8, Failure> {
     let loaded = common::load_topology(&args.topology.topology)?;
     let saved = args.plan.as_deref().map(ops::load_plan).transpose()?;
     let runtime = common::runtime()?;

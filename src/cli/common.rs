@@ -7,13 +7,13 @@ use plinth::output::{self, Style};
 
 use super::exit;
 
-pub fn style() -> Style {
+pub(crate) fn style() -> Style {
     Style::detect()
 }
 
 /// How `plan` and `show` draw a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// For a person, on stderr
     Human,
     /// The plan's JSON document, on stdout (docs/plan-json.md)
@@ -23,7 +23,7 @@ pub enum Format {
 }
 
 /// Draws a plan as `plan` and `show` both do.
-pub fn draw_plan(plan: &plinth::plan::Plan, format: Format, template_diff: bool) {
+pub(crate) fn draw_plan(plan: &plinth::plan::Plan, format: Format, template_diff: bool) {
     match format {
         Format::Json => output::data(&plan.to_json()),
         Format::Markdown => output::data(&output::markdown::render(plan)),
@@ -36,7 +36,7 @@ pub fn draw_plan(plan: &plinth::plan::Plan, format: Format, template_diff: bool)
 }
 
 /// A command's failure, reported once with its exit code.
-pub enum Failure {
+pub(crate) enum Failure {
     /// Already reported (topology diagnostics): only the exit code remains.
     Reported(u8),
     /// An error chain with an optional hint.
@@ -48,7 +48,7 @@ pub enum Failure {
 }
 
 impl Failure {
-    pub fn operating(error: impl std::error::Error + 'static) -> Self {
+    pub(crate) fn operating(error: impl std::error::Error + 'static) -> Self {
         Failure::Error {
             error: Box::new(error),
             hint: None,
@@ -58,14 +58,14 @@ impl Failure {
 
     /// The same failure, ending with another exit code.
     #[must_use]
-    pub fn with_code(self, code: u8) -> Self {
+    pub(crate) fn with_code(self, code: u8) -> Self {
         match self {
             Failure::Reported(_) => Failure::Reported(code),
             Failure::Error { error, hint, .. } => Failure::Error { error, hint, code },
         }
     }
 
-    pub fn report(self, style: &Style) -> u8 {
+    pub(crate) fn report(self, style: &Style) -> u8 {
         match self {
             Failure::Reported(code) => code,
             Failure::Error { error, hint, code } => {
@@ -108,7 +108,7 @@ impl From<WriteError> for Failure {
 
 /// Reads and validates the topology, printing warnings; on bad input prints every problem and
 /// fails with exit code 2. Never touches AWS.
-pub fn load_topology(path: &Path) -> Result<Loaded, Failure> {
+pub(crate) fn load_topology(path: &Path) -> Result<Loaded, Failure> {
     let style = style();
     match ops::load_topology(path) {
         Ok(loaded) => {
@@ -149,17 +149,17 @@ pub fn load_topology(path: &Path) -> Result<Loaded, Failure> {
 
 /// Flags of every command that reads AWS.
 #[derive(Debug, clap::Args)]
-pub struct ReadArgs {
+pub(crate) struct ReadArgs {
     /// How many AWS reads run at once
     #[arg(long, value_name = "N", default_value_t = 16)]
-    pub read_concurrency: usize,
+    pub(crate) read_concurrency: usize,
     /// Skip reading the live settings of buckets, keys and roles: faster, but changes made
     /// outside CloudFormation (drift) go unseen and unrepaired
     #[arg(long)]
-    pub no_drift: bool,
+    pub(crate) no_drift: bool,
 }
 
-pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -167,7 +167,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 /// Reads what is deployed and plans, then says how much reading took.
-pub async fn read_and_plan(
+pub(crate) async fn read_and_plan(
     topology: &plinth::topology::Topology,
     args: &ReadArgs,
     mode: plinth::plan::Mode,

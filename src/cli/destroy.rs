@@ -8,16 +8,16 @@ use super::run::{self, RunArgs};
 use super::{Failure, TopologyArg, common, exit};
 
 #[derive(Debug, Args)]
-pub struct DestroyArgs {
+pub(crate) struct DestroyArgs {
     #[command(flatten)]
-    pub topology: TopologyArg,
+    pub(crate) topology: TopologyArg,
     #[command(flatten)]
-    pub read: common::ReadArgs,
+    pub(crate) read: common::ReadArgs,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub(crate) run: RunArgs,
 }
 
-pub fn run(args: DestroyArgs) -> Result<u8, Failure> {
+pub(crate) fn run(args: DestroyArgs) -> Result<u8, Failure> {
     let loaded = common::load_topology(&args.topology.topology)?;
     let runtime = common::runtime()?;
     runtime.block_on(async {

@@ -6,20 +6,20 @@ use plinth::output;
 use super::{Cli, exit};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Shell {
+pub(crate) enum Shell {
     Bash,
     Zsh,
     Fish,
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to complete in
     #[arg(value_enum)]
-    pub shell: Shell,
+    pub(crate) shell: Shell,
 }
 
-pub fn schema() -> u8 {
+pub(crate) fn schema() -> u8 {
     output::data(
         &serde_json::to_string_pretty(&plinth::topology::schema())
             .expect("a schema of strings, numbers and JSON values serialises"),
@@ -27,7 +27,7 @@ pub fn schema() -> u8 {
     exit::SUCCESS
 }
 
-pub fn completions(args: &CompletionsArgs) -> u8 {
+pub(crate) fn completions(args: &CompletionsArgs) -> u8 {
     let shell = match args.shell {
         Shell::Bash => clap_complete::Shell::Bash,
         Shell::Zsh => clap_complete::Shell::Zsh,

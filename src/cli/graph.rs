@@ -6,19 +6,19 @@ use plinth::{ops, output};
 use super::{Failure, GraphFormat, TopologyArg, common, exit};
 
 #[derive(Debug, Args)]
-pub struct GraphArgs {
+pub(crate) struct GraphArgs {
     #[command(flatten)]
-    pub topology: TopologyArg,
+    pub(crate) topology: TopologyArg,
     /// How to draw the graph
     #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
-    pub format: GraphFormat,
+    pub(crate) format: GraphFormat,
     /// Print the graph as JSON data
     #[arg(long, conflicts_with = "format")]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// The graph of a fresh apply: what `plinth plan` shows once it has read what is deployed.
-pub fn run(args: GraphArgs) -> Result<u8, Failure> {
+pub(crate) fn run(args: GraphArgs) -> Result<u8, Failure> {
     let loaded = common::load_topology(&args.topology.topology)?;
     let graph = ops::fresh_graph(&loaded.topology);
     let text = if args.json {

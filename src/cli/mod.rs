@@ -16,15 +16,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use common::Failure;
+pub(crate) use common::Failure;
 
 /// Exit codes shared by every command.
-pub mod exit {
-    pub const SUCCESS: u8 = 0;
-    pub const FAILURE: u8 = 1;
-    pub const BAD_INPUT: u8 = 2;
+pub(crate) mod exit {
+    pub(crate) const SUCCESS: u8 = 0;
+    pub(crate) const FAILURE: u8 = 1;
+    pub(crate) const BAD_INPUT: u8 = 2;
     /// `plan --detailed-exitcode`: the plan has changes.
-    pub const CHANGES: u8 = 2;
+    pub(crate) const CHANGES: u8 = 2;
 }
 
 #[derive(Debug, Parser)]
@@ -37,13 +37,13 @@ needs in every account and region and in which order, shows what would change, c
 tears it down.\n\nExit codes: 0 success, 1 a failure while operating, 2 bad usage or bad input; with \
 `plan --detailed-exitcode`, 0 no changes, 1 any error, 2 changes."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Args, Clone)]
-pub struct TopologyArg {
+pub(crate) struct TopologyArg {
     /// The topology file
     #[arg(
         short = 't',
@@ -52,11 +52,11 @@ pub struct TopologyArg {
         default_value = "topology.toml",
         global = true
     )]
-    pub topology: PathBuf,
+    pub(crate) topology: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Check the topology file and say what would be built
     Validate(validate::ValidateArgs),
     /// Show the stack graph: waves of (stack, pass) and why each waits for another
@@ -78,13 +78,13 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     Text,
     Dot,
     Mermaid,
 }
 
-pub fn run(cli: Cli) -> u8 {
+pub(crate) fn run(cli: Cli) -> u8 {
     let style = crate::cli::common::style();
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),

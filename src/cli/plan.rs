@@ -8,31 +8,31 @@ use plinth::{ops, output};
 use super::{Failure, TopologyArg, common, exit};
 
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     #[command(flatten)]
-    pub topology: TopologyArg,
+    pub(crate) topology: TopologyArg,
     #[command(flatten)]
-    pub read: common::ReadArgs,
+    pub(crate) read: common::ReadArgs,
     /// How to draw the plan: `human` (on stderr), `json` (on stdout; schema: docs/plan-json.md)
     /// or `markdown` (GitHub-flavoured, for a pull-request comment, on stdout)
     #[arg(long, value_enum, default_value_t = common::Format::Human, conflicts_with = "json")]
-    pub format: common::Format,
+    pub(crate) format: common::Format,
     /// The same as `--format json`
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Show the unified diff of every template too, not only the resources that change
     #[arg(long)]
-    pub diff: bool,
+    pub(crate) diff: bool,
     /// Save the plan to FILE, for `plinth apply FILE`
     #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Exit 0 when there is nothing to change, 2 when there are changes (drift included), 1 on any
     /// error, bad input included
     #[arg(long)]
-    pub detailed_exitcode: bool,
+    pub(crate) detailed_exitcode: bool,
 }
 
-pub fn run(args: PlanArgs) -> Result<u8, Failure> {
+pub(crate) fn run(args: PlanArgs) -> Result<u8, Failure> {
     let detailed = args.detailed_exitcode;
     match plan(args) {
         // 2 means "there are changes" here: every error exits 1, bad input included.

@@ -8,15 +8,15 @@ use plinth::{ops, output};
 use super::{Failure, TopologyArg, common, exit};
 
 #[derive(Debug, Args)]
-pub struct RenderArgs {
+pub(crate) struct RenderArgs {
     #[command(flatten)]
-    pub topology: TopologyArg,
+    pub(crate) topology: TopologyArg,
     /// The folder to write the templates and manifest.json to (created if missing)
     #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
 }
 
-pub fn run(args: RenderArgs) -> Result<u8, Failure> {
+pub(crate) fn run(args: RenderArgs) -> Result<u8, Failure> {
     let loaded = common::load_topology(&args.topology.topology)?;
     let set = ops::render_all(&loaded.topology);
     ops::write_rendered(&set, &args.out)?;

@@ -18,40 +18,40 @@ use super::{Failure, exit};
     clippy::struct_excessive_bools,
     reason = "each bool is an independent command-line flag"
 )]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// Allow a plan that destroys a KMS key, a bucket and its objects, or a deploy role
     /// (needed with --yes; without it, apply asks separately)
     #[arg(long)]
-    pub allow_destructive: bool,
+    pub(crate) allow_destructive: bool,
     /// Emit the plan and every event as JSON lines on stdout
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Show the unified diff of every template too, not only the resources that change
     #[arg(long)]
-    pub diff: bool,
+    pub(crate) diff: bool,
     /// How many stacks change at once in one account and region (CloudFormation's API limits
     /// are per account and region)
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub per_region: u16,
+    pub(crate) per_region: u16,
     /// How many stacks change at once in all (a guard; the per-region bound is the usual one)
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u16).range(1..=8192))]
-    pub parallelism: u16,
+    pub(crate) parallelism: u16,
     /// How long to wait for a stack that CloudFormation is changing (another run, or one that
     /// was interrupted) before giving up on it
     #[arg(long, value_name = "MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
-    pub wait_timeout: u64,
+    pub(crate) wait_timeout: u64,
     /// How long to keep trying a change that AWS refuses because a policy names a principal
     /// it cannot see yet (IAM is eventually consistent: a new role takes seconds, sometimes a
     /// minute, to become valid in bucket, key and trust policies)
     #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(0..=3600))]
-    pub propagation_timeout: u64,
+    pub(crate) propagation_timeout: u64,
     /// Start every event line with its time (UTC), as plain lines instead of the live view; on
     /// by default when the `CI` environment variable is set (`--timestamps=false` turns it off)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub timestamps: Option<bool>,
+    pub(crate) timestamps: Option<bool>,
 }
 
 impl RunArgs {
@@ -65,10 +65,10 @@ impl RunArgs {
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct Message(pub String);
+pub(crate) struct Message(pub String);
 
 /// Shows the plan. Returns false when there is nothing to do.
-pub fn show(args: &RunArgs, plan: &Plan) -> bool {
+pub(crate) fn show(args: &RunArgs, plan: &Plan) -> bool {
     if args.json {
         output::data(&serde_json::json!({ "event": "plan", "plan": plan }).to_string());
     } else {
@@ -81,7 +81,7 @@ pub fn show(args: &RunArgs, plan: &Plan) -> bool {
 }
 
 /// Refuses a plan with findings; asks for confirmation unless `--yes`.
-pub fn confirm(args: &RunArgs, plan: &Plan) -> Result<(), Failure> {
+pub(crate) fn confirm(args: &RunArgs, plan: &Plan) -> Result<(), Failure> {
     if !plan.findings.is_empty() {
         return Err(Failure::Error {
             error: Box::new(Message(format!(
@@ -227,7 +227,11 @@ impl Interrupts {
 }
 
 /// Runs the plan; the first Ctrl-C stops new work, the second leaves at once.
-pub async fn execute(args: &RunArgs, plan: &Plan, cloud: Arc<dyn Cloud>) -> Result<u8, Failure> {
+pub(crate) async fn execute(
+    args: &RunArgs,
+    plan: &Plan,
+    cloud: Arc<dyn Cloud>,
+) -> Result<u8, Failure> {
     let cancel = Arc::new(Cancel::default());
     // The handler is installed here, before any change starts: a Ctrl-C that came before a
     // spawned task first polled `ctrl_c()` would otherwise end plinth at once.

@@ -6,12 +6,12 @@ use plinth::{ops, output};
 use super::{Failure, TopologyArg, common, exit};
 
 #[derive(Debug, Args)]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
     #[command(flatten)]
-    pub topology: TopologyArg,
+    pub(crate) topology: TopologyArg,
 }
 
-pub fn run(args: ValidateArgs) -> Result<u8, Failure> {
+pub(crate) fn run(args: ValidateArgs) -> Result<u8, Failure> {
     let loaded = common::load_topology(&args.topology.topology)?;
     let over = ops::limit_findings(&loaded.topology);
     if !over.is_empty() {

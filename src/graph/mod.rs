@@ -22,7 +22,7 @@ use crate::topology::{AccountId, Region, Topology};
 /// A part of a stack's template that can be applied in a later pass than the rest.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "fragment", rename_all = "snake_case")]
-pub enum Fragment {
+pub(crate) enum Fragment {
     /// Everything that needs nothing that the stack's own pass cannot already have.
     Core,
     /// The artifact sync function and its role, which may read the primary artifacts (primary stack).
@@ -42,7 +42,7 @@ pub enum Fragment {
 /// Why one node must wait for another.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
-pub enum Reason {
+pub(crate) enum Reason {
     /// A value from the other stack's outputs.
     Data {
         /// The output, with its region.
@@ -204,22 +204,22 @@ fn requirements(topology: &Topology, key: &StackKey, fragment: &Fragment) -> Vec
 
 /// One (stack, pass) of the graph.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Node {
+pub(crate) struct Node {
     /// The stack.
-    pub stack: StackSpec,
+    pub(crate) stack: StackSpec,
     /// The pass, from 1.
-    pub pass: u32,
+    pub(crate) pass: u32,
     /// The wave it runs in, from 1: one more than the latest wave it waits for.
-    pub wave: u32,
+    pub(crate) wave: u32,
     /// The fragments this pass adds (the template of a pass holds those of every pass up to it).
-    pub fragments: Vec<Fragment>,
+    pub(crate) fragments: Vec<Fragment>,
 }
 
 /// Why one node waits for another: every reason, since one edge can carry several.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Edge {
+pub(crate) struct Edge {
     /// The reasons, in order.
-    pub reasons: Vec<Reason>,
+    pub(crate) reasons: Vec<Reason>,
 }
 
 /// The (stack, pass) graph of a topology.
@@ -231,7 +231,7 @@ pub struct StackGraph {
 impl StackGraph {
     /// Builds the graph. `existing` names stacks that are deployed and healthy: a fragment that
     /// needs only those can go into its stack's first pass.
-    pub fn build(topology: &Topology, existing: &BTreeSet<StackKey>) -> Self {
+    pub(crate) fn build(topology: &Topology, existing: &BTreeSet<StackKey>) -> Self {
         let specs = layout::stacks(topology);
         let in_graph: BTreeSet<&StackKey> = specs.iter().map(|s| &s.key).collect();
         // Requirements on stacks outside the graph, or already deployed, need no ordering.
@@ -365,17 +365,18 @@ impl StackGraph {
     }
 
     /// The node at an index.
-    pub fn node(&self, index: NodeIndex) -> &Node {
+    pub(crate) fn node(&self, index: NodeIndex) -> &Node {
         &self.graph[index]
     }
 
+    #[cfg(test)]
     /// Every node's index.
-    pub fn indices(&self) -> impl Iterator<Item = NodeIndex> + '_ {
+    pub(crate) fn indices(&self) -> impl Iterator<Item = NodeIndex> + '_ {
         self.graph.node_indices()
     }
 
     /// The nodes a node waits for.
-    pub fn predecessors(&self, index: NodeIndex) -> Vec<NodeIndex> {
+    pub(crate) fn predecessors(&self, index: NodeIndex) -> Vec<NodeIndex> {
         let mut out: Vec<_> = self
             .graph
             .neighbors_directed(index, petgraph::Direction::Incoming)
@@ -385,7 +386,7 @@ impl StackGraph {
     }
 
     /// Every edge: the node waited for, the node that waits, and why.
-    pub fn edges(&self) -> Vec<(NodeIndex, NodeIndex, &Edge)> {
+    pub(crate) fn edges(&self) -> Vec<(NodeIndex, NodeIndex, &Edge)> {
         use petgraph::visit::EdgeRef;
         self.graph
             .edge_references()
@@ -393,13 +394,14 @@ impl StackGraph {
             .collect()
     }
 
+    #[cfg(test)]
     /// Whether no node waits for itself through others (it never does: a test holds it).
-    pub fn is_acyclic(&self) -> bool {
+    pub(crate) fn is_acyclic(&self) -> bool {
         !petgraph::algo::is_cyclic_directed(&self.graph)
     }
 
     /// Node indices grouped by wave, in wave order; inside a wave in stack order.
-    pub fn waves(&self) -> Vec<Vec<NodeIndex>> {
+    pub(crate) fn waves(&self) -> Vec<Vec<NodeIndex>> {
         let mut by_wave: BTreeMap<u32, Vec<NodeIndex>> = BTreeMap::new();
         for i in self.graph.node_indices() {
             by_wave.entry(self.graph[i].wave).or_default().push(i);
@@ -408,14 +410,14 @@ impl StackGraph {
     }
 
     /// The node of a stack's pass.
-    pub fn find(&self, key: &StackKey, pass: u32) -> Option<NodeIndex> {
+    pub(crate) fn find(&self, key: &StackKey, pass: u32) -> Option<NodeIndex> {
         self.graph
             .node_indices()
             .find(|&i| self.graph[i].stack.key == *key && self.graph[i].pass == pass)
     }
 
     /// The fragments a stack's template holds after the given pass.
-    pub fn fragments_through(&self, key: &StackKey, pass: u32) -> Vec<Fragment> {
+    pub(crate) fn fragments_through(&self, key: &StackKey, pass: u32) -> Vec<Fragment> {
         let mut out: Vec<Fragment> = self
             .graph
             .node_weights()
@@ -426,8 +428,9 @@ impl StackGraph {
         out
     }
 
+    #[cfg(test)]
     /// The number of passes of a stack.
-    pub fn passes(&self, key: &StackKey) -> u32 {
+    pub(crate) fn passes(&self, key: &StackKey) -> u32 {
         self.graph
             .node_weights()
             .filter(|n| n.stack.key == *key)

@@ -12,7 +12,7 @@ use super::plan::{Detail, change};
 use crate::plan::{Action, Change, Mode, Plan};
 
 /// GitHub's limit on a comment's body, in characters.
-pub const COMMENT_LIMIT: usize = 65_536;
+pub(crate) const COMMENT_LIMIT: usize = 65_536;
 
 /// What the Markdown keeps free of the limit for the note on what was left out.
 const NOTE_ROOM: usize = 1_000;
@@ -289,7 +289,7 @@ fn diagram(out: &mut String, plan: &Plan) {
 }
 
 /// The plan as Markdown of at most `limit` characters.
-pub fn render_within(plan: &Plan, limit: usize) -> String {
+pub(crate) fn render_within(plan: &Plan, limit: usize) -> String {
     let mut head = String::new();
     let title = match plan.mode {
         Mode::Apply => "plan",

@@ -15,7 +15,7 @@ use std::io::{IsTerminal, Write};
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     /// Whether text is painted with ANSI colours.
-    pub color: bool,
+    pub(crate) color: bool,
 }
 
 impl Style {
@@ -40,11 +40,11 @@ impl Style {
         self.paint("1", text)
     }
     /// Text in green: what is added or succeeded.
-    pub fn green(&self, text: &str) -> String {
+    pub(crate) fn green(&self, text: &str) -> String {
         self.paint("32", text)
     }
     /// Text in yellow: what changes, waits or drifted.
-    pub fn yellow(&self, text: &str) -> String {
+    pub(crate) fn yellow(&self, text: &str) -> String {
         self.paint("33", text)
     }
     /// Text in red: what is removed, destroyed or failed.
@@ -52,11 +52,11 @@ impl Style {
         self.paint("31", text)
     }
     /// Text in cyan: hints and diff hunk headers.
-    pub fn cyan(&self, text: &str) -> String {
+    pub(crate) fn cyan(&self, text: &str) -> String {
         self.paint("36", text)
     }
     /// Dimmed text: what needs no attention (reasons, unchanged stacks).
-    pub fn dim(&self, text: &str) -> String {
+    pub(crate) fn dim(&self, text: &str) -> String {
         self.paint("2", text)
     }
 }

@@ -133,18 +133,18 @@ pub struct RunSummary {
     /// `apply` or `destroy`.
     pub verb: &'static str,
     /// Changes that did something (stacks that needed nothing are not counted).
-    pub succeeded: usize,
+    pub(crate) succeeded: usize,
     /// Each failed change, in a line.
-    pub failed: Vec<String>,
+    pub(crate) failed: Vec<String>,
     /// Destroy's removal of buckets outside any stack, or apply's record of the StackSets'
     /// accounts, when it failed.
-    pub orphan_error: Option<String>,
+    pub(crate) orphan_error: Option<String>,
     /// Changes not started because one they wait for did not succeed.
-    pub skipped: usize,
+    pub(crate) skipped: usize,
     /// Changes not started because the run was interrupted.
-    pub not_started: usize,
+    pub(crate) not_started: usize,
     /// Whether Ctrl-C stopped the run.
-    pub interrupted: bool,
+    pub(crate) interrupted: bool,
     /// Whether everything succeeded.
     pub succeeded_all: bool,
 }

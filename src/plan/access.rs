@@ -13,13 +13,13 @@ use crate::topology::Topology;
 
 /// What one principal gains and loses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessChange {
+pub(crate) struct AccessChange {
     /// `account 222222222222 (development)`, `role acme-cloudformation in 222222222222`, …
-    pub who: String,
+    pub(crate) who: String,
     /// What it gains, in words.
-    pub gains: Vec<String>,
+    pub(crate) gains: Vec<String>,
     /// What it loses, in words.
-    pub loses: Vec<String>,
+    pub(crate) loses: Vec<String>,
 }
 
 /// One grant, as plinth says it: who, and what on which region's artifacts.
@@ -49,7 +49,11 @@ impl Grant {
 }
 
 /// The access changes of a plan, per principal, in words.
-pub fn changes(topology: &Topology, changes: &[Change], deployed: &Deployed) -> Vec<AccessChange> {
+pub(crate) fn changes(
+    topology: &Topology,
+    changes: &[Change],
+    deployed: &Deployed,
+) -> Vec<AccessChange> {
     let names = account_names(topology);
     // The last template of each stack before and after the plan.
     let mut before: BTreeSet<Grant> = BTreeSet::new();

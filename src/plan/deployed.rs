@@ -111,7 +111,7 @@ const STATUSES: &[(StackStatus, &str)] = &[
 
 impl StackStatus {
     /// The status CloudFormation writes as `text`.
-    pub fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         STATUSES
             .iter()
             .find(|(_, name)| *name == text)
@@ -119,7 +119,7 @@ impl StackStatus {
     }
 
     /// The status as CloudFormation writes it.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             StackStatus::Other(text) => text,
             known => STATUSES
@@ -132,17 +132,17 @@ impl StackStatus {
     /// CloudFormation is working on the stack; no other operation is accepted until it ends.
     /// `REVIEW_IN_PROGRESS` is not: it is a stack made for a change set that was never
     /// executed, and it stays so until someone deletes it.
-    pub fn is_in_progress(&self) -> bool {
+    pub(crate) fn is_in_progress(&self) -> bool {
         self.as_str().ends_with("_IN_PROGRESS") && *self != StackStatus::ReviewInProgress
     }
 
     /// The stack has come to rest: the opposite of [`StackStatus::is_in_progress`].
-    pub fn is_settled(&self) -> bool {
+    pub(crate) fn is_settled(&self) -> bool {
         !self.is_in_progress()
     }
 
     /// The last operation failed (whether or not its rollback succeeded).
-    pub fn is_failed(&self) -> bool {
+    pub(crate) fn is_failed(&self) -> bool {
         self.as_str().ends_with("_FAILED")
             || matches!(
                 self,
@@ -153,7 +153,7 @@ impl StackStatus {
     /// Whether the stack's resources exist now, whatever is happening to it: a settled stack
     /// that can be updated, or one being updated (or rolled back from an update), which keeps
     /// its resources and its earlier outputs meanwhile.
-    pub fn resources_exist(&self) -> bool {
+    pub(crate) fn resources_exist(&self) -> bool {
         self.state().exists()
             || matches!(
                 self,
@@ -165,7 +165,7 @@ impl StackStatus {
     }
 
     /// What the status means for plinth.
-    pub fn state(&self) -> StackState {
+    pub(crate) fn state(&self) -> StackState {
         match self {
             StackStatus::DeleteComplete => StackState::Deleted,
             s if s.is_in_progress() => StackState::InProgress,
@@ -234,7 +234,7 @@ pub enum StackState {
 
 impl StackState {
     /// Whether the stack's resources exist (so that others may name them).
-    pub fn exists(self) -> bool {
+    pub(crate) fn exists(self) -> bool {
         matches!(self, StackState::Ready | StackState::UpdateRollbackFailed)
     }
 }
@@ -243,31 +243,31 @@ impl StackState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackSummary {
     /// The stack's id (its ARN), which stays the stack's after a delete.
-    pub id: String,
+    pub(crate) id: String,
     /// The stack's name.
-    pub name: String,
+    pub(crate) name: String,
     /// Where the stack's last operation got to.
-    pub status: StackStatus,
+    pub(crate) status: StackStatus,
     /// CloudFormation's reason for the status, when it gives one.
-    pub status_reason: Option<String>,
+    pub(crate) status_reason: Option<String>,
     /// The parameter values the stack was last deployed with.
-    pub parameters: BTreeMap<String, String>,
+    pub(crate) parameters: BTreeMap<String, String>,
     /// The stack-level tags, plinth's among them.
-    pub tags: BTreeMap<String, String>,
+    pub(crate) tags: BTreeMap<String, String>,
     /// The stack's outputs, which downstream stacks take as parameters.
-    pub outputs: BTreeMap<String, String>,
+    pub(crate) outputs: BTreeMap<String, String>,
     /// The last update time, or the creation time: changes whenever the stack does.
-    pub changed_at: String,
+    pub(crate) changed_at: String,
 }
 
 impl StackSummary {
     /// What the stack's status means for plinth.
-    pub fn state(&self) -> StackState {
+    pub(crate) fn state(&self) -> StackState {
         self.status.state()
     }
 
     /// Whether this is a deleted stack, which is no stack.
-    pub fn is_deleted(&self) -> bool {
+    pub(crate) fn is_deleted(&self) -> bool {
         self.state() == StackState::Deleted
     }
 }
@@ -281,55 +281,55 @@ pub fn existing(stacks: impl IntoIterator<Item = StackSummary>) -> Vec<StackSumm
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeployedStack {
     /// Which stack of the foundation it is, and where.
-    pub spec: StackSpec,
+    pub(crate) spec: StackSpec,
     /// What CloudFormation says of it.
-    pub summary: StackSummary,
+    pub(crate) summary: StackSummary,
     /// The deployed template, parsed; `None` when it could not be read as JSON.
-    pub template: Option<Value>,
+    pub(crate) template: Option<Value>,
     /// What its resources hold now, when drift was read.
-    pub live: Option<super::drift::LiveStack>,
+    pub(crate) live: Option<super::drift::LiveStack>,
     /// Why its last operation failed (the failed resource's reason, from the stack's events),
     /// for a stack whose status says that it failed.
-    pub last_failure: Option<String>,
+    pub(crate) last_failure: Option<String>,
     /// For a StackSet: its instances.
-    pub instances: Option<Vec<StackInstance>>,
+    pub(crate) instances: Option<Vec<StackInstance>>,
 }
 
 /// One instance of a StackSet: the stack it keeps in one account and region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackInstance {
     /// The member account the instance's stack is in.
-    pub account: String,
+    pub(crate) account: String,
     /// The instance's region.
-    pub region: String,
+    pub(crate) region: String,
     /// `CURRENT`, `OUTDATED` (its stack does not hold the set's template: a failed or running
     /// operation) or `INOPERABLE` (a delete failed; the stack is out of the set's reach).
-    pub status: String,
+    pub(crate) status: String,
     /// `PENDING`, `RUNNING`, `SUCCEEDED`, `FAILED`, `CANCELLED`, `INOPERABLE`,
     /// `SKIPPED_SUSPENDED_ACCOUNT`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detailed_status: Option<String>,
+    pub(crate) detailed_status: Option<String>,
     /// Why it is not `CURRENT`, as CloudFormation says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// The organizational unit the instance was deployed for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
+    pub(crate) unit: Option<String>,
     /// `IN_SYNC`, `DRIFTED`, `NOT_CHECKED`, as the StackSet's last drift detection found it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drift_status: Option<String>,
+    pub(crate) drift_status: Option<String>,
 }
 
 impl StackInstance {
     /// Whether its stack holds the set's template now.
-    pub fn is_current(&self) -> bool {
+    pub(crate) fn is_current(&self) -> bool {
         self.status == "CURRENT"
     }
 }
 
 impl DeployedStack {
     /// What the stack's status means for plinth.
-    pub fn state(&self) -> StackState {
+    pub(crate) fn state(&self) -> StackState {
         self.summary.state()
     }
 }
@@ -445,24 +445,24 @@ pub struct Deployed {
     /// Stacks of this foundation (by tag or by name), with their place.
     pub stacks: Vec<DeployedStack>,
     /// Problems found while reading that would make apply fail.
-    pub findings: Vec<Finding>,
+    pub(crate) findings: Vec<Finding>,
     /// Buckets with plinth's names that no stack holds.
-    pub orphan_buckets: Vec<OrphanBucket>,
+    pub(crate) orphan_buckets: Vec<OrphanBucket>,
     /// Target accounts an earlier topology had and this one does not: their deploy stacks are
     /// out of plinth's reach, since the topology no longer says how to reach those accounts.
-    pub dropped_accounts: Vec<AccountId>,
+    pub(crate) dropped_accounts: Vec<AccountId>,
     /// The target accounts the primary stack recorded at the last apply; `None` without one.
-    pub recorded_accounts: Option<std::collections::BTreeSet<AccountId>>,
+    pub(crate) recorded_accounts: Option<std::collections::BTreeSet<AccountId>>,
     /// Accounts a StackSet served at the last apply that no unit target reaches now: they left
     /// their unit (auto-deployment removed their instances) or were excluded.
-    pub left_stack_set_accounts: Vec<AccountId>,
+    pub(crate) left_stack_set_accounts: Vec<AccountId>,
     /// The accounts the StackSets served at the last apply, as the build bucket records them.
-    pub stack_set_record: Option<super::units::SetRecord>,
+    pub(crate) stack_set_record: Option<super::units::SetRecord>,
 }
 
 impl Deployed {
     /// The stack at a spec's place and name, unless it is deleted.
-    pub fn find(&self, spec: &StackSpec) -> Option<&DeployedStack> {
+    pub(crate) fn find(&self, spec: &StackSpec) -> Option<&DeployedStack> {
         self.stacks.iter().find(|s| {
             !s.summary.is_deleted()
                 && s.spec.account == spec.account
@@ -472,7 +472,10 @@ impl Deployed {
     }
 
     /// The outputs of the given stacks that exist.
-    pub fn outputs_of(&self, specs: &[StackSpec]) -> BTreeMap<StackKey, BTreeMap<String, String>> {
+    pub(crate) fn outputs_of(
+        &self,
+        specs: &[StackSpec],
+    ) -> BTreeMap<StackKey, BTreeMap<String, String>> {
         specs
             .iter()
             .filter_map(|spec| {

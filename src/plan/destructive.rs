@@ -11,23 +11,23 @@ use crate::layout::StackKind;
 
 /// One resource a plan destroys, in words a person reads before agreeing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Destruction {
+pub(crate) struct Destruction {
     /// The stack whose change destroys it (empty for a bucket outside any stack).
-    pub stack: String,
+    pub(crate) stack: String,
     /// The account it is in.
-    pub account: crate::topology::AccountId,
+    pub(crate) account: crate::topology::AccountId,
     /// The region it is in.
-    pub region: crate::topology::Region,
+    pub(crate) region: crate::topology::Region,
     /// `AWS::KMS::Key`, `AWS::S3::Bucket` or `AWS::IAM::Role`.
-    pub resource_type: String,
+    pub(crate) resource_type: String,
     /// The bucket or role name, or the key's logical id.
-    pub name: String,
+    pub(crate) name: String,
     /// What goes, and when.
-    pub consequence: String,
+    pub(crate) consequence: String,
 }
 
 /// The destructions of the deletes among `changes`, read from the deployed templates.
-pub fn destructions(changes: &[Change], deployed: &Deployed) -> Vec<Destruction> {
+pub(crate) fn destructions(changes: &[Change], deployed: &Deployed) -> Vec<Destruction> {
     let mut out = Vec::new();
     for change in changes.iter().filter(|c| c.action == Action::Delete) {
         let Some(stack) = deployed.find(&change.stack) else {

@@ -8,7 +8,7 @@ use super::{DeployedStack, Diff, PlannedParameter};
 use crate::templates::canonical_json;
 
 /// A unified diff of two texts; empty when they are equal.
-pub fn unified(before: &str, after: &str) -> String {
+pub(crate) fn unified(before: &str, after: &str) -> String {
     if before == after {
         return String::new();
     }
@@ -20,7 +20,7 @@ pub fn unified(before: &str, after: &str) -> String {
 }
 
 /// What differs between a deployed stack and the planned template, parameters and tags.
-pub fn between(
+pub(crate) fn between(
     stack: &DeployedStack,
     template: &str,
     parameters: &[PlannedParameter],

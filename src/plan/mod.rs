@@ -2,14 +2,14 @@
 //! a [`Plan`] of small [`Action`]s, in graph order, with text diffs. A plan is data: it can be
 //! printed, saved as JSON, and applied exactly as shown.
 
-pub mod access;
+pub(crate) mod access;
 mod deployed;
 mod destructive;
 mod diff;
-pub mod drift;
+pub(crate) mod drift;
 mod repairs;
-pub mod resources;
-pub mod units;
+pub(crate) mod resources;
+pub(crate) mod units;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,7 +20,7 @@ pub use deployed::{
     Deployed, DeployedStack, Finding, StackInstance, StackState, StackStatus, StackSummary,
     existing,
 };
-pub use destructive::Destruction;
+pub(crate) use destructive::Destruction;
 
 use crate::graph::StackGraph;
 use crate::layout::{StackKey, StackKind, StackSpec};
@@ -29,30 +29,30 @@ use crate::templates::{self, Placeholder, RenderedNode, canonical_json};
 use crate::topology::Topology;
 
 /// The largest `TemplateBody` CloudFormation accepts, in bytes of the compact JSON plinth sends.
-pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
+pub(crate) const TEMPLATE_BODY_LIMIT: usize = 51_200;
 /// The largest template CloudFormation takes from S3 by `TemplateURL`.
-pub const TEMPLATE_URL_LIMIT: usize = 1_000_000;
+pub(crate) const TEMPLATE_URL_LIMIT: usize = 1_000_000;
 
 /// A template over the `TemplateBody` limit, uploaded before its change and passed by URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TemplateUpload {
+pub(crate) struct TemplateUpload {
     /// The build account, which owns the bucket and makes the call.
-    pub account: crate::topology::AccountId,
+    pub(crate) account: crate::topology::AccountId,
     /// The bucket's region.
-    pub region: crate::topology::Region,
+    pub(crate) region: crate::topology::Region,
     /// The build bucket.
-    pub bucket: String,
+    pub(crate) bucket: String,
     /// The object's key, one per stack and pass.
-    pub key: String,
+    pub(crate) key: String,
     /// The object's URL, as CloudFormation's `TemplateURL` takes it.
-    pub url: String,
+    pub(crate) url: String,
 }
 
 /// The version of the plan's JSON form; raised on any incompatible change.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+pub(crate) const PLAN_FORMAT_VERSION: u32 = 1;
 
 /// The version of plinth, as a saved plan records it.
-pub const PLINTH_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const PLINTH_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// What happens to one (stack, pass).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +75,7 @@ pub enum Action {
 
 impl Action {
     /// The action in words, as the plan shows it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Action::Create => "create",
             Action::Update => "update",
@@ -89,29 +89,29 @@ impl Action {
 
 /// A template parameter: known now, or filled at apply time from an upstream stack's output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlannedParameter {
+pub(crate) struct PlannedParameter {
     /// The template's parameter.
-    pub name: String,
+    pub(crate) name: String,
     /// `None` until the upstream stack exists: "known after apply".
-    pub value: Option<String>,
+    pub(crate) value: Option<String>,
     /// The upstream stack and output it comes from.
-    pub from: Placeholder,
+    pub(crate) from: Placeholder,
 }
 
 /// What the plan shows of an update: the template, parameter and tag differences.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct Diff {
+pub(crate) struct Diff {
     /// A unified diff of the canonical (sorted, pretty) JSON templates; empty when equal.
-    pub template: String,
+    pub(crate) template: String,
     /// Parameters that change: name, before, after (`None`: known after apply).
-    pub parameters: Vec<(String, Option<String>, Option<String>)>,
+    pub(crate) parameters: Vec<(String, Option<String>, Option<String>)>,
     /// Tags that change: key, before, after.
-    pub tags: Vec<(String, Option<String>, Option<String>)>,
+    pub(crate) tags: Vec<(String, Option<String>, Option<String>)>,
 }
 
 impl Diff {
     /// Whether nothing differs.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.template.is_empty() && self.parameters.is_empty() && self.tags.is_empty()
     }
 }
@@ -120,45 +120,45 @@ impl Diff {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// The stack, its name and place.
-    pub stack: StackSpec,
+    pub(crate) stack: StackSpec,
     /// The pass of the stack (1, or 2 for what names resources of a later wave).
-    pub pass: u32,
+    pub(crate) pass: u32,
     /// The wave it runs in: every change of a wave can run at once.
     pub wave: u32,
     /// What happens to it.
     pub action: Action,
     /// Why, when it is not obvious (a replace, a second pass, a delete).
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// Indices (into `Plan::changes`) of the changes this one waits for.
     pub after: Vec<usize>,
     /// The stack id, for a stack that exists.
-    pub stack_id: Option<String>,
+    pub(crate) stack_id: Option<String>,
     /// The template to send (canonical JSON); absent for deletes and no-ops.
-    pub template: Option<String>,
+    pub(crate) template: Option<String>,
     /// The template's parameters, with their values or where they come from.
-    pub parameters: Vec<PlannedParameter>,
+    pub(crate) parameters: Vec<PlannedParameter>,
     /// The stack-level tags to send.
-    pub tags: BTreeMap<String, String>,
+    pub(crate) tags: BTreeMap<String, String>,
     /// What an update changes; `None` for a create, a delete or no change.
-    pub diff: Option<Diff>,
+    pub(crate) diff: Option<Diff>,
     /// For a template over the `TemplateBody` limit: where apply uploads it.
     #[serde(default)]
-    pub template_upload: Option<TemplateUpload>,
+    pub(crate) template_upload: Option<TemplateUpload>,
     /// Properties of the stack's resources changed behind CloudFormation's back, each with the
     /// call that puts it back; on the stack's last pass only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub drift: Vec<drift::Drift>,
+    pub(crate) drift: Vec<drift::Drift>,
     /// What the change does to each resource of the stack: added, changed, replaced, removed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub resources: Vec<resources::ResourceChange>,
+    pub(crate) resources: Vec<resources::ResourceChange>,
     /// For a StackSet: what happens to its instances.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instances: Option<units::Instances>,
+    pub(crate) instances: Option<units::Instances>,
 }
 
 impl Change {
     /// The stack's label, with the pass unless the stack is deleted.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         if self.action == Action::Delete {
             self.stack.to_string()
         } else {
@@ -171,21 +171,21 @@ impl Change {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Summary {
     /// Stacks to create.
-    pub create: usize,
+    pub(crate) create: usize,
     /// Stacks to update.
-    pub update: usize,
+    pub(crate) update: usize,
     /// Stacks to delete and create again.
-    pub replace: usize,
+    pub(crate) replace: usize,
     /// Stacks to delete.
-    pub delete: usize,
+    pub(crate) delete: usize,
     /// Stacks CloudFormation is changing now, which apply waits for.
     #[serde(default)]
-    pub wait: usize,
+    pub(crate) wait: usize,
     /// Stacks that stay as they are.
     pub unchanged: usize,
     /// Resource properties that differ from their templates (counted with the stacks above).
     #[serde(default)]
-    pub drifted: usize,
+    pub(crate) drifted: usize,
 }
 
 impl Summary {
@@ -210,31 +210,31 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// The version of this JSON form ([`PLAN_FORMAT_VERSION`]).
-    pub format_version: u32,
+    pub(crate) format_version: u32,
     /// The version of plinth that made the plan: a saved plan is applied and shown only by the
     /// same version, whose templates and rules it holds.
     #[serde(default)]
-    pub plinth_version: String,
+    pub(crate) plinth_version: String,
     /// Whether it converges or destroys.
     pub mode: Mode,
     /// The foundation's name.
-    pub foundation: String,
+    pub(crate) foundation: String,
     /// Every (stack, pass) and what happens to it, in graph order.
     pub changes: Vec<Change>,
     /// Buckets with plinth's names that no stack holds (left by a failed setup); destroy empties
     /// and deletes them.
-    pub orphan_buckets: Vec<OrphanBucket>,
+    pub(crate) orphan_buckets: Vec<OrphanBucket>,
     /// Problems that would make apply fail; a plan with findings cannot be applied.
     pub findings: Vec<Finding>,
     /// Things worth knowing that do not stop apply.
     #[serde(default)]
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// The fullest documents against AWS's limits, fullest first.
     #[serde(default)]
-    pub limits: Vec<Measure>,
+    pub(crate) limits: Vec<Measure>,
     /// What each stack looked like when planned: `account/region/name` to `status@changed_at`
     /// (or `absent`). Applying a saved plan refuses when these no longer match.
-    pub fingerprints: BTreeMap<String, String>,
+    pub(crate) fingerprints: BTreeMap<String, String>,
     /// The counts of the summary line.
     pub summary: Summary,
     /// Whether the plan destroys a key, a bucket or a deploy role: `apply --yes` and
@@ -243,27 +243,27 @@ pub struct Plan {
     pub destructive: bool,
     /// What it destroys, and what follows.
     #[serde(default)]
-    pub destructions: Vec<Destruction>,
+    pub(crate) destructions: Vec<Destruction>,
     /// Who gains or loses access to what, per account and role.
     #[serde(default)]
-    pub access: Vec<access::AccessChange>,
+    pub(crate) access: Vec<access::AccessChange>,
     /// Which accounts the targets by organizational unit resolved to, who joined and who left.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization: Option<units::OrganizationAccounts>,
+    pub(crate) organization: Option<units::OrganizationAccounts>,
     /// With StackSets: the record of the accounts they serve, written when apply ends well.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub record: Option<units::RecordWrite>,
+    pub(crate) record: Option<units::RecordWrite>,
 }
 
 /// A bucket with one of plinth's names that no stack holds.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct OrphanBucket {
+pub(crate) struct OrphanBucket {
     /// The account that holds it.
-    pub account: crate::topology::AccountId,
+    pub(crate) account: crate::topology::AccountId,
     /// Its region.
-    pub region: crate::topology::Region,
+    pub(crate) region: crate::topology::Region,
     /// Its name.
-    pub bucket: String,
+    pub(crate) bucket: String,
 }
 
 impl Plan {
@@ -305,7 +305,7 @@ impl Plan {
     }
 
     /// `Plan: N to create, N to update, … N unchanged.`, as the views end with it.
-    pub fn summary_line(&self) -> String {
+    pub(crate) fn summary_line(&self) -> String {
         let s = &self.summary;
         let replace = if s.replace > 0 {
             format!("{} to replace, ", s.replace)
@@ -335,7 +335,7 @@ impl Plan {
     }
 
     /// A plan from its JSON document.
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+    pub(crate) fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(text)
     }
 }
@@ -356,7 +356,10 @@ const FULLEST: usize = 5;
 
 /// Every limited size of the rendered templates: the findings for those over AWS's limits, and
 /// the fullest documents (policies and template bodies), fullest first.
-pub fn limits(topology: &Topology, rendered: &[RenderedNode]) -> (Vec<Finding>, Vec<Measure>) {
+pub(crate) fn limits(
+    topology: &Topology,
+    rendered: &[RenderedNode],
+) -> (Vec<Finding>, Vec<Measure>) {
     let mut all: Vec<Measure> = rendered
         .iter()
         .flat_map(|node| {
@@ -414,7 +417,7 @@ fn way_out(topology: &Topology, kind: LimitKind) -> String {
 }
 
 /// The fingerprints of what a plan depends on, from a fresh snapshot.
-pub fn fingerprints(
+pub(crate) fn fingerprints(
     specs: impl IntoIterator<Item = StackSpec>,
     deployed: &Deployed,
 ) -> BTreeMap<String, String> {
@@ -758,7 +761,7 @@ fn deletion(stack: &DeployedStack, wave: u32, after: Vec<usize>, reason: Option<
 
 /// The plan that removes everything of the foundation: pipelines first, then the deploy
 /// stacks, then the stacks that hold buckets and keys; then buckets left outside any stack.
-pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
+pub(crate) fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
     let mut stacks: Vec<&DeployedStack> = deployed.stacks.iter().collect();
     let order = |kind: StackKind| match kind {
         StackKind::Pipeline => 0,
@@ -814,7 +817,7 @@ pub fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
 mod tests;
 
 /// How what is deployed differs from what a saved plan was made against: one line per stack.
-pub fn stale(plan: &Plan, deployed: &Deployed) -> Vec<String> {
+pub(crate) fn stale(plan: &Plan, deployed: &Deployed) -> Vec<String> {
     let now = fingerprints(plan.changes.iter().map(|c| c.stack.clone()), deployed);
     let mut out = Vec::new();
     for (place, then) in &plan.fingerprints {

@@ -14,7 +14,7 @@ use crate::topology::{AccountId, Region};
 /// What a change does to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ResourceAction {
+pub(crate) enum ResourceAction {
     /// The resource is new.
     Add,
     /// Properties change in place.
@@ -25,56 +25,46 @@ pub enum ResourceAction {
     Remove,
 }
 
-impl ResourceAction {
-    /// The mark the plan draws it with: `+`, `~`, `-/+`, `-`.
-    pub fn marker(self) -> &'static str {
-        match self {
-            ResourceAction::Add => "+",
-            ResourceAction::Change => "~",
-            ResourceAction::Replace => "-/+",
-            ResourceAction::Remove => "-",
-        }
-    }
-}
+impl ResourceAction {}
 
 /// One resource of a stack that a change touches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResourceChange {
+pub(crate) struct ResourceChange {
     /// The template's name for it.
-    pub logical_id: String,
+    pub(crate) logical_id: String,
     /// Its type.
-    pub resource_type: String,
+    pub(crate) resource_type: String,
     /// What happens to it.
-    pub action: ResourceAction,
+    pub(crate) action: ResourceAction,
     /// For a change or replacement: the properties that change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub properties: Vec<PropertyChange>,
+    pub(crate) properties: Vec<PropertyChange>,
 }
 
 /// One property of a resource that a change sets otherwise.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PropertyChange {
+pub(crate) struct PropertyChange {
     /// The property, and for a role's inline policy its name: `Policies/deploy`.
-    pub name: String,
+    pub(crate) name: String,
     /// Whether changing it replaces the resource (its schema's `createOnlyProperties`).
-    pub replaces: bool,
+    pub(crate) replaces: bool,
     /// The value before and after, in a line each; absent for policies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<String>,
+    pub(crate) before: Option<String>,
     /// The value after, in a line; absent for policies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
+    pub(crate) after: Option<String>,
     /// For a policy, the statements removed (`- …`) and added (`+ …`); for a structured value,
     /// the parts added, removed and changed (`~ path: before -> after`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<String>,
+    pub(crate) details: Vec<String>,
 }
 
 /// Properties that hold a policy document.
 const POLICY_PROPERTIES: &[&str] = &["PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument"];
 
 /// The resources that differ between two templates (`before` absent: a new stack).
-pub fn between(
+pub(crate) fn between(
     before: Option<&Value>,
     after: &Value,
     account: &AccountId,
@@ -339,7 +329,7 @@ fn line(value: &Value) -> String {
 
 /// A template value for a person: pseudo parameters filled in (the stack's account and region),
 /// references as `${Name}` and `${Name.Attribute}`, joins joined.
-pub fn display(value: &Value, account: &AccountId, region: &Region) -> Value {
+pub(crate) fn display(value: &Value, account: &AccountId, region: &Region) -> Value {
     let pseudo = |name: &str| pseudo_parameter(name, account, region);
     match value {
         Value::Array(items) => {

@@ -11,35 +11,35 @@ use crate::topology::{AccountId, OrganizationalUnitId, Region, Topology};
 
 /// The accounts of every unit target, and the accounts no target reaches any more.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrganizationAccounts {
+pub(crate) struct OrganizationAccounts {
     /// Each target by organizational unit, in the topology's order.
-    pub units: Vec<UnitAccounts>,
+    pub(crate) units: Vec<UnitAccounts>,
     /// Target accounts of the last apply that no target names now: they left their unit, were
     /// excluded, or lost their own entry.
-    pub left: Vec<AccountId>,
+    pub(crate) left: Vec<AccountId>,
 }
 
 /// What one target by organizational unit resolved to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UnitAccounts {
+pub(crate) struct UnitAccounts {
     /// The target's name.
-    pub target: String,
+    pub(crate) target: String,
     /// The organizational unit it names.
-    pub unit: OrganizationalUnitId,
+    pub(crate) unit: OrganizationalUnitId,
     /// Every account of the unit (and the units below it) that is a target, in id order.
-    pub accounts: Vec<AccountId>,
+    pub(crate) accounts: Vec<AccountId>,
     /// Of those, the ones that were no target at the last apply.
-    pub joined: Vec<AccountId>,
+    pub(crate) joined: Vec<AccountId>,
     /// Accounts of the unit that `exclude` leaves out.
-    pub excluded: Vec<AccountId>,
+    pub(crate) excluded: Vec<AccountId>,
     /// The StackSet that gives the accounts their deploy roles, with deploy roles by StackSet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stack_set: Option<String>,
+    pub(crate) stack_set: Option<String>,
 }
 
 /// The organization part of a plan: `None` for a topology that names no unit, or one not yet
 /// resolved. On a foundation never applied, no account has joined: every one is new.
-pub fn accounts(topology: &Topology, deployed: &Deployed) -> Option<OrganizationAccounts> {
+pub(crate) fn accounts(topology: &Topology, deployed: &Deployed) -> Option<OrganizationAccounts> {
     let membership = topology.membership.as_ref()?;
     let stack_set_record = deployed.stack_set_record.as_ref().map(SetRecord::accounts);
     let units = topology
@@ -94,51 +94,51 @@ pub fn accounts(topology: &Topology, deployed: &Deployed) -> Option<Organization
 
 /// What apply does to the instances of a StackSet, beside its template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Instances {
+pub(crate) struct Instances {
     /// The organizational units the set targets (the instances' own units, for a delete).
-    pub units: Vec<String>,
+    pub(crate) units: Vec<String>,
     /// The one region of the instances: the build region, where the deploy stacks live.
-    pub region: Region,
+    pub(crate) region: Region,
     /// Accounts of the units that get no instance: excluded, or configured by an entry of their
     /// own (which gives them a deploy stack).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub skip: Vec<AccountId>,
+    pub(crate) skip: Vec<AccountId>,
     /// Accounts of the units without an instance (auto-deployment adds those that join later).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub add: Vec<AccountId>,
+    pub(crate) add: Vec<AccountId>,
     /// Instances of accounts the set no longer serves.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub remove: Vec<AccountId>,
+    pub(crate) remove: Vec<AccountId>,
     /// Instances that do not hold the set's template, with the reason CloudFormation gives: the
     /// set's update puts it there again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub not_current: Vec<StackInstance>,
+    pub(crate) not_current: Vec<StackInstance>,
     /// Instances whose stack drifted from the template, as the set's last drift detection
     /// (`DetectStackSetDrift`) found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub drifted: Vec<StackInstance>,
+    pub(crate) drifted: Vec<StackInstance>,
     /// Instances of the set now, by CloudFormation's last word.
-    pub existing: usize,
+    pub(crate) existing: usize,
     /// Instances after apply.
-    pub wanted: usize,
+    pub(crate) wanted: usize,
     /// The operations' share of accounts deployed to at once (`[organization]`).
-    pub max_concurrent_percentage: u32,
+    pub(crate) max_concurrent_percentage: u32,
     /// The operations' share of accounts that may fail before they stop (`[organization]`).
-    pub failure_tolerance_percentage: u32,
+    pub(crate) failure_tolerance_percentage: u32,
     /// Whether the calls are made as a delegated administrator.
-    pub delegated_admin: bool,
+    pub(crate) delegated_admin: bool,
 }
 
 impl Instances {
     /// Whether apply has to add, remove or bring back any instance.
-    pub fn has_changes(&self) -> bool {
+    pub(crate) fn has_changes(&self) -> bool {
         !(self.add.is_empty() && self.remove.is_empty() && self.not_current.is_empty())
     }
 }
 
 /// Fills in the instances of every StackSet change: those to add, remove and bring up to date.
 /// A set whose template is unchanged but whose instances are not as they should be is updated.
-pub fn plan_instances(topology: &Topology, changes: &mut [Change], deployed: &Deployed) {
+pub(crate) fn plan_instances(topology: &Topology, changes: &mut [Change], deployed: &Deployed) {
     let Some(organization) = &topology.organization else {
         return;
     };
@@ -252,14 +252,14 @@ fn instance_reason(instances: &Instances) -> String {
 /// The accounts each StackSet of the foundation served when apply last ran, kept in the build
 /// bucket: the accounts that joined a unit since (by auto-deployment) are those missing here.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SetRecord {
+pub(crate) struct SetRecord {
     /// Target name to its accounts.
-    pub targets: BTreeMap<String, BTreeSet<AccountId>>,
+    pub(crate) targets: BTreeMap<String, BTreeSet<AccountId>>,
 }
 
 impl SetRecord {
     /// The record of what a resolved topology's StackSets serve.
-    pub fn of(topology: &Topology) -> Self {
+    pub(crate) fn of(topology: &Topology) -> Self {
         let mut targets: BTreeMap<String, BTreeSet<AccountId>> = topology
             .units
             .iter()
@@ -277,7 +277,7 @@ impl SetRecord {
     }
 
     /// Every account the record names, whichever set served it.
-    pub fn accounts(&self) -> BTreeSet<AccountId> {
+    pub(crate) fn accounts(&self) -> BTreeSet<AccountId> {
         self.targets.values().flatten().cloned().collect()
     }
 }
@@ -285,21 +285,21 @@ impl SetRecord {
 /// The record plan writes when apply ends well, in the build bucket, when it differs from the
 /// one read: the accounts the StackSets serve now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordWrite {
+pub(crate) struct RecordWrite {
     /// The build account, whose bucket keeps the record.
-    pub account: AccountId,
+    pub(crate) account: AccountId,
     /// The build bucket's region.
-    pub region: Region,
+    pub(crate) region: Region,
     /// The build bucket.
-    pub bucket: String,
+    pub(crate) bucket: String,
     /// The object's key ([`crate::layout::STACK_SET_RECORD`]).
-    pub key: String,
+    pub(crate) key: String,
     /// The record, as JSON.
-    pub body: String,
+    pub(crate) body: String,
 }
 
 /// The record to write after apply; `None` without StackSets, or when it would not change.
-pub fn record_write(topology: &Topology, deployed: &Deployed) -> Option<RecordWrite> {
+pub(crate) fn record_write(topology: &Topology, deployed: &Deployed) -> Option<RecordWrite> {
     if !topology.stack_sets() || topology.membership.is_none() {
         return None;
     }

@@ -7,7 +7,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 /// The file CloudFormation writes inline Python code to.
-pub const INLINE_FILE: &str = "index.py";
+pub(crate) const INLINE_FILE: &str = "index.py";
 
 /// A zip archive holding `source` as `index.py`, the same bytes for the same source.
 pub fn inline_code_zip(source: &str) -> Vec<u8> {
@@ -67,7 +67,7 @@ pub fn code_sha256(package: &[u8]) -> String {
 }
 
 /// The SHA-256 of a source text, in hex: what names a version of the code in a template.
-pub fn source_sha256_hex(source: &str) -> String {
+pub(crate) fn source_sha256_hex(source: &str) -> String {
     use std::fmt::Write;
     Sha256::digest(source.as_bytes())
         .iter()

@@ -25,7 +25,7 @@ struct Served<'t> {
 }
 
 /// The deploy stack of one target account.
-pub fn render(topology: &Topology, account: &AccountId) -> Template {
+pub(crate) fn render(topology: &Topology, account: &AccountId) -> Template {
     render_served(
         topology,
         &Served {
@@ -46,7 +46,7 @@ pub fn render(topology: &Topology, account: &AccountId) -> Template {
 
 /// The template of the StackSet of a target by organizational unit: the deploy stack of every
 /// account it serves, and of those that join the unit later.
-pub fn render_stack_set(topology: &Topology, target: &str) -> Template {
+pub(crate) fn render_stack_set(topology: &Topology, target: &str) -> Template {
     let unit = topology.units.iter().find(|u| u.name == target);
     let accounts: Vec<AccountId> = topology
         .targets

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 /// What AWS limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum LimitKind {
+pub(crate) enum LimitKind {
     /// An S3 bucket policy: 20 KB.
     BucketPolicy,
     /// A KMS key policy: 32 KB.
@@ -40,7 +40,7 @@ pub enum LimitKind {
 
 impl LimitKind {
     /// AWS's limit, in the unit [`LimitKind::unit`] names.
-    pub fn limit(self) -> usize {
+    pub(crate) fn limit(self) -> usize {
         match self {
             LimitKind::BucketPolicy => 20 * 1024,
             LimitKind::KeyPolicy => 32 * 1024,
@@ -54,7 +54,7 @@ impl LimitKind {
     }
 
     /// What the limit counts: bytes, characters, or items.
-    pub fn unit(self) -> &'static str {
+    pub(crate) fn unit(self) -> &'static str {
         match self {
             LimitKind::BucketPolicy | LimitKind::KeyPolicy | LimitKind::TemplateBody => "bytes",
             LimitKind::TrustPolicy | LimitKind::InlinePolicies | LimitKind::ManagedPolicy => {
@@ -85,26 +85,26 @@ impl LimitKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Measure {
     /// The stack's label.
-    pub stack: String,
+    pub(crate) stack: String,
     /// Which limit it is measured against.
-    pub kind: LimitKind,
+    pub(crate) kind: LimitKind,
     /// The resource the document belongs to: its name where it has one (a bucket, a role), its
     /// logical id otherwise; empty for the template itself.
-    pub resource: String,
+    pub(crate) resource: String,
     /// Its size, as AWS counts it, with each reference at its longest.
-    pub size: usize,
+    pub(crate) size: usize,
     /// AWS's limit.
-    pub limit: usize,
+    pub(crate) limit: usize,
 }
 
 impl Measure {
     /// Whether AWS would refuse it.
-    pub fn exceeded(&self) -> bool {
+    pub(crate) fn exceeded(&self) -> bool {
         self.size > self.limit
     }
 
     /// How full the document is, as a share of its limit.
-    pub fn share(&self) -> f64 {
+    pub(crate) fn share(&self) -> f64 {
         // sizes are far below 2^52: the conversion is exact
         #[expect(clippy::cast_precision_loss, reason = "sizes are far below 2^52")]
         let share = self.size as f64 / self.limit as f64;
@@ -236,7 +236,7 @@ fn size(value: &Value, region: &str, resources: &Map<String, Value>) -> usize {
 }
 
 /// Every limited size of a rendered template (`body`, as sent) of the stack `label` in `region`.
-pub fn measure(label: &str, region: &str, body: &Value) -> Vec<Measure> {
+pub(crate) fn measure(label: &str, region: &str, body: &Value) -> Vec<Measure> {
     let empty = Map::new();
     let resources = body["Resources"].as_object().unwrap_or(&empty);
     let mut out = Vec::new();

@@ -2,7 +2,7 @@
 //! deterministically: the same topology always renders byte-identical JSON.
 //!
 //! Values that exist only once an upstream stack exists (the artifact key ARNs, the sync
-//! function's ARN) are template parameters; each is a [`Placeholder`] that names the stack and
+//! function's ARN) are template parameters; each is a `Placeholder` that names the stack and
 //! output that fills it. Everything else (bucket names, role ARNs) is derived from the topology.
 //! Least privilege is part of the design: every statement names its actions and resources; the
 //! only `*` resources are CodePipeline's job-result actions and key policies, where `*` means
@@ -10,11 +10,11 @@
 
 pub mod code;
 mod deploy;
-pub mod limits;
+pub(crate) mod limits;
 mod pipeline;
-pub mod policy;
+pub(crate) mod policy;
 mod primary;
-pub mod schemas;
+pub(crate) mod schemas;
 mod storage;
 
 use std::collections::BTreeMap;
@@ -28,31 +28,32 @@ use crate::topology::{Region, Topology};
 
 /// The artifact sync function's source, embedded at build time.
 pub const ARTIFACT_SYNC_SOURCE: &str = include_str!("artifact_sync.py");
+#[cfg(test)]
 /// CloudFormation's limit for inline function code (`Code.ZipFile`).
-pub const INLINE_CODE_LIMIT: usize = 4096;
+pub(crate) const INLINE_CODE_LIMIT: usize = 4096;
 
 /// A value that a template takes as a parameter and that a later step fills from a real output.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Placeholder {
+pub(crate) struct Placeholder {
     /// The template's parameter.
-    pub parameter: String,
+    pub(crate) parameter: String,
     /// The stack whose output fills it.
-    pub stack: StackKey,
+    pub(crate) stack: StackKey,
     /// That output's name.
-    pub output: String,
+    pub(crate) output: String,
 }
 
 /// A template under construction and, once built, as rendered.
 #[derive(Debug, Clone, Default)]
-pub struct Template {
+pub(crate) struct Template {
     /// The template's `Description`.
-    pub description: String,
+    pub(crate) description: String,
     /// Its parameters, each filled from an upstream stack's output.
-    pub placeholders: Vec<Placeholder>,
+    pub(crate) placeholders: Vec<Placeholder>,
     /// Its resources by logical id.
-    pub resources: BTreeMap<String, Value>,
+    pub(crate) resources: BTreeMap<String, Value>,
     /// Its outputs by name.
-    pub outputs: BTreeMap<String, Value>,
+    pub(crate) outputs: BTreeMap<String, Value>,
 }
 
 impl Template {
@@ -89,7 +90,7 @@ impl Template {
     }
 
     /// The template document.
-    pub fn body(&self) -> Value {
+    pub(crate) fn body(&self) -> Value {
         let mut body = Map::new();
         body.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
         body.insert("Description".into(), json!(self.description));
@@ -126,7 +127,7 @@ impl Template {
 /// Serialises JSON with sorted keys and two-space indentation: the canonical form that plinth
 /// renders, diffs and compares.
 /// The value with every object's keys in order, so that equal documents have one text.
-pub fn sorted_keys(value: &Value) -> Value {
+pub(crate) fn sorted_keys(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
             let sorted: BTreeMap<&String, Value> =
@@ -140,7 +141,7 @@ pub fn sorted_keys(value: &Value) -> Value {
 
 /// JSON with sorted keys, pretty and ending in a newline: the form plans diff and show, so that
 /// two equal templates are the same text.
-pub fn canonical_json(value: &Value) -> String {
+pub(crate) fn canonical_json(value: &Value) -> String {
     let mut text =
         serde_json::to_string_pretty(&sorted_keys(value)).expect("a JSON value serialises");
     text.push('\n');
@@ -148,25 +149,25 @@ pub fn canonical_json(value: &Value) -> String {
 }
 
 /// Output names that other stacks read.
-pub mod outputs {
+pub(crate) mod outputs {
     /// The artifact key of a primary or regional stack, which deploy stacks and pipelines name.
-    pub const ARTIFACT_KEY_ARN: &str = "ArtifactKeyArn";
+    pub(crate) const ARTIFACT_KEY_ARN: &str = "ArtifactKeyArn";
     /// The artifact bucket of a primary or regional stack.
-    pub const ARTIFACT_BUCKET: &str = "ArtifactBucketName";
+    pub(crate) const ARTIFACT_BUCKET: &str = "ArtifactBucketName";
     /// The build bucket, of the primary stack.
-    pub const BUILD_BUCKET: &str = "BuildBucketName";
+    pub(crate) const BUILD_BUCKET: &str = "BuildBucketName";
     /// The sync function, of the primary stack, which pipelines invoke.
-    pub const SYNC_FUNCTION_ARN: &str = "SyncFunctionArn";
+    pub(crate) const SYNC_FUNCTION_ARN: &str = "SyncFunctionArn";
     /// The primary stack's record of the foundation's regions.
-    pub const FOUNDATION_REGIONS: &str = "FoundationRegions";
+    pub(crate) const FOUNDATION_REGIONS: &str = "FoundationRegions";
     /// The primary stack's record of the target accounts with deploy stacks.
-    pub const FOUNDATION_ACCOUNTS: &str = "FoundationAccounts";
+    pub(crate) const FOUNDATION_ACCOUNTS: &str = "FoundationAccounts";
     /// A deploy stack's pipeline role.
-    pub const PIPELINE_ROLE_ARN: &str = "PipelineRoleArn";
+    pub(crate) const PIPELINE_ROLE_ARN: &str = "PipelineRoleArn";
     /// A deploy stack's CloudFormation role.
-    pub const CLOUDFORMATION_ROLE_ARN: &str = "CloudFormationRoleArn";
+    pub(crate) const CLOUDFORMATION_ROLE_ARN: &str = "CloudFormationRoleArn";
     /// A pipeline stack's CodePipeline.
-    pub const PIPELINE_NAME: &str = "PipelineName";
+    pub(crate) const PIPELINE_NAME: &str = "PipelineName";
 }
 
 /// A `Ref` to the artifact key of a region, from inside a template: the key itself when the
@@ -190,7 +191,7 @@ fn artifact_key(
 }
 
 /// Renders the template of a stack holding the given fragments.
-pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) -> Template {
+pub(crate) fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) -> Template {
     match &stack.key {
         StackKey::Primary | StackKey::Regional { .. } => {
             primary::render(topology, stack, fragments)
@@ -203,21 +204,21 @@ pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) ->
 
 /// A (stack, pass) of the graph with its template.
 #[derive(Debug, Clone)]
-pub struct RenderedNode {
+pub(crate) struct RenderedNode {
     /// The stack.
-    pub stack: StackSpec,
+    pub(crate) stack: StackSpec,
     /// Its pass.
-    pub pass: u32,
+    pub(crate) pass: u32,
     /// The wave the pass runs in.
-    pub wave: u32,
+    pub(crate) wave: u32,
     /// The template of the pass: the fragments of every pass up to it.
-    pub template: Template,
+    pub(crate) template: Template,
     /// The stack-level tags.
-    pub tags: BTreeMap<String, String>,
+    pub(crate) tags: BTreeMap<String, String>,
 }
 
 /// Renders every node of the graph, in wave order.
-pub fn render_graph(topology: &Topology, graph: &StackGraph) -> Vec<RenderedNode> {
+pub(crate) fn render_graph(topology: &Topology, graph: &StackGraph) -> Vec<RenderedNode> {
     graph
         .waves()
         .into_iter()

@@ -12,13 +12,13 @@ use crate::layout::{self, StackKey};
 use crate::topology::Topology;
 
 /// The change set every target action creates and executes.
-pub const CHANGE_SET_NAME: &str = "plinth";
+pub(crate) const CHANGE_SET_NAME: &str = "plinth";
 
 fn action_type(category: &str, provider: &str) -> Value {
     json!({ "Category": category, "Owner": "AWS", "Provider": provider, "Version": "1" })
 }
 
-pub fn render(topology: &Topology, name: &str) -> Template {
+pub(crate) fn render(topology: &Topology, name: &str) -> Template {
     let here = StackKey::Pipeline {
         pipeline: name.to_owned(),
     };

@@ -7,17 +7,17 @@ use serde_json::{Value, json};
 /// An IAM policy document (version 2012-10-17), as templates write bucket, key, trust and
 /// inline policies.
 #[derive(Debug, Clone, Serialize)]
-pub struct PolicyDocument {
+pub(crate) struct PolicyDocument {
     #[serde(rename = "Version")]
     version: &'static str,
     /// Its statements, in order.
     #[serde(rename = "Statement")]
-    pub statements: Vec<Statement>,
+    pub(crate) statements: Vec<Statement>,
 }
 
 impl PolicyDocument {
     /// A document of these statements.
-    pub fn new(statements: Vec<Statement>) -> Self {
+    pub(crate) fn new(statements: Vec<Statement>) -> Self {
         Self {
             version: "2012-10-17",
             statements,
@@ -25,14 +25,14 @@ impl PolicyDocument {
     }
 
     /// The document as template JSON.
-    pub fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         serde_json::to_value(self).expect("a policy document of strings and JSON values serialises")
     }
 }
 
 /// Whether a statement allows or denies.
 #[derive(Debug, Clone, Copy, Serialize)]
-pub enum Effect {
+pub(crate) enum Effect {
     /// Grants the actions.
     Allow,
     /// Refuses the actions, whatever else allows them.
@@ -41,25 +41,25 @@ pub enum Effect {
 
 /// One statement of a policy document.
 #[derive(Debug, Clone, Serialize)]
-pub struct Statement {
+pub(crate) struct Statement {
     /// Its id, which plans and drift name it by.
     #[serde(rename = "Sid")]
-    pub sid: String,
+    pub(crate) sid: String,
     /// Allow or deny.
     #[serde(rename = "Effect")]
-    pub effect: Effect,
+    pub(crate) effect: Effect,
     /// Who it applies to; `None` in identity policies.
     #[serde(rename = "Principal", skip_serializing_if = "Option::is_none")]
-    pub principal: Option<Value>,
+    pub(crate) principal: Option<Value>,
     /// The actions.
     #[serde(rename = "Action")]
-    pub actions: Vec<String>,
+    pub(crate) actions: Vec<String>,
     /// The resources; empty in trust policies.
     #[serde(rename = "Resource", skip_serializing_if = "Vec::is_empty")]
-    pub resources: Vec<Value>,
+    pub(crate) resources: Vec<Value>,
     /// When it applies.
     #[serde(rename = "Condition", skip_serializing_if = "Option::is_none")]
-    pub condition: Option<Value>,
+    pub(crate) condition: Option<Value>,
 }
 
 impl Statement {
@@ -75,69 +75,69 @@ impl Statement {
     }
 
     /// A statement allowing `actions` on `resources`.
-    pub fn allow(sid: &str, actions: &[&str], resources: Vec<Value>) -> Self {
+    pub(crate) fn allow(sid: &str, actions: &[&str], resources: Vec<Value>) -> Self {
         Self::new(Effect::Allow, sid, actions, resources)
     }
 
     /// A statement denying `actions` on `resources`.
-    pub fn deny(sid: &str, actions: &[&str], resources: Vec<Value>) -> Self {
+    pub(crate) fn deny(sid: &str, actions: &[&str], resources: Vec<Value>) -> Self {
         Self::new(Effect::Deny, sid, actions, resources)
     }
 
     /// A statement of a trust policy: no resource, a principal.
-    pub fn trust(sid: &str, principal: Value) -> Self {
+    pub(crate) fn trust(sid: &str, principal: Value) -> Self {
         Self::new(Effect::Allow, sid, &["sts:AssumeRole"], Vec::new()).principal(principal)
     }
 
     /// The statement for this principal only.
     #[must_use]
-    pub fn principal(mut self, principal: Value) -> Self {
+    pub(crate) fn principal(mut self, principal: Value) -> Self {
         self.principal = Some(principal);
         self
     }
 
     /// The statement under this condition only.
     #[must_use]
-    pub fn condition(mut self, condition: Value) -> Self {
+    pub(crate) fn condition(mut self, condition: Value) -> Self {
         self.condition = Some(condition);
         self
     }
 }
 
 /// `arn:aws:s3:::bucket`, as a value that may embed references.
-pub fn bucket_arn(bucket: Value) -> Value {
+pub(crate) fn bucket_arn(bucket: Value) -> Value {
     json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::", bucket]] })
 }
 
 /// `arn:aws:s3:::bucket/*`: every object of a bucket.
-pub fn objects_arn(bucket: Value) -> Value {
+pub(crate) fn objects_arn(bucket: Value) -> Value {
     json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::", bucket, "/*"]] })
 }
 
 /// `arn:aws:s3:::bucket/key`: one object.
-pub fn object_arn(bucket: Value, key: &str) -> Value {
+pub(crate) fn object_arn(bucket: Value, key: &str) -> Value {
     json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::", bucket, format!("/{key}")]] })
 }
 
 /// An IAM ARN in an account: `arn:aws:iam::<account>:<resource>`.
-pub fn iam_arn(account: &str, resource: &str) -> Value {
+pub(crate) fn iam_arn(account: &str, resource: &str) -> Value {
     json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::{account}:{resource}") })
 }
 
 /// A role's ARN: `arn:aws:iam::<account>:role/<name>`.
-pub fn role_arn(account: &str, name: &str) -> Value {
+pub(crate) fn role_arn(account: &str, name: &str) -> Value {
     iam_arn(account, &format!("role/{name}"))
 }
 
 /// An account's root principal ARN: `arn:aws:iam::<account>:root`.
-pub fn root_arn(account: &str) -> Value {
+pub(crate) fn root_arn(account: &str) -> Value {
     iam_arn(account, "root")
 }
 
 /// The principal and condition that name the foundation's two deploy roles in any account of
 /// the organization: `aws:PrincipalOrgID` with `aws:PrincipalArn` matching the exact role names,
 /// so the document is the same size whatever the number of accounts.
-pub fn organization_grantee(
+pub(crate) fn organization_grantee(
     topology: &crate::topology::Topology,
     organization: &crate::topology::OrganizationId,
 ) -> (Value, Option<Value>) {

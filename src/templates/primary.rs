@@ -12,7 +12,7 @@ use crate::layout::{StackKey, StackSpec};
 use crate::templates::policy::bucket_arn;
 use crate::topology::Topology;
 
-pub fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) -> Template {
+pub(crate) fn render(topology: &Topology, stack: &StackSpec, fragments: &[Fragment]) -> Template {
     let primary = stack.key == StackKey::Primary;
     let region = &stack.region;
     let mut t = Template::new(format!(

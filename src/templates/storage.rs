@@ -35,7 +35,7 @@ const KEY_ADMIN_ACTIONS: &[&str] = &[
 ];
 
 /// Using the key for artifacts.
-pub const KEY_USE_ACTIONS: &[&str] = &[
+pub(crate) const KEY_USE_ACTIONS: &[&str] = &[
     "kms:Decrypt",
     "kms:DescribeKey",
     "kms:Encrypt",
@@ -46,20 +46,20 @@ pub const KEY_USE_ACTIONS: &[&str] = &[
 ];
 
 /// Object actions the build account's pipelines and sync function use on artifact buckets.
-pub const ARTIFACT_OBJECT_ACTIONS: &[&str] =
+pub(crate) const ARTIFACT_OBJECT_ACTIONS: &[&str] =
     &["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"];
 /// What the target accounts' deploy roles may do with artifacts: read them. Deploy actions have
 /// no output artifacts, and a target that could write could change what a later stage (say,
 /// production, after its approval) deploys.
-pub const ARTIFACT_READ_ACTIONS: &[&str] = &["s3:GetObject", "s3:GetObjectVersion"];
+pub(crate) const ARTIFACT_READ_ACTIONS: &[&str] = &["s3:GetObject", "s3:GetObjectVersion"];
 /// What the target accounts may do with the artifact keys: decrypt, through S3 only.
-pub const KEY_READ_ACTIONS: &[&str] = &["kms:Decrypt", "kms:DescribeKey"];
+pub(crate) const KEY_READ_ACTIONS: &[&str] = &["kms:Decrypt", "kms:DescribeKey"];
 
 /// The condition that limits key use to requests S3 makes in the key's own region.
-pub fn via_s3() -> Value {
+pub(crate) fn via_s3() -> Value {
     json!({ "StringEquals": { "kms:ViaService": { "Fn::Sub": "s3.${AWS::Region}.${AWS::URLSuffix}" } } })
 }
-pub const ARTIFACT_BUCKET_ACTIONS: &[&str] = &[
+pub(crate) const ARTIFACT_BUCKET_ACTIONS: &[&str] = &[
     "s3:GetBucketLocation",
     "s3:GetBucketVersioning",
     "s3:ListBucket",
@@ -73,7 +73,7 @@ fn root(account: &str) -> Value {
 /// every target account may decrypt with it through S3 (account roots, since key policies reject
 /// principals that do not exist; the deploy roles' own policies narrow use in the target
 /// accounts). No target may encrypt: artifacts are written by the build account only.
-pub fn key(topology: &Topology, region: &str) -> Value {
+pub(crate) fn key(topology: &Topology, region: &str) -> Value {
     let build = topology.build.account.as_str();
     let mut use_actions: Vec<&str> = KEY_USE_ACTIONS.to_vec();
     use_actions.retain(|a| *a != "kms:DescribeKey");
@@ -129,7 +129,7 @@ pub fn key(topology: &Topology, region: &str) -> Value {
     })
 }
 
-pub fn alias(topology: &Topology) -> Value {
+pub(crate) fn alias(topology: &Topology) -> Value {
     json!({
         "Type": "AWS::KMS::Alias",
         "Properties": { "AliasName": topology.key_alias(), "TargetKeyId": { "Ref": "ArtifactKey" } }
@@ -139,7 +139,7 @@ pub fn alias(topology: &Topology) -> Value {
 /// A bucket encrypted with the stack's artifact key, versioned, private, owner-enforced.
 /// Noncurrent versions expire after `noncurrent_days`; uploads left incomplete are aborted after
 /// seven days.
-pub fn bucket(name: &str, noncurrent_days: u32) -> Value {
+pub(crate) fn bucket(name: &str, noncurrent_days: u32) -> Value {
     let properties = json!({
         "BucketName": name,
         "BucketEncryption": { "ServerSideEncryptionConfiguration": [{
@@ -178,7 +178,7 @@ pub fn bucket(name: &str, noncurrent_days: u32) -> Value {
 /// A bucket policy: TLS 1.2 or later only, uploads encrypted with the stack's artifact key only,
 /// plus the given statements. The denies name `s3:*` and hold for every principal: the rule
 /// against wildcards is about what is allowed.
-pub fn bucket_policy(logical_bucket: &str, mut grants: Vec<Statement>) -> Value {
+pub(crate) fn bucket_policy(logical_bucket: &str, mut grants: Vec<Statement>) -> Value {
     let bucket = json!({ "Ref": logical_bucket });
     let everything = vec![bucket_arn(bucket.clone()), objects_arn(bucket.clone())];
     let mut statements = vec![

@@ -7,18 +7,18 @@ use std::ops::Range;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     /// Byte range in the file, when the problem has a place.
-    pub span: Option<Range<usize>>,
+    pub(crate) span: Option<Range<usize>>,
     /// The key, as a path: `targets[1].account`.
-    pub key: String,
+    pub(crate) key: String,
     /// What is wrong.
-    pub message: String,
+    pub(crate) message: String,
     /// What to do about it, when there is something to say.
-    pub hint: Option<String>,
+    pub(crate) hint: Option<String>,
 }
 
 impl Diagnostic {
     /// A problem at a place in the file (`None`: the file as a whole) with the key's path.
-    pub fn new(
+    pub(crate) fn new(
         span: Option<Range<usize>>,
         key: impl Into<String>,
         message: impl Into<String>,
@@ -33,14 +33,14 @@ impl Diagnostic {
 
     /// The same problem with what to do about it.
     #[must_use]
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 }
 
 /// Line and column (both from 1) of a byte offset.
-pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
     let before = &source[..offset];
     let line = before.matches('\n').count() + 1;
@@ -49,15 +49,15 @@ pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Draws diagnostics the way rustc does: a headline, the place, the line with a marker, a hint.
-pub struct Rendered<'a> {
+pub(crate) struct Rendered<'a> {
     /// `error` or `warning`.
-    pub severity: &'a str,
+    pub(crate) severity: &'a str,
     /// The file's name, as the user gave it.
-    pub file: &'a str,
+    pub(crate) file: &'a str,
     /// The file's text.
-    pub source: &'a str,
+    pub(crate) source: &'a str,
     /// The problem.
-    pub diagnostic: &'a Diagnostic,
+    pub(crate) diagnostic: &'a Diagnostic,
 }
 
 impl fmt::Display for Rendered<'_> {

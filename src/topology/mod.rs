@@ -2,7 +2,7 @@
 //!
 //! [`parse`] turns TOML text into a validated [`Topology`] or into every problem the text has,
 //! each with its line, column, key and a hint. Nothing here reads files or talks to AWS.
-//! Validation checks the names plinth derives ([`crate::layout`]) against AWS's limits before
+//! Validation checks the names plinth derives (`layout`) against AWS's limits before
 //! anything is created.
 
 mod diagnostic;
@@ -14,7 +14,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use diagnostic::{Diagnostic, Rendered, line_column};
+pub(crate) use diagnostic::{Diagnostic, Rendered};
 pub use names::{
     AccountId, FoundationName, OrganizationId, OrganizationalUnitId, Region, check_name,
 };
@@ -22,7 +22,7 @@ pub use validate::fields::schema;
 pub use validate::parse;
 
 /// What a role ARN template writes for an account's id (`[defaults] role_arn`, a unit's `role_arn`).
-pub const ACCOUNT_PLACEHOLDER: &str = "{account}";
+pub(crate) const ACCOUNT_PLACEHOLDER: &str = "{account}";
 
 /// How plinth obtains credentials for one account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -48,82 +48,82 @@ impl fmt::Display for Credentials {
 
 /// The build account: where the pipelines, the build bucket and the artifact buckets live.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Build {
+pub(crate) struct Build {
     /// The account.
-    pub account: AccountId,
+    pub(crate) account: AccountId,
     /// The build region: the primary stack's and the pipelines'.
-    pub region: Region,
+    pub(crate) region: Region,
     /// How plinth reaches the account.
-    pub credentials: Credentials,
+    pub(crate) credentials: Credentials,
     /// Days after which noncurrent versions in the build bucket expire.
-    pub noncurrent_version_expiration_days: u32,
+    pub(crate) noncurrent_version_expiration_days: u32,
     /// Days after which noncurrent versions in the artifact buckets expire.
-    pub artifact_noncurrent_version_expiration_days: u32,
+    pub(crate) artifact_noncurrent_version_expiration_days: u32,
 }
 
 /// An environment pipelines deploy to: one account and its regions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Target {
+pub(crate) struct Target {
     /// The name pipelines give it (and their stages take).
-    pub name: String,
+    pub(crate) name: String,
     /// The account.
-    pub account: AccountId,
+    pub(crate) account: AccountId,
     /// The regions its application stacks are deployed to.
-    pub regions: Vec<Region>,
+    pub(crate) regions: Vec<Region>,
     /// How plinth reaches the account.
-    pub credentials: Credentials,
+    pub(crate) credentials: Credentials,
     /// Managed policies attached to the target's CloudFormation execution role.
-    pub policies: Vec<String>,
+    pub(crate) policies: Vec<String>,
     /// A managed policy that bounds the CloudFormation role and every role or user it creates.
-    pub permissions_boundary: Option<String>,
+    pub(crate) permissions_boundary: Option<String>,
     /// A manual approval before this target's change sets execute.
-    pub approval: bool,
+    pub(crate) approval: bool,
     /// The target by organizational unit this target stands for one account of, when
     /// [`Topology::resolve`] made it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
+    pub(crate) unit: Option<String>,
 }
 
 /// A target that names an organizational unit: every active account in it and in the units
 /// below it, but for those excluded, is a target with these settings. Which accounts those are
 /// is read from AWS Organizations when plinth plans ([`Topology::resolve`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnitTarget {
+pub(crate) struct UnitTarget {
     /// The target's name; its accounts' targets are named `NAME-ACCOUNT`.
-    pub name: String,
+    pub(crate) name: String,
     /// The organizational unit (or root).
-    pub unit: OrganizationalUnitId,
+    pub(crate) unit: OrganizationalUnitId,
     /// Accounts of the unit that are not targets.
-    pub exclude: Vec<AccountId>,
+    pub(crate) exclude: Vec<AccountId>,
     /// The regions its accounts' application stacks are deployed to.
-    pub regions: Vec<Region>,
+    pub(crate) regions: Vec<Region>,
     /// The role assumed in each account, with `{account}` where its id goes.
-    pub role_arn: String,
+    pub(crate) role_arn: String,
     /// Managed policies for each account's CloudFormation role.
-    pub policies: Vec<String>,
+    pub(crate) policies: Vec<String>,
     /// The permissions boundary of each account's CloudFormation role.
-    pub permissions_boundary: Option<String>,
+    pub(crate) permissions_boundary: Option<String>,
     /// A manual approval before each account's change sets execute.
-    pub approval: bool,
+    pub(crate) approval: bool,
 }
 
 /// Where plinth reads the organization: its management account or a delegated administrator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Organization {
+pub(crate) struct Organization {
     /// The management account or a delegated administrator.
-    pub account: AccountId,
+    pub(crate) account: AccountId,
     /// How plinth reaches it.
-    pub credentials: Credentials,
+    pub(crate) credentials: Credentials,
     /// How the deploy roles reach the accounts of the targets by organizational unit.
-    pub deploy_roles: DeployRoles,
+    pub(crate) deploy_roles: DeployRoles,
     /// How StackSet operations run, with deploy roles by StackSet.
-    pub stack_set: StackSetOptions,
+    pub(crate) stack_set: StackSetOptions,
 }
 
 /// How the deploy roles reach the accounts of the targets by organizational unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum DeployRoles {
+pub(crate) enum DeployRoles {
     /// A deploy stack in each account, created and updated by plinth (as for targets by account).
     Stacks,
     /// One service-managed StackSet per target by organizational unit, in the organization
@@ -133,34 +133,26 @@ pub enum DeployRoles {
     StackSet,
 }
 
-impl DeployRoles {
-    /// The value as the topology file writes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeployRoles::Stacks => "stacks",
-            DeployRoles::StackSet => "stackset",
-        }
-    }
-}
+impl DeployRoles {}
 
 /// How plinth runs StackSet operations (`[organization]` keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct StackSetOptions {
+pub(crate) struct StackSetOptions {
     /// The share of a unit's accounts CloudFormation deploys to at once.
-    pub max_concurrent_percentage: u32,
+    pub(crate) max_concurrent_percentage: u32,
     /// The share of a unit's accounts whose instance may fail before CloudFormation stops the
     /// operation in a region.
-    pub failure_tolerance_percentage: u32,
+    pub(crate) failure_tolerance_percentage: u32,
     /// The organization account is a delegated administrator for StackSets, not the management
     /// account (StackSet calls then say `CallAs=DELEGATED_ADMIN`).
-    pub delegated_admin: bool,
+    pub(crate) delegated_admin: bool,
 }
 
 impl StackSetOptions {
     /// `max_concurrent_percentage` when the file does not say.
-    pub const DEFAULT_MAX_CONCURRENT_PERCENTAGE: u32 = 25;
+    pub(crate) const DEFAULT_MAX_CONCURRENT_PERCENTAGE: u32 = 25;
     /// `failure_tolerance_percentage` when the file does not say.
-    pub const DEFAULT_FAILURE_TOLERANCE_PERCENTAGE: u32 = 10;
+    pub(crate) const DEFAULT_FAILURE_TOLERANCE_PERCENTAGE: u32 = 10;
 }
 
 impl Default for StackSetOptions {
@@ -175,12 +167,12 @@ impl Default for StackSetOptions {
 
 /// The accounts each organizational unit holds now, as read from AWS Organizations: for each
 /// unit a target names, every active account in it or in a unit below it.
-pub type Membership = BTreeMap<OrganizationalUnitId, BTreeSet<AccountId>>;
+pub(crate) type Membership = BTreeMap<OrganizationalUnitId, BTreeSet<AccountId>>;
 
 /// How a pipeline's artifacts reach its other regions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ArtifactSync {
+pub(crate) enum ArtifactSync {
     /// The foundation's sync function copies artifacts to the other regions.
     Lambda,
     /// CodePipeline copies artifacts to the regional stores itself.
@@ -189,63 +181,63 @@ pub enum ArtifactSync {
 
 /// One input of a pipeline: an object of the build bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Source {
+pub(crate) struct Source {
     /// The artifact's name in the pipeline.
-    pub name: String,
+    pub(crate) name: String,
     /// The object's key in the build bucket.
-    pub key: String,
+    pub(crate) key: String,
 }
 
 /// A pipeline that stands on the foundation: its sources and the targets it deploys to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Pipeline {
+pub(crate) struct Pipeline {
     /// Its name (part of the CodePipeline's and its stack's names).
-    pub name: String,
+    pub(crate) name: String,
     /// The targets it deploys to, a stage each, in order.
-    pub targets: Vec<String>,
+    pub(crate) targets: Vec<String>,
     /// For a target of `targets` that names an organizational unit, the accounts of the unit
     /// this pipeline deploys to, one stage each. [`Topology::resolve`] replaces the unit's name
     /// in `targets` with the targets of these accounts.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub unit_accounts: BTreeMap<String, Vec<AccountId>>,
+    pub(crate) unit_accounts: BTreeMap<String, Vec<AccountId>>,
     /// How its artifacts reach its other regions.
-    pub artifact_sync: ArtifactSync,
+    pub(crate) artifact_sync: ArtifactSync,
     /// Its inputs; the first starts its runs.
-    pub sources: Vec<Source>,
+    pub(crate) sources: Vec<Source>,
     /// The application stack each target gets.
-    pub stack: String,
+    pub(crate) stack: String,
     /// Path of the application template inside the first source artifact.
-    pub template: String,
+    pub(crate) template: String,
 }
 
 /// A validated topology. Holding one means every rule of the file format held.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Topology {
     /// The foundation's name, which prefixes every stack, role and bucket.
-    pub name: FoundationName,
+    pub(crate) name: FoundationName,
     /// With an organization, bucket and key policies grant the foundation's role names in any
     /// account of it, instead of listing every target account's roles.
     pub organization_id: Option<OrganizationId>,
     /// The build account.
-    pub build: Build,
+    pub(crate) build: Build,
     /// Targets by account; after [`Topology::resolve`], also one for each account of each unit.
-    pub targets: Vec<Target>,
+    pub(crate) targets: Vec<Target>,
     /// Targets by organizational unit, resolved to accounts when plinth plans.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub units: Vec<UnitTarget>,
+    pub(crate) units: Vec<UnitTarget>,
     /// Where the organizational units are read (required with `units`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub organization: Option<Organization>,
+    pub(crate) organization: Option<Organization>,
     /// What the units held when [`Topology::resolve`] expanded them; `None` before.
     #[serde(skip)]
-    pub membership: Option<Membership>,
+    pub(crate) membership: Option<Membership>,
     /// The pipelines that stand on the foundation.
-    pub pipelines: Vec<Pipeline>,
+    pub(crate) pipelines: Vec<Pipeline>,
 }
 
 impl Topology {
     /// Every region the foundation spans: the build region first, then target regions in order.
-    pub fn regions(&self) -> Vec<Region> {
+    pub(crate) fn regions(&self) -> Vec<Region> {
         let mut seen = BTreeSet::new();
         std::iter::once(&self.build.region)
             .chain(self.targets.iter().flat_map(|t| &t.regions))
@@ -256,7 +248,7 @@ impl Topology {
     }
 
     /// Regions that get a regional stack: every target region other than the build region.
-    pub fn regional_regions(&self) -> Vec<Region> {
+    pub(crate) fn regional_regions(&self) -> Vec<Region> {
         self.regions()
             .into_iter()
             .filter(|r| *r != self.build.region)
@@ -264,7 +256,7 @@ impl Topology {
     }
 
     /// Whether the deploy roles of the units' accounts come from StackSets.
-    pub fn stack_sets(&self) -> bool {
+    pub(crate) fn stack_sets(&self) -> bool {
         self.organization
             .as_ref()
             .is_some_and(|o| o.deploy_roles == DeployRoles::StackSet)
@@ -272,7 +264,7 @@ impl Topology {
 
     /// The target by organizational unit whose StackSet holds an account's deploy roles; `None`
     /// when plinth deploys them with a stack of its own (always, without StackSets).
-    pub fn stack_set_of(&self, account: &AccountId) -> Option<&UnitTarget> {
+    pub(crate) fn stack_set_of(&self, account: &AccountId) -> Option<&UnitTarget> {
         if !self.stack_sets() {
             return None;
         }
@@ -293,7 +285,7 @@ impl Topology {
 
     /// Target accounts in order of first appearance that get a deploy stack of plinth's own
     /// (every target account, but for those a StackSet serves).
-    pub fn target_accounts(&self) -> Vec<AccountId> {
+    pub(crate) fn target_accounts(&self) -> Vec<AccountId> {
         let mut seen = BTreeSet::new();
         self.stack_targets()
             .filter(|t| seen.insert(t.account.clone()))
@@ -303,7 +295,7 @@ impl Topology {
 
     /// Every account plinth works in, with its credentials: the build account first. The
     /// accounts a StackSet serves are not among them: CloudFormation reaches them.
-    pub fn accounts(&self) -> BTreeMap<AccountId, Credentials> {
+    pub(crate) fn accounts(&self) -> BTreeMap<AccountId, Credentials> {
         let mut accounts = BTreeMap::new();
         accounts.insert(self.build.account.clone(), self.build.credentials.clone());
         for target in self.stack_targets() {
@@ -323,7 +315,7 @@ impl Topology {
     /// with the membership, so that a plan can say which accounts each one resolved to and which
     /// listed accounts it does not hold.
     #[must_use]
-    pub fn resolve(&self, membership: &Membership) -> Topology {
+    pub(crate) fn resolve(&self, membership: &Membership) -> Topology {
         let mut resolved = self.clone();
         resolved.membership = Some(membership.clone());
         let mut configured: BTreeMap<AccountId, String> = self
@@ -382,7 +374,7 @@ impl Topology {
 
     /// The accounts pipelines list for a unit that the unit does not hold now (or excludes):
     /// (pipeline, unit target, account). They get no stage. Empty before [`Topology::resolve`].
-    pub fn unheld_pipeline_accounts(&self) -> Vec<(String, String, AccountId)> {
+    pub(crate) fn unheld_pipeline_accounts(&self) -> Vec<(String, String, AccountId)> {
         let Some(membership) = &self.membership else {
             return Vec::new();
         };
@@ -408,7 +400,7 @@ impl Topology {
 
     /// The accounts of a unit target that are targets: those its unit held when the topology
     /// was resolved, less the excluded ones. Empty before [`Topology::resolve`].
-    pub fn unit_accounts(&self, unit: &UnitTarget) -> Vec<AccountId> {
+    pub(crate) fn unit_accounts(&self, unit: &UnitTarget) -> Vec<AccountId> {
         self.membership
             .as_ref()
             .and_then(|m| m.get(&unit.unit))
@@ -420,18 +412,18 @@ impl Topology {
     }
 
     /// Whether plinth must read AWS Organizations before it can know the target accounts.
-    pub fn has_units(&self) -> bool {
+    pub(crate) fn has_units(&self) -> bool {
         !self.units.is_empty()
     }
 
     /// The target of this name.
-    pub fn target(&self, name: &str) -> Option<&Target> {
+    pub(crate) fn target(&self, name: &str) -> Option<&Target> {
         self.targets.iter().find(|t| t.name == name)
     }
 
     /// The permissions boundary of the account's CloudFormation role (validation makes every
     /// target of an account name the same one).
-    pub fn account_boundary(&self, account: &AccountId) -> Option<&str> {
+    pub(crate) fn account_boundary(&self, account: &AccountId) -> Option<&str> {
         self.targets
             .iter()
             .find(|t| &t.account == account)
@@ -439,7 +431,7 @@ impl Topology {
     }
 
     /// Managed policies for an account's CloudFormation role: the union over its targets.
-    pub fn account_policies(&self, account: &AccountId) -> Vec<String> {
+    pub(crate) fn account_policies(&self, account: &AccountId) -> Vec<String> {
         let set: BTreeSet<&String> = self
             .targets
             .iter()

@@ -89,7 +89,7 @@ string_newtype!(
 impl OrganizationalUnitId {
     /// AWS's forms: `ou-`, 4 to 32 lowercase letters or digits, `-`, 8 to 32 more; or `r-` and
     /// 4 to 32 lowercase letters or digits for the root.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let word = |s: &str, min: usize| {
             (min..=32).contains(&s.len())
                 && s.bytes()
@@ -115,7 +115,7 @@ impl OrganizationalUnitId {
 
 impl AccountId {
     /// An account id from its twelve digits; the error says what is wrong.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(text.to_owned()))
         } else {
@@ -129,7 +129,7 @@ impl AccountId {
 impl Region {
     /// Accepts AWS's region form: `<area>[-gov|-iso…]-<direction>-<number>`, such as
     /// `us-east-1`, `ap-southeast-2` or `us-gov-west-1`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let parts: Vec<&str> = text.split('-').collect();
         let well_formed = (3..=4).contains(&parts.len())
             && parts[0].len() == 2
@@ -150,7 +150,7 @@ impl Region {
     }
 
     /// `us-west-2` becomes `UsWest2`: the form used in CloudFormation logical ids.
-    pub fn camel(&self) -> String {
+    pub(crate) fn camel(&self) -> String {
         self.0
             .split('-')
             .map(|part| {
@@ -166,10 +166,10 @@ impl Region {
 
 impl FoundationName {
     /// The longest name: longer ones would not fit every derived name's limit.
-    pub const MAX_LEN: usize = 32;
+    pub(crate) const MAX_LEN: usize = 32;
 
     /// A foundation name, checked as a name plinth prefixes everything with.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         check_name(text, Self::MAX_LEN)?;
         Ok(Self(text.to_owned()))
     }

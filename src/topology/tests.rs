@@ -1,6 +1,7 @@
 //! One test per validation rule: each feeds a topology with one problem and checks the key,
 //! the place and the message.
 
+use super::diagnostic::line_column;
 use super::*;
 
 const VALID: &str = r#"

@@ -13,9 +13,9 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
-pub const BUILD: &str = "111111111111";
+pub(crate) const BUILD: &str = "111111111111";
 /// Profile name and account of every emulated account the tests use.
-pub const ACCOUNTS: &[(&str, &str)] = &[
+pub(crate) const ACCOUNTS: &[(&str, &str)] = &[
     ("build", BUILD),
     ("development", "222222222222"),
     ("testing", "333333333333"),
@@ -49,20 +49,20 @@ fn http(port: u16, method: &str, path: &str) -> Option<u16> {
     response.split_whitespace().nth(1)?.parse().ok()
 }
 
-pub struct Emulator {
+pub(crate) struct Emulator {
     child: Child,
-    pub url: String,
-    pub dir: tempfile::TempDir,
+    pub(crate) url: String,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Emulator {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self::start_with(&[])
     }
 
     /// An emulator with launcher options: `--stack-seconds S` (asynchronous mode),
     /// `--throttle-share P --error-share Q --seed N` (fault mode).
-    pub fn start_with(options: &[&str]) -> Self {
+    pub(crate) fn start_with(options: &[&str]) -> Self {
         let python = python();
         let dir = tempfile::tempdir().unwrap();
         let log = fs_err::File::create(dir.path().join("emulator.log"))
@@ -119,7 +119,7 @@ impl Emulator {
     }
 
     /// A fresh emulator on which `topology` has been applied; returns it and the topology file.
-    pub fn applied(topology: &str) -> (Self, PathBuf) {
+    pub(crate) fn applied(topology: &str) -> (Self, PathBuf) {
         let emulator = Self::start();
         let file = emulator.write("topology.toml", topology);
         emulator
@@ -128,12 +128,12 @@ impl Emulator {
         (emulator, file)
     }
 
-    pub fn config_path(&self) -> PathBuf {
+    pub(crate) fn config_path(&self) -> PathBuf {
         self.dir.path().join("aws-config")
     }
 
     /// Writes the AWS config: a base profile with dummy keys; one `role_arn` profile per account.
-    pub fn write_config(&self, accounts: &[(&str, &str)]) {
+    pub(crate) fn write_config(&self, accounts: &[(&str, &str)]) {
         let mut text = format!(
             "[profile base]\naws_access_key_id = plinth-test\naws_secret_access_key = plinth-test\nregion = us-east-1\nendpoint_url = {}\n",
             self.url
@@ -147,13 +147,13 @@ impl Emulator {
         fs_err::write(self.config_path(), text).unwrap();
     }
 
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         fs_err::write(&path, text).unwrap();
         path
     }
 
-    pub fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_plinth"));
         command.args(args).current_dir(self.dir.path());
         for (key, _) in std::env::vars() {
@@ -177,13 +177,13 @@ impl Emulator {
     }
 
     /// Runs plinth to completion.
-    pub fn plinth(&self, args: &[&str]) -> Run {
+    pub(crate) fn plinth(&self, args: &[&str]) -> Run {
         let output = self.command(args).output().expect("plinth runs");
         Run::from(output)
     }
 
     /// The stage names of a pipeline of the build account, in order.
-    pub async fn pipeline_stages(&self, pipeline: &str) -> Vec<String> {
+    pub(crate) async fn pipeline_stages(&self, pipeline: &str) -> Vec<String> {
         aws_sdk_codepipeline::Client::new(&self.sdk(BUILD, "us-east-1").await)
             .get_pipeline()
             .name(pipeline)
@@ -199,7 +199,7 @@ impl Emulator {
     }
 
     /// Credentials acting in an account: AssumeRole from the base keys, as the profiles do.
-    pub async fn sdk(&self, account: &str, region: &str) -> SdkConfig {
+    pub(crate) async fn sdk(&self, account: &str, region: &str) -> SdkConfig {
         let base = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             // fault mode throttles the tests' own reads too
@@ -234,7 +234,7 @@ impl Emulator {
             .build()
     }
 
-    pub async fn s3(&self, account: &str, region: &str) -> aws_sdk_s3::Client {
+    pub(crate) async fn s3(&self, account: &str, region: &str) -> aws_sdk_s3::Client {
         let config = self.sdk(account, region).await;
         aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&config)
@@ -263,10 +263,10 @@ impl Drop for Emulator {
 }
 
 /// A finished plinth run.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl From<Output> for Run {
@@ -280,7 +280,7 @@ impl From<Output> for Run {
 }
 
 impl Run {
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not JSON ({e}):\n{}\n{}",
@@ -290,7 +290,7 @@ impl Run {
     }
 
     #[track_caller]
-    pub fn assert_stderr(&self, text: impl AsRef<str>) -> &Self {
+    pub(crate) fn assert_stderr(&self, text: impl AsRef<str>) -> &Self {
         let text = text.as_ref();
         assert!(
             self.stderr.contains(text),
@@ -301,7 +301,7 @@ impl Run {
     }
 
     #[track_caller]
-    pub fn expect(&self, code: i32) -> &Self {
+    pub(crate) fn expect(&self, code: i32) -> &Self {
         assert_eq!(
             self.code, code,
             "exit code\n--- stdout\n{}\n--- stderr\n{}",
@@ -312,7 +312,7 @@ impl Run {
 }
 
 /// A topology of three target accounts across three regions, with optional extra text.
-pub fn topology(targets: &[(&str, &[&str])], extra: &str) -> String {
+pub(crate) fn topology(targets: &[(&str, &[&str])], extra: &str) -> String {
     let mut text = format!(
         "name = \"acme\"\n\n[build]\naccount = \"{BUILD}\"\nregion = \"us-east-1\"\nprofile = \"build\"\n"
     );
@@ -333,7 +333,7 @@ pub fn topology(targets: &[(&str, &[&str])], extra: &str) -> String {
 }
 
 /// The standard test topology: three accounts, three regions.
-pub fn standard() -> String {
+pub(crate) fn standard() -> String {
     topology(
         &[
             ("development", &["us-east-1", "us-west-2"]),
@@ -344,12 +344,12 @@ pub fn standard() -> String {
     )
 }
 
-pub fn path_str(path: &Path) -> &str {
+pub(crate) fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
 /// The ARN of the artifact key of a region, from its stack's outputs.
-pub async fn artifact_key_arn(emulator: &Emulator, region: &str) -> String {
+pub(crate) async fn artifact_key_arn(emulator: &Emulator, region: &str) -> String {
     let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, region).await);
     let name = if region == "us-east-1" {
         "acme-primary"
@@ -368,7 +368,7 @@ pub async fn artifact_key_arn(emulator: &Emulator, region: &str) -> String {
 }
 
 /// The KMS key a bucket encrypts with by default: what its policy demands that uploads name.
-pub async fn default_key(s3: &aws_sdk_s3::Client, bucket: &str) -> String {
+pub(crate) async fn default_key(s3: &aws_sdk_s3::Client, bucket: &str) -> String {
     s3.get_bucket_encryption()
         .bucket(bucket)
         .send()
@@ -385,7 +385,9 @@ pub async fn default_key(s3: &aws_sdk_s3::Client, bucket: &str) -> String {
 }
 
 /// The `acme-service` pipeline as CodePipeline holds it, in the build account.
-pub async fn get_pipeline(emulator: &Emulator) -> aws_sdk_codepipeline::types::PipelineDeclaration {
+pub(crate) async fn get_pipeline(
+    emulator: &Emulator,
+) -> aws_sdk_codepipeline::types::PipelineDeclaration {
     aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await)
         .get_pipeline()
         .name("acme-service")

@@ -51,7 +51,7 @@ impl SdkCloud {
 
     /// Credentials for the build account and the organization's only: enough to read which
     /// accounts the topology's organizational units hold, before the targets are known.
-    pub async fn connect_organization(topology: &Topology) -> Self {
+    pub(crate) async fn connect_organization(topology: &Topology) -> Self {
         let build = BTreeMap::from([(
             topology.build.account.clone(),
             topology.build.credentials.clone(),

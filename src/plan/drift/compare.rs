@@ -16,7 +16,7 @@ use super::{
 };
 
 /// Every property the template declares that the live resources do not have.
-pub fn detect(template: &Value, live: &LiveStack, context: &Context<'_>) -> Vec<Drift> {
+pub(crate) fn detect(template: &Value, live: &LiveStack, context: &Context<'_>) -> Vec<Drift> {
     let Some(resources) = template["Resources"].as_object() else {
         return Vec::new();
     };

@@ -18,41 +18,41 @@ use serde::{Deserialize, Serialize};
 
 mod compare;
 mod pipeline;
-pub mod policy;
-pub mod resolve;
+pub(crate) mod policy;
+pub(crate) mod resolve;
 
-pub use compare::detect;
+pub(crate) use compare::detect;
 use compare::{Found, key_id};
-pub use pipeline::{
+pub(crate) use pipeline::{
     ArtifactStore, DEFAULT_EXECUTION_MODE, PipelineAction, PipelineDefinition, Stage,
 };
 use policy::scalar;
-pub use policy::{describe_statement, parse_document, policy_changes, same_policy};
-pub use resolve::{Context, partition, pseudo_parameter};
+pub(crate) use policy::{parse_document, policy_changes, same_policy};
+pub(crate) use resolve::{Context, partition, pseudo_parameter};
 
 /// The live configuration of the resources of one stack, as their services report it.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct LiveStack {
+pub(crate) struct LiveStack {
     /// Every resource of the stack, read or not.
-    pub resources: Vec<LiveResource>,
+    pub(crate) resources: Vec<LiveResource>,
 }
 
 /// One resource of a stack, with what its service holds.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LiveResource {
+pub(crate) struct LiveResource {
     /// The template's name for it.
-    pub logical_id: String,
+    pub(crate) logical_id: String,
     /// Its type.
-    pub resource_type: String,
+    pub(crate) resource_type: String,
     /// Its name or id in its service.
-    pub physical_id: String,
+    pub(crate) physical_id: String,
     /// What its service holds.
-    pub config: LiveConfig,
+    pub(crate) config: LiveConfig,
 }
 
 /// What a resource's service holds, by kind.
 #[derive(Debug, Clone, PartialEq)]
-pub enum LiveConfig {
+pub(crate) enum LiveConfig {
     /// An S3 bucket's settings.
     Bucket(LiveBucket),
     /// A KMS key's policy, rotation and state.
@@ -93,91 +93,91 @@ pub enum LiveConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LiveLogGroup {
     /// Days its events are kept; `None`: forever.
-    pub retention_days: Option<i64>,
+    pub(crate) retention_days: Option<i64>,
 }
 
 /// A Lambda function's configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct LiveFunction {
     /// Its runtime (`python3.12`).
-    pub runtime: Option<String>,
+    pub(crate) runtime: Option<String>,
     /// Its handler (`index.handler`).
-    pub handler: Option<String>,
+    pub(crate) handler: Option<String>,
     /// Its timeout, in seconds.
-    pub timeout: Option<i64>,
+    pub(crate) timeout: Option<i64>,
     /// Its memory, in MB.
-    pub memory: Option<i64>,
+    pub(crate) memory: Option<i64>,
     /// The ARN of the role it runs as.
-    pub role: Option<String>,
+    pub(crate) role: Option<String>,
 }
 
 /// An S3 bucket's settings that the templates declare.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LiveBucket {
     /// The bucket policy's JSON text; `None` when the bucket has none.
-    pub policy: Option<String>,
+    pub(crate) policy: Option<String>,
     /// Its default encryption; `None` when it has none.
-    pub encryption: Option<Encryption>,
+    pub(crate) encryption: Option<Encryption>,
     /// `Enabled`, `Suspended`, or `None` when versioning was never set.
-    pub versioning: Option<String>,
+    pub(crate) versioning: Option<String>,
     /// The four public access block settings, in the order of [`PUBLIC_ACCESS_BLOCK`].
-    pub public_access_block: Option<[bool; 4]>,
+    pub(crate) public_access_block: Option<[bool; 4]>,
     /// Its object ownership (`BucketOwnerEnforced`); `None` when not set.
-    pub ownership: Option<String>,
+    pub(crate) ownership: Option<String>,
     /// Its lifecycle rules.
-    pub lifecycle: Vec<LifecycleRule>,
+    pub(crate) lifecycle: Vec<LifecycleRule>,
 }
 
 /// A bucket's default encryption.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Encryption {
     /// `aws:kms` or `AES256`.
-    pub algorithm: String,
+    pub(crate) algorithm: String,
     /// The KMS key, for `aws:kms`.
-    pub key_id: Option<String>,
+    pub(crate) key_id: Option<String>,
     /// Whether S3 Bucket Keys are on.
-    pub bucket_key: bool,
+    pub(crate) bucket_key: bool,
 }
 
 /// A bucket lifecycle rule, as far as the templates declare one.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LifecycleRule {
     /// The rule's id.
-    pub id: String,
+    pub(crate) id: String,
     /// Whether it is on.
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// Days after which noncurrent versions expire.
-    pub noncurrent_days: Option<i64>,
+    pub(crate) noncurrent_days: Option<i64>,
     /// Days after which incomplete multipart uploads are aborted.
-    pub abort_incomplete_days: Option<i64>,
+    pub(crate) abort_incomplete_days: Option<i64>,
 }
 
 /// A KMS key's settings that the templates declare.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LiveKey {
     /// The key policy's JSON text.
-    pub policy: Option<String>,
+    pub(crate) policy: Option<String>,
     /// Whether yearly rotation is on.
-    pub rotation: bool,
+    pub(crate) rotation: bool,
     /// `Enabled`, `Disabled`, `PendingDeletion`, …
-    pub state: String,
+    pub(crate) state: String,
 }
 
 /// An IAM role's settings that the templates declare.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LiveRole {
     /// The trust policy's JSON text.
-    pub trust: Option<String>,
+    pub(crate) trust: Option<String>,
     /// Inline policies: name to JSON text.
-    pub inline: BTreeMap<String, String>,
+    pub(crate) inline: BTreeMap<String, String>,
     /// The ARNs of its attached managed policies.
-    pub managed: BTreeSet<String>,
+    pub(crate) managed: BTreeSet<String>,
     /// Its permissions boundary's ARN.
-    pub boundary: Option<String>,
+    pub(crate) boundary: Option<String>,
 }
 
 /// The public access block settings, as CloudFormation names them.
-pub const PUBLIC_ACCESS_BLOCK: [&str; 4] = [
+pub(crate) const PUBLIC_ACCESS_BLOCK: [&str; 4] = [
     "BlockPublicAcls",
     "BlockPublicPolicy",
     "IgnorePublicAcls",
@@ -186,31 +186,31 @@ pub const PUBLIC_ACCESS_BLOCK: [&str; 4] = [
 
 /// One property of one resource that is not what the template declares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Drift {
+pub(crate) struct Drift {
     /// The template's logical id, e.g. `ArtifactBucketPolicy`.
-    pub resource: String,
+    pub(crate) resource: String,
     /// Its type.
-    pub resource_type: String,
+    pub(crate) resource_type: String,
     /// The physical name: bucket, key id, role name, alias.
-    pub physical_id: String,
+    pub(crate) physical_id: String,
     /// The property, as the template names it (`PolicyDocument`), or `deleted`.
-    pub property: String,
+    pub(crate) property: String,
     /// What is there, in a line (`absent` when it is missing).
-    pub live: String,
+    pub(crate) live: String,
     /// What the template declares, in a line.
-    pub declared: String,
+    pub(crate) declared: String,
     /// For a policy: the statements only the live document has (`-`) and only the declared one
     /// has (`+`), one per line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<String>,
+    pub(crate) details: Vec<String>,
     /// The call that puts it back, exactly as declared.
-    pub repair: Repair,
+    pub(crate) repair: Repair,
 }
 
 impl Drift {
     /// Whether two drifts are of the same property with the same declared value (policies by
     /// meaning, whatever their text).
-    pub fn declares_the_same(&self, other: &Drift) -> bool {
+    pub(crate) fn declares_the_same(&self, other: &Drift) -> bool {
         if (&self.resource, &self.property) != (&other.resource, &other.property) {
             return false;
         }
@@ -226,7 +226,7 @@ impl Drift {
 
 /// The service a repair call goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
+pub(crate) enum Service {
     /// Amazon S3.
     S3,
     /// AWS KMS.
@@ -243,7 +243,7 @@ pub enum Service {
 
 impl Repair {
     /// The service the call goes to.
-    pub fn service(&self) -> Service {
+    pub(crate) fn service(&self) -> Service {
         match self {
             Repair::PutBucketPolicy { .. }
             | Repair::PutBucketEncryption { .. }
@@ -273,7 +273,7 @@ impl Repair {
     }
 
     /// The policy document a repair writes, if it writes one.
-    pub fn document(&self) -> Option<&str> {
+    pub(crate) fn document(&self) -> Option<&str> {
         match self {
             Repair::PutBucketPolicy { document, .. }
             | Repair::PutKeyPolicy { document, .. }

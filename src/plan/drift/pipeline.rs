@@ -19,75 +19,75 @@ use super::{Context, Found, Repair, key_id, scalar};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PipelineDefinition {
     /// The pipeline's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The ARN of its service role.
-    pub role_arn: String,
+    pub(crate) role_arn: String,
     /// `V1` or `V2`; `None` when CodePipeline does not say (a V1 pipeline).
-    pub pipeline_type: Option<String>,
+    pub(crate) pipeline_type: Option<String>,
     /// `SUPERSEDED`, `QUEUED` or `PARALLEL`; `None` for CodePipeline's default, `SUPERSEDED`.
-    pub execution_mode: Option<String>,
+    pub(crate) execution_mode: Option<String>,
     /// Pipeline-level variables: name to default value.
-    pub variables: BTreeMap<String, Option<String>>,
+    pub(crate) variables: BTreeMap<String, Option<String>>,
     /// The triggers, each as its provider and source action; a template that declares triggers
     /// is not compared.
-    pub triggers: Vec<String>,
+    pub(crate) triggers: Vec<String>,
     /// Region to store.
-    pub artifact_stores: BTreeMap<String, ArtifactStore>,
+    pub(crate) artifact_stores: BTreeMap<String, ArtifactStore>,
     /// Its stages, in order.
-    pub stages: Vec<Stage>,
+    pub(crate) stages: Vec<Stage>,
 }
 
 /// An S3 artifact store and the KMS key its artifacts are encrypted with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct ArtifactStore {
+pub(crate) struct ArtifactStore {
     /// The bucket.
-    pub bucket: String,
+    pub(crate) bucket: String,
     /// The key's id or ARN, as given; `None` when CodePipeline's default key is used.
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
 }
 
 /// One stage of a pipeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct Stage {
+pub(crate) struct Stage {
     /// Its name (a target's, for a deployment stage).
-    pub name: String,
+    pub(crate) name: String,
     /// Its actions, compared by name.
-    pub actions: Vec<PipelineAction>,
+    pub(crate) actions: Vec<PipelineAction>,
 }
 
 /// One action of a stage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct PipelineAction {
+pub(crate) struct PipelineAction {
     /// Its name, unique in its stage.
-    pub name: String,
+    pub(crate) name: String,
     /// `Source`, `Build`, `Deploy`, `Invoke`, `Approval`.
-    pub category: String,
+    pub(crate) category: String,
     /// `AWS` for plinth's actions.
-    pub owner: String,
+    pub(crate) owner: String,
     /// `S3`, `CloudFormation`, `Lambda`, `Manual`.
-    pub provider: String,
+    pub(crate) provider: String,
     /// The action type's version.
-    pub version: String,
+    pub(crate) version: String,
     /// Its configuration, each value as text.
-    pub configuration: BTreeMap<String, String>,
+    pub(crate) configuration: BTreeMap<String, String>,
     /// The artifacts it reads.
-    pub input_artifacts: Vec<String>,
+    pub(crate) input_artifacts: Vec<String>,
     /// The artifacts it writes.
-    pub output_artifacts: Vec<String>,
+    pub(crate) output_artifacts: Vec<String>,
     /// The role it runs as; `None` for the pipeline's own.
-    pub role_arn: Option<String>,
+    pub(crate) role_arn: Option<String>,
     /// The region the action runs in; `None` for the pipeline's own.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// Its place in the stage: actions of one run order run together.
-    pub run_order: i64,
+    pub(crate) run_order: i64,
     /// The namespace its output variables are published under.
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
 }
 
 impl PipelineDefinition {
     /// The definition a template's `AWS::CodePipeline::Pipeline` properties declare, with
     /// CodePipeline's defaults filled in; `None` when something cannot be resolved.
-    pub fn declared(properties: &Value, context: &Context<'_>) -> Option<Self> {
+    pub(crate) fn declared(properties: &Value, context: &Context<'_>) -> Option<Self> {
         let p = context.resolve(properties)?;
         let text = |v: &Value| v.as_str().map(str::to_owned);
         let mut artifact_stores = BTreeMap::new();
@@ -164,7 +164,7 @@ fn count(n: usize, what: &str) -> String {
 }
 
 /// The execution mode of a pipeline that names none.
-pub const DEFAULT_EXECUTION_MODE: &str = "SUPERSEDED";
+pub(crate) const DEFAULT_EXECUTION_MODE: &str = "SUPERSEDED";
 
 fn store_of(store: &Value) -> Option<ArtifactStore> {
     Some(ArtifactStore {

@@ -14,7 +14,7 @@ pub(super) fn statement_count(document: &Value) -> String {
 }
 
 /// A policy document's JSON text, as the services return it: IAM URL-encodes its documents.
-pub fn parse_document(text: &str) -> Option<Value> {
+pub(crate) fn parse_document(text: &str) -> Option<Value> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') {
         serde_json::from_str(trimmed).ok()
@@ -51,7 +51,7 @@ pub(super) fn percent_decode(text: &str) -> Option<String> {
 /// Whether two policy documents say the same, whatever the order of statements, actions,
 /// resources, principals and condition values, single values or lists, and the forms AWS
 /// normalises (an account id for its root ARN, `"*"` for `{"AWS": "*"}`).
-pub fn same_policy(a: &Value, b: &Value) -> bool {
+pub(crate) fn same_policy(a: &Value, b: &Value) -> bool {
     normalise(a) == normalise(b)
 }
 
@@ -214,7 +214,7 @@ pub(super) fn broken_grants(live: &Value, declared: &Value) -> Vec<String> {
 
 /// How two documents differ, statement by statement, in words: `- Sid: …` for a statement only
 /// `live` has, `+ Sid: …` for one only `declared` has, `~ Sid: …` for one that changed.
-pub fn policy_changes(live: &Value, declared: &Value) -> Vec<String> {
+pub(crate) fn policy_changes(live: &Value, declared: &Value) -> Vec<String> {
     let set = |document: &Value| -> BTreeMap<String, Value> {
         statements(document)
             .iter()
@@ -332,7 +332,7 @@ pub(super) fn statement_change(sid: &str, old: &Value, new: &Value) -> Option<St
 }
 
 /// A statement in a line: `Sid: Allow a, b on r to p when c`.
-pub fn describe_statement(statement: &Value) -> String {
+pub(crate) fn describe_statement(statement: &Value) -> String {
     let list = |v: &Value| {
         v.as_array().map_or_else(
             || scalar(v),

@@ -12,20 +12,20 @@ use crate::topology::{AccountId, Region};
 use super::{LiveStack, scalar};
 
 /// Where a stack lives and what its template's references resolve to.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// The stack's account (`AWS::AccountId`).
-    pub account: &'a AccountId,
+    pub(crate) account: &'a AccountId,
     /// The stack's region (`AWS::Region`).
-    pub region: &'a Region,
+    pub(crate) region: &'a Region,
     /// The stack's parameter values (`Ref` of a parameter).
-    pub parameters: &'a BTreeMap<String, String>,
+    pub(crate) parameters: &'a BTreeMap<String, String>,
     /// Logical id to (type, physical id), from the stack's resources.
-    pub physical: BTreeMap<&'a str, (&'a str, &'a str)>,
+    pub(crate) physical: BTreeMap<&'a str, (&'a str, &'a str)>,
 }
 
 impl<'a> Context<'a> {
     /// The context of a stack, its physical ids taken from what was read of it.
-    pub fn new(
+    pub(crate) fn new(
         account: &'a AccountId,
         region: &'a Region,
         parameters: &'a BTreeMap<String, String>,
@@ -77,7 +77,7 @@ impl<'a> Context<'a> {
     }
 
     /// The value with every intrinsic function resolved; `None` when one cannot be.
-    pub fn resolve(&self, value: &Value) -> Option<Value> {
+    pub(crate) fn resolve(&self, value: &Value) -> Option<Value> {
         match value {
             Value::Array(items) => items
                 .iter()
@@ -156,7 +156,7 @@ impl<'a> Context<'a> {
 
 /// The value of a pseudo parameter (`AWS::Partition`, `AWS::AccountId`, `AWS::Region`,
 /// `AWS::URLSuffix`) for a stack in `account` and `region`; `None` for any other name.
-pub fn pseudo_parameter(name: &str, account: &AccountId, region: &Region) -> Option<String> {
+pub(crate) fn pseudo_parameter(name: &str, account: &AccountId, region: &Region) -> Option<String> {
     match name {
         "AWS::Partition" => Some(partition(region.as_str()).to_owned()),
         "AWS::AccountId" => Some(account.to_string()),
@@ -174,7 +174,7 @@ pub fn pseudo_parameter(name: &str, account: &AccountId, region: &Region) -> Opt
 }
 
 /// The partition of a region.
-pub fn partition(region: &str) -> &'static str {
+pub(crate) fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 /// What a key holds.
-pub enum Kind {
+pub(crate) enum Kind {
     String,
     /// A 12-digit account id, as a string.
     Account,
@@ -27,11 +27,11 @@ pub enum Kind {
     AccountLists,
 }
 
-pub struct Field {
-    pub key: &'static str,
-    pub kind: Kind,
-    pub required: bool,
-    pub about: &'static str,
+pub(crate) struct Field {
+    pub(crate) key: &'static str,
+    pub(crate) kind: Kind,
+    pub(crate) required: bool,
+    pub(crate) about: &'static str,
 }
 
 const fn field(key: &'static str, kind: Kind, required: bool, about: &'static str) -> Field {
@@ -43,7 +43,7 @@ const fn field(key: &'static str, kind: Kind, required: bool, about: &'static st
     }
 }
 
-pub const TOP: &[Field] = &[
+pub(crate) const TOP: &[Field] = &[
     field(
         "name",
         Kind::String,
@@ -88,7 +88,7 @@ pub const TOP: &[Field] = &[
     ),
 ];
 
-pub const ORGANIZATION: &[Field] = &[
+pub(crate) const ORGANIZATION: &[Field] = &[
     field(
         "account",
         Kind::Account,
@@ -133,14 +133,14 @@ pub const ORGANIZATION: &[Field] = &[
     ),
 ];
 
-pub const DEFAULTS: &[Field] = &[field(
+pub(crate) const DEFAULTS: &[Field] = &[field(
     "role_arn",
     Kind::String,
     false,
     "A role assumed in every target account that names neither profile nor role_arn; {account} is replaced by its id",
 )];
 
-pub const BUILD: &[Field] = &[
+pub(crate) const BUILD: &[Field] = &[
     field("account", Kind::Account, true, "The build account id"),
     field(
         "region",
@@ -174,7 +174,7 @@ pub const BUILD: &[Field] = &[
     ),
 ];
 
-pub const TARGET: &[Field] = &[
+pub(crate) const TARGET: &[Field] = &[
     field(
         "name",
         Kind::String,
@@ -237,7 +237,7 @@ pub const TARGET: &[Field] = &[
     ),
 ];
 
-pub const PIPELINE: &[Field] = &[
+pub(crate) const PIPELINE: &[Field] = &[
     field(
         "name",
         Kind::String,
@@ -282,7 +282,7 @@ pub const PIPELINE: &[Field] = &[
     ),
 ];
 
-pub const SOURCE: &[Field] = &[
+pub(crate) const SOURCE: &[Field] = &[
     field("name", Kind::String, true, "The artifact's name"),
     field(
         "key",
@@ -292,11 +292,11 @@ pub const SOURCE: &[Field] = &[
     ),
 ];
 
-pub fn keys(fields: &[Field]) -> Vec<&'static str> {
+pub(crate) fn keys(fields: &[Field]) -> Vec<&'static str> {
     fields.iter().map(|f| f.key).collect()
 }
 
-pub fn required(fields: &[Field]) -> Vec<&'static str> {
+pub(crate) fn required(fields: &[Field]) -> Vec<&'static str> {
     fields
         .iter()
         .filter(|f| f.required)

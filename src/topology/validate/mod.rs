@@ -7,7 +7,7 @@
 //! (derived names, pipeline sizes, ARNs).
 
 mod access;
-pub mod fields;
+pub(crate) mod fields;
 mod limits;
 mod tables;
 mod units;
@@ -24,14 +24,14 @@ pub(super) type Span = Range<usize>;
 #[derive(Debug)]
 pub struct Parsed {
     pub topology: Topology,
-    pub warnings: Vec<Diagnostic>,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 /// Every problem of the text, and the warnings found on the way.
 #[derive(Debug)]
 pub struct Invalid {
-    pub errors: Vec<Diagnostic>,
-    pub warnings: Vec<Diagnostic>,
+    pub(crate) errors: Vec<Diagnostic>,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 /// Parses and validates a topology. `text` is the whole file.
