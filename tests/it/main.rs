@@ -17,6 +17,7 @@ mod common;
 mod consistency;
 mod drift;
 mod organization;
+mod orgs;
 mod pipeline;
 mod plan;
 mod security;

@@ -3,9 +3,7 @@
 //! between two applies.
 
 use crate::common::{BUILD, Emulator, path_str};
-
-/// The organization's management account, reached with the role every test account has.
-const MANAGEMENT: &str = "999999999999";
+use crate::orgs::{self, Builder, MANAGEMENT, deploy_role, organizations, strings};
 
 struct Organization {
     id: String,
@@ -18,78 +16,20 @@ struct Organization {
     outside: String,
 }
 
-async fn organizations(emulator: &Emulator) -> aws_sdk_organizations::Client {
-    aws_sdk_organizations::Client::new(&emulator.sdk(MANAGEMENT, "us-east-1").await)
-}
-
 /// An organization with a `workloads` unit (two accounts), a `team` unit below it (three), and
 /// one account left at the root.
 async fn organization(emulator: &Emulator) -> Organization {
-    let org = organizations(emulator).await;
-    let id = org
-        .create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .unwrap()
-        .organization()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_owned();
-    let root = org.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_owned();
-    let new_unit = |parent: String, name: &'static str| {
-        let org = org.clone();
-        async move {
-            org.create_organizational_unit()
-                .parent_id(parent)
-                .name(name)
-                .send()
-                .await
-                .unwrap()
-                .organizational_unit()
-                .unwrap()
-                .id()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let unit = new_unit(root.clone(), "workloads").await;
-    let team = new_unit(unit.clone(), "team").await;
+    let mut org = Builder::create(emulator).await;
+    let root = org.root.clone();
+    let unit = org.unit(&root, "workloads").await;
+    let team = org.unit(&unit, "team").await;
     let mut members = Vec::new();
-    for (index, parent) in [&unit, &unit, &team, &team, &team, &root]
-        .into_iter()
-        .enumerate()
-    {
-        let account = org
-            .create_account()
-            .email(format!("member{index}@example.com"))
-            .account_name(format!("member{index}"))
-            .send()
-            .await
-            .unwrap()
-            .create_account_status()
-            .unwrap()
-            .account_id()
-            .unwrap()
-            .to_owned();
-        if parent != &root {
-            org.move_account()
-                .account_id(&account)
-                .source_parent_id(&root)
-                .destination_parent_id(parent)
-                .send()
-                .await
-                .unwrap();
-        }
-        members.push(account);
+    for parent in [&unit, &unit, &team, &team, &team] {
+        members.push(org.account(parent).await);
     }
-    let outside = members.pop().unwrap();
+    let outside = org.account(&root).await;
     Organization {
-        id,
+        id: org.id,
         root,
         unit,
         team,
@@ -109,24 +49,6 @@ fn topology(org: &Organization, exclude: &str) -> String {
         id = org.id,
         unit = org.unit,
     )
-}
-
-fn strings(value: &serde_json::Value) -> Vec<String> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect()
-}
-
-async fn deploy_role(emulator: &Emulator, account: &str) -> bool {
-    let iam = aws_sdk_iam::Client::new(&emulator.sdk(account, "us-east-1").await);
-    iam.get_role()
-        .role_name("acme-cloudformation")
-        .send()
-        .await
-        .is_ok()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -191,15 +113,13 @@ async fn targets_by_unit_resolve_apply_take_in_a_moved_account_and_destroy() {
 
     // An account moved into the unit below: the next plan names it as joined and gives it its
     // deploy stack; the grants name the organization, so no bucket or key policy changes.
-    organizations(&emulator)
-        .await
-        .move_account()
-        .account_id(&org.outside)
-        .source_parent_id(&org.root)
-        .destination_parent_id(&org.team)
-        .send()
-        .await
-        .unwrap();
+    orgs::move_account(
+        &organizations(&emulator).await,
+        &org.outside,
+        &org.root,
+        &org.team,
+    )
+    .await;
     let plan = emulator.plinth(&["plan", "-t", &file, "--json"]);
     let json = plan.json();
     assert_eq!(

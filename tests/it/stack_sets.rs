@@ -4,9 +4,7 @@
 //! one account while the others succeed.
 
 use crate::common::{BUILD, Emulator, path_str};
-
-/// The organization's management account, which holds the StackSets.
-const MANAGEMENT: &str = "999999999999";
+use crate::orgs::{self, Builder, MANAGEMENT, deploy_role, organizations, strings};
 
 struct Organization {
     id: String,
@@ -17,10 +15,6 @@ struct Organization {
     outside: String,
 }
 
-async fn organizations(emulator: &Emulator) -> aws_sdk_organizations::Client {
-    aws_sdk_organizations::Client::new(&emulator.sdk(MANAGEMENT, "us-east-1").await)
-}
-
 async fn stack_sets(emulator: &Emulator) -> aws_sdk_cloudformation::Client {
     aws_sdk_cloudformation::Client::new(&emulator.sdk(MANAGEMENT, "us-east-1").await)
 }
@@ -28,73 +22,24 @@ async fn stack_sets(emulator: &Emulator) -> aws_sdk_cloudformation::Client {
 /// An organization with units `apps` and `data` of `per_unit` accounts each, and one account at
 /// the root.
 async fn organization(emulator: &Emulator, per_unit: usize) -> Organization {
-    let org = organizations(emulator).await;
-    let id = org
-        .create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .unwrap()
-        .organization()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_owned();
-    let root = org.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_owned();
+    let mut org = Builder::create(emulator).await;
+    let root = org.root.clone();
     let mut units = Vec::new();
-    let mut index = 0;
     for name in ["apps", "data"] {
-        let unit = org
-            .create_organizational_unit()
-            .parent_id(&root)
-            .name(name)
-            .send()
-            .await
-            .unwrap()
-            .organizational_unit()
-            .unwrap()
-            .id()
-            .unwrap()
-            .to_owned();
+        let unit = org.unit(&root, name).await;
         let mut accounts = Vec::new();
         for _ in 0..per_unit {
-            let account = new_account(&org, index).await;
-            index += 1;
-            org.move_account()
-                .account_id(&account)
-                .source_parent_id(&root)
-                .destination_parent_id(&unit)
-                .send()
-                .await
-                .unwrap();
-            accounts.push(account);
+            accounts.push(org.account(&unit).await);
         }
         units.push((unit, accounts));
     }
-    let outside = new_account(&org, index).await;
+    let outside = org.account(&root).await;
     Organization {
-        id,
+        id: org.id,
         root,
         units,
         outside,
     }
-}
-
-async fn new_account(org: &aws_sdk_organizations::Client, index: usize) -> String {
-    org.create_account()
-        .email(format!("member{index}@example.com"))
-        .account_name(format!("member{index}"))
-        .send()
-        .await
-        .unwrap()
-        .create_account_status()
-        .unwrap()
-        .account_id()
-        .unwrap()
-        .to_owned()
 }
 
 fn topology(org: &Organization, exclude: &str, pipeline: Option<&str>) -> String {
@@ -117,22 +62,6 @@ fn topology(org: &Organization, exclude: &str, pipeline: Option<&str>) -> String
         ));
     }
     text
-}
-
-fn strings(value: &serde_json::Value) -> Vec<String> {
-    value
-        .as_array()
-        .map(|a| a.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
-        .unwrap_or_default()
-}
-
-async fn deploy_role(emulator: &Emulator, account: &str) -> bool {
-    let iam = aws_sdk_iam::Client::new(&emulator.sdk(account, "us-east-1").await);
-    iam.get_role()
-        .role_name("acme-cloudformation")
-        .send()
-        .await
-        .is_ok()
 }
 
 async fn instances(emulator: &Emulator, set: &str) -> Vec<(String, String)> {
@@ -248,15 +177,13 @@ async fn forty_accounts_in_two_units_get_their_deploy_roles_from_stack_sets() {
 
     // An account moved into a targeted unit gets its roles from auto-deployment, with no run of
     // plinth; the next plan names it as joined and changes nothing.
-    organizations(&emulator)
-        .await
-        .move_account()
-        .account_id(&org.outside)
-        .source_parent_id(&org.root)
-        .destination_parent_id(&org.units[1].0)
-        .send()
-        .await
-        .unwrap();
+    orgs::move_account(
+        &organizations(&emulator).await,
+        &org.outside,
+        &org.root,
+        &org.units[1].0,
+    )
+    .await;
     assert!(deploy_role(&emulator, &org.outside).await);
     let plan = emulator.plinth(&["plan", "-t", &file, "--json", "--detailed-exitcode"]);
     plan.expect(0);
