@@ -3,16 +3,31 @@
 
 use super::*;
 
-/// The example with a unit target whose unit holds `members`.
-fn with_unit(members: &[&str]) -> Topology {
-    let text = include_str!("../../../topology.example.toml").replacen(
-        "# Optional: the pipelines",
-        "[organization]\naccount = \"999999999999\"\nprofile = \"management\"\n\n\
-         [[targets]]\nname = \"workloads\"\norganizational_unit = \"ou-ab12-cd34ef56\"\n\
-         exclude = [\"777777777777\"]\nregions = [\"us-east-1\"]\n\
-         role_arn = \"arn:aws:iam::{account}:role/deployer\"\n\n# Optional: the pipelines",
-        1,
-    );
+/// The example with an organization (`organization_id` set or not, the table's extra keys in
+/// `organization`) and a unit target `workloads` (its extra keys in `target`), resolved to a
+/// unit holding `members`.
+fn with_unit_target(
+    organization_id: bool,
+    organization: &str,
+    target: &str,
+    members: &[&str],
+) -> Topology {
+    let id = if organization_id {
+        "organization_id = \"o-a1b2c3d4e5\""
+    } else {
+        "# organization_id = \"o-a1b2c3d4e5\""
+    };
+    let text = include_str!("../../../topology.example.toml")
+        .replacen("# organization_id = \"o-a1b2c3d4e5\"", id, 1)
+        .replacen(
+            "# Optional: the pipelines",
+            &format!(
+                "[organization]\naccount = \"999999999999\"\nprofile = \"management\"\n{organization}\n\
+                 [[targets]]\nname = \"workloads\"\norganizational_unit = \"ou-ab12-cd34ef56\"\n\
+                 exclude = [\"777777777777\"]\nregions = [\"us-east-1\"]\n{target}\n# Optional: the pipelines"
+            ),
+            1,
+        );
     let topology = parse(&text).unwrap().topology;
     let unit = topology.units[0].unit.clone();
     let accounts = members
@@ -20,6 +35,16 @@ fn with_unit(members: &[&str]) -> Topology {
         .map(|a| crate::topology::AccountId::parse(a).unwrap())
         .collect();
     topology.resolve(&BTreeMap::from([(unit, accounts)]))
+}
+
+/// The example with a unit target whose unit holds `members`, reached with a role per account.
+fn with_unit(members: &[&str]) -> Topology {
+    with_unit_target(
+        false,
+        "",
+        "role_arn = \"arn:aws:iam::{account}:role/deployer\"\n",
+        members,
+    )
 }
 
 #[test]
@@ -101,26 +126,7 @@ fn a_pipeline_account_its_unit_does_not_hold_is_a_finding_and_a_held_one_a_stage
 /// The example with a target by organizational unit whose deploy roles come from a StackSet,
 /// resolved to `members`.
 fn with_stack_set(members: &[&str]) -> Topology {
-    let text = include_str!("../../../topology.example.toml")
-        .replacen(
-            "# organization_id = \"o-a1b2c3d4e5\"",
-            "organization_id = \"o-a1b2c3d4e5\"",
-            1,
-        )
-        .replacen(
-            "# Optional: the pipelines",
-            "[organization]\naccount = \"999999999999\"\nprofile = \"management\"\ndeploy_roles = \"stackset\"\n\n\
-             [[targets]]\nname = \"workloads\"\norganizational_unit = \"ou-ab12-cd34ef56\"\n\
-             exclude = [\"777777777777\"]\nregions = [\"us-east-1\"]\n\n# Optional: the pipelines",
-            1,
-        );
-    let topology = parse(&text).unwrap().topology;
-    let unit = topology.units[0].unit.clone();
-    let accounts = members
-        .iter()
-        .map(|a| crate::topology::AccountId::parse(a).unwrap())
-        .collect();
-    topology.resolve(&BTreeMap::from([(unit, accounts)]))
+    with_unit_target(true, "deploy_roles = \"stackset\"\n", "", members)
 }
 
 fn instance(account: &str, status: &str) -> StackInstance {
