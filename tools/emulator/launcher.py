@@ -1260,8 +1260,9 @@ def patch_stack_sets() -> None:
     reason; ListStackSets lists the sets (by status); units are resolved with every unit below them, refined by AccountFilterType
     (INTERSECTION, DIFFERENCE; the management account never gets an instance); UpdateStackSet updates every
     instance; DeleteStackInstances deletes the stacks of the units' or accounts' instances; and
-    with AutoDeployment, MoveAccount into a targeted unit deploys the account's instances and out
-    of every targeted unit removes them (unless RetainStacksOnAccountRemoval)."""
+    with AutoDeployment, MoveAccount into a targeted unit deploys the account's instances (never
+    the management account's) and out of every targeted unit removes them (unless
+    RetainStacksOnAccountRemoval)."""
     import threading
     import time
     import uuid
@@ -1622,7 +1623,9 @@ def patch_stack_sets() -> None:
                     automatic = stack_set["auto_deployment"]
                     if stack_set["status"] != "ACTIVE" or not automatic.get("Enabled"):
                         continue
-                    unit = unit_of(self, account, stack_set["units"])
+                    # StackSets never deploy to the management account, wherever it is.
+                    management = getattr(getattr(self, "org", None), "master_account_id", None)
+                    unit = None if account == management else unit_of(self, account, stack_set["units"])
                     has = [r for (a, r) in stack_set["instances"] if a == account]
                     if unit is not None and not has:
                         work = [deploy(stack_set, account, r, unit) for r in sorted(stack_set["regions"])]

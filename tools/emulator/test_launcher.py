@@ -1064,3 +1064,21 @@ def test_accounts_refine_a_units_deployment_targets_as_the_account_filter_says(e
     instances = sorted(i["Account"] for i in cfn.list_stack_instances(StackSetName="roles")["Summaries"])
     assert instances == sorted(members[1:])
     assert not _has_role(endpoint, members[0], "deploy-role")
+
+
+@proves("patch_stack_sets")
+def test_the_management_account_in_a_targeted_unit_never_gets_an_instance(endpoint):
+    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"))
+    org, root, unit, lower, members, _ = _organization(endpoint, 1)
+    org.move_account(AccountId=MANAGEMENT, SourceParentId=root, DestinationParentId=lower)
+    cfn = _as(endpoint, MANAGEMENT, "cloudformation")
+    _stack_set(cfn)
+    operation = cfn.create_stack_instances(StackSetName="roles", Regions=[REGION],
+                                           DeploymentTargets={"OrganizationalUnitIds": [unit]})["OperationId"]
+    assert _settled(cfn, operation) == "SUCCEEDED"
+    assert [i["Account"] for i in cfn.list_stack_instances(StackSetName="roles")["Summaries"]] == members
+    # Nor does auto-deployment give it one when it moves into a targeted unit.
+    org.move_account(AccountId=MANAGEMENT, SourceParentId=lower, DestinationParentId=root)
+    org.move_account(AccountId=MANAGEMENT, SourceParentId=root, DestinationParentId=unit)
+    assert [i["Account"] for i in cfn.list_stack_instances(StackSetName="roles")["Summaries"]] == members
+    assert not _has_role(endpoint, MANAGEMENT, "deploy-role")
