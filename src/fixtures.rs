@@ -93,6 +93,7 @@ pub fn generated(accounts: &[(u64, &[&str])], pipelines: usize) -> Topology {
         units: Vec::new(),
         organization: None,
         membership: None,
+        management: None,
         pipelines,
     }
 }

@@ -245,8 +245,9 @@ pub(crate) async fn resolve_units(
     if !topology.has_units() {
         return Ok(topology.clone());
     }
+    let management = snapshot::read_management(cloud, topology).await?;
     let membership = snapshot::read_membership(cloud, topology, concurrency).await?;
-    Ok(topology.resolve(&membership))
+    Ok(topology.resolve(&membership, management.as_ref()))
 }
 
 /// How plinth reads AWS before it plans.

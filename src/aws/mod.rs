@@ -348,6 +348,18 @@ pub trait Organizations: Send + Sync {
     async fn child_units(&self, parent: &str) -> AwsResult<Vec<String>>;
     /// The active accounts directly in a unit or root (not in the units below it).
     async fn active_accounts(&self, parent: &str) -> AwsResult<Vec<String>>;
+    /// The organization's id and its management account (`DescribeOrganization`, which any
+    /// account of the organization may call).
+    async fn describe(&self) -> AwsResult<OrganizationDescription>;
+}
+
+/// What `DescribeOrganization` says of an organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationDescription {
+    /// The organization's id (`o-…`).
+    pub id: String,
+    /// The management account's id.
+    pub management_account: String,
 }
 
 /// Clients per account and region. Asking for an account the cloud has no credentials for is

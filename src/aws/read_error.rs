@@ -21,6 +21,27 @@ pub enum ReadError {
         /// The credentials used.
         credentials: Credentials,
     },
+    #[error("cannot describe the organization with account {account}")]
+    /// The organization could not be described (deploy roles by StackSet need its management
+    /// account).
+    OrganizationDescription {
+        /// The organization account read through.
+        account: AccountId,
+        /// What AWS answered.
+        source: AwsError,
+    },
+    #[error(
+        "`organization_id` is {declared}, but account {account} of `[organization]` belongs to organization {actual}; nothing was read or changed"
+    )]
+    /// The organization account belongs to another organization than the topology names.
+    OrganizationMismatch {
+        /// The organization account.
+        account: AccountId,
+        /// The id the topology names.
+        declared: String,
+        /// The organization the account belongs to.
+        actual: String,
+    },
     #[error("cannot confirm the identity of account {account} ({who}) with {credentials}")]
     /// An account's identity could not be confirmed.
     Identity {
@@ -96,6 +117,12 @@ impl ReadError {
             {
                 Some("check the target's `organizational_unit`: `aws organizations list-organizational-units-for-parent` shows the ids".into())
             }
+            ReadError::OrganizationDescription { .. } => Some(
+                "with deploy roles by StackSet, `[organization]`'s credentials need organizations:DescribeOrganization, in an account of the organization".into(),
+            ),
+            ReadError::OrganizationMismatch { .. } => Some(
+                "check `organization_id` (`aws organizations describe-organization` shows it) and the account `[organization]` names".into(),
+            ),
             ReadError::Organization { .. } => Some(
                 "`[organization]` must name the management account or a delegated administrator, with credentials allowed organizations:ListChildren and organizations:ListAccountsForParent".into(),
             ),

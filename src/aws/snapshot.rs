@@ -78,6 +78,43 @@ pub(crate) async fn preflight(
     results.into_iter().collect()
 }
 
+/// The organization's management account, read through `[organization]` when StackSets serve
+/// the units (StackSets never deploy to it); `None` otherwise. The organization must be the one
+/// `organization_id` names.
+pub(crate) async fn read_management(
+    cloud: &dyn Cloud,
+    topology: &Topology,
+) -> Result<Option<AccountId>, ReadError> {
+    let Some(organization) = topology
+        .organization
+        .as_ref()
+        .filter(|_| topology.stack_sets())
+    else {
+        return Ok(None);
+    };
+    let account = organization.account.clone();
+    let failed = |source: AwsError| ReadError::OrganizationDescription {
+        account: account.clone(),
+        source,
+    };
+    let description = cloud
+        .organizations(&account)
+        .map_err(failed)?
+        .describe()
+        .await
+        .map_err(failed)?;
+    if let Some(declared) = &topology.organization_id
+        && declared.as_str() != description.id
+    {
+        return Err(ReadError::OrganizationMismatch {
+            account,
+            declared: declared.to_string(),
+            actual: description.id,
+        });
+    }
+    Ok(AccountId::parse(&description.management_account).ok())
+}
+
 /// Which active accounts each organizational unit the targets name holds, in it or in any unit
 /// below it, read through `[organization]`. Units are walked breadth first, `concurrency` parents
 /// at a time (Organizations allows few requests a second; the SDK's retries absorb throttling).
@@ -707,5 +744,61 @@ mod tests {
         let error = read_membership(&cloud, &topology, 4).await.unwrap_err();
         assert!(matches!(error, ReadError::Organization { .. }), "{error}");
         assert!(error.hint().unwrap().contains("organizational_unit"));
+    }
+
+    #[tokio::test]
+    async fn stack_sets_read_the_management_account_of_the_organization_the_topology_names() {
+        let text = include_str!("../../topology.example.toml")
+            .replacen(
+                "# organization_id = \"o-a1b2c3d4e5\"",
+                "organization_id = \"o-a1b2c3d4e5\"",
+                1,
+            )
+            .replacen(
+                "# Optional: the pipelines",
+                "[organization]\naccount = \"999999999999\"\nprofile = \"management\"\n\
+                 deploy_roles = \"stackset\"\n\n\
+                 [[targets]]\nname = \"workloads\"\norganizational_unit = \"ou-ab12-aaaaaaaa\"\n\
+                 regions = [\"us-east-1\"]\n\n# Optional: the pipelines",
+                1,
+            );
+        let topology = crate::topology::parse(&text).unwrap().topology;
+        let cloud = crate::aws::fake::FakeCloud::new(std::time::Duration::ZERO);
+
+        let error = read_management(&cloud, &topology).await.unwrap_err();
+        assert!(
+            matches!(error, ReadError::OrganizationDescription { .. }),
+            "{error}"
+        );
+        assert!(error.hint().unwrap().contains("DescribeOrganization"));
+
+        cloud
+            .organization
+            .describe_as("o-zzzzzzzzzz", "999999999999");
+        let error = read_management(&cloud, &topology).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`organization_id` is o-a1b2c3d4e5, but account 999999999999 of `[organization]` belongs to organization o-zzzzzzzzzz; nothing was read or changed"
+        );
+
+        cloud
+            .organization
+            .describe_as("o-a1b2c3d4e5", "999999999999");
+        let management = read_management(&cloud, &topology).await.unwrap();
+        assert_eq!(
+            management.as_ref().map(AccountId::as_str),
+            Some("999999999999")
+        );
+
+        // With deploy stacks of plinth's own, nothing is asked.
+        let stacks = crate::topology::parse(&text.replace(
+            "deploy_roles = \"stackset\"\n",
+            "[defaults]\nrole_arn = \"arn:aws:iam::{account}:role/deployer\"\n",
+        ))
+        .unwrap()
+        .topology;
+        let calls = cloud.calls();
+        assert_eq!(read_management(&cloud, &stacks).await.unwrap(), None);
+        assert_eq!(cloud.calls(), calls);
     }
 }

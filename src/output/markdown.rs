@@ -180,6 +180,12 @@ fn organization(out: &mut String, plan: &Plan) {
         if !unit.joined.is_empty() {
             let _ = write!(line, "; joined since the last apply: {}", ids(&unit.joined));
         }
+        if let Some(account) = &unit.management {
+            let _ = write!(
+                line,
+                "; management account `{account}` gets no deploy roles (StackSets never deploy to it)"
+            );
+        }
         let _ = writeln!(out, "{line}");
     }
     if !organization.left.is_empty() {

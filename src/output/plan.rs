@@ -305,6 +305,13 @@ pub(super) fn organization(style: &Style, out: &mut String, plan: &Plan) {
         for account in &unit.excluded {
             let _ = writeln!(out, "    {} {account} excluded", style.dim("·"));
         }
+        if let Some(account) = &unit.management {
+            let _ = writeln!(
+                out,
+                "    {} {account} is the management account: StackSets never deploy to it, so it gets no deploy roles from the set (a `[[targets]]` entry of its own gives it some)",
+                style.yellow("!")
+            );
+        }
     }
     for account in &organization.left {
         let _ = writeln!(

@@ -380,6 +380,16 @@ pub enum Finding {
         /// The account the unit does not hold.
         account: AccountId,
     },
+    /// A pipeline lists the organization's management account for a target by organizational
+    /// unit whose deploy roles come from a StackSet, which never deploys to it.
+    ManagementAccountListed {
+        /// The pipeline that lists the account.
+        pipeline: String,
+        /// The target by organizational unit it lists it for.
+        target: String,
+        /// The management account.
+        account: AccountId,
+    },
     /// A document (a policy) or count of a stack is over AWS's limit.
     LimitExceeded {
         /// Which document, how large, and its limit.
@@ -422,6 +432,16 @@ impl fmt::Display for Finding {
                 f,
                 "pipeline {pipeline} deploys to account {account} of target `{target}`, but its organizational unit does not hold it now \
                  (or `exclude` names it), so the pipeline would have no stage for it; move the account into the unit, or remove it from the pipeline's `accounts`"
+            ),
+            Finding::ManagementAccountListed {
+                pipeline,
+                target,
+                account,
+            } => write!(
+                f,
+                "pipeline {pipeline} deploys to account {account} of target `{target}`, but it is the organization's management account, \
+                 which StackSets never deploy to, so it would have no deploy roles and the pipeline no stage for it; \
+                 give the account a `[[targets]]` entry of its own, or remove it from the pipeline's `accounts`"
             ),
             Finding::LimitExceeded { measure, way_out } => write!(
                 f,

@@ -448,10 +448,20 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
     let rendered = templates::render_graph(topology, &graph);
     let mut findings = deployed.findings.clone();
     findings.extend(topology.unheld_pipeline_accounts().into_iter().map(
-        |(pipeline, target, account)| Finding::UnitAccountMissing {
-            pipeline,
-            target,
-            account,
+        |(pipeline, target, account)| {
+            if topology.management.as_ref() == Some(&account) {
+                Finding::ManagementAccountListed {
+                    pipeline,
+                    target,
+                    account,
+                }
+            } else {
+                Finding::UnitAccountMissing {
+                    pipeline,
+                    target,
+                    account,
+                }
+            }
         },
     ));
     let (over, mut fullest) = limits(topology, &rendered);

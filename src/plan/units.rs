@@ -32,6 +32,11 @@ pub(crate) struct UnitAccounts {
     pub(crate) joined: Vec<AccountId>,
     /// Accounts of the unit that `exclude` leaves out.
     pub(crate) excluded: Vec<AccountId>,
+    /// The organization's management account, when the unit holds it with no target of its
+    /// own and a StackSet serves the unit: StackSets never deploy to it, so it gets no deploy
+    /// roles from the set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) management: Option<AccountId>,
     /// The StackSet that gives the accounts their deploy roles, with deploy roles by StackSet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) stack_set: Option<String>,
@@ -69,12 +74,20 @@ pub(crate) fn accounts(topology: &Topology, deployed: &Deployed) -> Option<Organ
                 .filter(|a| unit.exclude.contains(a))
                 .cloned()
                 .collect();
+            let management = topology.management.clone().filter(|m| {
+                membership
+                    .get(&unit.unit)
+                    .is_some_and(|held| held.contains(m))
+                    && !unit.exclude.contains(m)
+                    && !topology.targets.iter().any(|t| &t.account == m)
+            });
             UnitAccounts {
                 target: unit.name.clone(),
                 unit: unit.unit.clone(),
                 accounts,
                 joined,
                 excluded,
+                management,
                 stack_set: topology.stack_sets().then(|| {
                     StackKey::StackSet {
                         target: unit.name.clone(),
@@ -171,7 +184,7 @@ pub(crate) fn plan_instances(topology: &Topology, changes: &mut [Change], deploy
                     .and_then(|m| m.get(&unit.unit))
                     .into_iter()
                     .flatten()
-                    .filter(|a| !wanted.contains(a))
+                    .filter(|a| !wanted.contains(a) && topology.management.as_ref() != Some(a))
                     .cloned()
                     .collect();
                 (vec![unit.unit.to_string()], wanted, skip)

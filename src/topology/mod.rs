@@ -231,8 +231,19 @@ pub struct Topology {
     /// What the units held when [`Topology::resolve`] expanded them; `None` before.
     #[serde(skip)]
     pub(crate) membership: Option<Membership>,
+    /// The organization's management account, when StackSets serve the units: StackSets never
+    /// deploy to it, so it is no account of theirs even where a unit holds it.
+    #[serde(skip)]
+    pub(crate) management: Option<AccountId>,
     /// The pipelines that stand on the foundation.
     pub(crate) pipelines: Vec<Pipeline>,
+}
+
+/// Whether a unit target may make `account` a target when its unit holds it: not when `exclude`
+/// names it, nor when it is the organization's `management` account, which a StackSet cannot
+/// deploy to.
+fn serves(unit: &UnitTarget, management: Option<&AccountId>, account: &AccountId) -> bool {
+    !unit.exclude.contains(account) && management != Some(account)
 }
 
 impl Topology {
@@ -313,11 +324,19 @@ impl Topology {
     /// for each account its `accounts` lists that the unit holds, in that order (a target
     /// reached twice deploys once, in its first place). The units stay,
     /// with the membership, so that a plan can say which accounts each one resolved to and which
-    /// listed accounts it does not hold.
+    /// listed accounts it does not hold. With deploy roles by StackSet, the organization's
+    /// `management` account is no account of a unit's (StackSets never deploy to it): it needs
+    /// a target of its own.
     #[must_use]
-    pub(crate) fn resolve(&self, membership: &Membership) -> Topology {
+    pub(crate) fn resolve(
+        &self,
+        membership: &Membership,
+        management: Option<&AccountId>,
+    ) -> Topology {
         let mut resolved = self.clone();
         resolved.membership = Some(membership.clone());
+        resolved.management = management.filter(|_| self.stack_sets()).cloned();
+        let management = resolved.management.clone();
         let mut configured: BTreeMap<AccountId, String> = self
             .targets
             .iter()
@@ -325,7 +344,7 @@ impl Topology {
             .collect();
         for unit in &self.units {
             for account in membership.get(&unit.unit).into_iter().flatten() {
-                if unit.exclude.contains(account) || configured.contains_key(account) {
+                if !serves(unit, management.as_ref(), account) || configured.contains_key(account) {
                     continue;
                 }
                 let name = format!("{}-{account}", unit.name);
@@ -356,7 +375,7 @@ impl Topology {
                 let unit = self.units.iter().find(|u| &u.name == name);
                 for account in accounts {
                     let held = unit.is_some_and(|u| {
-                        !u.exclude.contains(account)
+                        serves(u, management.as_ref(), account)
                             && membership.get(&u.unit).is_some_and(|m| m.contains(account))
                     });
                     match configured.get(account) {
@@ -372,6 +391,11 @@ impl Topology {
         resolved
     }
 
+    /// Whether a unit target's settings may make `account` a target when its unit holds it.
+    fn serves(&self, unit: &UnitTarget, account: &AccountId) -> bool {
+        serves(unit, self.management.as_ref(), account)
+    }
+
     /// The accounts pipelines list for a unit that the unit does not hold now (or excludes):
     /// (pipeline, unit target, account). They get no stage. Empty before [`Topology::resolve`].
     pub(crate) fn unheld_pipeline_accounts(&self) -> Vec<(String, String, AccountId)> {
@@ -385,7 +409,7 @@ impl Topology {
                     continue;
                 };
                 for account in accounts {
-                    let held = !unit.exclude.contains(account)
+                    let held = self.serves(unit, account)
                         && membership
                             .get(&unit.unit)
                             .is_some_and(|m| m.contains(account));
@@ -406,7 +430,7 @@ impl Topology {
             .and_then(|m| m.get(&unit.unit))
             .into_iter()
             .flatten()
-            .filter(|a| !unit.exclude.contains(a))
+            .filter(|a| self.serves(unit, a))
             .cloned()
             .collect()
     }

@@ -107,6 +107,15 @@ async fn forty_accounts_in_two_units_get_their_deploy_roles_from_stack_sets() {
     let org = organization(&emulator, 20).await;
     let (apps, data) = (&org.units[0].1, &org.units[1].1);
     let excluded = apps[0].clone();
+    // The management account sits in a targeted unit too: StackSets never deploy to it, so
+    // it is no account of the set's, and plans stay settled.
+    orgs::move_account(
+        &organizations(&emulator).await,
+        MANAGEMENT,
+        &org.root,
+        &org.units[0].0,
+    )
+    .await;
     let file = emulator.write("topology.toml", &topology(&org, &excluded, None));
     let file = path_str(&file).to_owned();
     emulator
@@ -155,6 +164,9 @@ async fn forty_accounts_in_two_units_get_their_deploy_roles_from_stack_sets() {
         org.units[0].0
     ));
     human.assert_stderr("instances (us-east-1): 0 now, 19 after apply");
+    human.assert_stderr(format!(
+        "! {MANAGEMENT} is the management account: StackSets never deploy to it"
+    ));
 
     let applied = emulator.plinth(&["apply", "-t", &file, "--yes"]);
     applied.expect(0);
@@ -170,6 +182,7 @@ async fn forty_accounts_in_two_units_get_their_deploy_roles_from_stack_sets() {
     assert_eq!(apps_instances.len(), 19);
     assert!(!apps_instances.iter().any(|(a, _)| *a == excluded));
     assert!(apps_instances.iter().all(|(_, s)| s == "CURRENT"));
+    assert!(!apps_instances.iter().any(|(a, _)| a == MANAGEMENT));
     assert_eq!(instances(&emulator, "acme-deploy-data").await.len(), 20);
     emulator
         .plinth(&["plan", "-t", &file, "--detailed-exitcode"])

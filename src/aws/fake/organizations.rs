@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::super::{AwsError, AwsResult, Organizations};
+use super::super::{AwsError, AwsResult, OrganizationDescription, Organizations};
 
 use super::Node;
 
@@ -13,6 +13,7 @@ use super::Node;
 #[derive(Clone, Default)]
 pub struct FakeOrganization {
     tree: Arc<Mutex<BTreeMap<String, Node>>>,
+    described: Arc<Mutex<Option<OrganizationDescription>>>,
 }
 
 impl FakeOrganization {
@@ -30,6 +31,18 @@ impl FakeOrganization {
             .0
             .push(unit.to_owned());
         tree.entry(unit.to_owned()).or_default();
+    }
+
+    /// The organization's id and management account, as `DescribeOrganization` answers them
+    /// (without this, it answers that the account is in no organization).
+    pub fn describe_as(&self, id: &str, management_account: &str) {
+        *self
+            .described
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(OrganizationDescription {
+            id: id.to_owned(),
+            management_account: management_account.to_owned(),
+        });
     }
 
     /// Places an active account directly in `parent`.
@@ -59,5 +72,18 @@ impl Organizations for FakeOrganization {
     }
     async fn active_accounts(&self, parent: &str) -> AwsResult<Vec<String>> {
         Ok(self.node(parent)?.1)
+    }
+    async fn describe(&self) -> AwsResult<OrganizationDescription> {
+        self.described
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| {
+                AwsError::new(
+                    "DescribeOrganization",
+                    Some("AWSOrganizationsNotInUseException"),
+                    "Your account is not a member of an organization.",
+                )
+            })
     }
 }

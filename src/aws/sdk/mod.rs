@@ -672,6 +672,27 @@ impl Organizations for SdkOrganizations {
         }
         Ok(accounts)
     }
+
+    async fn describe(&self) -> AwsResult<crate::aws::OrganizationDescription> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let out = self
+            .client
+            .describe_organization()
+            .send()
+            .await
+            .map_err(|e| error("DescribeOrganization", e))?;
+        let organization = out.organization();
+        Ok(crate::aws::OrganizationDescription {
+            id: organization
+                .and_then(|o| o.id())
+                .unwrap_or_default()
+                .to_owned(),
+            management_account: organization
+                .and_then(|o| o.master_account_id())
+                .unwrap_or_default()
+                .to_owned(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -5,12 +5,13 @@ use super::*;
 
 /// The example with an organization (`organization_id` set or not, the table's extra keys in
 /// `organization`) and a unit target `workloads` (its extra keys in `target`), resolved to a
-/// unit holding `members`.
+/// unit holding `members`, in an organization whose management account is `management`.
 fn with_unit_target(
     organization_id: bool,
     organization: &str,
     target: &str,
     members: &[&str],
+    management: Option<&str>,
 ) -> Topology {
     let id = if organization_id {
         "organization_id = \"o-a1b2c3d4e5\""
@@ -34,7 +35,8 @@ fn with_unit_target(
         .iter()
         .map(|a| crate::topology::AccountId::parse(a).unwrap())
         .collect();
-    topology.resolve(&BTreeMap::from([(unit, accounts)]))
+    let management = management.map(|m| crate::topology::AccountId::parse(m).unwrap());
+    topology.resolve(&BTreeMap::from([(unit, accounts)]), management.as_ref())
 }
 
 /// The example with a unit target whose unit holds `members`, reached with a role per account.
@@ -44,6 +46,7 @@ fn with_unit(members: &[&str]) -> Topology {
         "",
         "role_arn = \"arn:aws:iam::{account}:role/deployer\"\n",
         members,
+        None,
     )
 }
 
@@ -107,7 +110,7 @@ fn a_pipeline_account_its_unit_does_not_hold_is_a_finding_and_a_held_one_a_stage
             crate::topology::AccountId::parse("666666666666").unwrap(),
         ],
     )]);
-    let resolved = edited.resolve(edited.membership.as_ref().unwrap());
+    let resolved = edited.resolve(edited.membership.as_ref().unwrap(), None);
     assert_eq!(
         resolved.pipelines[0].targets.last().map(String::as_str),
         Some("workloads-555555555555")
@@ -126,7 +129,7 @@ fn a_pipeline_account_its_unit_does_not_hold_is_a_finding_and_a_held_one_a_stage
 /// The example with a target by organizational unit whose deploy roles come from a StackSet,
 /// resolved to `members`.
 fn with_stack_set(members: &[&str]) -> Topology {
-    with_unit_target(true, "deploy_roles = \"stackset\"\n", "", members)
+    with_unit_target(true, "deploy_roles = \"stackset\"\n", "", members, None)
 }
 
 fn instance(account: &str, status: &str) -> StackInstance {
@@ -255,7 +258,7 @@ fn a_pipeline_waits_for_the_stack_set_that_holds_its_accounts_roles() {
         "workloads".to_owned(),
         vec![crate::topology::AccountId::parse("555555555555").unwrap()],
     )]);
-    let resolved = topology.resolve(topology.membership.as_ref().unwrap());
+    let resolved = topology.resolve(topology.membership.as_ref().unwrap(), None);
     let fresh = plan(&resolved, &Deployed::default());
     let set = fresh
         .changes
@@ -284,4 +287,90 @@ fn a_pipeline_waits_for_the_stack_set_that_holds_its_accounts_roles() {
         "{who:?}"
     );
     assert!(!who.iter().any(|w| w.contains("999999999999")), "{who:?}");
+}
+
+#[test]
+fn the_management_account_in_a_unit_a_stack_set_serves_is_no_account_of_the_set() {
+    // The organization account (999999999999) manages the organization, and the unit holds it.
+    let members = ["555555555555", "999999999999"];
+    let management = Some("999999999999");
+    let stack_set = |members: &[&str]| {
+        with_unit_target(
+            true,
+            "deploy_roles = \"stackset\"\n",
+            "",
+            members,
+            management,
+        )
+    };
+    let topology = stack_set(&members);
+    let ids = |list: &[crate::topology::AccountId]| -> Vec<String> {
+        list.iter().map(ToString::to_string).collect()
+    };
+    let fresh = plan(&topology, &Deployed::default());
+    assert!(fresh.findings.is_empty(), "{:?}", fresh.findings);
+    let unit = &fresh.organization.as_ref().unwrap().units[0];
+    assert_eq!(ids(&unit.accounts), ["555555555555"]);
+    assert_eq!(
+        unit.management.as_ref().map(ToString::to_string).as_deref(),
+        management
+    );
+    let set = fresh
+        .changes
+        .iter()
+        .find(|c| c.stack.key.kind() == StackKind::StackSet)
+        .unwrap();
+    let instances = set.instances.as_ref().unwrap();
+    assert_eq!(ids(&instances.add), ["555555555555"]);
+    assert!(instances.skip.is_empty(), "{:?}", instances.skip);
+    let text = crate::output::plan::render(
+        &crate::output::Style { color: false },
+        &fresh,
+        crate::output::plan::Detail::default(),
+    );
+    assert!(
+        text.contains("999999999999 is the management account: StackSets never deploy to it"),
+        "{text}"
+    );
+
+    // Its one instance deployed, the set is settled: the management account is never an
+    // instance to add.
+    let mut deployed = converged(&topology);
+    let at = deployed
+        .stacks
+        .iter()
+        .position(|s| s.spec.key.kind() == StackKind::StackSet)
+        .unwrap();
+    deployed.stacks[at].instances = Some(vec![instance("555555555555", "CURRENT")]);
+    let settled = plan(&topology, &deployed);
+    assert!(!settled.summary.has_changes(), "{:?}", settled.summary);
+
+    // A pipeline that lists it gets a finding that says why it has no stage there.
+    let mut listing = topology.clone();
+    listing.pipelines[0].targets.push("workloads".into());
+    listing.pipelines[0].unit_accounts = BTreeMap::from([(
+        "workloads".to_owned(),
+        vec![crate::topology::AccountId::parse("999999999999").unwrap()],
+    )]);
+    let management_id = crate::topology::AccountId::parse("999999999999").unwrap();
+    let listing = listing.resolve(listing.membership.as_ref().unwrap(), Some(&management_id));
+    let findings = plan(&listing, &Deployed::default()).findings;
+    assert!(
+        matches!(
+            findings.as_slice(),
+            [Finding::ManagementAccountListed { account, .. }] if account == &management_id
+        ),
+        "{findings:?}"
+    );
+
+    // With deploy stacks of plinth's own, the management account is a target like any other.
+    let stacks = with_unit_target(
+        false,
+        "",
+        "role_arn = \"arn:aws:iam::{account}:role/deployer\"\n",
+        &members,
+        management,
+    );
+    assert!(stacks.target_accounts().contains(&management_id));
+    assert!(stacks.management.is_none());
 }

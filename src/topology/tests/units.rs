@@ -54,10 +54,10 @@ fn a_target_by_organizational_unit_parses_and_resolves_to_its_accounts() {
             "666666666666",
         ]),
     )]);
-    let resolved = topology.resolve(&membership);
+    let resolved = topology.resolve(&membership, None);
     assert_eq!(resolved.units, topology.units);
     assert_eq!(
-        resolved.resolve(&membership),
+        resolved.resolve(&membership, None),
         resolved,
         "resolving twice adds nothing"
     );
@@ -205,7 +205,7 @@ fn a_pipeline_deploys_to_the_listed_accounts_of_a_unit_one_stage_each() {
         .iter()
         .map(|a| AccountId::parse(a).unwrap())
         .collect();
-    let resolved = topology.resolve(&Membership::from([(unit, members)]));
+    let resolved = topology.resolve(&Membership::from([(unit, members)]), None);
     // In the listed order; 333… is configured by its own entry (`production`), whose stage comes
     // once, in its first place; 777… is not in the unit, so it has no stage (and a finding).
     assert_eq!(
@@ -301,13 +301,16 @@ fn deploy_roles_by_stack_set_need_organization_id_and_no_role_per_account() {
 
     // The unit's accounts are served by the set: no deploy stack, no credentials of their own.
     let unit = topology.units[0].unit.clone();
-    let resolved = topology.resolve(&Membership::from([(
-        unit,
-        BTreeSet::from([
-            AccountId::parse("444444444444").unwrap(),
-            AccountId::parse("333333333333").unwrap(),
-        ]),
-    )]));
+    let resolved = topology.resolve(
+        &Membership::from([(
+            unit,
+            BTreeSet::from([
+                AccountId::parse("444444444444").unwrap(),
+                AccountId::parse("333333333333").unwrap(),
+            ]),
+        )]),
+        None,
+    );
     let four = AccountId::parse("444444444444").unwrap();
     assert!(!resolved.target_accounts().contains(&four));
     assert!(!resolved.accounts().contains_key(&four));

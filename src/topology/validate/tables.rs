@@ -404,6 +404,7 @@ impl Reader {
             units: units.iter().map(|(u, _, _)| u.clone()).collect(),
             organization,
             membership: None,
+            management: None,
             pipelines: pipelines.iter().map(|(p, _)| p.clone()).collect(),
         };
         self.derived_names(&topology, &name_span, &pipelines);
