@@ -110,9 +110,12 @@ impl ChangeTask {
         let now = sets.instances(name).await.map_err(plain)?;
         let same_template = serde_json::from_str::<serde_json::Value>(&current.template).ok()
             == serde_json::from_str::<serde_json::Value>(&request.template_body).ok();
-        let outdated = now
-            .iter()
-            .any(|i| !i.is_current() && !instances.remove.iter().any(|a| a.as_str() == i.account));
+        // An INOPERABLE instance is left out of every update: updating for it changes nothing.
+        let outdated = now.iter().any(|i| {
+            !i.is_current()
+                && !i.is_inoperable()
+                && !instances.remove.iter().any(|a| a.as_str() == i.account)
+        });
         if !same_template
             || current.parameters != request.parameters
             || current.tags != request.tags

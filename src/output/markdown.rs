@@ -195,6 +195,21 @@ fn organization(out: &mut String, plan: &Plan) {
             ids(&organization.left)
         );
     }
+    for change in &plan.changes {
+        for instance in change.instances.iter().flat_map(|i| &i.inoperable) {
+            let _ = writeln!(
+                out,
+                "- :warning: `{}`: the instance of {} is INOPERABLE{}; CloudFormation leaves it out of every update, so apply cannot bring it back (`plinth plan` prints the commands that clear it)",
+                change.stack.name,
+                instance.account,
+                instance
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            );
+        }
+    }
     let _ = writeln!(out);
 }
 

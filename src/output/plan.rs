@@ -249,6 +249,34 @@ fn stack_set_instances(
                 .unwrap_or_default()
         );
     }
+    for instance in &instances.inoperable {
+        let _ = writeln!(
+            out,
+            "        {} {} INOPERABLE{}: a delete of its instance failed and left its stack, and CloudFormation leaves it out of every update; \
+             remove the instance keeping the stack (`aws cloudformation delete-stack-instances --stack-set-name {} --regions {} \
+             --deployment-targets OrganizationalUnitIds={},Accounts={},AccountFilterType=INTERSECTION --retain-stacks{}`), \
+             fix and delete that stack in the account, then apply creates the instance again",
+            style.red("!"),
+            instance.account,
+            instance
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default(),
+            c.stack.name,
+            instance.region,
+            instance
+                .unit
+                .clone()
+                .unwrap_or_else(|| instances.units.join(",")),
+            instance.account,
+            if instances.delegated_admin {
+                " --call-as DELEGATED_ADMIN"
+            } else {
+                ""
+            }
+        );
+    }
     for instance in &instances.drifted {
         let _ = writeln!(
             out,

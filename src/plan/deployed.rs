@@ -325,6 +325,12 @@ impl StackInstance {
     pub(crate) fn is_current(&self) -> bool {
         self.status == "CURRENT"
     }
+
+    /// Whether a delete of it failed and left its stack: CloudFormation leaves such an
+    /// instance out of every update of the set, so only a hand can bring it back.
+    pub(crate) fn is_inoperable(&self) -> bool {
+        self.status == "INOPERABLE"
+    }
 }
 
 impl DeployedStack {

@@ -126,6 +126,11 @@ pub(crate) struct Instances {
     /// set's update puts it there again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) not_current: Vec<StackInstance>,
+    /// Instances of accounts the set serves whose delete failed and left their stack
+    /// (`INOPERABLE`): CloudFormation leaves them out of every update, so apply cannot bring
+    /// them back; the plan says what to do by hand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) inoperable: Vec<StackInstance>,
     /// Instances whose stack drifted from the template, as the set's last drift detection
     /// (`DetectStackSetDrift`) found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -203,14 +208,18 @@ pub(crate) fn plan_instances(topology: &Topology, changes: &mut [Change], deploy
             .filter_map(|i| AccountId::parse(&i.account).ok())
             .filter(|a| !wanted.contains(a))
             .collect();
-        let not_current: Vec<StackInstance> = if change.action == Action::Delete {
+        let served: Vec<&StackInstance> = if change.action == Action::Delete {
             Vec::new()
         } else {
             here.iter()
+                .copied()
                 .filter(|i| !i.is_current() && wanted.iter().any(|a| a.as_str() == i.account))
-                .map(|i| (*i).clone())
                 .collect()
         };
+        let (inoperable, not_current): (Vec<StackInstance>, Vec<StackInstance>) = served
+            .into_iter()
+            .cloned()
+            .partition(StackInstance::is_inoperable);
         let drifted: Vec<StackInstance> = here
             .iter()
             .filter(|i| i.drift_status.as_deref() == Some("DRIFTED"))
@@ -226,6 +235,7 @@ pub(crate) fn plan_instances(topology: &Topology, changes: &mut [Change], deploy
             add,
             remove,
             not_current,
+            inoperable,
             max_concurrent_percentage: organization.stack_set.max_concurrent_percentage,
             failure_tolerance_percentage: organization.stack_set.failure_tolerance_percentage,
             delegated_admin: organization.stack_set.delegated_admin,

@@ -1259,7 +1259,7 @@ def patch_stack_sets() -> None:
     its FailureToleranceCount (or Percentage) allows; instances are CURRENT, or OUTDATED with the
     reason; ListStackSets lists the sets (by status); units are resolved with every unit below them, refined by AccountFilterType
     (INTERSECTION, DIFFERENCE; the management account never gets an instance); UpdateStackSet updates every
-    instance; DeleteStackInstances deletes the stacks of the units' or accounts' instances; and
+    instance but the INOPERABLE ones (a delete of theirs failed, the stack kept); DeleteStackInstances deletes the stacks of the units' or accounts' instances; and
     with AutoDeployment, MoveAccount into a targeted unit deploys the account's instances (never
     the management account's) and out of every targeted unit removes them (unless
     RetainStacksOnAccountRemoval)."""
@@ -1395,7 +1395,8 @@ def patch_stack_sets() -> None:
                 backend = backend_for(account, region)
                 if instance["stack_id"] in backend.stacks:
                     backend.delete_stack(instance["stack_id"])
-                    stack = backend.deleted_stacks.get(instance["stack_id"])
+                    # a delete that failed leaves the stack where it was, DELETE_FAILED
+                    stack = backend.stacks.get(instance["stack_id"])
                     if stack is not None and stack.status == "DELETE_FAILED":
                         instance.update(status="INOPERABLE", reason=failure_reason(stack))
                         return instance["reason"]
@@ -1511,7 +1512,9 @@ def patch_stack_sets() -> None:
                     value = stack_set["auto_deployment"].get(flag)
                     if isinstance(value, str):
                         stack_set["auto_deployment"][flag] = value.lower() == "true"
-            work = [deploy(stack_set, a, r, i["unit"]) for (a, r), i in sorted(stack_set["instances"].items())]
+            # INOPERABLE instances are left out of every update
+            work = [deploy(stack_set, a, r, i["unit"]) for (a, r), i in sorted(stack_set["instances"].items())
+                    if i["status"] != "INOPERABLE"]
             op = operation(stack_set, "UPDATE", self._get_params().get("OperationPreferences"), work)
             return ActionResult({"OperationId": op["OperationId"]})
 

@@ -1082,3 +1082,34 @@ def test_the_management_account_in_a_targeted_unit_never_gets_an_instance(endpoi
     org.move_account(AccountId=MANAGEMENT, SourceParentId=root, DestinationParentId=unit)
     assert [i["Account"] for i in cfn.list_stack_instances(StackSetName="roles")["Summaries"]] == members
     assert not _has_role(endpoint, MANAGEMENT, "deploy-role")
+
+
+@proves("patch_stack_sets")
+def test_an_update_of_the_set_leaves_an_inoperable_instance_out(endpoint):
+    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"))
+    _, _, unit, _, members, _ = _organization(endpoint, 1)
+    member = members[0]
+    cfn = _as(endpoint, MANAGEMENT, "cloudformation")
+    held = {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "fidelity-inoperable"}}
+    cfn.create_stack_set(StackSetName="roles", TemplateBody=_template({"Held": held}),
+                         PermissionModel="SERVICE_MANAGED", Capabilities=["CAPABILITY_NAMED_IAM"],
+                         AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": False})
+    operation = cfn.create_stack_instances(StackSetName="roles", Regions=[REGION],
+                                           DeploymentTargets={"OrganizationalUnitIds": [unit]})["OperationId"]
+    assert _settled(cfn, operation) == "SUCCEEDED"
+    # A delete that fails (the bucket is not empty) leaves the instance INOPERABLE.
+    _as(endpoint, member, "s3").put_object(Bucket="fidelity-inoperable", Key="kept", Body=b"x")
+    operation = cfn.delete_stack_instances(StackSetName="roles", Regions=[REGION], RetainStacks=False,
+                                           DeploymentTargets={"OrganizationalUnitIds": [unit]})["OperationId"]
+    assert _settled(cfn, operation) == "FAILED"
+    [instance] = cfn.list_stack_instances(StackSetName="roles")["Summaries"]
+    assert (instance["Account"], instance["Status"]) == (member, "INOPERABLE")
+    # CloudFormation leaves INOPERABLE instances out of every UpdateStackSet.
+    operation = cfn.update_stack_set(StackSetName="roles", Capabilities=["CAPABILITY_NAMED_IAM"],
+                                     TemplateBody=_template({"Held": held, "Role": _deploy_role("deploy-role")}))["OperationId"]
+    _settled(cfn, operation)
+    results = cfn.list_stack_set_operation_results(StackSetName="roles", OperationId=operation)["Summaries"]
+    assert member not in [r["Account"] for r in results]
+    [instance] = cfn.list_stack_instances(StackSetName="roles")["Summaries"]
+    assert instance["Status"] == "INOPERABLE"
+    assert not _has_role(endpoint, member, "deploy-role")

@@ -374,3 +374,52 @@ fn the_management_account_in_a_unit_a_stack_set_serves_is_no_account_of_the_set(
     assert!(stacks.target_accounts().contains(&management_id));
     assert!(stacks.management.is_none());
 }
+
+#[test]
+fn an_inoperable_instance_is_left_to_a_hand_not_updated_for_on_every_apply() {
+    let topology = with_stack_set(&["555555555555", "666666666666"]);
+    let mut deployed = converged(&topology);
+    let at = deployed
+        .stacks
+        .iter()
+        .position(|s| s.spec.key.kind() == StackKind::StackSet)
+        .unwrap();
+    let mut broken = instance("666666666666", "INOPERABLE");
+    broken.detailed_status = Some("INOPERABLE".into());
+    broken.reason = Some("The bucket you tried to delete is not empty".into());
+    deployed.stacks[at].instances = Some(vec![instance("555555555555", "CURRENT"), broken]);
+    let settled = plan(&topology, &deployed);
+    // CloudFormation leaves the instance out of every update: updating the set for it would
+    // change nothing, plan after plan.
+    assert!(!settled.summary.has_changes(), "{:?}", settled.summary);
+    let set = settled
+        .changes
+        .iter()
+        .find(|c| c.stack.key.kind() == StackKind::StackSet)
+        .unwrap();
+    let instances = set.instances.as_ref().unwrap();
+    assert!(instances.not_current.is_empty());
+    assert!(instances.add.is_empty());
+    assert_eq!(instances.inoperable.len(), 1);
+    assert_eq!(instances.inoperable[0].account, "666666666666");
+    let text = crate::output::plan::render(
+        &crate::output::Style { color: false },
+        &settled,
+        crate::output::plan::Detail::default(),
+    );
+    assert!(
+        text.contains(
+            "666666666666 INOPERABLE (The bucket you tried to delete is not empty): a delete of its instance failed"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("--stack-set-name acme-deploy-workloads --regions us-east-1 --deployment-targets OrganizationalUnitIds=ou-ab12-cd34ef56,Accounts=666666666666,AccountFilterType=INTERSECTION --retain-stacks"),
+        "{text}"
+    );
+    let markdown = crate::output::markdown::render(&settled);
+    assert!(
+        markdown.contains("the instance of 666666666666 is INOPERABLE (The bucket you tried to delete is not empty)"),
+        "{markdown}"
+    );
+}
