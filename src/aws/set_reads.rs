@@ -20,11 +20,7 @@ pub(crate) const OPERATION_IN_PROGRESS: &str = "OPERATION_IN_PROGRESS";
 type SetsClient = (AccountId, std::sync::Arc<dyn StackSets>);
 
 fn sets(cloud: &dyn Cloud, topology: &Topology) -> Result<Option<SetsClient>, AwsError> {
-    let Some(organization) = topology
-        .organization
-        .as_ref()
-        .filter(|_| topology.stack_sets())
-    else {
+    let Some(organization) = topology.stack_set_organization() else {
         return Ok(None);
     };
     let sets = cloud.stack_sets(

@@ -85,11 +85,7 @@ pub(crate) async fn read_management(
     cloud: &dyn Cloud,
     topology: &Topology,
 ) -> Result<Option<AccountId>, ReadError> {
-    let Some(organization) = topology
-        .organization
-        .as_ref()
-        .filter(|_| topology.stack_sets())
-    else {
+    let Some(organization) = topology.stack_set_organization() else {
         return Ok(None);
     };
     let account = organization.account.clone();

@@ -268,9 +268,14 @@ impl Topology {
 
     /// Whether the deploy roles of the units' accounts come from StackSets.
     pub(crate) fn stack_sets(&self) -> bool {
+        self.stack_set_organization().is_some()
+    }
+
+    /// The organization account that keeps the StackSets, with deploy roles by StackSet.
+    pub(crate) fn stack_set_organization(&self) -> Option<&Organization> {
         self.organization
             .as_ref()
-            .is_some_and(|o| o.deploy_roles == DeployRoles::StackSet)
+            .filter(|o| o.deploy_roles == DeployRoles::StackSet)
     }
 
     /// The target by organizational unit whose StackSet holds an account's deploy roles; `None`

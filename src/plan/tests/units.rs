@@ -145,6 +145,27 @@ fn instance(account: &str, status: &str) -> StackInstance {
     }
 }
 
+/// The topology converged, its StackSet holding `instances`; the set's place in the stacks.
+fn converged_with(topology: &Topology, instances: Vec<StackInstance>) -> (Deployed, usize) {
+    let mut deployed = converged(topology);
+    let at = deployed
+        .stacks
+        .iter()
+        .position(|s| s.spec.key.kind() == StackKind::StackSet)
+        .unwrap();
+    deployed.stacks[at].instances = Some(instances);
+    (deployed, at)
+}
+
+/// The plan as a person reads it, without colour.
+fn human(plan: &Plan) -> String {
+    crate::output::plan::render(
+        &crate::output::Style { color: false },
+        plan,
+        crate::output::plan::Detail::default(),
+    )
+}
+
 #[test]
 fn a_stack_set_serves_a_units_accounts_in_place_of_their_deploy_stacks() {
     let topology = with_stack_set(&["555555555555", "666666666666", "777777777777"]);
@@ -185,16 +206,13 @@ fn a_stack_set_serves_a_units_accounts_in_place_of_their_deploy_stacks() {
     );
 
     // Deployed with every instance current: nothing to do.
-    let mut deployed = converged(&topology);
-    let at = deployed
-        .stacks
-        .iter()
-        .position(|s| s.spec.key.kind() == StackKind::StackSet)
-        .unwrap();
-    deployed.stacks[at].instances = Some(vec![
-        instance("555555555555", "CURRENT"),
-        instance("666666666666", "CURRENT"),
-    ]);
+    let (mut deployed, at) = converged_with(
+        &topology,
+        vec![
+            instance("555555555555", "CURRENT"),
+            instance("666666666666", "CURRENT"),
+        ],
+    );
     let settled = plan(&topology, &deployed);
     assert!(!settled.summary.has_changes(), "{:?}", settled.summary);
 
@@ -323,11 +341,7 @@ fn the_management_account_in_a_unit_a_stack_set_serves_is_no_account_of_the_set(
     let instances = set.instances.as_ref().unwrap();
     assert_eq!(ids(&instances.add), ["555555555555"]);
     assert!(instances.skip.is_empty(), "{:?}", instances.skip);
-    let text = crate::output::plan::render(
-        &crate::output::Style { color: false },
-        &fresh,
-        crate::output::plan::Detail::default(),
-    );
+    let text = human(&fresh);
     assert!(
         text.contains("999999999999 is the management account: StackSets never deploy to it"),
         "{text}"
@@ -335,13 +349,7 @@ fn the_management_account_in_a_unit_a_stack_set_serves_is_no_account_of_the_set(
 
     // Its one instance deployed, the set is settled: the management account is never an
     // instance to add.
-    let mut deployed = converged(&topology);
-    let at = deployed
-        .stacks
-        .iter()
-        .position(|s| s.spec.key.kind() == StackKind::StackSet)
-        .unwrap();
-    deployed.stacks[at].instances = Some(vec![instance("555555555555", "CURRENT")]);
+    let (deployed, _) = converged_with(&topology, vec![instance("555555555555", "CURRENT")]);
     let settled = plan(&topology, &deployed);
     assert!(!settled.summary.has_changes(), "{:?}", settled.summary);
 
@@ -378,16 +386,11 @@ fn the_management_account_in_a_unit_a_stack_set_serves_is_no_account_of_the_set(
 #[test]
 fn an_inoperable_instance_is_left_to_a_hand_not_updated_for_on_every_apply() {
     let topology = with_stack_set(&["555555555555", "666666666666"]);
-    let mut deployed = converged(&topology);
-    let at = deployed
-        .stacks
-        .iter()
-        .position(|s| s.spec.key.kind() == StackKind::StackSet)
-        .unwrap();
     let mut broken = instance("666666666666", "INOPERABLE");
     broken.detailed_status = Some("INOPERABLE".into());
     broken.reason = Some("The bucket you tried to delete is not empty".into());
-    deployed.stacks[at].instances = Some(vec![instance("555555555555", "CURRENT"), broken]);
+    let (deployed, _) =
+        converged_with(&topology, vec![instance("555555555555", "CURRENT"), broken]);
     let settled = plan(&topology, &deployed);
     // CloudFormation leaves the instance out of every update: updating the set for it would
     // change nothing, plan after plan.
@@ -402,11 +405,7 @@ fn an_inoperable_instance_is_left_to_a_hand_not_updated_for_on_every_apply() {
     assert!(instances.add.is_empty());
     assert_eq!(instances.inoperable.len(), 1);
     assert_eq!(instances.inoperable[0].account, "666666666666");
-    let text = crate::output::plan::render(
-        &crate::output::Style { color: false },
-        &settled,
-        crate::output::plan::Detail::default(),
-    );
+    let text = human(&settled);
     assert!(
         text.contains(
             "666666666666 INOPERABLE (The bucket you tried to delete is not empty): a delete of its instance failed"
