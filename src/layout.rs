@@ -228,11 +228,7 @@ pub(crate) fn stacks(topology: &Topology) -> Vec<StackSpec> {
             &build.region,
         ));
     }
-    if let Some(organization) = topology
-        .organization
-        .as_ref()
-        .filter(|_| topology.stack_sets())
-    {
+    if let Some(organization) = topology.stack_set_organization() {
         for unit in &topology.units {
             out.push(spec(
                 StackKey::StackSet {
