@@ -727,6 +727,21 @@ fn dropped_account_warnings(topology: &Topology, deployed: &Deployed) -> Vec<Str
         .dropped_accounts
         .iter()
         .map(|account| {
+            if let Some(unit) = topology.stack_set_of(account) {
+                // Recorded with a deploy stack of plinth's own, now served by a StackSet: the
+                // foundation switched `deploy_roles` to "stackset".
+                return format!(
+                    "account {account} now gets its deploy roles from StackSet {}, but the last apply gave it plinth's own deploy stack {}-deploy \
+                     (deploy_roles = \"stacks\"), which plinth no longer reaches; delete that stack in the account \
+                     (`aws cloudformation delete-stack --stack-name {}-deploy`), or the set's instance there fails on the same role names",
+                    StackKey::StackSet {
+                        target: unit.name.clone()
+                    }
+                    .stack_name(&topology.name),
+                    topology.name,
+                    topology.name
+                );
+            }
             let why = if topology.has_units() {
                 "is no longer a target (it left its organizational unit, is excluded, or lost its entry)"
             } else {

@@ -3,6 +3,8 @@
 //! roles from auto-deployment with no apply, an excluded account, and an instance that fails in
 //! one account while the others succeed.
 
+use aws_sdk_cloudformation::types::StackStatus;
+
 use crate::common::{BUILD, Emulator, path_str};
 use crate::orgs::{self, Builder, MANAGEMENT, deploy_role, organizations, strings};
 
@@ -99,6 +101,19 @@ fn set_changes(json: &serde_json::Value) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// The same topology with deploy stacks of plinth's own, reached with a role in each account.
+fn in_stacks_mode(stack_set: &str) -> String {
+    stack_set
+        .replace(
+            "deploy_roles = \"stackset\"\nmax_concurrent_percentage = 50\n",
+            "",
+        )
+        .replace(
+            "[build]",
+            "[defaults]\nrole_arn = \"arn:aws:iam::{account}:role/plinth-operator\"\n\n[build]",
+        )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -245,6 +260,19 @@ async fn forty_accounts_in_two_units_get_their_deploy_roles_from_stack_sets() {
         .plinth(&["plan", "-t", &pipeline_file, "--detailed-exitcode"])
         .expect(0);
 
+    // Switched back to deploy stacks of plinth's own while the sets' roles are there: the plan
+    // refuses, naming a role it would collide with, and changes nothing.
+    let stacks = emulator.write(
+        "stacks.toml",
+        &in_stacks_mode(&topology(&org, &excluded, None)),
+    );
+    let refused = emulator.plinth(&["plan", "-t", path_str(&stacks)]);
+    refused.expect(1);
+    refused.assert_stderr(format!(
+        "role acme-cloudformation already exists in account {} but is not part of this foundation",
+        apps[1]
+    ));
+
     // Destroy removes the instances, then the sets: nothing is left.
     emulator
         .plinth(&[
@@ -330,4 +358,83 @@ async fn an_instance_that_fails_is_reported_against_its_account_and_a_rerun_conv
     emulator
         .plinth(&["plan", "-t", &file, "--detailed-exitcode"])
         .expect(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_switch_from_deploy_stacks_to_stack_sets_warns_of_the_old_stacks_and_converges_once_they_are_gone()
+ {
+    let emulator = Emulator::start();
+    let org = organization(&emulator, 2).await;
+    let excluded = org.units[0].1[0].clone();
+    let stack_set = topology(&org, &excluded, None);
+    let stacks = emulator.write("stacks.toml", &in_stacks_mode(&stack_set));
+    emulator
+        .plinth(&["apply", "-t", path_str(&stacks), "--yes"])
+        .expect(0);
+    let served: Vec<&String> = org.units[0].1[1..].iter().chain(&org.units[1].1).collect();
+    for account in &served {
+        assert!(deploy_role(&emulator, account).await, "{account}");
+    }
+
+    // Switched: each account the sets will serve is warned of its old deploy stack, and none
+    // is called "left".
+    let file = emulator.write("topology.toml", &stack_set);
+    let file = path_str(&file).to_owned();
+    let json = emulator.plinth(&["plan", "-t", &file, "--json"]).json();
+    assert!(
+        strings(&json["organization"]["left"]).is_empty(),
+        "{}",
+        json["organization"]
+    );
+    let warnings = strings(&json["warnings"]);
+    for account in &served {
+        assert!(
+            warnings.iter().any(|w| w.starts_with(&format!(
+                "account {account} now gets its deploy roles from StackSet acme-deploy-"
+            ))),
+            "{warnings:?}"
+        );
+    }
+
+    // The old stacks hold the role names: the instances fail, as the warning said.
+    let applied = emulator.plinth(&["apply", "-t", &file, "--yes"]);
+    applied.expect(1);
+    applied.assert_stderr("instance(s) failed");
+
+    // The old stacks deleted as the warning says, the rerun converges.
+    for account in &served {
+        let cloudformation =
+            aws_sdk_cloudformation::Client::new(&emulator.sdk(account, "us-east-1").await);
+        cloudformation
+            .delete_stack()
+            .stack_name("acme-deploy")
+            .send()
+            .await
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while cloudformation
+            .describe_stacks()
+            .stack_name("acme-deploy")
+            .send()
+            .await
+            .is_ok_and(|out| {
+                out.stacks()
+                    .iter()
+                    .any(|s| s.stack_status() != Some(&StackStatus::DeleteComplete))
+            })
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{account}: acme-deploy not deleted"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+    emulator.plinth(&["apply", "-t", &file, "--yes"]).expect(0);
+    for account in &served {
+        assert!(deploy_role(&emulator, account).await, "{account}");
+    }
+    let settled = emulator.plinth(&["plan", "-t", &file, "--json", "--detailed-exitcode"]);
+    settled.expect(0);
+    assert!(strings(&settled.json()["warnings"]).is_empty());
 }

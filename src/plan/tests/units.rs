@@ -422,3 +422,43 @@ fn an_inoperable_instance_is_left_to_a_hand_not_updated_for_on_every_apply() {
         "{markdown}"
     );
 }
+
+#[test]
+fn an_account_a_stack_set_serves_after_a_switch_is_not_left_but_warned_of_its_old_deploy_stack() {
+    let topology = with_stack_set(&["555555555555", "666666666666"]);
+    // The last apply, with deploy stacks of plinth's own, recorded 555555555555 and
+    // 888888888888; the snapshot finds neither among the accounts plinth works in now.
+    let ids = |list: &[&str]| -> Vec<crate::topology::AccountId> {
+        list.iter()
+            .map(|a| crate::topology::AccountId::parse(a).unwrap())
+            .collect()
+    };
+    let deployed = Deployed {
+        dropped_accounts: ids(&["555555555555", "888888888888"]),
+        ..Deployed::default()
+    };
+    let switched = plan(&topology, &deployed);
+    assert_eq!(
+        switched.organization.as_ref().unwrap().left,
+        ids(&["888888888888"]),
+        "an account the set serves did not leave"
+    );
+    assert_eq!(switched.warnings.len(), 2, "{:?}", switched.warnings);
+    assert!(
+        switched.warnings[0].starts_with(
+            "account 555555555555 now gets its deploy roles from StackSet acme-deploy-workloads, but the last apply gave it plinth's own deploy stack acme-deploy"
+        ),
+        "{}",
+        switched.warnings[0]
+    );
+    assert!(
+        switched.warnings[0].contains("aws cloudformation delete-stack --stack-name acme-deploy`"),
+        "{}",
+        switched.warnings[0]
+    );
+    assert!(
+        switched.warnings[1].starts_with("account 888888888888 is no longer a target"),
+        "{}",
+        switched.warnings[1]
+    );
+}
