@@ -221,6 +221,7 @@ pub async fn read(
     let first = list(build.account.clone(), build.region.clone()).await?;
     let mut regions: BTreeSet<Region> = topology.regions().into_iter().collect();
     let mut dropped_accounts = Vec::new();
+    let mut superseded_deploy_stacks = Vec::new();
     let mut recorded_accounts = None;
     for summary in &first.2 {
         if let Some(spec) = spec_of(topology, &first.0, &first.1, summary) {
@@ -247,7 +248,12 @@ pub async fn read(
                     .collect();
                 recorded_accounts = Some(recorded.clone());
                 for account in recorded {
-                    if !targets.contains(&account) && account != build.account {
+                    if targets.contains(&account) || account == build.account {
+                        continue;
+                    }
+                    if topology.stack_set_of(&account).is_some() {
+                        superseded_deploy_stacks.push(account);
+                    } else {
                         dropped_accounts.push(account);
                     }
                 }
@@ -361,6 +367,7 @@ pub async fn read(
         findings: Vec::new(),
         orphan_buckets: Vec::new(),
         dropped_accounts,
+        superseded_deploy_stacks,
         recorded_accounts,
         left_stack_set_accounts,
         stack_set_record,

@@ -477,6 +477,10 @@ pub struct Deployed {
     /// Target accounts an earlier topology had and this one does not: their deploy stacks are
     /// out of plinth's reach, since the topology no longer says how to reach those accounts.
     pub(crate) dropped_accounts: Vec<AccountId>,
+    /// Accounts a StackSet serves now that the last apply gave a deploy stack of plinth's own
+    /// (the foundation switched to deploy roles by StackSet): that stack is out of plinth's
+    /// reach, and its roles are in the way of the set's instance.
+    pub(crate) superseded_deploy_stacks: Vec<AccountId>,
     /// The target accounts the primary stack recorded at the last apply; `None` without one.
     pub(crate) recorded_accounts: Option<std::collections::BTreeSet<AccountId>>,
     /// Accounts a StackSet served at the last apply that no unit target reaches now: they left

@@ -723,37 +723,36 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
 }
 
 fn dropped_account_warnings(topology: &Topology, deployed: &Deployed) -> Vec<String> {
-    deployed
-        .dropped_accounts
+    let dropped = deployed.dropped_accounts.iter().map(|account| {
+        let why = if topology.has_units() {
+            "is no longer a target (it left its organizational unit, is excluded, or lost its entry)"
+        } else {
+            "is no longer in the topology"
+        };
+        format!(
+            "account {account} {why}, so plinth cannot reach its {}-deploy stack; \
+             to remove it, destroy it with the account still listed, or delete the stack in that account",
+            topology.name
+        )
+    });
+    let superseded = deployed
+        .superseded_deploy_stacks
         .iter()
-        .map(|account| {
-            if let Some(unit) = topology.stack_set_of(account) {
-                // Recorded with a deploy stack of plinth's own, now served by a StackSet: the
-                // foundation switched `deploy_roles` to "stackset".
-                return format!(
-                    "account {account} now gets its deploy roles from StackSet {}, but the last apply gave it plinth's own deploy stack {}-deploy \
-                     (deploy_roles = \"stacks\"), which plinth no longer reaches; delete that stack in the account \
-                     (`aws cloudformation delete-stack --stack-name {}-deploy`), or the set's instance there fails on the same role names",
-                    StackKey::StackSet {
-                        target: unit.name.clone()
-                    }
-                    .stack_name(&topology.name),
-                    topology.name,
-                    topology.name
-                );
+        .filter_map(|account| {
+            let unit = topology.stack_set_of(account)?;
+            let set = StackKey::StackSet {
+                target: unit.name.clone(),
             }
-            let why = if topology.has_units() {
-                "is no longer a target (it left its organizational unit, is excluded, or lost its entry)"
-            } else {
-                "is no longer in the topology"
-            };
-            format!(
-                "account {account} {why}, so plinth cannot reach its {}-deploy stack; \
-                 to remove it, destroy it with the account still listed, or delete the stack in that account",
-                topology.name
-            )
-        })
-        .collect()
+            .stack_name(&topology.name);
+            Some(format!(
+                "account {account} now gets its deploy roles from StackSet {set}, but the last apply gave it plinth's own deploy stack {name}-deploy \
+                 (deploy_roles = \"stacks\"), which plinth no longer reaches; delete that stack in the account \
+                 (`aws cloudformation delete-stack --stack-name {name}-deploy --region {region}`), or the set's instance there fails on the same role names",
+                name = topology.name,
+                region = topology.build.region,
+            ))
+        });
+    dropped.chain(superseded).collect()
 }
 
 fn deletion(stack: &DeployedStack, wave: u32, after: Vec<usize>, reason: Option<&str>) -> Change {

@@ -97,14 +97,8 @@ pub(crate) fn accounts(topology: &Topology, deployed: &Deployed) -> Option<Organ
             }
         })
         .collect();
-    // The snapshot already found them: the recorded accounts no target has now (but for those
-    // a StackSet serves now, which did not leave: the foundation switched to StackSets).
-    let mut left: Vec<AccountId> = deployed
-        .dropped_accounts
-        .iter()
-        .filter(|a| topology.stack_set_of(a).is_none())
-        .cloned()
-        .collect();
+    // The snapshot already found them: the recorded accounts no target has now.
+    let mut left = deployed.dropped_accounts.clone();
     left.extend(deployed.left_stack_set_accounts.iter().cloned());
     left.sort();
     left.dedup();

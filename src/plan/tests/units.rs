@@ -427,14 +427,15 @@ fn an_inoperable_instance_is_left_to_a_hand_not_updated_for_on_every_apply() {
 fn an_account_a_stack_set_serves_after_a_switch_is_not_left_but_warned_of_its_old_deploy_stack() {
     let topology = with_stack_set(&["555555555555", "666666666666"]);
     // The last apply, with deploy stacks of plinth's own, recorded 555555555555 and
-    // 888888888888; the snapshot finds neither among the accounts plinth works in now.
+    // 888888888888; the snapshot finds the first served by the set now, the second dropped.
     let ids = |list: &[&str]| -> Vec<crate::topology::AccountId> {
         list.iter()
             .map(|a| crate::topology::AccountId::parse(a).unwrap())
             .collect()
     };
     let deployed = Deployed {
-        dropped_accounts: ids(&["555555555555", "888888888888"]),
+        dropped_accounts: ids(&["888888888888"]),
+        superseded_deploy_stacks: ids(&["555555555555"]),
         ..Deployed::default()
     };
     let switched = plan(&topology, &deployed);
@@ -445,20 +446,22 @@ fn an_account_a_stack_set_serves_after_a_switch_is_not_left_but_warned_of_its_ol
     );
     assert_eq!(switched.warnings.len(), 2, "{:?}", switched.warnings);
     assert!(
-        switched.warnings[0].starts_with(
+        switched.warnings[1].starts_with(
             "account 555555555555 now gets its deploy roles from StackSet acme-deploy-workloads, but the last apply gave it plinth's own deploy stack acme-deploy"
         ),
         "{}",
-        switched.warnings[0]
+        switched.warnings[1]
     );
     assert!(
-        switched.warnings[0].contains("aws cloudformation delete-stack --stack-name acme-deploy`"),
-        "{}",
-        switched.warnings[0]
-    );
-    assert!(
-        switched.warnings[1].starts_with("account 888888888888 is no longer a target"),
+        switched.warnings[1].contains(
+            "aws cloudformation delete-stack --stack-name acme-deploy --region us-east-1`"
+        ),
         "{}",
         switched.warnings[1]
+    );
+    assert!(
+        switched.warnings[0].starts_with("account 888888888888 is no longer a target"),
+        "{}",
+        switched.warnings[0]
     );
 }
