@@ -1644,6 +1644,236 @@ def patch_stack_sets() -> None:
 
     OrganizationsBackend.move_account = move_account
 
+# The property of each type that CloudFormation's resource import takes as its identifier.
+_IMPORT_IDENTIFIERS = {
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::KMS::Key": "KeyId",
+    "AWS::KMS::Alias": "AliasName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+}
+# Identifiers that are read-only: the template does not declare them.
+_READ_ONLY_IDENTIFIERS = {"AWS::KMS::Key"}
+
+
+def _live_resource(resource_type: str, identifier: str, account: str, region: str):
+    """The live resource an import names, or None. Like CloudFormation's read handlers, a bucket
+    of another region and a key pending deletion are not found."""
+    from moto.iam.models import iam_backends
+    from moto.kms.models import kms_backends
+    from moto.logs.models import logs_backends
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    if resource_type == "AWS::S3::Bucket":
+        bucket = s3_backends[account][get_partition(region)].buckets.get(identifier)
+        return bucket if bucket is not None and bucket.region_name == region else None
+    if resource_type == "AWS::KMS::Key":
+        key = kms_backends[account][region].keys.get(identifier)
+        return key if key is not None and key.key_state != "PendingDeletion" else None
+    if resource_type == "AWS::KMS::Alias":
+        return next((k.aliases[identifier] for k in kms_backends[account][region].keys.values()
+                     if identifier in k.aliases), None)
+    if resource_type == "AWS::IAM::Role":
+        return next((r for r in iam_backends[account][get_partition(region)].roles.values()
+                     if r.name == identifier), None)
+    if resource_type == "AWS::Logs::LogGroup":
+        return logs_backends[account][region].groups.get(identifier)
+    return None
+
+
+def _holding_stack(resource_type: str, identifier: str, account: str, region: str):
+    """The stack that holds a resource of this type and identifier, or None: IAM is global, so a
+    role is looked for in the stacks of every region."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    regions = cloudformation_backends[account].keys() if resource_type == "AWS::IAM::Role" else [region]
+    for stack_region in list(regions):
+        for stack in list(cloudformation_backends[account][stack_region].stacks.values()):
+            resource_map = stack.resource_map
+            for logical, resource in list(resource_map._parsed_resources.items()):
+                declared = resource_map._resource_json_map.get(logical) or {}
+                if (declared.get("Type") == resource_type and not isinstance(resource, str)
+                        and getattr(resource, "physical_resource_id", None) == identifier):
+                    return stack
+    return None
+
+
+def patch_import_change_sets() -> None:
+    """moto has no resource import: a change set of type IMPORT is taken as a CREATE, so it makes
+    every resource of its template anew (a bucket name held by the account fails) instead of
+    bringing the live resources under the stack. CloudFormation imports with `ResourcesToImport`:
+    each resource must be declared in the template with a `DeletionPolicy` and its identifier
+    property equal to the identifier given; the template may change nothing else (no resource
+    added, changed or removed beyond the imports, no output added or changed); the resource must
+    exist and belong to no other stack. Template errors are answered as ValidationError from
+    CreateChangeSet; a resource that is missing or held makes the change set FAILED with the
+    reason. Executing it records the resources in the stack (IMPORT_IN_PROGRESS, then
+    IMPORT_COMPLETE) without touching them: an update then brings them to the template.
+    Also: a resource removed from a template by an update is kept when its `DeletionPolicy` is
+    Retain, as when its stack is deleted (moto deleted it)."""
+    from moto.cloudformation import utils as cfn_utils
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.models import CloudFormationBackend, ChangeSet, Stack
+    from moto.cloudformation.parsing import ResourceMap
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    def parsed(body):
+        return json.loads(body) if isinstance(body, str) else body
+
+    def validate(backend, stack, template, imports):
+        resources = template.get("Resources", {})
+        names = [i["LogicalResourceId"] for i in imports]
+        missing = [n for n in names if n not in resources]
+        if missing:
+            raise ValidationError(message=f"Resources {missing} to import are not declared in the template.")
+        wrong_type = [i["LogicalResourceId"] for i in imports
+                      if resources[i["LogicalResourceId"]].get("Type") != i["ResourceType"]]
+        if wrong_type:
+            raise ValidationError(message=f"The ResourceType of resources {wrong_type} to import does not match the template.")
+        unsupported = [i["ResourceType"] for i in imports if i["ResourceType"] not in _IMPORT_IDENTIFIERS]
+        if unsupported:
+            raise ValidationError(message=f"The following resource types are not supported for resource import: {','.join(unsupported)}")
+        no_policy = [n for n in names if "DeletionPolicy" not in resources[n]]
+        if no_policy:
+            raise ValidationError(message=f"The following resources to import {no_policy} must have DeletionPolicy attribute specified in the template.")
+        for item in imports:
+            prop = _IMPORT_IDENTIFIERS[item["ResourceType"]]
+            given = item.get("ResourceIdentifier") or {}
+            if set(given) != {prop}:
+                raise ValidationError(message=f"The resource identifier of {item['LogicalResourceId']} must be [{prop}], not {sorted(given)}.")
+            if item["ResourceType"] in _READ_ONLY_IDENTIFIERS:
+                continue  # a key's id is no property a template can set
+            declared = resources[item["LogicalResourceId"]].get("Properties", {}).get(prop)
+            if declared != given[prop]:
+                raise ValidationError(message=f"The identifier {prop}={given[prop]} of resource {item['LogicalResourceId']} does not match its value in the template ({json.dumps(declared)}).")
+        before = stack.template_dict.get("Resources", {}) if stack.status != "REVIEW_IN_PROGRESS" else {}
+        others = {k: v for k, v in resources.items() if k not in names}
+        modified = sorted(set(others) ^ set(before) | {k for k in others if k in before and others[k] != before[k]})
+        if modified:
+            raise ValidationError(message=f"You have modified resources {modified} in your template that are not being imported. Update, create or delete operations cannot be executed during import operations.")
+        outputs_before = stack.template_dict.get("Outputs", {}) if stack.status != "REVIEW_IN_PROGRESS" else {}
+        if template.get("Outputs", {}) != outputs_before:
+            raise ValidationError(message="As part of the import operation, you cannot modify or add [Outputs]")
+
+    def problems(backend, imports):
+        reasons = []
+        for item in imports:
+            prop = _IMPORT_IDENTIFIERS[item["ResourceType"]]
+            identifier = item["ResourceIdentifier"][prop]
+            if _live_resource(item["ResourceType"], identifier, backend.account_id, backend.region_name) is None:
+                reasons.append(f"Resource {item['LogicalResourceId']} ({item['ResourceType']} {prop}={identifier}) does not exist.")
+                continue
+            holder = _holding_stack(item["ResourceType"], identifier, backend.account_id, backend.region_name)
+            if holder is not None:
+                reasons.append(f"Resource {item['LogicalResourceId']} ({item['ResourceType']} {prop}={identifier}) already exists in stack {holder.stack_id}.")
+        return " ".join(reasons) or None
+
+    original_response = CloudFormationResponse.create_change_set
+
+    def create_change_set(self):
+        if self._get_param("ChangeSetType", "CREATE") != "IMPORT":
+            return original_response(self)
+        backend = self.cloudformation_backend
+        name, change_set_name = self._get_param("StackName"), self._get_param("ChangeSetName")
+        body = self._get_param("TemplateBody")
+        if self._get_param("TemplateURL"):
+            body = self._get_stack_from_s3_url(self._get_param("TemplateURL"))
+        imports = self._get_param("ResourcesToImport") or []
+        if not imports:
+            raise ValidationError(message="ResourcesToImport must be specified for a change set of type IMPORT.")
+        parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in self._get_param("Parameters", [])}
+        tags = {t["Key"]: t["Value"] for t in self._get_param("Tags", [])}
+        template = parsed(body)
+        stack = next((s for s in backend.stacks.values() if s.name == name), None)
+        if stack is not None and stack.status.endswith("_IN_PROGRESS") and stack.status != "REVIEW_IN_PROGRESS":
+            raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
+        if stack is None:
+            stack = Stack(stack_id=cfn_utils.generate_stack_id(name, backend.region_name, backend.account_id),
+                          name=name, template={}, parameters=parameters, account_id=backend.account_id,
+                          region_name=backend.region_name, tags=tags)
+            stack.status = "REVIEW_IN_PROGRESS"
+            validate(backend, stack, template, imports)
+            backend.stacks[stack.stack_id] = stack
+            stack._add_stack_event("REVIEW_IN_PROGRESS", resource_status_reason="User Initiated")
+        else:
+            validate(backend, stack, template, imports)
+        change_set_id = cfn_utils.generate_changeset_id(change_set_name, backend.region_name, backend.account_id)
+        change_set = ChangeSet.__new__(ChangeSet)
+        change_set.change_set_type, change_set.change_set_id = "IMPORT", change_set_id
+        change_set.change_set_name, change_set.stack, change_set.stack_id = change_set_name, stack, stack.stack_id
+        change_set.stack_name, change_set.notification_arns = stack.name, []
+        change_set.description, change_set.tags, change_set.role_arn = self._get_param("Description"), tags, None
+        change_set.template, change_set.template_dict, change_set.parameters = json.dumps(template), template, parameters
+        change_set.creation_time = __import__("moto.core.utils", fromlist=["utcnow"]).utcnow()
+        from moto.cloudformation.models import Change
+        change_set.changes = [Change("Import", i["LogicalResourceId"], i["ResourceType"]) for i in imports]
+        change_set._plinth_imports = imports
+        reason = problems(backend, imports)
+        change_set.status = "FAILED" if reason else "CREATE_COMPLETE"
+        change_set.execution_status = "UNAVAILABLE" if reason else "AVAILABLE"
+        change_set.status_reason = reason
+        backend.change_sets[change_set_id] = change_set
+        from moto.core.responses import ActionResult
+        return ActionResult({"Id": change_set_id, "StackId": stack.stack_id})
+
+    original_execute = CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self, change_set_name, stack_name=None):
+        change_set = self.change_sets.get(change_set_name) or next(
+            (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None)
+        if change_set is None or change_set.change_set_type != "IMPORT":
+            return original_execute(self, change_set_name, stack_name)
+        if change_set.execution_status != "AVAILABLE":
+            raise ValidationError(message=f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current status of [{change_set.status}]")
+        stack = self.stacks[change_set.stack_id]
+        reason = problems(self, change_set._plinth_imports)
+        if reason:  # something changed since the change set was made
+            stack._add_stack_event("IMPORT_ROLLBACK_COMPLETE", resource_status_reason=reason)
+            stack.status = "IMPORT_ROLLBACK_COMPLETE" if stack.status != "REVIEW_IN_PROGRESS" else "REVIEW_IN_PROGRESS"
+            change_set.execution_status = "EXECUTE_FAILED"
+            return
+        stack._add_stack_event("IMPORT_IN_PROGRESS", resource_status_reason="User Initiated")
+        first = stack.status == "REVIEW_IN_PROGRESS"
+        if first:
+            stack.template, stack.template_dict = change_set.template, change_set.template_dict
+            stack.parameters = change_set.parameters
+            stack.resource_map = ResourceMap(stack.stack_id, stack.name, change_set.parameters, stack.tags,
+                                             stack.region_name, stack.account_id, change_set.template_dict,
+                                             self.exports)
+            stack.resource_map.load()
+            stack.output_map = stack._create_output_map()
+        resource_map = stack.resource_map
+        resource_map._resource_json_map = change_set.template_dict["Resources"]
+        resource_map._template = change_set.template_dict
+        for item in change_set._plinth_imports:
+            prop = _IMPORT_IDENTIFIERS[item["ResourceType"]]
+            live = _live_resource(item["ResourceType"], item["ResourceIdentifier"][prop], self.account_id, self.region_name)
+            live.logical_resource_id = item["LogicalResourceId"]
+            resource_map._parsed_resources[item["LogicalResourceId"]] = live
+            stack._add_stack_event("IMPORT_COMPLETE", resource_status_reason=None)
+        stack.template, stack.template_dict = change_set.template, change_set.template_dict
+        change_set.execution_status = "EXECUTE_COMPLETE"
+        stack.status = "IMPORT_COMPLETE"
+        stack._add_stack_event("IMPORT_COMPLETE")
+
+    CloudFormationResponse.create_change_set = create_change_set
+    CloudFormationBackend.execute_change_set = execute_change_set
+
+    original_update = ResourceMap.update
+
+    def update(self, template, parameters=None):
+        # a resource removed from the template with DeletionPolicy Retain leaves the stack, not AWS
+        for logical, declared in list(self._resource_json_map.items()):
+            if logical not in template.get("Resources", {}) and declared.get("DeletionPolicy") == "Retain":
+                self._parsed_resources.pop(logical, None)
+                self._resource_json_map = {k: v for k, v in self._resource_json_map.items() if k != logical}
+        return original_update(self, template, parameters)
+
+    ResourceMap.update = update
+
+
+
 PATCHES = (
     patch_kms_key,
     patch_kms_key_deletion,
@@ -1668,6 +1898,7 @@ PATCHES = (
     patch_function_update_in_progress,
     patch_lambda_version_resource,
     patch_stack_sets,
+    patch_import_change_sets,
     # after the resource patches above, whose handlers they wrap
     patch_policy_sizes,
     patch_policy_principals,

@@ -1113,3 +1113,125 @@ def test_an_update_of_the_set_leaves_an_inoperable_instance_out(endpoint):
     [instance] = cfn.list_stack_instances(StackSetName="roles")["Summaries"]
     assert instance["Status"] == "INOPERABLE"
     assert not _has_role(endpoint, member, "deploy-role")
+
+
+def _retained(resource: dict) -> dict:
+    return {**resource, "DeletionPolicy": "Retain"}
+
+
+def _import(cfn, stack: str, template: dict, imports: list, name: str = "import"):
+    """Creates an IMPORT change set; returns its description."""
+    cfn.create_change_set(StackName=stack, ChangeSetName=name, ChangeSetType="IMPORT",
+                          TemplateBody=json.dumps(template), ResourcesToImport=imports)
+    return cfn.describe_change_set(StackName=stack, ChangeSetName=name)
+
+
+def _bucket_import(logical: str, bucket: str) -> dict:
+    return {"ResourceType": "AWS::S3::Bucket", "LogicalResourceId": logical,
+            "ResourceIdentifier": {"BucketName": bucket}}
+
+
+@proves("patch_import_change_sets")
+def test_an_import_change_set_brings_a_live_bucket_and_key_under_a_new_stack_untouched(aws):
+    cfn, s3, kms = aws("cloudformation"), aws("s3"), aws("kms")
+    s3.create_bucket(Bucket="kept-artifacts")
+    s3.put_object(Bucket="kept-artifacts", Key="app/build.zip", Body=b"artifact")
+    key_id = kms.create_key(Description="made by hand")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/kept", TargetKeyId=key_id)
+    template = {"Resources": {
+        "Bucket": _retained({"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "kept-artifacts"}}),
+        "Key": _retained({"Type": "AWS::KMS::Key", "Properties": {}}),
+        "Alias": _retained({"Type": "AWS::KMS::Alias",
+                            "Properties": {"AliasName": "alias/kept", "TargetKeyId": {"Ref": "Key"}}}),
+    }}
+    described = _import(cfn, "adopted", template, [
+        _bucket_import("Bucket", "kept-artifacts"),
+        {"ResourceType": "AWS::KMS::Key", "LogicalResourceId": "Key", "ResourceIdentifier": {"KeyId": key_id}},
+        {"ResourceType": "AWS::KMS::Alias", "LogicalResourceId": "Alias",
+         "ResourceIdentifier": {"AliasName": "alias/kept"}},
+    ])
+    assert described["Status"] == "CREATE_COMPLETE", described.get("StatusReason")
+    assert _status(cfn, "adopted") == "REVIEW_IN_PROGRESS"
+    assert {c["ResourceChange"]["Action"] for c in described["Changes"]} == {"Import"}
+    cfn.execute_change_set(StackName="adopted", ChangeSetName="import")
+    assert _status(cfn, "adopted") == "IMPORT_COMPLETE"
+    held = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in cfn.describe_stack_resources(StackName="adopted")["StackResources"]}
+    assert held == {"Bucket": "kept-artifacts", "Key": key_id, "Alias": "alias/kept"}
+    assert s3.get_object(Bucket="kept-artifacts", Key="app/build.zip")["Body"].read() == b"artifact"
+    # an update then brings the imported bucket to its template
+    template["Resources"]["Bucket"]["Properties"]["VersioningConfiguration"] = {"Status": "Enabled"}
+    cfn.update_stack(StackName="adopted", TemplateBody=json.dumps(template))
+    assert s3.get_bucket_versioning(Bucket="kept-artifacts")["Status"] == "Enabled"
+    assert s3.get_object(Bucket="kept-artifacts", Key="app/build.zip")["Body"].read() == b"artifact"
+    # Retain keeps them when the stack goes
+    cfn.delete_stack(StackName="adopted")
+    assert s3.get_object(Bucket="kept-artifacts", Key="app/build.zip")["Body"].read() == b"artifact"
+    assert kms.describe_key(KeyId="alias/kept")["KeyMetadata"]["KeyState"] == "Enabled"
+
+
+@proves("patch_import_change_sets")
+def test_an_import_is_refused_as_cloudformation_refuses_it(aws):
+    cfn, s3 = aws("cloudformation"), aws("s3")
+    s3.create_bucket(Bucket="loose")
+    bucket = {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "loose"}}
+
+    def refused(template, imports, stack="s"):
+        with pytest.raises(ClientError) as caught:
+            _import(cfn, stack, {"Resources": template}, imports)
+        assert caught.value.response["Error"]["Code"] == "ValidationError"
+        return caught.value.response["Error"]["Message"]
+
+    assert "must have DeletionPolicy" in refused({"Bucket": bucket}, [_bucket_import("Bucket", "loose")])
+    assert "does not match" in refused({"Bucket": _retained(bucket)}, [_bucket_import("Bucket", "other")])
+    assert "not being imported" in refused(
+        {"Bucket": _retained(bucket), "New": {"Type": "AWS::S3::Bucket", "Properties": {}}},
+        [_bucket_import("Bucket", "loose")])
+    with pytest.raises(ClientError) as caught:
+        _import(cfn, "s", {"Resources": {"Bucket": _retained(bucket)},
+                           "Outputs": {"Name": {"Value": {"Ref": "Bucket"}}}}, [_bucket_import("Bucket", "loose")])
+    assert "cannot modify or add [Outputs]" in caught.value.response["Error"]["Message"]
+    # a refused change set leaves no stack behind
+    assert not [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == "s"]
+
+
+@proves("patch_import_change_sets")
+def test_an_import_of_a_missing_or_held_resource_fails_its_change_set(aws):
+    cfn, s3 = aws("cloudformation"), aws("s3")
+    cfn.create_stack(StackName="owner", TemplateBody=_template(
+        {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "held"}}}))
+    for name, expected in (("held", "already exists in stack"), ("missing", "does not exist")):
+        template = {"Resources": {"Bucket": _retained({"Type": "AWS::S3::Bucket", "Properties": {"BucketName": name}})}}
+        described = _import(cfn, f"take-{name}", template, [_bucket_import("Bucket", name)])
+        assert described["Status"] == "FAILED"
+        assert expected in described["StatusReason"], described["StatusReason"]
+        with pytest.raises(ClientError):
+            cfn.execute_change_set(StackName=f"take-{name}", ChangeSetName="import")
+    # a bucket of another region is not found from this one
+    s3.create_bucket(Bucket="western", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    template = {"Resources": {"Bucket": _retained({"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "western"}})}}
+    assert _import(cfn, "take-western", template, [_bucket_import("Bucket", "western")])["Status"] == "FAILED"
+
+
+@proves("patch_import_change_sets")
+def test_a_key_pending_deletion_cannot_be_imported(aws):
+    cfn, kms = aws("cloudformation"), aws("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    template = {"Resources": {"Key": _retained({"Type": "AWS::KMS::Key", "Properties": {}})}}
+    described = _import(cfn, "k", template, [
+        {"ResourceType": "AWS::KMS::Key", "LogicalResourceId": "Key", "ResourceIdentifier": {"KeyId": key_id}}])
+    assert described["Status"] == "FAILED"
+    assert "does not exist" in described["StatusReason"]
+
+
+@proves("patch_import_change_sets")
+def test_a_resource_removed_from_a_template_with_retain_stays(aws):
+    cfn, s3 = aws("cloudformation"), aws("s3")
+    kept = _retained({"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "released"}})
+    other = {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "stays-in-stack"}}
+    cfn.create_stack(StackName="old", TemplateBody=_template({"Kept": kept, "Other": other}))
+    cfn.update_stack(StackName="old", TemplateBody=_template({"Other": other}))
+    s3.head_bucket(Bucket="released")
+    held = [r["LogicalResourceId"] for r in cfn.describe_stack_resources(StackName="old")["StackResources"]]
+    assert held == ["Other"]
