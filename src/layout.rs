@@ -373,6 +373,8 @@ pub(crate) enum OwnedName {
     Role(String),
     /// A bucket (names are global).
     Bucket(String),
+    /// A KMS alias of the stack's account and region, and so the key it points at.
+    Alias(String),
 }
 
 /// The fixed names a stack creates.
@@ -383,6 +385,7 @@ pub(crate) fn owned_names(topology: &Topology, spec: &StackSpec) -> Vec<OwnedNam
             OwnedName::Role(topology.cloudformation_role_name()),
         ],
         StackKey::Primary => vec![
+            OwnedName::Alias(topology.key_alias()),
             OwnedName::Bucket(topology.bucket_name(BucketKind::Build, &spec.account, &spec.region)),
             OwnedName::Bucket(topology.bucket_name(
                 BucketKind::Artifacts,
@@ -390,11 +393,14 @@ pub(crate) fn owned_names(topology: &Topology, spec: &StackSpec) -> Vec<OwnedNam
                 &spec.region,
             )),
         ],
-        StackKey::Regional { .. } => vec![OwnedName::Bucket(topology.bucket_name(
-            BucketKind::Artifacts,
-            &spec.account,
-            &spec.region,
-        ))],
+        StackKey::Regional { .. } => vec![
+            OwnedName::Alias(topology.key_alias()),
+            OwnedName::Bucket(topology.bucket_name(
+                BucketKind::Artifacts,
+                &spec.account,
+                &spec.region,
+            )),
+        ],
         StackKey::Pipeline { .. } | StackKey::StackSet { .. } => Vec::new(),
     }
 }

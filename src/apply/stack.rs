@@ -8,7 +8,8 @@ use tokio::time::Instant;
 
 use super::{Backoff, Event, Reporter, seconds};
 use crate::aws::{
-    AwsError, Cloud, CloudFormation, KeyDeletion, StackEvent, StackRequest, UpdateOutcome,
+    AwsError, ChangeSetState, Cloud, CloudFormation, ImportRequest, KeyDeletion, StackEvent,
+    StackRequest, UpdateOutcome,
 };
 use crate::layout::StackKey;
 use crate::plan::{Action, Change, StackState, StackStatus, StackSummary};
@@ -88,6 +89,14 @@ pub(crate) enum Cause {
         total: usize,
         /// The failed instances' accounts and regions.
         accounts: String,
+    },
+    /// CloudFormation refused the change set that imports resources outside any stack.
+    #[error("CloudFormation refused to import {resources}: {reason}")]
+    ImportRefused {
+        /// The resources, with their identifiers.
+        resources: String,
+        /// The change set's status reason.
+        reason: String,
     },
     /// A saved plan's template is not JSON (the file was edited).
     #[error("the planned template is not JSON: {0}")]
@@ -483,15 +492,69 @@ impl ChangeTask {
         })
     }
 
+    /// Creates the stack; with resources to import, imports them first (a change set of type
+    /// `IMPORT` that makes the stack with them alone), then updates it to its template.
     async fn create(
         &self,
         cfn: &dyn CloudFormation,
         request: &StackRequest,
         started: Instant,
     ) -> Result<BTreeMap<String, String>, Failed> {
-        let id = cfn.create_stack(request).await.map_err(plain)?;
-        self.expect(cfn, &id, &StackStatus::CreateComplete, started)
+        let Some(import) = &self.change.import else {
+            let id = cfn.create_stack(request).await.map_err(plain)?;
+            return self
+                .expect(cfn, &id, &StackStatus::CreateComplete, started)
+                .await;
+        };
+        let template_body = serde_json::from_str::<serde_json::Value>(&import.template)
+            .map(|v| v.to_string())
+            .map_err(|e| plain(Cause::TemplateNotJson(e.to_string())))?;
+        let change_set = cfn
+            .create_import_change_set(&ImportRequest {
+                name: request.name.clone(),
+                template_body,
+                tags: request.tags.clone(),
+                resources: import.resources.clone(),
+            })
             .await
+            .map_err(plain)?;
+        let waiting_since = Instant::now();
+        let mut attempt = 0;
+        loop {
+            match cfn.change_set_state(&change_set).await.map_err(plain)? {
+                ChangeSetState::Ready => break,
+                ChangeSetState::Failed(reason) => {
+                    let resources = import
+                        .resources
+                        .iter()
+                        .map(|r| format!("{} ({})", r.logical_id, r.identifier_text()))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    return Err(plain(Cause::ImportRefused { resources, reason }));
+                }
+                ChangeSetState::Pending if waiting_since.elapsed() >= self.wait_timeout => {
+                    return Err(plain(Cause::WaitTimedOut {
+                        status: StackStatus::ReviewInProgress,
+                        minutes: self.wait_timeout.as_secs() / 60,
+                    }));
+                }
+                ChangeSetState::Pending => {
+                    tokio::time::sleep(self.backoff.delay(attempt)).await;
+                    attempt += 1;
+                }
+            }
+        }
+        cfn.execute_change_set(&change_set).await.map_err(plain)?;
+        let outputs = self
+            .expect(cfn, &request.name, &StackStatus::ImportComplete, started)
+            .await?;
+        match cfn.update_stack(request).await.map_err(plain)? {
+            UpdateOutcome::NoChanges => Ok(outputs),
+            UpdateOutcome::Started => {
+                self.expect(cfn, &request.name, &StackStatus::UpdateComplete, started)
+                    .await
+            }
+        }
     }
 
     async fn update(

@@ -167,6 +167,31 @@ pub struct StackRequest {
     pub(crate) tags: BTreeMap<String, String>,
 }
 
+/// A change set of type `IMPORT`: resources that exist outside any stack brought under one,
+/// untouched (the template declares them and nothing else the stack does not already hold).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRequest {
+    /// The stack's name; CloudFormation makes the stack (`REVIEW_IN_PROGRESS`) when it is new.
+    pub(crate) name: String,
+    /// The template of the import.
+    pub(crate) template_body: String,
+    /// The stack-level tags, which name the foundation and the stack's kind.
+    pub(crate) tags: BTreeMap<String, String>,
+    /// The resources to import, each with the identifier its type takes.
+    pub(crate) resources: Vec<crate::plan::ImportedResource>,
+}
+
+/// Where a change set stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeSetState {
+    /// CloudFormation is still making it.
+    Pending,
+    /// Made, and ready to be executed.
+    Ready,
+    /// CloudFormation refused it, for this reason.
+    Failed(String),
+}
+
 /// Whether an update started, or CloudFormation found nothing to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdateOutcome {
@@ -224,6 +249,12 @@ pub trait CloudFormation: Send + Sync {
     async fn stack_events(&self, name_or_id: &str) -> AwsResult<Vec<StackEvent>>;
     /// The stack's resources, for drift reads and bucket emptying.
     async fn stack_resources(&self, name_or_id: &str) -> AwsResult<Vec<StackResource>>;
+    /// Creates a change set of type `IMPORT`; returns its id.
+    async fn create_import_change_set(&self, request: &ImportRequest) -> AwsResult<String>;
+    /// Where a change set stands.
+    async fn change_set_state(&self, id: &str) -> AwsResult<ChangeSetState>;
+    /// Executes a change set that is ready.
+    async fn execute_change_set(&self, id: &str) -> AwsResult<()>;
 }
 
 /// Who holds a bucket name.
@@ -242,6 +273,8 @@ pub enum BucketOwner {
 pub trait S3: Send + Sync {
     /// Who holds the bucket name.
     async fn bucket_owner(&self, bucket: &str) -> AwsResult<BucketOwner>;
+    /// The region of a bucket of this account.
+    async fn bucket_region(&self, bucket: &str) -> AwsResult<Region>;
     /// Deletes every object version and delete marker; returns how many were deleted.
     async fn empty_bucket(&self, bucket: &str, region: &Region) -> AwsResult<u64>;
     /// Deletes an empty bucket.

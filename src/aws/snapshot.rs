@@ -6,9 +6,10 @@ use std::collections::BTreeSet;
 use futures::stream::{self, StreamExt};
 
 pub use super::read_error::ReadError;
-use super::{AwsError, BucketOwner, Cloud};
+use super::{AwsError, BucketOwner, Cloud, KeyDeletion};
 use crate::layout::{self, FOUNDATION_TAG, OwnedName, STACK_TAG, StackKey, StackKind, StackSpec};
 use crate::plan::drift::{LiveConfig, LiveResource, LiveStack};
+use crate::plan::imports::{Found, Outside};
 use crate::plan::{Deployed, DeployedStack, Finding, OrphanBucket, StackState, StackSummary};
 use crate::templates::outputs;
 use crate::topology::{AccountId, Membership, Region, Topology};
@@ -366,6 +367,7 @@ pub async fn read(
         stacks,
         findings: Vec::new(),
         orphan_buckets: Vec::new(),
+        outside: Vec::new(),
         dropped_accounts,
         superseded_deploy_stacks,
         recorded_accounts,
@@ -376,9 +378,11 @@ pub async fn read(
     Ok(deployed)
 }
 
-/// For every stack that does not exist yet (or must be created again): are the role and bucket
-/// names it will create free? A role held by something else, or a bucket held by another account
-/// or left outside any stack, would make apply fail halfway; plan says so up front.
+/// For every stack that does not exist yet (or must be created again): are the role, bucket
+/// and alias names it will create free? A role held by something else, or a bucket held by
+/// another account, would make apply fail halfway; plan says so up front. A bucket of the
+/// account in the stack's region, or an alias whose key is not pending deletion, left outside
+/// any stack, is imported into the stack by apply (`Deployed::outside`).
 async fn check_names(
     cloud: &dyn Cloud,
     topology: &Topology,
@@ -386,19 +390,6 @@ async fn check_names(
     deployed: &mut Deployed,
     concurrency: usize,
 ) -> Result<(), ReadError> {
-    enum Check {
-        Role {
-            account: AccountId,
-            role: String,
-            stack: String,
-        },
-        Bucket {
-            account: AccountId,
-            region: Region,
-            bucket: String,
-            stack: String,
-        },
-    }
     let build = &topology.build;
     let mut specs = layout::stacks(topology);
     // Regions an earlier topology recorded: their regional stacks' names must be checked too.
@@ -426,88 +417,157 @@ async fn check_names(
             continue;
         }
         for owned in layout::owned_names(topology, spec) {
-            checks.push(match owned {
-                OwnedName::Role(role) => Check::Role {
-                    account: spec.account.clone(),
-                    role,
-                    stack: spec.name.clone(),
-                },
-                OwnedName::Bucket(bucket) => Check::Bucket {
-                    account: spec.account.clone(),
-                    region: spec.region.clone(),
-                    bucket,
-                    stack: spec.name.clone(),
-                },
-            });
+            checks.push((spec.clone(), owned));
         }
     }
-    let results = stream::iter(checks.into_iter().map(|check| async move {
-        match check {
-            Check::Role {
-                account,
-                role,
-                stack,
-            } => {
-                let exists = async { cloud.iam(&account)?.role_exists(&role).await }
-                    .await
-                    .map_err(|source| ReadError::Preflight {
-                        what: format!("role {role}"),
-                        account: account.clone(),
-                        source,
-                    })?;
-                Ok::<_, ReadError>(
-                    exists
-                        .then_some(Finding::RoleConflict {
-                            account,
-                            role,
-                            stack,
-                        })
-                        .map(|f| (f, None)),
-                )
-            }
-            Check::Bucket {
-                account,
-                region,
-                bucket,
-                stack,
-            } => {
-                let owner = async { cloud.s3(&account)?.bucket_owner(&bucket).await }
-                    .await
-                    .map_err(|source| ReadError::Preflight {
-                        what: format!("bucket {bucket}"),
-                        account: account.clone(),
-                        source,
-                    })?;
-                Ok(match owner {
-                    BucketOwner::Nobody => None,
-                    BucketOwner::Someone => Some((Finding::BucketTaken { bucket, stack }, None)),
-                    BucketOwner::ThisAccount => Some((
-                        Finding::BucketOrphaned {
-                            bucket: bucket.clone(),
-                            account: account.clone(),
-                            stack,
-                        },
-                        Some(OrphanBucket {
-                            account,
-                            region,
-                            bucket,
-                        }),
-                    )),
-                })
-            }
-        }
-    }))
+    let results = stream::iter(
+        checks
+            .into_iter()
+            .map(|(spec, owned)| check_name(cloud, spec, owned)),
+    )
     .buffer_unordered(concurrency)
     .collect::<Vec<_>>()
     .await;
     for result in results {
-        if let Some((finding, orphan)) = result? {
-            deployed.findings.push(finding);
-            deployed.orphan_buckets.extend(orphan);
-        }
+        let found = result?;
+        deployed.findings.extend(found.finding);
+        deployed.orphan_buckets.extend(found.orphan);
+        deployed.outside.extend(found.outside);
     }
     deployed.orphan_buckets.sort();
+    deployed.outside.sort();
     Ok(())
+}
+
+/// What one name check found.
+#[derive(Default)]
+struct NameCheck {
+    finding: Option<Finding>,
+    orphan: Option<OrphanBucket>,
+    outside: Option<Outside>,
+}
+
+async fn check_name(
+    cloud: &dyn Cloud,
+    spec: StackSpec,
+    owned: OwnedName,
+) -> Result<NameCheck, ReadError> {
+    let account = spec.account.clone();
+    let preflight = |what: String| {
+        let account = account.clone();
+        move |source| ReadError::Preflight {
+            what,
+            account,
+            source,
+        }
+    };
+    let outside = |found: Found| Outside {
+        account: spec.account.clone(),
+        region: spec.region.clone(),
+        stack: spec.name.clone(),
+        found,
+    };
+    match owned {
+        OwnedName::Role(role) => {
+            let exists = async { cloud.iam(&spec.account)?.role_exists(&role).await }
+                .await
+                .map_err(preflight(format!("role {role}")))?;
+            Ok(NameCheck {
+                finding: exists.then(|| Finding::RoleConflict {
+                    account: spec.account.clone(),
+                    role,
+                    stack: spec.name.clone(),
+                }),
+                ..NameCheck::default()
+            })
+        }
+        OwnedName::Bucket(bucket) => {
+            let s3 = cloud
+                .s3(&spec.account)
+                .map_err(preflight(format!("bucket {bucket}")))?;
+            let owner = s3
+                .bucket_owner(&bucket)
+                .await
+                .map_err(preflight(format!("bucket {bucket}")))?;
+            match owner {
+                BucketOwner::Nobody => Ok(NameCheck::default()),
+                BucketOwner::Someone => Ok(NameCheck {
+                    finding: Some(Finding::BucketTaken {
+                        bucket,
+                        stack: spec.name.clone(),
+                    }),
+                    ..NameCheck::default()
+                }),
+                BucketOwner::ThisAccount => {
+                    let region = s3
+                        .bucket_region(&bucket)
+                        .await
+                        .map_err(preflight(format!("bucket {bucket}")))?;
+                    let orphan = Some(OrphanBucket {
+                        account: spec.account.clone(),
+                        region: region.clone(),
+                        bucket: bucket.clone(),
+                    });
+                    if region == spec.region {
+                        return Ok(NameCheck {
+                            orphan,
+                            outside: Some(outside(Found::Bucket { name: bucket })),
+                            ..NameCheck::default()
+                        });
+                    }
+                    Ok(NameCheck {
+                        finding: Some(Finding::BucketInOtherRegion {
+                            bucket,
+                            account: spec.account.clone(),
+                            region,
+                            stack: spec.name.clone(),
+                            stack_region: spec.region.clone(),
+                        }),
+                        orphan,
+                        ..NameCheck::default()
+                    })
+                }
+            }
+        }
+        OwnedName::Alias(alias) => {
+            let kms = cloud
+                .kms(&spec.account, &spec.region)
+                .map_err(preflight(format!("alias {alias}")))?;
+            let Some(key_id) = kms
+                .alias_target(&alias)
+                .await
+                .map_err(preflight(format!("alias {alias}")))?
+            else {
+                return Ok(NameCheck::default());
+            };
+            let deletion = kms
+                .key_deletion(&key_id)
+                .await
+                .map_err(preflight(format!("key {key_id}")))?;
+            Ok(match deletion {
+                KeyDeletion::Active => NameCheck {
+                    outside: Some(outside(Found::Alias {
+                        name: alias,
+                        key_id,
+                    })),
+                    ..NameCheck::default()
+                },
+                KeyDeletion::PendingUntil(until) => NameCheck {
+                    finding: Some(Finding::KeyPendingDeletion {
+                        alias,
+                        key_id,
+                        account: spec.account.clone(),
+                        region: spec.region.clone(),
+                        until,
+                        stack: spec.name.clone(),
+                    }),
+                    ..NameCheck::default()
+                },
+                // KMS deletes a key's aliases with it: nothing is left to import or to clash.
+                KeyDeletion::Gone => NameCheck::default(),
+            })
+        }
+    }
 }
 
 /// Reads the live settings of the resources of every settled stack the topology keeps, for

@@ -54,11 +54,23 @@ fn resources(style: &Style, out: &mut String, c: &Change) {
             ResourceAction::Change => style.yellow("~"),
             ResourceAction::Replace => style.red("-/+"),
             ResourceAction::Remove => style.red("-"),
+            ResourceAction::Import => style.green("<="),
         };
-        let replaced = if r.action == ResourceAction::Replace {
-            style.red(" (replaced)")
-        } else {
-            String::new()
+        let replaced = match r.action {
+            ResourceAction::Replace => style.red(" (replaced)"),
+            ResourceAction::Import => {
+                let identifier = c
+                    .import
+                    .iter()
+                    .flat_map(|i| &i.resources)
+                    .find(|i| i.logical_id == r.logical_id)
+                    .map(|i| format!(" {}", i.identifier_text()))
+                    .unwrap_or_default();
+                format!(
+                    " imported:{identifier} exists outside any stack; kept, with its contents, then set as declared"
+                )
+            }
+            _ => String::new(),
         };
         let _ = writeln!(
             out,

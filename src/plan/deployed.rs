@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::OrphanBucket;
 use crate::layout::{StackKey, StackSpec};
-use crate::topology::AccountId;
+use crate::topology::{AccountId, Region};
 
 /// A stack's status, as CloudFormation's `StackStatus` names it. Statuses a newer
 /// CloudFormation may add are kept as [`StackStatus::Other`] and treated by their suffix.
@@ -360,13 +360,34 @@ pub enum Finding {
         /// The stack that would create it.
         stack: String,
     },
-    /// A bucket with plinth's name exists in the account but no stack holds it.
-    BucketOrphaned {
+    /// A bucket with plinth's name exists in the account, outside any stack, in another region
+    /// than the stack that declares it: CloudFormation imports a bucket only in its own region.
+    BucketInOtherRegion {
         /// The bucket's name.
         bucket: String,
         /// The account that holds it.
         account: AccountId,
-        /// The stack that would create it.
+        /// The bucket's region.
+        region: Region,
+        /// The stack that declares it.
+        stack: String,
+        /// That stack's region.
+        stack_region: Region,
+    },
+    /// The foundation's key alias exists outside any stack, on a key pending deletion: such a
+    /// key cannot be imported, and the alias blocks a new one.
+    KeyPendingDeletion {
+        /// The alias.
+        alias: String,
+        /// The key it points at.
+        key_id: String,
+        /// The account.
+        account: AccountId,
+        /// The region.
+        region: Region,
+        /// When KMS deletes the key.
+        until: String,
+        /// The stack that declares the alias.
         stack: String,
     },
     /// A template is larger than CloudFormation takes in a request.
@@ -421,14 +442,31 @@ impl fmt::Display for Finding {
                 f,
                 "bucket {bucket} is owned by another account, so {stack} cannot create it; bucket names are global: choose another foundation name"
             ),
-            Finding::BucketOrphaned {
+            Finding::BucketInOtherRegion {
                 bucket,
                 account,
+                region,
+                stack,
+                stack_region,
+            } => write!(
+                f,
+                "bucket {bucket} exists in account {account} outside any stack, but in {region}, not in {stack_region} where {stack} declares it: \
+                 CloudFormation imports a bucket only into a stack of its own region; move its objects to a bucket of another name and delete it, \
+                 or `plinth destroy` removes it"
+            ),
+            Finding::KeyPendingDeletion {
+                alias,
+                key_id,
+                account,
+                region,
+                until,
                 stack,
             } => write!(
                 f,
-                "bucket {bucket} exists in account {account} outside any stack (left by an earlier failure), so {stack} cannot create it; \
-                 `plinth destroy` removes it, or empty and delete it by hand"
+                "alias {alias} in account {account}, {region} exists outside any stack and points at key {key_id}, which is pending deletion (until {until}): \
+                 a key pending deletion cannot be imported into {stack}; keep it with `aws kms cancel-key-deletion --key-id {key_id} --region {region}` \
+                 then `aws kms enable-key --key-id {key_id} --region {region}` (apply then imports it), or let it go with \
+                 `aws kms delete-alias --alias-name {alias} --region {region}` (apply then creates a new key)"
             ),
             Finding::UnitAccountMissing {
                 pipeline,
@@ -474,6 +512,9 @@ pub struct Deployed {
     pub(crate) findings: Vec<Finding>,
     /// Buckets with plinth's names that no stack holds.
     pub(crate) orphan_buckets: Vec<OrphanBucket>,
+    /// Resources under names the stacks to create declare that exist outside any stack:
+    /// apply imports them.
+    pub(crate) outside: Vec<super::imports::Outside>,
     /// Target accounts an earlier topology had and this one does not: their deploy stacks are
     /// out of plinth's reach, since the topology no longer says how to reach those accounts.
     pub(crate) dropped_accounts: Vec<AccountId>,
@@ -491,6 +532,17 @@ pub struct Deployed {
 }
 
 impl Deployed {
+    /// What was found outside any stack under the names a stack declares.
+    pub(crate) fn outside_of(&self, spec: &StackSpec) -> Vec<&super::imports::Found> {
+        self.outside
+            .iter()
+            .filter(|o| {
+                o.account == spec.account && o.region == spec.region && o.stack == spec.name
+            })
+            .map(|o| &o.found)
+            .collect()
+    }
+
     /// The stack at a spec's place and name, unless it is deleted.
     pub(crate) fn find(&self, spec: &StackSpec) -> Option<&DeployedStack> {
         self.stacks.iter().find(|s| {

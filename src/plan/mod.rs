@@ -7,6 +7,7 @@ mod deployed;
 mod destructive;
 mod diff;
 pub(crate) mod drift;
+pub(crate) mod imports;
 mod repairs;
 pub(crate) mod resources;
 pub(crate) mod units;
@@ -21,6 +22,7 @@ pub use deployed::{
     existing,
 };
 pub(crate) use destructive::Destruction;
+pub use imports::ImportedResource;
 
 use crate::graph::StackGraph;
 use crate::layout::{StackKey, StackKind, StackSpec};
@@ -154,6 +156,10 @@ pub struct Change {
     /// For a StackSet: what happens to its instances.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) instances: Option<units::Instances>,
+    /// Resources that exist outside any stack under names the stack declares: apply imports
+    /// them into the stack first, then creates the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) import: Option<imports::Import>,
 }
 
 impl Change {
@@ -186,6 +192,9 @@ pub struct Summary {
     /// Resource properties that differ from their templates (counted with the stacks above).
     #[serde(default)]
     pub(crate) drifted: usize,
+    /// Resources outside any stack that apply imports (counted with the stacks above).
+    #[serde(default)]
+    pub(crate) imported: usize,
 }
 
 impl Summary {
@@ -301,6 +310,11 @@ impl Plan {
             }
         }
         s.drifted = changes.iter().map(|c| c.drift.len()).sum();
+        s.imported = changes
+            .iter()
+            .filter_map(|c| c.import.as_ref())
+            .map(|i| i.resources.len())
+            .sum();
         s
     }
 
@@ -322,8 +336,13 @@ impl Plan {
         } else {
             String::new()
         };
+        let imported = match s.imported {
+            0 => String::new(),
+            1 => ", 1 resource to import".to_owned(),
+            n => format!(", {n} resources to import"),
+        };
         format!(
-            "Plan: {} to create, {} to update, {replace}{} to delete, {wait}{} unchanged{drifted}.",
+            "Plan: {} to create, {} to update, {replace}{} to delete, {wait}{} unchanged{drifted}{imported}.",
             s.create, s.update, s.delete, s.unchanged
         )
     }
@@ -611,7 +630,12 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
                 },
             }
         };
-        let resource_changes = if action == Action::NoChange {
+        let import = if node.pass == 1 && matches!(action, Action::Create | Action::Replace) {
+            imports::import(&body, &deployed.outside_of(&node.stack))
+        } else {
+            None
+        };
+        let mut resource_changes = if action == Action::NoChange {
             Vec::new()
         } else {
             let before: Option<Value> = if node.pass > 1 {
@@ -630,6 +654,17 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
                 &node.stack.region,
             )
         };
+        if let Some(import) = &import {
+            for change in &mut resource_changes {
+                if import
+                    .resources
+                    .iter()
+                    .any(|r| r.logical_id == change.logical_id)
+                {
+                    change.action = resources::ResourceAction::Import;
+                }
+            }
+        }
         previous_template.insert(node.stack.key.clone(), template.clone());
         let graph_index = graph
             .find(&node.stack.key, node.pass)
@@ -664,6 +699,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
             drift: Vec::new(),
             resources: resource_changes,
             instances: None,
+            import,
         });
     }
     repairs::attach_drift(&mut changes, &rendered, deployed);
@@ -780,6 +816,7 @@ fn deletion(stack: &DeployedStack, wave: u32, after: Vec<usize>, reason: Option<
         .filter(|r| r.action == resources::ResourceAction::Remove)
         .collect(),
         instances: None,
+        import: None,
     }
 }
 

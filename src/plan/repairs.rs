@@ -130,6 +130,7 @@ pub(super) fn defer_grants_to_created_roles(changes: &mut Vec<Change>) {
             drift: deferred,
             resources: Vec::new(),
             instances: None,
+            import: None,
         };
         changes.push(grants);
     }

@@ -23,6 +23,8 @@ pub(crate) enum ResourceAction {
     Replace,
     /// The resource goes.
     Remove,
+    /// The resource exists outside any stack: it is imported, then set as declared.
+    Import,
 }
 
 impl ResourceAction {}

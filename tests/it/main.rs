@@ -11,6 +11,7 @@
     reason = "a failing test prints the emulator's log for its reader"
 )]
 
+mod adopt;
 mod apply;
 mod cli;
 mod common;

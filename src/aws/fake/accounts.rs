@@ -44,6 +44,23 @@ impl S3 for FakeAccount {
         self.record(repair)
     }
 
+    async fn bucket_region(&self, bucket: &str) -> AwsResult<Region> {
+        let state = self.enter("GetBucketLocation")?;
+        let region = state
+            .buckets
+            .get(bucket)
+            .filter(|b| b.account == self.account)
+            .map(|b| b.region.clone())
+            .ok_or_else(|| {
+                AwsError::new(
+                    "GetBucketLocation",
+                    Some("NoSuchBucket"),
+                    "The specified bucket does not exist",
+                )
+            })?;
+        Region::parse(&region).map_err(|e| AwsError::new("GetBucketLocation", None, e))
+    }
+
     async fn bucket_owner(&self, bucket: &str) -> AwsResult<BucketOwner> {
         let state = self.enter("HeadBucket")?;
         Ok(match state.buckets.get(bucket) {

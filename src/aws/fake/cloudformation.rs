@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::super::{
-    AwsError, AwsResult, CloudFormation, StackEvent, StackRequest, StackResource, UpdateOutcome,
+    AwsError, AwsResult, ChangeSetState, CloudFormation, ImportRequest, StackEvent, StackRequest,
+    StackResource, UpdateOutcome,
 };
 use crate::plan::{StackStatus, StackSummary};
 
@@ -440,5 +441,30 @@ impl CloudFormation for FakeCloudFormation {
                 resource_type,
             })
             .collect())
+    }
+
+    async fn create_import_change_set(&self, _request: &ImportRequest) -> AwsResult<String> {
+        drop(self.enter("CreateChangeSet")?);
+        Err(AwsError::new(
+            "CreateChangeSet",
+            Some("UnsupportedOperation"),
+            "the fake cloud has no resource import: the emulator's tests cover it",
+        ))
+    }
+
+    async fn change_set_state(&self, _id: &str) -> AwsResult<ChangeSetState> {
+        drop(self.enter("DescribeChangeSet")?);
+        Ok(ChangeSetState::Failed(
+            "the fake cloud has no change sets".to_owned(),
+        ))
+    }
+
+    async fn execute_change_set(&self, _id: &str) -> AwsResult<()> {
+        drop(self.enter("ExecuteChangeSet")?);
+        Err(AwsError::new(
+            "ExecuteChangeSet",
+            Some("UnsupportedOperation"),
+            "the fake cloud has no change sets",
+        ))
     }
 }

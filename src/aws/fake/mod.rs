@@ -84,6 +84,7 @@ struct Completion {
 #[derive(Debug, Default)]
 struct Bucket {
     account: String,
+    region: String,
     objects: u64,
     /// The objects put through [`S3::put_object`], by key.
     bodies: BTreeMap<String, String>,
@@ -184,10 +185,11 @@ impl FakeCloud {
     }
 
     /// A bucket that exists outside any stack.
-    pub fn put_bucket(&self, account: &str, bucket: &str, objects: u64) {
+    pub fn put_bucket(&self, account: &str, region: &str, bucket: &str, objects: u64) {
         self.lock().buckets.insert(
             bucket.to_owned(),
             Bucket {
+                region: region.to_owned(),
                 account: account.to_owned(),
                 objects,
                 bodies: BTreeMap::new(),
@@ -356,11 +358,13 @@ fn reach(state: &mut State, id: &str, status: StackStatus) {
             stack.before_update = None;
             let template = stack.template.clone();
             let account = stack.account.clone();
+            let region = stack.region.clone();
             for (kind, physical) in resources(&name, &template) {
                 match kind.as_str() {
                     "AWS::S3::Bucket" => {
                         state.buckets.entry(physical).or_insert(Bucket {
                             account: account.clone(),
+                            region: region.clone(),
                             objects: 0,
                             bodies: BTreeMap::new(),
                         });

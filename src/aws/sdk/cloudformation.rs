@@ -5,15 +5,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use aws_sdk_cloudformation::types::{Capability, Parameter, Tag, TemplateStage};
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetStatus, ChangeSetType, Parameter, ResourceToImport, Tag, TemplateStage,
+};
 
 use super::super::{
-    AwsResult, CloudFormation, StackEvent, StackRequest, StackResource, UpdateOutcome,
+    AwsResult, ChangeSetState, CloudFormation, ImportRequest, StackEvent, StackRequest,
+    StackResource, UpdateOutcome,
 };
 use crate::aws::errors::error;
 use crate::plan::{StackStatus, StackSummary};
 
 use super::{is_missing_stack, time};
+
+/// The name of the change set that imports resources into a stack.
+const IMPORT_CHANGE_SET: &str = "plinth-import";
 
 pub(super) struct SdkCloudFormation {
     pub(super) client: aws_sdk_cloudformation::Client,
@@ -260,5 +266,67 @@ impl CloudFormation for SdkCloudFormation {
                 return Ok(out);
             }
         }
+    }
+    async fn create_import_change_set(&self, request: &ImportRequest) -> AwsResult<String> {
+        self.count();
+        let resources = request
+            .resources
+            .iter()
+            .map(|r| {
+                ResourceToImport::builder()
+                    .resource_type(&r.resource_type)
+                    .logical_resource_id(&r.logical_id)
+                    .set_resource_identifier(Some(r.identifier.clone().into_iter().collect()))
+                    .build()
+            })
+            .collect();
+        let tags = request
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        let out = self
+            .client
+            .create_change_set()
+            .stack_name(&request.name)
+            .change_set_name(IMPORT_CHANGE_SET)
+            .change_set_type(ChangeSetType::Import)
+            .template_body(&request.template_body)
+            .set_resources_to_import(Some(resources))
+            .set_tags(Some(tags))
+            .capabilities(Capability::CapabilityNamedIam)
+            .send()
+            .await
+            .map_err(|e| error("CreateChangeSet", e))?;
+        Ok(out.id().unwrap_or(IMPORT_CHANGE_SET).to_owned())
+    }
+
+    async fn change_set_state(&self, id: &str) -> AwsResult<ChangeSetState> {
+        self.count();
+        let out = self
+            .client
+            .describe_change_set()
+            .change_set_name(id)
+            .send()
+            .await
+            .map_err(|e| error("DescribeChangeSet", e))?;
+        Ok(match out.status() {
+            Some(ChangeSetStatus::CreateComplete) => ChangeSetState::Ready,
+            Some(ChangeSetStatus::Failed | ChangeSetStatus::DeleteFailed) => {
+                ChangeSetState::Failed(out.status_reason().unwrap_or("no reason given").to_owned())
+            }
+            _ => ChangeSetState::Pending,
+        })
+    }
+
+    async fn execute_change_set(&self, id: &str) -> AwsResult<()> {
+        self.count();
+        self.client
+            .execute_change_set()
+            .change_set_name(id)
+            .send()
+            .await
+            .map_err(|e| error("ExecuteChangeSet", e))?;
+        Ok(())
     }
 }

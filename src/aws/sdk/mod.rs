@@ -330,6 +330,24 @@ impl S3 for SdkS3 {
         }
     }
 
+    async fn bucket_region(&self, bucket: &str) -> AwsResult<Region> {
+        self.count();
+        let out = self
+            .client(None)
+            .get_bucket_location()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| error("GetBucketLocation", e))?;
+        // No constraint is us-east-1; `EU` is the old name of eu-west-1.
+        let name = match out.location_constraint().map(|c| c.as_str()) {
+            None | Some("") => "us-east-1",
+            Some("EU") => "eu-west-1",
+            Some(other) => other,
+        };
+        Region::parse(name).map_err(|e| AwsError::new("GetBucketLocation", None, e))
+    }
+
     async fn empty_bucket(&self, bucket: &str, region: &Region) -> AwsResult<u64> {
         use aws_sdk_s3::types::{Delete, ObjectIdentifier};
         let client = self.client(Some(region));
