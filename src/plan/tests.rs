@@ -99,7 +99,8 @@ fn a_fresh_plan_creates_everything_in_four_waves() {
             delete: 0,
             wait: 0,
             unchanged: 0,
-            drifted: 0
+            drifted: 0,
+            imported: 0
         }
     );
     assert_eq!(plan.changes.iter().filter(|c| c.pass == 2).count(), 3);

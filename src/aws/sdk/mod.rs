@@ -340,7 +340,10 @@ impl S3 for SdkS3 {
             .await
             .map_err(|e| error("GetBucketLocation", e))?;
         // No constraint is us-east-1; `EU` is the old name of eu-west-1.
-        let name = match out.location_constraint().map(|c| c.as_str()) {
+        let name = match out
+            .location_constraint()
+            .map(aws_sdk_s3::types::BucketLocationConstraint::as_str)
+        {
             None | Some("") => "us-east-1",
             Some("EU") => "eu-west-1",
             Some(other) => other,
