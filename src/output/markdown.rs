@@ -34,7 +34,9 @@ fn cell(text: &str) -> String {
 }
 
 fn verb(change: &Change) -> &'static str {
-    if change.action == Action::NoChange && !change.drift.is_empty() {
+    if change.import.is_some() {
+        "import and create"
+    } else if change.action == Action::NoChange && !change.drift.is_empty() {
         "repair drift"
     } else {
         change.action.as_str()
@@ -124,6 +126,38 @@ fn destructions(out: &mut String, plan: &Plan) {
             "> - and {} more; `plinth show` lists them all",
             plan.destructions.len() - TABLE_ROWS
         );
+    }
+    let _ = writeln!(out);
+}
+
+/// What apply imports: resources outside any stack that keep their contents.
+fn imports(out: &mut String, plan: &Plan) {
+    let imported: Vec<_> = plan
+        .changes
+        .iter()
+        .filter_map(|c| c.import.as_ref().map(|i| (c, i)))
+        .collect();
+    if imported.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "> [!NOTE]");
+    let _ = writeln!(
+        out,
+        "> **Resources outside any stack are imported**, kept with their contents, then set as declared:"
+    );
+    let _ = writeln!(out, ">");
+    for (change, import) in imported.iter().take(TABLE_ROWS) {
+        for resource in &import.resources {
+            let _ = writeln!(
+                out,
+                "> - {} `{}` into {} ({} {})",
+                resource.resource_type,
+                escape(&resource.identifier_text()),
+                escape(&change.stack.name),
+                change.stack.account,
+                change.stack.region
+            );
+        }
     }
     let _ = writeln!(out);
 }
@@ -319,6 +353,7 @@ pub(crate) fn render_within(plan: &Plan, limit: usize) -> String {
     let _ = writeln!(head, "## plinth {title}: `{}`\n", escape(&plan.foundation));
     let _ = writeln!(head, "**{}**\n", escape(&plan.summary_line()));
     destructions(&mut head, plan);
+    imports(&mut head, plan);
     problems(&mut head, plan);
     organization(&mut head, plan);
     access(&mut head, plan);

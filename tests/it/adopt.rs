@@ -115,6 +115,18 @@ async fn a_bucket_and_key_left_outside_any_stack_are_imported_with_their_content
             bucket()
         ))
         .assert_stderr("3 resources to import.");
+    let markdown = emulator
+        .plinth(&["plan", "-t", path_str(&file), "--format", "markdown"])
+        .stdout;
+    assert!(
+        markdown.contains("**Resources outside any stack are imported**")
+            && markdown.contains(&format!(
+                "AWS::S3::Bucket `BucketName={}` into acme-regional ({BUILD} {REGION})",
+                bucket()
+            ))
+            && markdown.contains("<code>import and create</code>"),
+        "{markdown}"
+    );
 
     emulator
         .plinth(&["apply", "-t", path_str(&file), "--yes"])
