@@ -260,6 +260,18 @@ pub struct StackSummary {
     pub(crate) changed_at: String,
 }
 
+impl DeployedStack {
+    /// A stack made by an import and not updated since (an apply stopped between the two): it
+    /// holds the imported resources but none of its template's outputs, so the graph plans it
+    /// as a stack still to be made, whose outputs come after apply.
+    pub(crate) fn awaits_its_outputs(&self) -> bool {
+        matches!(
+            self.summary.status,
+            StackStatus::ImportComplete | StackStatus::ImportRollbackComplete
+        ) && self.summary.outputs.is_empty()
+    }
+}
+
 impl StackSummary {
     /// What the stack's status means for plinth.
     pub(crate) fn state(&self) -> StackState {

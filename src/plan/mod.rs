@@ -458,7 +458,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
         .filter(|s| {
             deployed
                 .find(s)
-                .is_some_and(|d| d.summary.status.resources_exist())
+                .is_some_and(|d| d.summary.status.resources_exist() && !d.awaits_its_outputs())
         })
         .map(|s| s.key.clone())
         .collect();

@@ -218,3 +218,97 @@ async fn a_bucket_of_another_region_is_refused_with_the_reason() {
             bucket()
         ));
 }
+
+/// Makes the import change set of the regional stack by hand, as an apply interrupted after
+/// CreateChangeSet leaves it; executes it too when `execute`, as one interrupted before the
+/// update that follows.
+async fn interrupted_import(emulator: &Emulator, key_id: &str, execute: bool) {
+    use aws_sdk_cloudformation::types::{ChangeSetType, ResourceToImport, Tag};
+    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, REGION).await);
+    let template = serde_json::json!({
+        "Resources": {
+            "ArtifactBucket": { "Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain",
+                "Properties": { "BucketName": bucket() } },
+            "ArtifactKey": { "Type": "AWS::KMS::Key", "DeletionPolicy": "Retain", "Properties": {} },
+            "ArtifactKeyAlias": { "Type": "AWS::KMS::Alias", "DeletionPolicy": "Retain",
+                "Properties": { "AliasName": "alias/acme-artifacts", "TargetKeyId": { "Ref": "ArtifactKey" } } }
+        }
+    });
+    let resource = |logical: &str, kind: &str, property: &str, value: &str| {
+        ResourceToImport::builder()
+            .logical_resource_id(logical)
+            .resource_type(kind)
+            .resource_identifier(property, value)
+            .build()
+    };
+    cfn.create_change_set()
+        .stack_name("acme-regional")
+        .change_set_name("plinth-import")
+        .change_set_type(ChangeSetType::Import)
+        .tags(
+            Tag::builder()
+                .key("plinth:foundation")
+                .value("acme")
+                .build(),
+        )
+        .tags(Tag::builder().key("plinth:stack").value("regional").build())
+        .template_body(template.to_string())
+        .resources_to_import(resource(
+            "ArtifactBucket",
+            "AWS::S3::Bucket",
+            "BucketName",
+            &bucket(),
+        ))
+        .resources_to_import(resource("ArtifactKey", "AWS::KMS::Key", "KeyId", key_id))
+        .resources_to_import(resource(
+            "ArtifactKeyAlias",
+            "AWS::KMS::Alias",
+            "AliasName",
+            "alias/acme-artifacts",
+        ))
+        .send()
+        .await
+        .unwrap();
+    if execute {
+        cfn.execute_change_set()
+            .stack_name("acme-regional")
+            .change_set_name("plinth-import")
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_interrupted_before_or_after_its_execution_converges_on_the_rerun() {
+    for (execute, status, action) in [
+        (false, "REVIEW_IN_PROGRESS", "replace"),
+        (true, "IMPORT_COMPLETE", "update"),
+    ] {
+        let emulator = Emulator::start();
+        let key_id = left_outside(&emulator).await;
+        interrupted_import(&emulator, &key_id, execute).await;
+        let file = emulator.write("topology.toml", &standard());
+        let plan = emulator.plinth(&["plan", "-t", path_str(&file), "--json"]);
+        plan.expect(0);
+        let json = plan.json();
+        let regional = json["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["stack"]["name"] == "acme-regional" && c["stack"]["region"] == REGION)
+            .unwrap()
+            .clone();
+        assert_eq!(regional["action"], action, "{status}");
+        // a stack made for an import never executed holds nothing: it is made again, importing
+        assert_eq!(regional["import"].is_object(), !execute, "{status}");
+        emulator
+            .plinth(&["apply", "-t", path_str(&file), "--yes"])
+            .expect(0);
+        assert_eq!(object(&emulator).await, "build 41", "{status}");
+        emulator
+            .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
+            .expect(0)
+            .assert_stderr("Plan: 0 to create, 0 to update, 0 to delete, 6 unchanged.");
+    }
+}
