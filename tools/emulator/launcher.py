@@ -1874,6 +1874,104 @@ def patch_import_change_sets() -> None:
 
 
 
+def _imported_names(value) -> set:
+    """The export names a template imports (`Fn::ImportValue` of a literal name)."""
+    if isinstance(value, dict):
+        found = set()
+        for key, inner in value.items():
+            if key == "Fn::ImportValue" and isinstance(inner, str):
+                found.add(inner)
+            else:
+                found |= _imported_names(inner)
+        return found
+    if isinstance(value, list):
+        return set().union(*[_imported_names(v) for v in value]) if value else set()
+    return set()
+
+
+def _importers(backend, export_name: str, exporter_id: str) -> list:
+    """The names of the stacks of this account and region that import an export."""
+    return sorted(s.name for s in backend.stacks.values()
+                  if s.stack_id != exporter_id and s.status not in ("DELETE_COMPLETE", "REVIEW_IN_PROGRESS")
+                  and export_name in _imported_names(getattr(s, "template_dict", {}) or {}))
+
+
+def patch_exports_in_use() -> None:
+    """moto keeps an export from the stack's create forever: an update that changes or removes
+    it leaves the old value listed, a stack that imports it keeps resolving the old value, and a
+    stack whose export another stack imports is deleted. ListImports is not implemented.
+    CloudFormation refuses to change or remove an export that another stack imports (the update
+    fails and rolls back: "Export X cannot be updated as it is in use by Y") and to delete its
+    stack (DELETE_FAILED: "Export X cannot be deleted as it is in use by Y"); an update that keeps
+    an imported export's value, whatever the expression that makes it, is accepted; ListImports
+    names the importing stacks, or answers ValidationError for an export nobody imports."""
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.models import CloudFormationBackend, Stack, cloudformation_backends
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult
+
+    class ExportInUse(Exception):
+        def __init__(self, message):
+            super().__init__(message)
+            self.message = message
+
+    def backend_of(stack):
+        return cloudformation_backends[stack.account_id][stack.region_name]
+
+    def held(backend, stack):
+        return {name: e for name, e in backend.exports.items() if e.exporting_stack_id == stack.stack_id}
+
+    original_update = Stack.update
+
+    def update(self, *args, **kwargs):
+        backend = backend_of(self)
+        before = {name: e.value for name, e in held(backend, self).items()}
+        original_update(self, *args, **kwargs)
+        after = {e.name: e.value for e in self.exports}
+        for name, value in before.items():
+            users = _importers(backend, name, self.stack_id)
+            if users and after.get(name) != value:
+                raise ExportInUse(f"Export {name} cannot be updated as it is in use by {', '.join(users)}")
+        taken = [n for n in after if n in backend.exports and backend.exports[n].exporting_stack_id != self.stack_id]
+        if taken:
+            raise ExportInUse(f"Export with name {taken[0]} is already exported by stack "
+                              f"{backend.exports[taken[0]].exporting_stack_id}")
+        for name in before:
+            backend.exports.pop(name, None)
+        for export in self.exports:
+            backend.exports[export.name] = export
+
+    Stack.update = update
+
+    original_delete = CloudFormationBackend.delete_stack
+
+    def delete_stack(self, name_or_stack_id):
+        stack = self.stacks.get(name_or_stack_id) or next(
+            (s for s in self.stacks.values() if s.name == name_or_stack_id), None)
+        if stack is not None:
+            for name in held(self, stack):
+                users = _importers(self, name, stack.stack_id)
+                if users:
+                    reason = f"Export {name} cannot be deleted as it is in use by {', '.join(users)}"
+                    stack.status, stack.status_reason = "DELETE_FAILED", reason
+                    stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
+                    return None
+        return original_delete(self, name_or_stack_id)
+
+    CloudFormationBackend.delete_stack = delete_stack
+
+    def list_imports(self):
+        name = self._get_param("ExportName")
+        export = self.cloudformation_backend.exports.get(name)
+        users = _importers(self.cloudformation_backend, name, export.exporting_stack_id if export else "")
+        if not users:
+            raise ValidationError(message=f"Export '{name}' is not imported by any stack.")
+        return ActionResult({"Imports": users})
+
+    CloudFormationResponse.list_imports = list_imports
+
+
+
 PATCHES = (
     patch_kms_key,
     patch_kms_key_deletion,
@@ -1899,6 +1997,7 @@ PATCHES = (
     patch_lambda_version_resource,
     patch_stack_sets,
     patch_import_change_sets,
+    patch_exports_in_use,
     # after the resource patches above, whose handlers they wrap
     patch_policy_sizes,
     patch_policy_principals,

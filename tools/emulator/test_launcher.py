@@ -1235,3 +1235,60 @@ def test_a_resource_removed_from_a_template_with_retain_stays(aws):
     s3.head_bucket(Bucket="released")
     held = [r["LogicalResourceId"] for r in cfn.describe_stack_resources(StackName="old")["StackResources"]]
     assert held == ["Other"]
+
+
+def _exporting(value: str, resources: dict = None) -> str:
+    body = {"Resources": resources or {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Outputs": {"Shared": {"Value": value, "Export": {"Name": "Shared"}}}}
+    return json.dumps(body)
+
+
+def _list_imports(cfn, name: str):
+    try:
+        return cfn.list_imports(ExportName=name)
+    except ClientError:
+        raise
+    except Exception as error:  # moto without the patch answers 500 with HTML
+        pytest.fail(f"ListImports failed: {error}")
+
+
+def _importing() -> str:
+    return json.dumps({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {
+        "BucketName": {"Fn::ImportValue": "Shared"}}}}})
+
+
+@proves("patch_exports_in_use")
+def test_an_export_in_use_cannot_be_changed_or_deleted_and_list_imports_names_its_users(aws):
+    cfn = aws("cloudformation")
+    cfn.create_stack(StackName="exporter", TemplateBody=_exporting("shared-bucket"))
+    with pytest.raises(ClientError) as caught:
+        _list_imports(cfn, "Shared")
+    assert "is not imported by any stack" in caught.value.response["Error"]["Message"]
+    cfn.create_stack(StackName="importer", TemplateBody=_importing())
+    assert _list_imports(cfn, "Shared")["Imports"] == ["importer"]
+    # a changed value is refused inside the stack, which rolls back
+    cfn.update_stack(StackName="exporter", TemplateBody=_exporting("another-bucket"))
+    assert _status(cfn, "exporter") == "UPDATE_ROLLBACK_COMPLETE"
+    reasons = [e.get("ResourceStatusReason", "") for e in cfn.describe_stack_events(StackName="exporter")["StackEvents"]]
+    assert any("Export Shared cannot be updated as it is in use by importer" in r for r in reasons), reasons
+    assert cfn.list_exports()["Exports"][0]["Value"] == "shared-bucket"
+    # the same value made another way is accepted
+    cfn.update_stack(StackName="exporter", TemplateBody=_exporting(
+        "shared-bucket", {"Other": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}))
+    assert _status(cfn, "exporter") == "UPDATE_COMPLETE"
+    cfn.delete_stack(StackName="exporter")
+    assert _status(cfn, "exporter") == "DELETE_FAILED"
+    stack = cfn.describe_stacks(StackName="exporter")["Stacks"][0]
+    assert "Export Shared cannot be deleted as it is in use by importer" in stack["StackStatusReason"]
+    # once nobody imports it, it goes with its stack
+    cfn.delete_stack(StackName="importer")
+    cfn.delete_stack(StackName="exporter")
+    assert not cfn.list_exports()["Exports"]
+
+
+@proves("patch_exports_in_use")
+def test_an_updated_export_is_what_importers_see(aws):
+    cfn = aws("cloudformation")
+    cfn.create_stack(StackName="exporter", TemplateBody=_exporting("first"))
+    cfn.update_stack(StackName="exporter", TemplateBody=_exporting("second"))
+    assert [e["Value"] for e in cfn.list_exports()["Exports"]] == ["second"]
