@@ -95,6 +95,8 @@ pub fn generated(accounts: &[(u64, &[&str])], pipelines: usize) -> Topology {
         membership: None,
         management: None,
         pipelines,
+        adopt: None,
+        bucket_names: std::collections::BTreeMap::new(),
     }
 }
 

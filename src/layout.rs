@@ -271,7 +271,7 @@ pub(crate) fn tags(topology: &Topology, key: &StackKey) -> BTreeMap<String, Stri
 }
 
 /// The kinds of bucket plinth creates; part of the bucket name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum BucketKind {
     /// The bucket of pipeline sources, in the build region.
     Build,
@@ -294,6 +294,19 @@ impl BucketKind {
 impl Topology {
     /// A bucket's name: unique to the foundation, the kind, the account and the region.
     pub(crate) fn bucket_name(
+        &self,
+        kind: BucketKind,
+        account: &AccountId,
+        region: &Region,
+    ) -> String {
+        if let Some(kept) = self.bucket_names.get(&(kind, region.clone())) {
+            return kept.clone();
+        }
+        self.derived_bucket_name(kind, account, region)
+    }
+
+    /// The name plinth gives a bucket it creates.
+    pub(crate) fn derived_bucket_name(
         &self,
         kind: BucketKind,
         account: &AccountId,

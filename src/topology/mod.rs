@@ -237,6 +237,34 @@ pub struct Topology {
     pub(crate) management: Option<AccountId>,
     /// The pipelines that stand on the foundation.
     pub(crate) pipelines: Vec<Pipeline>,
+    /// The foundation of the original script that this one takes over, by its stacks' names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) adopt: Option<Adopt>,
+    /// Bucket names kept from what is deployed (a bucket adopted under its own name), by kind
+    /// and region, in place of the names plinth derives; set by [`Topology::with_bucket_names`].
+    #[serde(skip)]
+    pub(crate) bucket_names: BTreeMap<(crate::layout::BucketKind, Region), String>,
+}
+
+/// The stacks of a foundation built by the original `bootstrap.sh` that plinth takes over: their
+/// buckets and keys move into plinth's stacks under their own names, the rest is replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Adopt {
+    /// The stack of the build region: key, alias, build and pipeline buckets.
+    pub(crate) primary_stack: String,
+    /// The stack of each other region: key, alias, pipeline bucket.
+    pub(crate) regional_stack: String,
+    /// The stack of each target account: the two cross-account roles.
+    pub(crate) deploy_stack: String,
+}
+
+impl Adopt {
+    /// The original script's stack names.
+    pub(crate) const PRIMARY: &'static str = "CrossAccountPrimary";
+    /// The original script's stack of each other region.
+    pub(crate) const REGIONAL: &'static str = "CrossAccountRegional";
+    /// The original script's stack of each target account.
+    pub(crate) const DEPLOY: &'static str = "CrossAccountDeploy";
 }
 
 /// Whether a unit target may make `account` a target when its unit holds it: not when `exclude`
@@ -332,6 +360,18 @@ impl Topology {
     /// listed accounts it does not hold. With deploy roles by StackSet, the organization's
     /// `management` account is no account of a unit's (StackSets never deploy to it): it needs
     /// a target of its own.
+    /// The same topology with these bucket names in place of the derived ones.
+    #[must_use]
+    pub(crate) fn with_bucket_names(
+        &self,
+        names: BTreeMap<(crate::layout::BucketKind, Region), String>,
+    ) -> Topology {
+        Topology {
+            bucket_names: names,
+            ..self.clone()
+        }
+    }
+
     #[must_use]
     pub(crate) fn resolve(
         &self,

@@ -86,6 +86,33 @@ pub(crate) const TOP: &[Field] = &[
         false,
         "Where the organizational units that targets name are read",
     ),
+    field(
+        "adopt",
+        Kind::Table(ADOPT),
+        false,
+        "A foundation built by the original bootstrap.sh that plinth takes over: its buckets and keys move into plinth's stacks under their own names, with their contents",
+    ),
+];
+
+pub(crate) const ADOPT: &[Field] = &[
+    field(
+        "primary_stack",
+        Kind::String,
+        false,
+        "The original stack of the build region (default \"CrossAccountPrimary\")",
+    ),
+    field(
+        "regional_stack",
+        Kind::String,
+        false,
+        "The original stack of each other region (default \"CrossAccountRegional\")",
+    ),
+    field(
+        "deploy_stack",
+        Kind::String,
+        false,
+        "The original stack of each target account (default \"CrossAccountDeploy\")",
+    ),
 ];
 
 pub(crate) const ORGANIZATION: &[Field] = &[

@@ -10,9 +10,9 @@ use super::limits::{STACK_NAME_MAX, parse_policy_arn, parse_role_arn};
 use super::{Reader, Span, fields};
 use crate::layout::StackKey;
 use crate::topology::{
-    ACCOUNT_PLACEHOLDER, AccountId, ArtifactSync, Build, Credentials, DeployRoles, Diagnostic,
-    FoundationName, OrganizationId, Pipeline, Region, Source, Target, Topology, UnitTarget,
-    check_name,
+    ACCOUNT_PLACEHOLDER, AccountId, Adopt, ArtifactSync, Build, Credentials, DeployRoles,
+    Diagnostic, FoundationName, OrganizationId, Pipeline, Region, Source, Target, Topology,
+    UnitTarget, check_name,
 };
 
 /// A `[[targets]]` entry: one account, or every account of an organizational unit.
@@ -387,6 +387,7 @@ impl Reader {
                 }
             }
         }
+        let adopt = self.adopt(table);
         let ((name, name_span), (build, _)) = (name?, build?);
         if target_tables.is_empty()
             || targets.len() + units.len() != target_tables.len()
@@ -406,10 +407,31 @@ impl Reader {
             membership: None,
             management: None,
             pipelines: pipelines.iter().map(|(p, _)| p.clone()).collect(),
+            adopt,
+            bucket_names: BTreeMap::new(),
         };
         self.derived_names(&topology, &name_span, &pipelines);
         self.pipeline_limits(&topology, &pipelines);
         Some(topology)
+    }
+
+    /// `[adopt]`: the original script's stacks, each name defaulting to the script's own.
+    fn adopt(&mut self, table: &DeTable<'_>) -> Option<Adopt> {
+        let value = Self::get(table, "adopt")?;
+        let DeValue::Table(adopt) = value.get_ref() else {
+            self.wrong_type(value, "adopt".into(), "a table (`[adopt]`)");
+            return None;
+        };
+        self.check_keys(adopt, &value.span(), "adopt", fields::ADOPT);
+        let mut name = |key: &str, default: &str| {
+            self.string(adopt, "adopt", key)
+                .map_or_else(|| default.to_owned(), |(text, _)| text)
+        };
+        Some(Adopt {
+            primary_stack: name("primary_stack", Adopt::PRIMARY),
+            regional_stack: name("regional_stack", Adopt::REGIONAL),
+            deploy_stack: name("deploy_stack", Adopt::DEPLOY),
+        })
     }
 
     pub(super) fn build(&mut self, table: &DeTable<'_>, span: Span) -> Option<(Build, Span)> {
