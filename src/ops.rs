@@ -448,12 +448,17 @@ pub struct Executed {
     pub(crate) orphan_error: Option<OrphanBucketError>,
     /// Writing the record of the StackSets' accounts, when it failed.
     pub(crate) record_error: Option<crate::aws::AwsError>,
+    /// The adoption of the original foundation's stacks, when a step of it failed.
+    pub(crate) adoption_error: Option<crate::apply::AdoptionError>,
 }
 
 impl Executed {
     /// Whether every change, and what followed them, succeeded.
     pub(crate) fn succeeded(&self) -> bool {
-        self.outcome.succeeded() && self.orphan_error.is_none() && self.record_error.is_none()
+        self.outcome.succeeded()
+            && self.orphan_error.is_none()
+            && self.record_error.is_none()
+            && self.adoption_error.is_none()
     }
 }
 
@@ -500,11 +505,26 @@ pub async fn execute(
         propagation_timeout: bounds.propagation_timeout,
         cancel,
     };
+    // The original foundation's stacks let go of what moves before plinth's stacks import it.
+    if let Some(adoption) = plan.adoption.as_ref().filter(|_| plan.mode == Mode::Apply) {
+        if let Err(error) = executor.release_old_stacks(adoption).await {
+            return Executed {
+                outcome: crate::apply::Outcome::not_started(plan),
+                orphan_error: None,
+                record_error: None,
+                adoption_error: Some(error),
+            };
+        }
+    }
     let outcome = executor.execute(plan).await;
     let mut orphan_error = None;
     let mut record_error = None;
+    let mut adoption_error = None;
     if plan.mode == Mode::Apply && outcome.succeeded() {
         record_error = write_record(plan, executor.cloud.as_ref()).await.err();
+        if let Some(adoption) = &plan.adoption {
+            adoption_error = executor.delete_old_stacks(adoption).await.err();
+        }
     }
     if plan.mode == Mode::Destroy && outcome.succeeded() {
         orphan_error = executor
@@ -516,5 +536,6 @@ pub async fn execute(
         outcome,
         orphan_error,
         record_error,
+        adoption_error,
     }
 }

@@ -76,6 +76,13 @@ pub enum Event {
         /// How many object versions and delete markers were deleted.
         objects: u64,
     },
+    /// A step of the adoption of the original foundation, on one of its stacks.
+    Adoption {
+        /// The old stack, with its account and region.
+        stack: String,
+        /// What happened.
+        step: String,
+    },
     /// A bucket outside any stack was deleted.
     BucketDeleted {
         /// The bucket's name.

@@ -5,6 +5,7 @@
 //! rerun after any failure or interruption converges. Destroy is the same executor running a
 //! plan of deletes.
 
+mod adopt;
 mod events;
 mod stack;
 mod stack_set;
@@ -19,6 +20,7 @@ use tokio::time::Instant;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
+pub(crate) use adopt::AdoptionError;
 pub use events::{Event, Recorder, Reporter};
 pub(crate) use stack::{Cause, ChangeError};
 pub use wait::Backoff;
@@ -82,6 +84,14 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A run that started none of the plan's changes.
+    pub(crate) fn not_started(plan: &Plan) -> Self {
+        Self {
+            results: vec![ChangeResult::NotStarted; plan.changes.len()],
+            interrupted: false,
+        }
+    }
+
     /// Whether every change succeeded and nothing interrupted the run.
     pub fn succeeded(&self) -> bool {
         !self.interrupted && self.results.iter().all(|r| *r == ChangeResult::Succeeded)
@@ -328,6 +338,11 @@ pub fn has_work(plan: &Plan) -> bool {
         .iter()
         .any(|c| c.action != Action::NoChange || !c.drift.is_empty())
         || !plan.orphan_buckets.is_empty()
+        || plan
+            .adoption
+            .iter()
+            .flat_map(|a| &a.stacks)
+            .any(crate::plan::adopt::OldStackPlan::changes_something)
 }
 
 /// Elapsed seconds on tokio's clock (so that tests on a paused clock see simulated time),

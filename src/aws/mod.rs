@@ -249,6 +249,8 @@ pub trait CloudFormation: Send + Sync {
     async fn stack_events(&self, name_or_id: &str) -> AwsResult<Vec<StackEvent>>;
     /// The stack's resources, for drift reads and bucket emptying.
     async fn stack_resources(&self, name_or_id: &str) -> AwsResult<Vec<StackResource>>;
+    /// The stacks that import an export (none: an empty list).
+    async fn list_imports(&self, export: &str) -> AwsResult<Vec<String>>;
     /// Creates a change set of type `IMPORT`; returns its id.
     async fn create_import_change_set(&self, request: &ImportRequest) -> AwsResult<String>;
     /// Where a change set stands.

@@ -8,6 +8,7 @@ use futures::stream::{self, StreamExt};
 pub use super::read_error::ReadError;
 use super::{AwsError, BucketOwner, Cloud, KeyDeletion};
 use crate::layout::{self, FOUNDATION_TAG, OwnedName, STACK_TAG, StackKey, StackKind, StackSpec};
+use crate::plan::adopt::{OldResource, OldRole, OldStack};
 use crate::plan::drift::{LiveConfig, LiveResource, LiveStack};
 use crate::plan::imports::{Found, Outside};
 use crate::plan::{Deployed, DeployedStack, Finding, OrphanBucket, StackState, StackSummary};
@@ -285,6 +286,7 @@ pub async fn read(
         listed.push(result?);
     }
 
+    let old_stacks = read_old_stacks(cloud, topology, &listed, concurrency).await?;
     let mut found = Vec::new();
     for (account, region, stacks) in listed {
         for summary in stacks {
@@ -364,6 +366,7 @@ pub async fn read(
         left_stack_set_accounts = then.difference(&now).cloned().collect();
     }
     let mut deployed = Deployed {
+        old_stacks,
         stacks,
         findings: Vec::new(),
         orphan_buckets: Vec::new(),
@@ -374,8 +377,135 @@ pub async fn read(
         left_stack_set_accounts,
         stack_set_record,
     };
-    check_names(cloud, topology, &regions, &mut deployed, concurrency).await?;
+    // Buckets keep the names they have (adopted ones their own): the names to check are those.
+    let kept = deployed.bucket_names(topology);
+    let named = topology.with_bucket_names(kept.clone());
+    check_names(cloud, &named, &regions, &mut deployed, concurrency).await?;
+    // A bucket under a kept name is the team's (adopted, or still in the original stack):
+    // never an orphan for destroy to empty.
+    deployed
+        .orphan_buckets
+        .retain(|b| !kept.values().any(|name| *name == b.bucket));
+    outside_keys(&named, &mut deployed);
     Ok(deployed)
+}
+
+/// The keys of the original foundation's stacks, which plinth's stacks to create import.
+fn outside_keys(topology: &Topology, deployed: &mut Deployed) {
+    let keys = crate::plan::adopt::key_ids(topology, &deployed.old_stacks);
+    for spec in layout::stacks(topology) {
+        let Some(key_id) = keys.get(&spec.region) else {
+            continue;
+        };
+        let holds_key = matches!(spec.key, StackKey::Primary | StackKey::Regional { .. });
+        let to_create = deployed
+            .find(&spec)
+            .is_none_or(|s| s.state() == StackState::NeedsReplacement);
+        if holds_key && to_create {
+            deployed.outside.push(Outside {
+                account: spec.account.clone(),
+                region: spec.region.clone(),
+                stack: spec.name.clone(),
+                found: Found::Key {
+                    key_id: key_id.clone(),
+                },
+            });
+        }
+    }
+    deployed.outside.sort();
+}
+
+/// The stacks of the original foundation that `[adopt]` names, among those listed: their
+/// templates, resources and the importers of their exports.
+async fn read_old_stacks(
+    cloud: &dyn Cloud,
+    topology: &Topology,
+    listed: &[(AccountId, Region, Vec<StackSummary>)],
+    concurrency: usize,
+) -> Result<Vec<OldStack>, ReadError> {
+    let Some(adopt) = &topology.adopt else {
+        return Ok(Vec::new());
+    };
+    let build = &topology.build;
+    let mut found = Vec::new();
+    for (account, region, stacks) in listed {
+        for summary in stacks {
+            let role = if *account == build.account && *region == build.region {
+                (summary.name == adopt.primary).then_some(OldRole::Primary)
+            } else if *account == build.account {
+                (summary.name == adopt.regional).then_some(OldRole::Regional)
+            } else {
+                (summary.name == adopt.deploy && *region == build.region).then_some(OldRole::Deploy)
+            };
+            if let Some(role) = role {
+                found.push((account.clone(), region.clone(), role, summary.clone()));
+            }
+        }
+    }
+    let reads = found
+        .into_iter()
+        .map(|(account, region, role, summary)| async move {
+            let read = async {
+                let cfn = cloud.cloudformation(&account, &region)?;
+                let body = cfn.get_template(&summary.id).await?;
+                let resources = cfn.stack_resources(&summary.id).await?;
+                Ok::<_, AwsError>((cfn, body, resources))
+            };
+            let fail = |source| ReadError::Stack {
+                stack: summary.name.clone(),
+                account: account.clone(),
+                region: region.clone(),
+                source,
+            };
+            let (cfn, body, resources) = read.await.map_err(fail)?;
+            let template: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            let exports: Vec<String> = template
+                .get("Outputs")
+                .and_then(serde_json::Value::as_object)
+                .into_iter()
+                .flat_map(|outputs| outputs.values())
+                .filter_map(|o| {
+                    o.pointer("/Export/Name")
+                        .and_then(serde_json::Value::as_str)
+                })
+                .map(str::to_owned)
+                .collect();
+            let mut importers = std::collections::BTreeMap::new();
+            for export in exports {
+                let users = cfn.list_imports(&export).await.map_err(fail)?;
+                if !users.is_empty() {
+                    importers.insert(export, users);
+                }
+            }
+            Ok::<_, ReadError>(OldStack {
+                account,
+                region,
+                role,
+                template,
+                resources: resources
+                    .into_iter()
+                    .map(|r| OldResource {
+                        logical_id: r.logical_id,
+                        resource_type: r.resource_type,
+                        physical_id: r.physical_id.unwrap_or_default(),
+                    })
+                    .collect(),
+                importers,
+                summary,
+            })
+        });
+    let mut old = Vec::new();
+    for result in stream::iter(reads)
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await
+    {
+        old.push(result?);
+    }
+    old.sort_by(|a, b| {
+        (&a.account, &a.region, &a.summary.name).cmp(&(&b.account, &b.region, &b.summary.name))
+    });
+    Ok(old)
 }
 
 /// For every stack that does not exist yet (or must be created again): are the role, bucket

@@ -80,6 +80,7 @@ pub fn describe(style: &Style, event: &Event) -> Option<String> {
             };
             format!("  emptied bucket {bucket} ({objects} {what})")
         }
+        Event::Adoption { stack, step } => format!("  original {stack}: {step}"),
         Event::BucketDeleted { bucket } => {
             format!("{} bucket {bucket}: deleted", style.green("ok"))
         }

@@ -66,9 +66,7 @@ fn resources(style: &Style, out: &mut String, c: &Change) {
                     .find(|i| i.logical_id == r.logical_id)
                     .map(|i| format!(" {}", i.identifier_text()))
                     .unwrap_or_default();
-                format!(
-                    " imported:{identifier} exists outside any stack; kept, with its contents, then set as declared"
-                )
+                format!(" imported:{identifier}; kept, with its contents, then set as declared")
             }
             _ => String::new(),
         };
@@ -403,6 +401,7 @@ pub fn render(style: &Style, plan: &Plan, detail: Detail) -> String {
         }
         let _ = writeln!(out);
     }
+    adoption(style, &mut out, plan);
     let mut waves: BTreeMap<u32, Vec<&Change>> = BTreeMap::new();
     for c in &plan.changes {
         waves.entry(c.wave).or_default().push(c);
@@ -448,4 +447,82 @@ pub fn render(style: &Style, plan: &Plan, detail: Detail) -> String {
     }
     let _ = write!(out, "{}", style.bold(&plan.summary_line()));
     out
+}
+
+/// The adoption of the original foundation: per old stack, what moves where (first), what is
+/// replaced, and whether the stack is deleted (last) or kept for the exports other stacks import.
+pub(crate) fn adoption(style: &Style, out: &mut String, plan: &Plan) {
+    let Some(adoption) = &plan.adoption else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        style.bold("Original foundation (its stacks let go of what moves before wave 1):")
+    );
+    for stack in &adoption.stacks {
+        let _ = writeln!(
+            out,
+            "  {} ({} {})",
+            style.bold(&stack.name),
+            stack.account,
+            stack.region
+        );
+        for m in &stack.moves {
+            let _ = writeln!(
+                out,
+                "    {} {} {} {} -> {} {}, kept with its contents",
+                style.green("<="),
+                m.resource_type,
+                m.physical_id,
+                m.from_logical_id,
+                m.to_stack,
+                m.to_logical_id
+            );
+        }
+        if stack.retain_template.is_some() {
+            let _ = writeln!(
+                out,
+                "    {} DeletionPolicy Retain on what moves, then an update without it",
+                style.yellow("~")
+            );
+        } else if stack.release_template.is_some() {
+            let _ = writeln!(
+                out,
+                "    {} an update without what moves",
+                style.yellow("~")
+            );
+        }
+        for (logical, kind, name) in &stack.replaced {
+            let by = match kind.as_str() {
+                "AWS::IAM::Role" => {
+                    "; plinth's deploy roles replace it: pipelines that use it must move to them"
+                }
+                "AWS::KMS::Alias" => "; plinth's alias names the same key",
+                "AWS::S3::BucketPolicy" => "; plinth's bucket policy replaces it",
+                _ => "",
+            };
+            let _ = writeln!(
+                out,
+                "    {} {kind} {name} ({logical}) is deleted{by}",
+                style.red("-")
+            );
+        }
+        for (export, users) in &stack.exports_in_use {
+            let _ = writeln!(
+                out,
+                "    {} export {export} is imported by {}: the stack stays, holding it with its value, until nothing imports it",
+                style.yellow("!"),
+                users.join(", ")
+            );
+        }
+        if stack.delete {
+            let _ = writeln!(
+                out,
+                "    {} the stack is deleted once every change below succeeded",
+                style.red("-")
+            );
+        }
+    }
+    let _ = writeln!(out);
 }

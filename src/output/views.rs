@@ -186,6 +186,12 @@ impl RunSummary {
                         .record_error
                         .as_ref()
                         .map(|e| format!("recording which accounts the StackSets serve: {e}"))
+                })
+                .or_else(|| {
+                    executed
+                        .adoption_error
+                        .as_ref()
+                        .map(|e| format!("adopting the original foundation: {e}"))
                 }),
             skipped: outcome.count(|r| matches!(r, ChangeResult::Skipped(_))),
             not_started: outcome.count(|r| *r == ChangeResult::NotStarted),

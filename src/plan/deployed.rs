@@ -518,6 +518,8 @@ impl fmt::Display for Finding {
 /// Everything plinth found of a foundation in the accounts and regions it can reach.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Deployed {
+    /// The stacks of the original foundation that `[adopt]` names, as read.
+    pub(crate) old_stacks: Vec<super::adopt::OldStack>,
     /// Stacks of this foundation (by tag or by name), with their place.
     pub stacks: Vec<DeployedStack>,
     /// Problems found while reading that would make apply fail.
@@ -544,6 +546,40 @@ pub struct Deployed {
 }
 
 impl Deployed {
+    /// The names of the buckets to keep: those the original foundation's stacks hold, and those
+    /// plinth's own stacks hold under another name than the derived one (adopted earlier).
+    pub(crate) fn bucket_names(
+        &self,
+        topology: &crate::topology::Topology,
+    ) -> BTreeMap<(crate::layout::BucketKind, crate::topology::Region), String> {
+        use crate::layout::BucketKind;
+        let mut names = super::adopt::bucket_names(topology, &self.old_stacks);
+        for stack in &self.stacks {
+            let Some(template) = &stack.template else {
+                continue;
+            };
+            let kinds: &[(&str, BucketKind)] = match stack.spec.key {
+                StackKey::Primary => &[
+                    ("BuildBucket", BucketKind::Build),
+                    ("ArtifactBucket", BucketKind::Artifacts),
+                ],
+                StackKey::Regional { .. } => &[("ArtifactBucket", BucketKind::Artifacts)],
+                _ => &[],
+            };
+            for (logical, kind) in kinds {
+                let name = template
+                    .pointer(&format!("/Resources/{logical}/Properties/BucketName"))
+                    .and_then(Value::as_str);
+                let derived =
+                    topology.derived_bucket_name(*kind, &stack.spec.account, &stack.spec.region);
+                if let Some(name) = name.filter(|n| *n != derived) {
+                    names.insert((*kind, stack.spec.region.clone()), name.to_owned());
+                }
+            }
+        }
+        names
+    }
+
     /// What was found outside any stack under the names a stack declares.
     pub(crate) fn outside_of(&self, spec: &StackSpec) -> Vec<&super::imports::Found> {
         self.outside

@@ -38,6 +38,11 @@ pub(crate) enum Found {
         /// Its name.
         name: String,
     },
+    /// A key of the original foundation's stack of this region, which moves into plinth's.
+    Key {
+        /// The key's id.
+        key_id: String,
+    },
     /// A KMS alias and the key it points at, which is not pending deletion.
     Alias {
         /// The alias's name (`alias/…`).
@@ -123,6 +128,10 @@ pub(crate) fn import(template: &Value, found: &[&Found]) -> Option<Import> {
                         ),
                     );
                     resources.push(imported(logical_id, kind, "AliasName", name));
+                }
+                ("AWS::KMS::Key", Found::Key { key_id }) if !body.contains_key(logical_id) => {
+                    body.insert(logical_id.clone(), retained(kind, json!({})));
+                    resources.push(imported(logical_id, kind, "KeyId", key_id));
                 }
                 _ => {}
             }

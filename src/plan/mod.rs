@@ -3,6 +3,7 @@
 //! printed, saved as JSON, and applied exactly as shown.
 
 pub(crate) mod access;
+pub(crate) mod adopt;
 mod deployed;
 mod destructive;
 mod diff;
@@ -195,12 +196,22 @@ pub struct Summary {
     /// Resources outside any stack that apply imports (counted with the stacks above).
     #[serde(default)]
     pub(crate) imported: usize,
+    /// Stacks of the original foundation that apply releases or deletes.
+    #[serde(default)]
+    pub(crate) adopting: usize,
 }
 
 impl Summary {
     /// Whether apply would do anything: a stack to change, wait for, or repair.
     pub fn has_changes(&self) -> bool {
-        self.create + self.update + self.replace + self.delete + self.wait + self.drifted > 0
+        self.create
+            + self.update
+            + self.replace
+            + self.delete
+            + self.wait
+            + self.drifted
+            + self.adopting
+            > 0
     }
 }
 
@@ -262,6 +273,9 @@ pub struct Plan {
     /// With StackSets: the record of the accounts they serve, written when apply ends well.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) record: Option<units::RecordWrite>,
+    /// With `[adopt]`: what becomes of each stack of the original foundation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) adoption: Option<adopt::Adoption>,
 }
 
 /// A bucket with one of plinth's names that no stack holds.
@@ -336,13 +350,18 @@ impl Plan {
         } else {
             String::new()
         };
+        let adopting = match s.adopting {
+            0 => String::new(),
+            1 => ", 1 original stack to adopt".to_owned(),
+            n => format!(", {n} original stacks to adopt"),
+        };
         let imported = match s.imported {
             0 => String::new(),
             1 => ", 1 resource to import".to_owned(),
             n => format!(", {n} resources to import"),
         };
         format!(
-            "Plan: {} to create, {} to update, {replace}{} to delete, {wait}{} unchanged{drifted}{imported}.",
+            "Plan: {} to create, {} to update, {replace}{} to delete, {wait}{} unchanged{drifted}{imported}{adopting}.",
             s.create, s.update, s.delete, s.unchanged
         )
     }
@@ -452,6 +471,7 @@ pub(crate) fn fingerprints(
 
 /// The plan that converges what is deployed to the topology.
 pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
+    let topology = &topology.with_bucket_names(deployed.bucket_names(topology));
     let specs = crate::layout::stacks(topology);
     let existing: BTreeSet<StackKey> = specs
         .iter()
@@ -735,7 +755,13 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
         ));
     }
     units::plan_instances(topology, &mut changes, deployed);
-    let summary = Plan::summarise(&changes);
+    let adoption = adopt::plan(topology, &deployed.old_stacks);
+    let mut summary = Plan::summarise(&changes);
+    summary.adopting = adoption
+        .iter()
+        .flat_map(|a| &a.stacks)
+        .filter(|s| s.changes_something())
+        .count();
     let destructions = destructive::destructions(&changes, deployed);
     let access = access::changes(topology, &changes, deployed);
     Plan {
@@ -755,6 +781,7 @@ pub fn plan(topology: &Topology, deployed: &Deployed) -> Plan {
         access,
         organization: units::accounts(topology, deployed),
         record: units::record_write(topology, deployed),
+        adoption,
     }
 }
 
@@ -844,6 +871,23 @@ pub(crate) fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
     units::plan_instances(topology, &mut changes, deployed);
     let summary = Plan::summarise(&changes);
     let access = access::changes(topology, &changes, deployed);
+    let mut warnings = dropped_account_warnings(topology, deployed);
+    warnings.extend(deployed.old_stacks.iter().map(|old| {
+        format!(
+            "{} in {} {} is the original foundation's, not plinth's: destroy leaves it{}",
+            old.summary.name,
+            old.account,
+            old.region,
+            if old.importers.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (other stacks import its exports: {})",
+                    old.importers.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            }
+        )
+    }));
     let mut destructions = destructive::destructions(&changes, deployed);
     destructions.extend(deployed.orphan_buckets.iter().map(|b| Destruction {
         stack: String::new(),
@@ -861,7 +905,7 @@ pub(crate) fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
         changes,
         orphan_buckets: deployed.orphan_buckets.clone(),
         findings: Vec::new(),
-        warnings: dropped_account_warnings(topology, deployed),
+        warnings,
         limits: Vec::new(),
         fingerprints: fingerprints(Vec::new(), deployed),
         summary,
@@ -871,6 +915,7 @@ pub(crate) fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
         destructions,
         organization: units::accounts(topology, deployed),
         record: None,
+        adoption: None,
     }
 }
 

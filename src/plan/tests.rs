@@ -100,7 +100,8 @@ fn a_fresh_plan_creates_everything_in_four_waves() {
             wait: 0,
             unchanged: 0,
             drifted: 0,
-            imported: 0
+            imported: 0,
+            adopting: 0
         }
     );
     assert_eq!(plan.changes.iter().filter(|c| c.pass == 2).count(), 3);

@@ -251,11 +251,11 @@ pub struct Topology {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Adopt {
     /// The stack of the build region: key, alias, build and pipeline buckets.
-    pub(crate) primary_stack: String,
+    pub(crate) primary: String,
     /// The stack of each other region: key, alias, pipeline bucket.
-    pub(crate) regional_stack: String,
+    pub(crate) regional: String,
     /// The stack of each target account: the two cross-account roles.
-    pub(crate) deploy_stack: String,
+    pub(crate) deploy: String,
 }
 
 impl Adopt {

@@ -443,6 +443,11 @@ impl CloudFormation for FakeCloudFormation {
             .collect())
     }
 
+    async fn list_imports(&self, _export: &str) -> AwsResult<Vec<String>> {
+        drop(self.enter("ListImports")?);
+        Ok(Vec::new())
+    }
+
     async fn create_import_change_set(&self, _request: &ImportRequest) -> AwsResult<String> {
         drop(self.enter("CreateChangeSet")?);
         Err(AwsError::new(

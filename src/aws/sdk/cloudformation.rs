@@ -267,6 +267,39 @@ impl CloudFormation for SdkCloudFormation {
             }
         }
     }
+    async fn list_imports(&self, export: &str) -> AwsResult<Vec<String>> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            self.count();
+            let result = self
+                .client
+                .list_imports()
+                .export_name(export)
+                .set_next_token(token)
+                .send()
+                .await;
+            let page = match result {
+                Ok(page) => page,
+                Err(e) => {
+                    let err = error("ListImports", e);
+                    // "Export 'X' is not imported by any stack."
+                    if err.code.as_deref() == Some("ValidationError")
+                        && err.message.contains("is not imported by any stack")
+                    {
+                        return Ok(out);
+                    }
+                    return Err(err);
+                }
+            };
+            out.extend(page.imports().iter().cloned());
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     async fn create_import_change_set(&self, request: &ImportRequest) -> AwsResult<String> {
         self.count();
         let resources = request

@@ -428,9 +428,9 @@ impl Reader {
                 .map_or_else(|| default.to_owned(), |(text, _)| text)
         };
         Some(Adopt {
-            primary_stack: name("primary_stack", Adopt::PRIMARY),
-            regional_stack: name("regional_stack", Adopt::REGIONAL),
-            deploy_stack: name("deploy_stack", Adopt::DEPLOY),
+            primary: name("primary_stack", Adopt::PRIMARY),
+            regional: name("regional_stack", Adopt::REGIONAL),
+            deploy: name("deploy_stack", Adopt::DEPLOY),
         })
     }
 
