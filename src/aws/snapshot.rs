@@ -370,6 +370,7 @@ pub async fn read(
         stacks,
         findings: Vec::new(),
         orphan_buckets: Vec::new(),
+        adopted_outside: Vec::new(),
         outside: Vec::new(),
         dropped_accounts,
         superseded_deploy_stacks,
@@ -383,9 +384,11 @@ pub async fn read(
     check_names(cloud, &named, &regions, &mut deployed, concurrency).await?;
     // A bucket under a kept name is the team's (adopted, or still in the original stack):
     // never an orphan for destroy to empty.
-    deployed
-        .orphan_buckets
-        .retain(|b| !kept.values().any(|name| *name == b.bucket));
+    let (adopted, orphans): (Vec<_>, Vec<_>) = std::mem::take(&mut deployed.orphan_buckets)
+        .into_iter()
+        .partition(|b| kept.values().any(|name| *name == b.bucket));
+    deployed.orphan_buckets = orphans;
+    deployed.adopted_outside = adopted;
     outside_keys(&named, &mut deployed);
     Ok(deployed)
 }

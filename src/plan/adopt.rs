@@ -76,17 +76,22 @@ pub(crate) struct OldStack {
 }
 
 impl OldStack {
-    /// The logical id an export's value names (`Ref` or `Fn::GetAtt`), read from the template.
-    fn exported(&self, export: &str) -> Option<&str> {
+    /// What an export's value names: a resource of the stack (`Ref` or `Fn::GetAtt`), or, once
+    /// the stack let go of it, the literal value the export keeps (a bucket name, a key ARN).
+    fn exported(&self, export: &str) -> Option<Exported> {
         let outputs = self.template.get("Outputs")?.as_object()?;
         let output = outputs
             .values()
             .find(|o| o.pointer("/Export/Name").and_then(Value::as_str) == Some(export))?;
         let value = output.get("Value")?;
+        if let Some(literal) = value.as_str() {
+            return Some(Exported::Released(literal.to_owned()));
+        }
         value
             .get("Ref")
             .and_then(Value::as_str)
             .or_else(|| value.pointer("/Fn::GetAtt/0").and_then(Value::as_str))
+            .map(|logical| Exported::Held(logical.to_owned()))
     }
 
     fn physical(&self, logical: &str) -> Option<&str> {
@@ -96,8 +101,21 @@ impl OldStack {
             .map(|r| r.physical_id.as_str())
     }
 
-    /// What moves into plinth's stacks: (old logical id, plinth logical id, what it is).
-    fn moving(&self) -> Vec<(String, &'static str, Moved)> {
+    /// The name or id of what an export names, held or released: a key by its id.
+    fn named(&self, exported: &Exported, moved: Moved) -> Option<String> {
+        let value = match exported {
+            Exported::Held(logical) => self.physical(logical)?.to_owned(),
+            Exported::Released(value) => value.clone(),
+        };
+        Some(match moved {
+            Moved::Key => value.rsplit('/').next().unwrap_or(&value).to_owned(),
+            Moved::BuildBucket | Moved::ArtifactBucket => value,
+        })
+    }
+
+    /// Every resource the stack's exports name, held or released: (what its export names,
+    /// plinth logical id, what it is).
+    fn exported_resources(&self) -> Vec<(Exported, &'static str, Moved)> {
         let wanted: &[(&str, &str, Moved)] = match self.role {
             OldRole::Primary => &[
                 (KEY_EXPORT, "ArtifactKey", Moved::Key),
@@ -121,11 +139,31 @@ impl OldStack {
         wanted
             .iter()
             .filter_map(|(export, to, moved)| {
-                self.exported(export)
-                    .map(|logical| (logical.to_owned(), *to, *moved))
+                self.exported(export).map(|named| (named, *to, *moved))
             })
             .collect()
     }
+
+    /// What still moves out of the stack into plinth's: (old logical id, plinth logical id,
+    /// what it is).
+    fn moving(&self) -> Vec<(String, &'static str, Moved)> {
+        self.exported_resources()
+            .into_iter()
+            .filter_map(|(named, to, moved)| match named {
+                Exported::Held(logical) => Some((logical, to, moved)),
+                Exported::Released(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// What an export of an old stack names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Exported {
+    /// A resource the stack holds, by logical id.
+    Held(String),
+    /// The value of a resource the stack has let go of.
+    Released(String),
 }
 
 /// What kind of resource moves.
@@ -207,14 +245,14 @@ pub(crate) fn bucket_names(
 ) -> BTreeMap<(BucketKind, Region), String> {
     let mut names = BTreeMap::new();
     for stack in old.iter().filter(|s| s.account == topology.build.account) {
-        for (logical, _, moved) in stack.moving() {
+        for (named, _, moved) in stack.exported_resources() {
             let kind = match moved {
                 Moved::Key => continue,
                 Moved::BuildBucket => BucketKind::Build,
                 Moved::ArtifactBucket => BucketKind::Artifacts,
             };
-            if let Some(physical) = stack.physical(&logical) {
-                names.insert((kind, stack.region.clone()), physical.to_owned());
+            if let Some(name) = stack.named(&named, moved) {
+                names.insert((kind, stack.region.clone()), name);
             }
         }
     }
@@ -226,11 +264,11 @@ pub(crate) fn key_ids(topology: &Topology, old: &[OldStack]) -> BTreeMap<Region,
     old.iter()
         .filter(|s| s.account == topology.build.account)
         .filter_map(|stack| {
-            let (logical, _, _) = stack
-                .moving()
+            let (named, _, moved) = stack
+                .exported_resources()
                 .into_iter()
                 .find(|(_, _, m)| *m == Moved::Key)?;
-            Some((stack.region.clone(), stack.physical(&logical)?.to_owned()))
+            Some((stack.region.clone(), stack.named(&named, moved)?))
         })
         .collect()
 }
@@ -583,5 +621,26 @@ mod tests {
         assert_eq!(stack.release_template, None);
         assert!(stack.moves.is_empty());
         assert!(stack.delete);
+        // what it let go of is still known by the values its exports keep: an apply stopped
+        // after the release imports the same key and buckets when run again
+        let old = [released_stack()];
+        let region = Region::parse("us-east-1").unwrap();
+        assert_eq!(key_ids(&topology(), &old)[&region], "k1");
+        assert_eq!(
+            bucket_names(&topology(), &old)[&(BucketKind::Artifacts, region)],
+            "old-pipeline"
+        );
+    }
+
+    fn released_stack() -> OldStack {
+        let mut stack = primary(&[]);
+        stack.template = serde_json::from_str(
+            plan(&topology(), &[stack.clone()]).unwrap().stacks[0]
+                .release_template
+                .as_ref()
+                .unwrap(),
+        )
+        .unwrap();
+        stack
     }
 }

@@ -526,6 +526,9 @@ pub struct Deployed {
     pub(crate) findings: Vec<Finding>,
     /// Buckets with plinth's names that no stack holds.
     pub(crate) orphan_buckets: Vec<OrphanBucket>,
+    /// Buckets under kept names (the original foundation's) that no stack holds: an adoption
+    /// stopped between the release and the import. Apply imports them; destroy leaves them.
+    pub(crate) adopted_outside: Vec<OrphanBucket>,
     /// Resources under names the stacks to create declare that exist outside any stack:
     /// apply imports them.
     pub(crate) outside: Vec<super::imports::Outside>,

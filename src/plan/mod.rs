@@ -888,6 +888,12 @@ pub(crate) fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
             }
         )
     }));
+    warnings.extend(deployed.adopted_outside.iter().map(|b| {
+        format!(
+            "bucket {} in {} {} keeps its objects outside any stack (an adoption stopped before plinth imported it): destroy leaves it",
+            b.bucket, b.account, b.region
+        )
+    }));
     let mut destructions = destructive::destructions(&changes, deployed);
     destructions.extend(deployed.orphan_buckets.iter().map(|b| Destruction {
         stack: String::new(),

@@ -312,3 +312,211 @@ async fn an_import_interrupted_before_or_after_its_execution_converges_on_the_re
             .assert_stderr("Plan: 0 to create, 0 to update, 0 to delete, 6 unchanged.");
     }
 }
+
+/// The standard topology taking over the original foundation.
+fn adopting() -> String {
+    format!("{}\n[adopt]\n", standard())
+}
+
+const ORIGINAL: &[&str] = &[
+    "--regions",
+    "us-west-2,eu-west-1",
+    "--targets",
+    "222222222222,333333333333,444444444444",
+    "--artifacts",
+];
+
+/// Every bucket the original foundation made still holds its artifact, and each region's
+/// key behind plinth's alias is the original key.
+async fn artifacts_and_keys_kept(emulator: &Emulator, made: &serde_json::Value) {
+    for (what, bucket) in made["buckets"].as_object().unwrap() {
+        let region = what.strip_prefix("pipeline/").unwrap_or("us-east-1");
+        let s3 = emulator.s3(BUILD, region).await;
+        let body = s3
+            .get_object()
+            .bucket(bucket.as_str().unwrap())
+            .key("history/artifact.zip")
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .to_vec();
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            format!("artifact of {}", bucket.as_str().unwrap())
+        );
+    }
+    for (region, key_id) in made["keys"].as_object().unwrap() {
+        let kms = aws_sdk_kms::Client::new(&emulator.sdk(BUILD, region).await);
+        let described = kms
+            .describe_key()
+            .key_id("alias/acme-artifacts")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            described.key_metadata().unwrap().key_id(),
+            key_id.as_str().unwrap(),
+            "{region}"
+        );
+    }
+}
+
+/// The stacks of an account and region, by name.
+async fn stack_names(emulator: &Emulator, account: &str, region: &str) -> Vec<String> {
+    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(account, region).await);
+    let mut names: Vec<String> = cfn
+        .describe_stacks()
+        .send()
+        .await
+        .unwrap()
+        .stacks()
+        .iter()
+        .filter(|s| {
+            s.stack_status()
+                .is_some_and(|st| st.as_str() != "DELETE_COMPLETE")
+        })
+        .map(|s| s.stack_name().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_original_foundation_is_adopted_by_one_apply_keeping_every_artifact_and_key() {
+    let emulator = Emulator::start();
+    let mut args = ORIGINAL.to_vec();
+    args.extend(["--pipeline", "app"]);
+    let made = emulator.original_foundation(&args);
+    let file = emulator.write("topology.toml", &adopting());
+
+    let plan = emulator.plinth(&["plan", "-t", path_str(&file)]);
+    plan.expect(0)
+        .assert_stderr("Original foundation (its stacks let go of what moves before wave 1):")
+        .assert_stderr(format!(
+            "<= AWS::S3::Bucket {} PipelineBucket -> acme-primary ArtifactBucket, kept with its contents",
+            made["buckets"]["pipeline/us-east-1"].as_str().unwrap()
+        ))
+        .assert_stderr("export BuildBucket is imported by app: the stack stays")
+        .assert_stderr("AWS::IAM::Role CrossAccountCodePipeline (CodePipelineRole) is deleted; plinth's deploy roles replace it")
+        .assert_stderr("6 original stacks to adopt.");
+    let json = emulator
+        .plinth(&["plan", "-t", path_str(&file), "--json"])
+        .json();
+    let old: Vec<(&str, bool)> = json["adoption"]["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["delete"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        old,
+        [
+            ("CrossAccountRegional", true), // eu-west-1
+            ("CrossAccountPrimary", false),
+            ("CrossAccountRegional", true), // us-west-2
+            ("CrossAccountDeploy", true),
+            ("CrossAccountDeploy", true),
+            ("CrossAccountDeploy", true),
+        ]
+    );
+
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    artifacts_and_keys_kept(&emulator, &made).await;
+    // the primary stays, holding the exports the application pipeline imports, with their values
+    assert_eq!(
+        stack_names(&emulator, BUILD, "us-east-1").await,
+        ["CrossAccountPrimary", "acme-primary", "app"]
+    );
+    for region in ["us-west-2", "eu-west-1"] {
+        assert_eq!(
+            stack_names(&emulator, BUILD, region).await,
+            ["acme-regional"]
+        );
+    }
+    for account in ["222222222222", "333333333333", "444444444444"] {
+        assert_eq!(
+            stack_names(&emulator, account, "us-east-1").await,
+            ["acme-deploy"]
+        );
+    }
+    let pipeline = aws_sdk_codepipeline::Client::new(&emulator.sdk(BUILD, "us-east-1").await)
+        .get_pipeline()
+        .name("app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        pipeline
+            .pipeline()
+            .unwrap()
+            .artifact_store()
+            .unwrap()
+            .location(),
+        made["buckets"]["pipeline/us-east-1"].as_str().unwrap(),
+        "the old pipeline still stores its artifacts in the same bucket"
+    );
+    emulator
+        .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
+        .expect(0)
+        .assert_stderr("Plan: 0 to create, 0 to update, 0 to delete, 6 unchanged.");
+
+    // once the application no longer imports the exports, the next apply deletes what is left
+    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
+    let template = cfn
+        .get_template()
+        .stack_name("app")
+        .send()
+        .await
+        .unwrap()
+        .template_body()
+        .unwrap()
+        .to_owned();
+    let literal = template
+        .replace(
+            r#"{"Fn::ImportValue": "PipelineBucket"}"#,
+            &format!(
+                "\"{}\"",
+                made["buckets"]["pipeline/us-east-1"].as_str().unwrap()
+            ),
+        )
+        .replace(
+            r#"{"Fn::ImportValue": "BuildBucket"}"#,
+            &format!("\"{}\"", made["buckets"]["build"].as_str().unwrap()),
+        )
+        .replace(
+            r#"{"Fn::ImportValue": "CrossAccountCMK"}"#,
+            &format!(
+                "\"arn:aws:kms:us-east-1:{BUILD}:key/{}\"",
+                made["keys"]["us-east-1"].as_str().unwrap()
+            ),
+        );
+    assert!(!literal.contains("ImportValue"), "{literal}");
+    cfn.update_stack()
+        .stack_name("app")
+        .template_body(literal)
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
+        .send()
+        .await
+        .unwrap();
+    emulator
+        .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
+        .expect(2)
+        .assert_stderr("1 original stack to adopt.");
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    assert_eq!(
+        stack_names(&emulator, BUILD, "us-east-1").await,
+        ["acme-primary", "app"]
+    );
+    artifacts_and_keys_kept(&emulator, &made).await;
+    emulator
+        .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
+        .expect(0);
+}

@@ -176,6 +176,31 @@ impl Emulator {
         command
     }
 
+    /// Builds the original bootstrap.sh foundation on this emulator with
+    /// `tools/original-foundation.py` (build account, us-east-1, and `args`); returns what it
+    /// made: its stacks, buckets (`build`, `pipeline/REGION`) and key ids by region.
+    pub(crate) fn original_foundation(&self, args: &[&str]) -> serde_json::Value {
+        let output = Command::new(python())
+            .arg(root().join("tools/original-foundation.py"))
+            .args([
+                "--endpoint",
+                &self.url,
+                "--build",
+                BUILD,
+                "--region",
+                "us-east-1",
+            ])
+            .args(args)
+            .output()
+            .expect("the original foundation's script runs");
+        assert!(
+            output.status.success(),
+            "tools/original-foundation.py failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
     /// Runs plinth to completion.
     pub(crate) fn plinth(&self, args: &[&str]) -> Run {
         let output = self.command(args).output().expect("plinth runs");
