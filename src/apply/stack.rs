@@ -608,10 +608,14 @@ impl ChangeTask {
     ) -> Result<(), Failed> {
         let spec = &self.change.stack;
         let resources = cfn.stack_resources(&stack.id).await.map_err(plain)?;
+        // What the template retains (a stack made by an import and not updated since) stays
+        // when the stack goes: its buckets are not emptied.
+        let template = cfn.get_template(&stack.id).await.map_err(plain)?;
+        let retained = crate::plan::retained(&serde_json::from_str(&template).unwrap_or_default());
         let physical = |kind: &str| -> Vec<String> {
             resources
                 .iter()
-                .filter(|r| r.resource_type == kind)
+                .filter(|r| r.resource_type == kind && !retained.contains(&r.logical_id))
                 .filter_map(|r| r.physical_id.clone())
                 .collect()
         };

@@ -41,6 +41,9 @@ pub(crate) fn destructions(changes: &[Change], deployed: &Deployed) -> Vec<Destr
             continue;
         };
         for (logical, resource) in resources {
+            if resource["DeletionPolicy"] == "Retain" {
+                continue; // kept when its stack goes: destroy names it among the warnings
+            }
             let properties = &resource["Properties"];
             let (name, consequence) = match resource["Type"].as_str() {
                 Some("AWS::KMS::Key") => {

@@ -389,6 +389,17 @@ fn place(spec: &StackSpec) -> String {
     format!("{}/{}/{}", spec.account, spec.region, spec.name)
 }
 
+/// The logical ids a template keeps when its stack is deleted (`DeletionPolicy: Retain`).
+pub(crate) fn retained(template: &Value) -> BTreeSet<String> {
+    template["Resources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| r["DeletionPolicy"] == "Retain")
+        .map(|(logical, _)| logical.clone())
+        .collect()
+}
+
 /// How many of the fullest documents a plan shows against their limits.
 const FULLEST: usize = 5;
 
@@ -888,6 +899,20 @@ pub(crate) fn destroy(topology: &Topology, deployed: &Deployed) -> Plan {
             }
         )
     }));
+    for change in changes.iter().filter(|c| c.action == Action::Delete) {
+        let Some(template) = deployed
+            .find(&change.stack)
+            .and_then(|s| s.template.as_ref())
+        else {
+            continue;
+        };
+        for logical in retained(template) {
+            warnings.push(format!(
+                "{logical} of {} ({} {}) is retained when its stack is deleted (DeletionPolicy Retain: the stack was made by an import and not updated since): destroy leaves it, with its contents",
+                change.stack.name, change.stack.account, change.stack.region
+            ));
+        }
+    }
     warnings.extend(deployed.adopted_outside.iter().map(|b| {
         format!(
             "bucket {} in {} {} keeps its objects outside any stack (an adoption stopped before plinth imported it): destroy leaves it",

@@ -520,3 +520,142 @@ async fn the_original_foundation_is_adopted_by_one_apply_keeping_every_artifact_
         .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
         .expect(0);
 }
+
+/// Starts an adoption on an emulator whose stacks take a second a step and kills it (SIGKILL)
+/// when plinth reports a line containing `marker`; returns the lines seen.
+fn killed_at(emulator: &Emulator, file: &std::path::Path, marker: &str) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
+    let mut child = emulator
+        .command(&["apply", "-t", path_str(file), "--yes"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    let mut killed = false;
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line.contains(marker) {
+            child.kill().unwrap();
+            killed = true;
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        killed && !status.success(),
+        "never saw {marker:?}: {seen:#?}"
+    );
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_adoption_killed_at_three_points_converges_when_run_again() {
+    for marker in [
+        "retain what moves: done",
+        "pass 1: IMPORT_COMPLETE",
+        "delete started",
+    ] {
+        let emulator = Emulator::start_with(&["--stack-seconds", "1", "--key-stack-seconds", "1"]);
+        let made = emulator.original_foundation(ORIGINAL);
+        let file = emulator.write("topology.toml", &adopting());
+        killed_at(&emulator, &file, marker);
+        emulator
+            .plinth(&["apply", "-t", path_str(&file), "--yes"])
+            .expect(0);
+        artifacts_and_keys_kept(&emulator, &made).await;
+        // every moved resource is in plinth's stack, none is left in an old one
+        assert_eq!(
+            stack_names(&emulator, BUILD, "us-east-1").await,
+            ["acme-primary"],
+            "{marker}"
+        );
+        let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
+        let held: Vec<String> = cfn
+            .list_stack_resources()
+            .stack_name("acme-primary")
+            .send()
+            .await
+            .unwrap()
+            .stack_resource_summaries()
+            .iter()
+            .filter_map(|r| r.physical_resource_id().map(str::to_owned))
+            .collect();
+        for physical in [
+            made["buckets"]["build"].as_str().unwrap(),
+            made["buckets"]["pipeline/us-east-1"].as_str().unwrap(),
+            made["keys"]["us-east-1"].as_str().unwrap(),
+        ] {
+            assert!(
+                held.iter().any(|h| h == physical),
+                "{marker}: {physical} in {held:?}"
+            );
+        }
+        emulator
+            .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
+            .expect(0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_after_a_half_adoption_removes_what_plinth_owns_and_names_what_it_left() {
+    let emulator = Emulator::start_with(&["--stack-seconds", "1", "--key-stack-seconds", "1"]);
+    let made = emulator.original_foundation(ORIGINAL);
+    let file = emulator.write("topology.toml", &adopting());
+    // the old stacks let go of what moves, and plinth imported part of it
+    killed_at(&emulator, &file, "pass 1: IMPORT_COMPLETE");
+    let destroy = emulator.plinth(&[
+        "destroy",
+        "-t",
+        path_str(&file),
+        "--yes",
+        "--allow-destructive",
+    ]);
+    destroy.expect(0);
+    for (account, region, name) in [
+        (BUILD, "us-east-1", "CrossAccountPrimary"),
+        (BUILD, "us-west-2", "CrossAccountRegional"),
+        ("222222222222", "us-east-1", "CrossAccountDeploy"),
+    ] {
+        destroy.assert_stderr(format!(
+            "{name} in {account} {region} is the original foundation's, not plinth's: destroy leaves it"
+        ));
+    }
+    for region in ["us-east-1", "us-west-2", "eu-west-1"] {
+        let left = stack_names(&emulator, BUILD, region).await;
+        assert!(
+            left.iter().all(|s| !s.starts_with("acme-")),
+            "{region}: {left:?}"
+        );
+    }
+    // each original bucket was imported (and destroyed with plinth's stack, as the plan said),
+    // or is still there with its objects and named as left
+    for (what, bucket) in made["buckets"].as_object().unwrap() {
+        let bucket = bucket.as_str().unwrap();
+        let region = what.strip_prefix("pipeline/").unwrap_or("us-east-1");
+        let s3 = emulator.s3(BUILD, region).await;
+        if s3.head_bucket().bucket(bucket).send().await.is_ok() {
+            let named_outside = destroy.stderr.contains(&format!(
+                "bucket {bucket} in {BUILD} {region} keeps its objects outside any stack"
+            ));
+            let named_retained = destroy
+                .stderr
+                .contains("is retained when its stack is deleted (DeletionPolicy Retain");
+            assert!(
+                named_outside || named_retained,
+                "{bucket}: {}",
+                destroy.stderr
+            );
+            let body = s3
+                .get_object()
+                .bucket(bucket)
+                .key("history/artifact.zip")
+                .send()
+                .await;
+            assert!(body.is_ok(), "{bucket} kept its objects");
+        } else {
+            destroy.assert_stderr(format!("bucket {bucket}"));
+        }
+    }
+}
