@@ -130,6 +130,32 @@ fn destructions(out: &mut String, plan: &Plan) {
     let _ = writeln!(out);
 }
 
+/// The adoption of the original foundation, as the human view draws it, in a `diff` block.
+fn adoption(out: &mut String, plan: &Plan) {
+    if plan.adoption.is_none() {
+        return;
+    }
+    let mut plain = String::new();
+    super::plan::adoption(&Style { color: false }, &mut plain, plan);
+    let mut lines = plain.lines();
+    let title = lines.next().unwrap_or_default();
+    let _ = writeln!(out, "<details open><summary>{}</summary>\n", escape(title));
+    let _ = writeln!(out, "````diff");
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        match trimmed.chars().next() {
+            Some(marker @ ('+' | '-' | '~' | '!')) => {
+                let _ = writeln!(out, "{marker}{indent}{}", &trimmed[marker.len_utf8()..]);
+            }
+            _ => {
+                let _ = writeln!(out, " {line}");
+            }
+        }
+    }
+    let _ = writeln!(out, "````\n\n</details>\n");
+}
+
 /// What apply imports: resources outside any stack that keep their contents.
 fn imports(out: &mut String, plan: &Plan) {
     let imported: Vec<_> = plan
@@ -353,6 +379,7 @@ pub(crate) fn render_within(plan: &Plan, limit: usize) -> String {
     let _ = writeln!(head, "## plinth {title}: `{}`\n", escape(&plan.foundation));
     let _ = writeln!(head, "**{}**\n", escape(&plan.summary_line()));
     destructions(&mut head, plan);
+    adoption(&mut head, plan);
     imports(&mut head, plan);
     problems(&mut head, plan);
     organization(&mut head, plan);

@@ -403,6 +403,14 @@ async fn the_original_foundation_is_adopted_by_one_apply_keeping_every_artifact_
         .assert_stderr("export BuildBucket is imported by app: the stack stays")
         .assert_stderr("AWS::IAM::Role CrossAccountCodePipeline (CodePipelineRole) is deleted; plinth's deploy roles replace it")
         .assert_stderr("6 original stacks to adopt.");
+    let markdown = emulator
+        .plinth(&["plan", "-t", path_str(&file), "--format", "markdown"])
+        .stdout;
+    assert!(
+        markdown.contains("<details open><summary>Original foundation")
+            && markdown.contains("! export BuildBucket is imported by app"),
+        "{markdown}"
+    );
     let json = emulator
         .plinth(&["plan", "-t", path_str(&file), "--json"])
         .json();

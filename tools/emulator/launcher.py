@@ -1972,6 +1972,33 @@ def patch_exports_in_use() -> None:
 
 
 
+def patch_stack_resources_by_physical_id() -> None:
+    """DescribeStackResources ignores PhysicalResourceId: without StackName it fails, so nothing
+    tells which stack holds a resource. CloudFormation answers the resources of the stack that
+    holds the resource with that physical id, in this region ("Stack for X does not exist" as a
+    ValidationError when none does)."""
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.responses import CloudFormationResponse, StackResourceDTO
+    from moto.core.responses import ActionResult
+
+    original = CloudFormationResponse.describe_stack_resources
+
+    def describe_stack_resources(self):
+        physical = self._get_param("PhysicalResourceId")
+        if not physical or self._get_param("StackName"):
+            return original(self)
+        backend = self.cloudformation_backend
+        for stack in list(backend.stacks.values()):
+            resources = [r for r in stack.stack_resources
+                         if getattr(r, "physical_resource_id", None) == physical]
+            if resources:
+                return ActionResult({"StackResources": [StackResourceDTO(stack, r) for r in resources]})
+        raise ValidationError(message=f"Stack for {physical} does not exist")
+
+    CloudFormationResponse.describe_stack_resources = describe_stack_resources
+
+
+
 PATCHES = (
     patch_kms_key,
     patch_kms_key_deletion,
@@ -1998,6 +2025,7 @@ PATCHES = (
     patch_stack_sets,
     patch_import_change_sets,
     patch_exports_in_use,
+    patch_stack_resources_by_physical_id,
     # after the resource patches above, whose handlers they wrap
     patch_policy_sizes,
     patch_policy_principals,

@@ -1292,3 +1292,37 @@ def test_an_updated_export_is_what_importers_see(aws):
     cfn.create_stack(StackName="exporter", TemplateBody=_exporting("first"))
     cfn.update_stack(StackName="exporter", TemplateBody=_exporting("second"))
     assert [e["Value"] for e in cfn.list_exports()["Exports"]] == ["second"]
+
+
+@proves("patch_stack_resources_by_physical_id")
+def test_the_stack_that_holds_a_resource_is_found_by_its_physical_id(aws):
+    cfn = aws("cloudformation")
+    cfn.create_stack(StackName="holder", Capabilities=["CAPABILITY_NAMED_IAM"], TemplateBody=_template({
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "held-role", "AssumeRolePolicyDocument": {
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": "lambda.amazonaws.com"}}]}}}}))
+    found = cfn.describe_stack_resources(PhysicalResourceId="held-role")["StackResources"]
+    assert [(r["StackName"], r["LogicalResourceId"]) for r in found] == [("holder", "Role")]
+    with pytest.raises(ClientError) as caught:
+        cfn.describe_stack_resources(PhysicalResourceId="loose-role")
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert "Stack for loose-role does not exist" in caught.value.response["Error"]["Message"]
+
+
+@proves("patch_import_change_sets")
+def test_a_role_made_by_hand_is_imported_with_its_trust_and_then_updated(aws):
+    cfn, iam = aws("cloudformation"), aws("iam")
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="by-hand", AssumeRolePolicyDocument=json.dumps(trust))
+    role = {"Type": "AWS::IAM::Role", "DeletionPolicy": "Retain",
+            "Properties": {"RoleName": "by-hand", "AssumeRolePolicyDocument": trust}}
+    described = _import(cfn, "roles", {"Resources": {"Role": role}}, [
+        {"ResourceType": "AWS::IAM::Role", "LogicalResourceId": "Role", "ResourceIdentifier": {"RoleName": "by-hand"}}])
+    assert described["Status"] == "CREATE_COMPLETE", described.get("StatusReason")
+    cfn.execute_change_set(StackName="roles", ChangeSetName="import")
+    assert _status(cfn, "roles") == "IMPORT_COMPLETE"
+    role["Properties"]["Description"] = "now declared"
+    cfn.update_stack(StackName="roles", TemplateBody=json.dumps({"Resources": {"Role": role}}),
+                     Capabilities=["CAPABILITY_NAMED_IAM"])
+    assert iam.get_role(RoleName="by-hand")["Role"]["Description"] == "now declared"
