@@ -388,6 +388,8 @@ pub(crate) enum OwnedName {
     Bucket(String),
     /// A KMS alias of the stack's account and region, and so the key it points at.
     Alias(String),
+    /// A log group of the stack's account and region.
+    LogGroup(String),
 }
 
 /// The fixed names a stack creates.
@@ -399,6 +401,7 @@ pub(crate) fn owned_names(topology: &Topology, spec: &StackSpec) -> Vec<OwnedNam
         ],
         StackKey::Primary => vec![
             OwnedName::Alias(topology.key_alias()),
+            OwnedName::LogGroup(format!("/aws/lambda/{}", topology.sync_function_name())),
             OwnedName::Bucket(topology.bucket_name(BucketKind::Build, &spec.account, &spec.region)),
             OwnedName::Bucket(topology.bucket_name(
                 BucketKind::Artifacts,

@@ -249,6 +249,9 @@ pub trait CloudFormation: Send + Sync {
     async fn stack_events(&self, name_or_id: &str) -> AwsResult<Vec<StackEvent>>;
     /// The stack's resources, for drift reads and bucket emptying.
     async fn stack_resources(&self, name_or_id: &str) -> AwsResult<Vec<StackResource>>;
+    /// The name of the stack of this region that holds the resource with this physical id
+    /// (`DescribeStackResources` by `PhysicalResourceId`); `None` when no stack does.
+    async fn holding_stack(&self, physical_id: &str) -> AwsResult<Option<String>>;
     /// The stacks that import an export (none: an empty list).
     async fn list_imports(&self, export: &str) -> AwsResult<Vec<String>>;
     /// Creates a change set of type `IMPORT`; returns its id.

@@ -605,12 +605,58 @@ async fn check_name(
             let exists = async { cloud.iam(&spec.account)?.role_exists(&role).await }
                 .await
                 .map_err(preflight(format!("role {role}")))?;
+            if !exists {
+                return Ok(NameCheck::default());
+            }
+            // Held by a stack (another foundation's, a StackSet's instance): not plinth's to take.
+            let holder = async {
+                cloud
+                    .cloudformation(&spec.account, &spec.region)?
+                    .holding_stack(&role)
+                    .await
+            }
+            .await
+            .map_err(preflight(format!("role {role}")))?;
+            Ok(match holder {
+                Some(holder) => NameCheck {
+                    finding: Some(Finding::RoleConflict {
+                        account: spec.account.clone(),
+                        role,
+                        stack: spec.name.clone(),
+                        holder,
+                    }),
+                    ..NameCheck::default()
+                },
+                None => NameCheck {
+                    outside: Some(outside(Found::Role { name: role })),
+                    ..NameCheck::default()
+                },
+            })
+        }
+        OwnedName::LogGroup(name) => {
+            let what = || format!("log group {name}");
+            let exists = async {
+                cloud
+                    .logs(&spec.account, &spec.region)?
+                    .read_log_group(&name)
+                    .await
+            }
+            .await
+            .map_err(preflight(what()))?
+            .is_some();
+            if !exists {
+                return Ok(NameCheck::default());
+            }
+            let holder = async {
+                cloud
+                    .cloudformation(&spec.account, &spec.region)?
+                    .holding_stack(&name)
+                    .await
+            }
+            .await
+            .map_err(preflight(what()))?;
             Ok(NameCheck {
-                finding: exists.then(|| Finding::RoleConflict {
-                    account: spec.account.clone(),
-                    role,
-                    stack: spec.name.clone(),
-                }),
+                outside: holder.is_none().then(|| outside(Found::LogGroup { name })),
                 ..NameCheck::default()
             })
         }

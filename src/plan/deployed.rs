@@ -356,7 +356,8 @@ impl DeployedStack {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "finding", rename_all = "snake_case")]
 pub enum Finding {
-    /// A role with a deploy role's name exists but no stack of this foundation holds it.
+    /// A role with a deploy role's name exists and a stack that is not this foundation's holds
+    /// it (one outside any stack is imported instead).
     RoleConflict {
         /// The account the role is in.
         account: AccountId,
@@ -364,6 +365,8 @@ pub enum Finding {
         role: String,
         /// The stack that would create it.
         stack: String,
+        /// The stack that holds it.
+        holder: String,
     },
     /// A bucket name plinth needs is held by another account.
     BucketTaken {
@@ -445,10 +448,11 @@ impl fmt::Display for Finding {
                 account,
                 role,
                 stack,
+                holder,
             } => write!(
                 f,
-                "role {role} already exists in account {account} but is not part of this foundation, so {stack} cannot create it; \
-                 delete or rename that role, or choose another foundation name"
+                "role {role} already exists in account {account} but is not part of this foundation (stack {holder} holds it), so {stack} cannot create it; \
+                 delete that stack or take the role out of it, or choose another foundation name"
             ),
             Finding::BucketTaken { bucket, stack } => write!(
                 f,

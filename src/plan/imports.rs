@@ -38,6 +38,16 @@ pub(crate) enum Found {
         /// Its name.
         name: String,
     },
+    /// An IAM role of the stack's account.
+    Role {
+        /// Its name.
+        name: String,
+    },
+    /// A log group of the stack's account and region.
+    LogGroup {
+        /// Its name.
+        name: String,
+    },
     /// A key of the original foundation's stack of this region, which moves into plinth's.
     Key {
         /// The key's id.
@@ -129,6 +139,35 @@ pub(crate) fn import(template: &Value, found: &[&Found]) -> Option<Import> {
                     );
                     resources.push(imported(logical_id, kind, "AliasName", name));
                 }
+                ("AWS::IAM::Role", Found::Role { name })
+                    if property(resource, "RoleName").as_deref() == Some(name) =>
+                {
+                    // A role's trust is required, and CloudFormation records it as given: the
+                    // declared one, when it names nothing of the template.
+                    let Some(trust) = resource
+                        .pointer("/Properties/AssumeRolePolicyDocument")
+                        .filter(|t| !names_anything(t))
+                    else {
+                        continue;
+                    };
+                    body.insert(
+                        logical_id.clone(),
+                        retained(
+                            kind,
+                            json!({ "RoleName": name, "AssumeRolePolicyDocument": trust }),
+                        ),
+                    );
+                    resources.push(imported(logical_id, kind, "RoleName", name));
+                }
+                ("AWS::Logs::LogGroup", Found::LogGroup { name })
+                    if property(resource, "LogGroupName").as_deref() == Some(name) =>
+                {
+                    body.insert(
+                        logical_id.clone(),
+                        retained(kind, json!({ "LogGroupName": name })),
+                    );
+                    resources.push(imported(logical_id, kind, "LogGroupName", name));
+                }
                 ("AWS::KMS::Key", Found::Key { key_id }) if !body.contains_key(logical_id) => {
                     body.insert(logical_id.clone(), retained(kind, json!({})));
                     resources.push(imported(logical_id, kind, "KeyId", key_id));
@@ -148,6 +187,18 @@ pub(crate) fn import(template: &Value, found: &[&Found]) -> Option<Import> {
         template: canonical_json(&body),
         resources,
     })
+}
+
+/// Whether a value holds an intrinsic function (`Ref`, `Fn::…`): it names a parameter or a
+/// resource, which an import's template may not hold.
+fn names_anything(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k == "Ref" || k.starts_with("Fn::") || names_anything(v)),
+        Value::Array(items) => items.iter().any(names_anything),
+        _ => false,
+    }
 }
 
 fn retained(kind: &str, properties: Value) -> Value {
@@ -230,6 +281,27 @@ mod tests {
             body["Resources"]["ArtifactKey"],
             json!({ "Type": "AWS::KMS::Key", "DeletionPolicy": "Retain", "Properties": {} })
         );
+    }
+
+    #[test]
+    fn a_role_is_imported_with_its_declared_trust_unless_the_trust_names_a_parameter() {
+        let trust = json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow",
+            "Principal": { "Service": "cloudformation.amazonaws.com" }, "Action": "sts:AssumeRole" }] });
+        let mut template = json!({ "Resources": { "Role": { "Type": "AWS::IAM::Role", "Properties": {
+            "RoleName": "acme-cloudformation", "AssumeRolePolicyDocument": trust.clone(),
+            "Policies": [{ "Ref": "Something" }] } } } });
+        let found = Found::Role {
+            name: "acme-cloudformation".into(),
+        };
+        let import = import(&template, &[&found]).expect("the role is declared");
+        let body: Value = serde_json::from_str(&import.template).unwrap();
+        assert_eq!(
+            body["Resources"]["Role"]["Properties"],
+            json!({ "RoleName": "acme-cloudformation", "AssumeRolePolicyDocument": trust })
+        );
+        template["Resources"]["Role"]["Properties"]["AssumeRolePolicyDocument"] =
+            json!({ "Statement": [{ "Principal": { "AWS": { "Ref": "Build" } } }] });
+        assert_eq!(super::import(&template, &[&found]), None);
     }
 
     #[test]

@@ -667,3 +667,49 @@ async fn destroy_after_a_half_adoption_removes_what_plinth_owns_and_names_what_i
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_role_and_the_sync_functions_log_group_made_by_hand_are_imported() {
+    let emulator = Emulator::start();
+    let iam = aws_sdk_iam::Client::new(&emulator.sdk("333333333333", "us-east-1").await);
+    iam.create_role()
+        .role_name("acme-cloudformation")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudformation.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
+    logs.create_log_group()
+        .log_group_name("/aws/lambda/acme-artifact-sync")
+        .send()
+        .await
+        .unwrap();
+    let file = emulator.write("topology.toml", &standard());
+    emulator
+        .plinth(&["plan", "-t", path_str(&file)])
+        .expect(0)
+        .assert_stderr("<= CloudFormationRole (AWS::IAM::Role) imported: RoleName=acme-cloudformation")
+        .assert_stderr("<= SyncFunctionLogGroup (AWS::Logs::LogGroup) imported: LogGroupName=/aws/lambda/acme-artifact-sync");
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(0);
+    let role = iam
+        .get_role()
+        .role_name("acme-cloudformation")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        role.role()
+            .unwrap()
+            .description()
+            .unwrap_or_default()
+            .contains("Role CloudFormation runs as"),
+        "the imported role was then set as declared"
+    );
+    emulator
+        .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
+        .expect(0);
+}

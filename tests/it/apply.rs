@@ -488,21 +488,26 @@ async fn a_role_conflict_fails_only_its_branch_and_a_rerun_converges() {
     let emulator = Emulator::start();
     let iam = aws_sdk_iam::Client::new(&emulator.sdk("333333333333", "us-east-1").await);
     let file = emulator.write("topology.toml", &standard());
-    // A conflict that exists when plinth reads is refused up front, before anything changes.
-    iam.create_role()
-        .role_name("acme-cloudformation")
-        .assume_role_policy_document("{}")
-        .send()
-        .await
-        .unwrap();
+    // A conflict that exists when plinth reads (a role another stack holds) is refused up
+    // front, before anything changes.
+    emulator
+        .stack_holding_role("333333333333", "someone-else", "acme-cloudformation")
+        .await;
     let refused = emulator.plinth(&["apply", "-t", path_str(&file), "--yes"]);
     refused.expect(1);
     refused.assert_stderr("role acme-cloudformation already exists in account 333333333333");
     refused.assert_stderr("nothing was changed");
     let stacks = all_stacks(&emulator).await;
-    assert!(stacks.is_empty(), "the refused apply created {stacks:?}");
-    iam.delete_role()
-        .role_name("acme-cloudformation")
+    assert_eq!(
+        stacks,
+        ["333333333333 us-east-1 someone-else"],
+        "the refused apply created nothing"
+    );
+    let other =
+        aws_sdk_cloudformation::Client::new(&emulator.sdk("333333333333", "us-east-1").await);
+    other
+        .delete_stack()
+        .stack_name("someone-else")
         .send()
         .await
         .unwrap();

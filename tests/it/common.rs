@@ -201,6 +201,22 @@ impl Emulator {
         serde_json::from_slice(&output.stdout).unwrap()
     }
 
+    /// A stack of another owner in `account`'s us-east-1 that holds an IAM role named `role`.
+    pub(crate) async fn stack_holding_role(&self, account: &str, stack: &str, role: &str) {
+        let template = serde_json::json!({ "Resources": { "Role": { "Type": "AWS::IAM::Role",
+            "Properties": { "RoleName": role, "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": "sts:AssumeRole",
+                    "Principal": { "Service": "lambda.amazonaws.com" } }] } } } } });
+        aws_sdk_cloudformation::Client::new(&self.sdk(account, "us-east-1").await)
+            .create_stack()
+            .stack_name(stack)
+            .template_body(template.to_string())
+            .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Runs plinth to completion.
     pub(crate) fn plinth(&self, args: &[&str]) -> Run {
         let output = self.command(args).output().expect("plinth runs");

@@ -186,19 +186,15 @@ async fn an_identity_mismatch_stops_the_plan() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_role_name_conflict_is_reported() {
+async fn a_role_name_held_by_another_stack_is_reported() {
     let emulator = Emulator::start();
-    let iam = aws_sdk_iam::Client::new(&emulator.sdk("333333333333", "us-east-1").await);
-    iam.create_role()
-        .role_name("acme-codepipeline")
-        .assume_role_policy_document("{}")
-        .send()
-        .await
-        .unwrap();
+    emulator
+        .stack_holding_role("333333333333", "someone-else", "acme-codepipeline")
+        .await;
     let file = emulator.write("topology.toml", &standard());
     let run = emulator.plinth(&["plan", "-t", path_str(&file)]);
     run.expect(1);
-    run.assert_stderr("error: role acme-codepipeline already exists in account 333333333333 but is not part of this foundation, so acme-deploy cannot create it");
+    run.assert_stderr("error: role acme-codepipeline already exists in account 333333333333 but is not part of this foundation (stack someone-else holds it), so acme-deploy cannot create it");
 }
 
 #[test]

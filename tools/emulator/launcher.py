@@ -1999,6 +1999,27 @@ def patch_stack_resources_by_physical_id() -> None:
 
 
 
+def patch_log_group_update() -> None:
+    """AWS::Logs::LogGroup has no update handler: an update that changes `RetentionInDays` (an
+    imported log group brought to its template, a retention changed) drops the log group from
+    the stack, and the next `Fn::GetAtt` of it fails ("references undefined resource").
+    CloudFormation sets the retention in place (a new `LogGroupName` replaces the log group)."""
+    from moto.logs.models import LogGroup, logs_backends
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json.get("Properties", {})
+        name = properties.get("LogGroupName", original_resource.name)
+        backend = logs_backends[account_id][region_name]
+        if name != original_resource.name:
+            backend.delete_log_group(original_resource.name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        backend.put_retention_policy(name, properties.get("RetentionInDays"))
+        return original_resource
+
+    LogGroup.update_from_cloudformation_json = classmethod(update)
+
+
+
 PATCHES = (
     patch_kms_key,
     patch_kms_key_deletion,
@@ -2026,6 +2047,7 @@ PATCHES = (
     patch_import_change_sets,
     patch_exports_in_use,
     patch_stack_resources_by_physical_id,
+    patch_log_group_update,
     # after the resource patches above, whose handlers they wrap
     patch_policy_sizes,
     patch_policy_principals,

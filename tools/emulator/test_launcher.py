@@ -1326,3 +1326,20 @@ def test_a_role_made_by_hand_is_imported_with_its_trust_and_then_updated(aws):
     cfn.update_stack(StackName="roles", TemplateBody=json.dumps({"Resources": {"Role": role}}),
                      Capabilities=["CAPABILITY_NAMED_IAM"])
     assert iam.get_role(RoleName="by-hand")["Role"]["Description"] == "now declared"
+
+
+@proves("patch_log_group_update")
+def test_a_log_groups_retention_is_updated_in_place(aws):
+    cfn, logs = aws("cloudformation"), aws("logs")
+    group = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/fidelity/kept"}}
+    user = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}]},
+            "Description": {"Fn::GetAtt": ["Group", "Arn"]}}}
+    cfn.create_stack(StackName="s", TemplateBody=_template({"Group": group}))
+    group["Properties"]["RetentionInDays"] = 365
+    cfn.update_stack(StackName="s", TemplateBody=_template({"Group": group}))
+    found = logs.describe_log_groups(logGroupNamePrefix="/fidelity/kept")["logGroups"]
+    assert [g.get("retentionInDays") for g in found] == [365]
+    # still in the stack: another resource can name it
+    cfn.update_stack(StackName="s", TemplateBody=_template({"Group": group, "User": user}))
+    assert _status(cfn, "s") == "UPDATE_COMPLETE"

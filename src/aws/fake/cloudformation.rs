@@ -443,6 +443,22 @@ impl CloudFormation for FakeCloudFormation {
             .collect())
     }
 
+    async fn holding_stack(&self, physical_id: &str) -> AwsResult<Option<String>> {
+        let state = self.enter("DescribeStackResources")?;
+        Ok(state
+            .stacks
+            .values()
+            .filter(|s| {
+                s.account == self.account && s.region == self.region && !s.summary.is_deleted()
+            })
+            .find(|s| {
+                resources(&s.summary.name, &s.template)
+                    .iter()
+                    .any(|(_, p)| p == physical_id)
+            })
+            .map(|s| s.summary.name.clone()))
+    }
+
     async fn list_imports(&self, _export: &str) -> AwsResult<Vec<String>> {
         drop(self.enter("ListImports")?);
         Ok(Vec::new())

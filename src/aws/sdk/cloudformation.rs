@@ -267,6 +267,34 @@ impl CloudFormation for SdkCloudFormation {
             }
         }
     }
+    async fn holding_stack(&self, physical_id: &str) -> AwsResult<Option<String>> {
+        self.count();
+        match self
+            .client
+            .describe_stack_resources()
+            .physical_resource_id(physical_id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .stack_resources()
+                .first()
+                .and_then(|r| r.stack_name())
+                .map(str::to_owned)),
+            Err(e) => {
+                let err = error("DescribeStackResources", e);
+                // "Stack for X does not exist": no stack holds it.
+                if err.code.as_deref() == Some("ValidationError")
+                    && err.message.contains("does not exist")
+                {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
     async fn list_imports(&self, export: &str) -> AwsResult<Vec<String>> {
         let mut out = Vec::new();
         let mut token = None;
