@@ -53,6 +53,13 @@ fn label(stack: &OldStackPlan) -> String {
     format!("{} ({} {})", stack.name, stack.account, stack.region)
 }
 
+fn aws_failure(stack: &OldStackPlan, error: AwsError) -> AdoptionError {
+    AdoptionError::Aws {
+        stack: label(stack),
+        error,
+    }
+}
+
 impl Executor {
     /// Lets go of what moves out of each old stack, all stacks at once (bounded): the update that
     /// retains, then the update without. Stops at the first failure: nothing of plinth's changes
@@ -75,14 +82,8 @@ impl Executor {
 
     async fn release(&self, stack: &OldStackPlan) -> Result<(), AdoptionError> {
         let label = label(stack);
-        let failed = |error| AdoptionError::Aws {
-            stack: label.clone(),
-            error,
-        };
-        let cfn = self
-            .cloud
-            .cloudformation(&stack.account, &stack.region)
-            .map_err(failed)?;
+        let failed = |error| aws_failure(stack, error);
+        let cfn = self.old_stack_client(stack)?;
         for (step, template) in [
             ("retain what moves", &stack.retain_template),
             ("release what moves", &stack.release_template),
@@ -122,14 +123,8 @@ impl Executor {
             .filter(|s| s.delete)
             .map(|stack| async move {
                 let label = label(stack);
-                let failed = |error| AdoptionError::Aws {
-                    stack: label.clone(),
-                    error,
-                };
-                let cfn = self
-                    .cloud
-                    .cloudformation(&stack.account, &stack.region)
-                    .map_err(failed)?;
+                let failed = |error| aws_failure(stack, error);
+                let cfn = self.old_stack_client(stack)?;
                 self.reporter.report(Event::Adoption {
                     stack: label.clone(),
                     step: "delete started".into(),
@@ -148,6 +143,15 @@ impl Executor {
             .collect()
             .await;
         results.into_iter().collect()
+    }
+
+    fn old_stack_client(
+        &self,
+        stack: &OldStackPlan,
+    ) -> Result<std::sync::Arc<dyn CloudFormation>, AdoptionError> {
+        self.cloud
+            .cloudformation(&stack.account, &stack.region)
+            .map_err(|error| aws_failure(stack, error))
     }
 
     /// Polls the stack until it settles; an error unless it settles as `wanted` (a stack that

@@ -66,6 +66,17 @@ async fn object(emulator: &Emulator) -> String {
     String::from_utf8(out.body.collect().await.unwrap().to_vec()).unwrap()
 }
 
+/// The change of the regional stack of `REGION` in a JSON plan.
+fn regional_change(plan: &serde_json::Value) -> serde_json::Value {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["stack"]["name"] == "acme-regional" && c["stack"]["region"] == REGION)
+        .unwrap()
+        .clone()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bucket_and_key_left_outside_any_stack_are_imported_with_their_contents() {
     let emulator = Emulator::start();
@@ -75,12 +86,7 @@ async fn a_bucket_and_key_left_outside_any_stack_are_imported_with_their_content
     let plan = emulator.plinth(&["plan", "-t", path_str(&file), "--json"]);
     plan.expect(0);
     let json = plan.json();
-    let regional = json["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["stack"]["name"] == "acme-regional" && c["stack"]["region"] == REGION)
-        .unwrap();
+    let regional = regional_change(&json);
     assert_eq!(regional["action"], "create");
     let imported: Vec<(&str, &str)> = regional["import"]["resources"]
         .as_array()
@@ -291,14 +297,7 @@ async fn an_import_interrupted_before_or_after_its_execution_converges_on_the_re
         let file = emulator.write("topology.toml", &standard());
         let plan = emulator.plinth(&["plan", "-t", path_str(&file), "--json"]);
         plan.expect(0);
-        let json = plan.json();
-        let regional = json["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["stack"]["name"] == "acme-regional" && c["stack"]["region"] == REGION)
-            .unwrap()
-            .clone();
+        let regional = regional_change(&plan.json());
         assert_eq!(regional["action"], action, "{status}");
         // a stack made for an import never executed holds nothing: it is made again, importing
         assert_eq!(regional["import"].is_object(), !execute, "{status}");
@@ -408,7 +407,7 @@ async fn the_original_foundation_is_adopted_by_one_apply_keeping_every_artifact_
         .stdout;
     assert!(
         markdown.contains("<details open><summary>Original foundation")
-            && markdown.contains("! export BuildBucket is imported by app"),
+            && markdown.contains("export BuildBucket is imported by app: the stack stays"),
         "{markdown}"
     );
     let json = emulator
