@@ -477,6 +477,13 @@ pub(crate) fn fingerprints(
     for stack in &deployed.stacks {
         out.insert(place(&stack.spec), fingerprint(Some(stack)));
     }
+    // The original foundation's stacks: the release a saved plan makes was planned from them.
+    for old in &deployed.old_stacks {
+        out.insert(
+            format!("{}/{}/{}", old.account, old.region, old.summary.name),
+            format!("{}@{}", old.summary.status, old.summary.changed_at),
+        );
+    }
     out
 }
 

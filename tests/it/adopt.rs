@@ -712,3 +712,32 @@ async fn a_deploy_role_and_the_sync_functions_log_group_made_by_hand_are_importe
         .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
         .expect(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_adoption_plan_is_refused_when_an_original_stack_changed_since() {
+    let emulator = Emulator::start();
+    emulator.original_foundation(ORIGINAL);
+    let file = emulator.write("topology.toml", &adopting());
+    let saved = emulator.dir.path().join("plan.json");
+    emulator
+        .plinth(&["plan", "-t", path_str(&file), "--out", path_str(&saved)])
+        .expect(0);
+    // someone updates an old stack between the plan and its apply
+    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, "us-west-2").await);
+    cfn.update_stack()
+        .stack_name("CrossAccountRegional")
+        .use_previous_template(true)
+        .tags(
+            aws_sdk_cloudformation::types::Tag::builder()
+                .key("owner")
+                .value("someone")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), path_str(&saved), "--yes"])
+        .expect(1)
+        .assert_stderr(format!("{BUILD}/us-west-2/CrossAccountRegional: was "));
+}
