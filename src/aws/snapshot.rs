@@ -286,7 +286,9 @@ pub async fn read(
         listed.push(result?);
     }
 
-    let old_stacks = read_old_stacks(cloud, topology, &listed, concurrency).await?;
+    let mut unreadable = Vec::new();
+    let old_stacks =
+        read_old_stacks(cloud, topology, &listed, concurrency, &mut unreadable).await?;
     let mut found = Vec::new();
     for (account, region, stacks) in listed {
         for summary in stacks {
@@ -379,6 +381,7 @@ pub async fn read(
         stack_set_record,
     };
     // Buckets keep the names they have (adopted ones their own): the names to check are those.
+    deployed.findings.extend(unreadable);
     let kept = deployed.bucket_names(topology);
     let named = topology.with_bucket_names(kept.clone());
     check_names(cloud, &named, &regions, &mut deployed, concurrency).await?;
@@ -425,6 +428,7 @@ async fn read_old_stacks(
     topology: &Topology,
     listed: &[(AccountId, Region, Vec<StackSummary>)],
     concurrency: usize,
+    unreadable: &mut Vec<Finding>,
 ) -> Result<Vec<OldStack>, ReadError> {
     let Some(adopt) = &topology.adopt else {
         return Ok(Vec::new());
@@ -461,7 +465,13 @@ async fn read_old_stacks(
                 source,
             };
             let (cfn, body, resources) = read.await.map_err(fail)?;
-            let template: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            let Ok(template) = serde_json::from_str::<serde_json::Value>(&body) else {
+                return Ok(Err(Finding::OriginalTemplateNotJson {
+                    stack: summary.name.clone(),
+                    account,
+                    region,
+                }));
+            };
             let exports: Vec<String> = template
                 .get("Outputs")
                 .and_then(serde_json::Value::as_object)
@@ -480,7 +490,7 @@ async fn read_old_stacks(
                     importers.insert(export, users);
                 }
             }
-            Ok::<_, ReadError>(OldStack {
+            Ok::<_, ReadError>(Ok(OldStack {
                 account,
                 region,
                 role,
@@ -495,7 +505,7 @@ async fn read_old_stacks(
                     .collect(),
                 importers,
                 summary,
-            })
+            }))
         });
     let mut old = Vec::new();
     for result in stream::iter(reads)
@@ -503,7 +513,10 @@ async fn read_old_stacks(
         .collect::<Vec<_>>()
         .await
     {
-        old.push(result?);
+        match result? {
+            Ok(stack) => old.push(stack),
+            Err(finding) => unreadable.push(finding),
+        }
     }
     old.sort_by(|a, b| {
         (&a.account, &a.region, &a.summary.name).cmp(&(&b.account, &b.region, &b.summary.name))

@@ -516,6 +516,13 @@ pub(crate) fn adoption(style: &Style, out: &mut String, plan: &Plan) {
                 users.join(", ")
             );
         }
+        for (logical, kind, name) in &stack.holds_data {
+            let _ = writeln!(
+                out,
+                "    {} {kind} {name} ({logical}) does not move (no export of the original script names it): the stack stays, so that it is not deleted with it",
+                style.yellow("!")
+            );
+        }
         if stack.delete {
             let _ = writeln!(
                 out,

@@ -220,8 +220,13 @@ pub(crate) struct OldStackPlan {
     pub(crate) replaced: Vec<(String, String, String)>,
     /// Exports other stacks import, with those stacks: the stack stays, holding them.
     pub(crate) exports_in_use: BTreeMap<String, Vec<String>>,
-    /// Whether apply deletes the stack at the end (nothing imports its exports).
+    /// Whether apply deletes the stack at the end (nothing imports its exports, and it holds no
+    /// bucket or key that stays behind).
     pub(crate) delete: bool,
+    /// Buckets and keys the stack holds that do not move (no export of the original script
+    /// names them): (logical id, type, name). Deleting the stack would delete them, so it stays.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) holds_data: Vec<(String, String, String)>,
 }
 
 impl OldStackPlan {
@@ -319,6 +324,29 @@ pub(crate) fn plan(topology: &Topology, old: &[OldStack]) -> Option<Adoption> {
             let retain_template = (unretained).then(|| retain(&stack.template, &moved));
             let release_template = (!moved.is_empty()).then(|| release(stack, &moved));
             let gone = dependents(&resources, &moved);
+            // A bucket or key that does not move (its export renamed, or one the script did not
+            // make) would be deleted with the stack: the stack stays, and the plan says why.
+            let holds_data: Vec<(String, String, String)> = resources
+                .iter()
+                .filter(|(logical, r)| {
+                    !moved.contains(*logical)
+                        && matches!(
+                            r.get("Type").and_then(Value::as_str),
+                            Some("AWS::S3::Bucket" | "AWS::KMS::Key")
+                        )
+                        && r.get("DeletionPolicy").and_then(Value::as_str) != Some("Retain")
+                })
+                .map(|(logical, r)| {
+                    (
+                        logical.clone(),
+                        r.get("Type")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_owned(),
+                        stack.physical(logical).unwrap_or("").to_owned(),
+                    )
+                })
+                .collect();
             let replaced = resources
                 .iter()
                 .filter(|(logical, _)| !moved.contains(*logical))
@@ -332,8 +360,10 @@ pub(crate) fn plan(topology: &Topology, old: &[OldStack]) -> Option<Adoption> {
                         stack.physical(logical).unwrap_or("").to_owned(),
                     )
                 })
-                .filter(|(logical, _, _)| {
-                    logical != PLACEHOLDER && (gone.contains(logical) || stack.importers.is_empty())
+                .filter(|(logical, kind, _)| {
+                    logical != PLACEHOLDER
+                        && (gone.contains(logical) || stack.importers.is_empty())
+                        && !holds_data.iter().any(|(l, k, _)| l == logical && k == kind)
                 })
                 .collect();
             OldStackPlan {
@@ -348,7 +378,8 @@ pub(crate) fn plan(topology: &Topology, old: &[OldStack]) -> Option<Adoption> {
                 tags: stack.summary.tags.clone(),
                 replaced,
                 exports_in_use: stack.importers.clone(),
-                delete: stack.importers.is_empty(),
+                delete: stack.importers.is_empty() && holds_data.is_empty(),
+                holds_data,
             }
         })
         .collect();
@@ -602,6 +633,29 @@ mod tests {
         );
         assert!(!stack.delete, "an export in use keeps the stack");
         assert_eq!(stack.exports_in_use["BuildBucket"], ["app"]);
+    }
+
+    #[test]
+    fn a_stack_holding_a_bucket_that_does_not_move_is_never_deleted() {
+        let mut stack = primary(&[]);
+        stack.template["Resources"]["Logs"] = json!({ "Type": "AWS::S3::Bucket" });
+        stack.resources.push(OldResource {
+            logical_id: "Logs".into(),
+            resource_type: "AWS::S3::Bucket".into(),
+            physical_id: "old-logs".into(),
+        });
+        let adoption = plan(&topology(), &[stack]).unwrap();
+        let stack = &adoption.stacks[0];
+        assert!(!stack.delete);
+        assert_eq!(
+            stack.holds_data,
+            [(
+                "Logs".to_owned(),
+                "AWS::S3::Bucket".to_owned(),
+                "old-logs".to_owned()
+            )]
+        );
+        assert!(!stack.replaced.iter().any(|(l, _, _)| l == "Logs"));
     }
 
     #[test]

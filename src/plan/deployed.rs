@@ -389,6 +389,16 @@ pub enum Finding {
         /// That stack's region.
         stack_region: Region,
     },
+    /// A stack of the original foundation whose template is not JSON (a YAML template): plinth
+    /// cannot tell which resources its exports name, so it adopts nothing.
+    OriginalTemplateNotJson {
+        /// The stack.
+        stack: String,
+        /// Its account.
+        account: AccountId,
+        /// Its region.
+        region: Region,
+    },
     /// The foundation's key alias exists outside any stack, on a key pending deletion: such a
     /// key cannot be imported, and the alias blocks a new one.
     KeyPendingDeletion {
@@ -469,6 +479,15 @@ impl fmt::Display for Finding {
                 "bucket {bucket} exists in account {account} outside any stack, but in {region}, not in {stack_region} where {stack} declares it: \
                  CloudFormation imports a bucket only into a stack of its own region; move its objects to a bucket of another name and delete it, \
                  or `plinth destroy` removes it"
+            ),
+            Finding::OriginalTemplateNotJson {
+                stack,
+                account,
+                region,
+            } => write!(
+                f,
+                "the template of {stack} (account {account}, {region}) is not JSON, so plinth cannot tell which resources its exports name and adopts nothing; \
+                 update the stack with the same template as JSON (`aws cloudformation get-template --stack-name {stack} --region {region}`, converted with cfn-flip), then plan again"
             ),
             Finding::KeyPendingDeletion {
                 alias,

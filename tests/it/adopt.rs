@@ -741,3 +741,44 @@ async fn a_saved_adoption_plan_is_refused_when_an_original_stack_changed_since()
         .expect(1)
         .assert_stderr(format!("{BUILD}/us-west-2/CrossAccountRegional: was "));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_original_stack_with_a_yaml_template_is_a_finding_and_nothing_changes() {
+    let emulator = Emulator::start();
+    emulator.original_foundation(ORIGINAL);
+    let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, "us-west-2").await);
+    let body = cfn
+        .get_template()
+        .stack_name("CrossAccountRegional")
+        .send()
+        .await
+        .unwrap()
+        .template_body()
+        .unwrap()
+        .to_owned();
+    // a YAML document (a comment, then flow style): what YAML templates look like to a JSON reader
+    cfn.update_stack()
+        .stack_name("CrossAccountRegional")
+        .template_body(format!("# bootstrap.sh 1.0.0\n{body}"))
+        .tags(
+            aws_sdk_cloudformation::types::Tag::builder()
+                .key("format")
+                .value("yaml")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let file = emulator.write("topology.toml", &adopting());
+    emulator
+        .plinth(&["apply", "-t", path_str(&file), "--yes"])
+        .expect(1)
+        .assert_stderr(format!(
+            "the template of CrossAccountRegional (account {BUILD}, us-west-2) is not JSON"
+        ))
+        .assert_stderr("nothing was changed");
+    assert_eq!(
+        stack_names(&emulator, BUILD, "us-east-1").await,
+        ["CrossAccountPrimary"]
+    );
+}
