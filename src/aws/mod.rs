@@ -4,6 +4,7 @@
 //! per-account credentials from the topology, and the SDK's standard retry mode (throttling is
 //! retried by the SDK, never read as "missing" or "failed").
 
+mod calls;
 mod errors;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;
@@ -100,6 +101,15 @@ impl AwsError {
     /// auto-deployment, or another run): waiting for it and calling again resolves it.
     pub(crate) fn is_stack_set_busy(&self) -> bool {
         self.code.as_deref() == Some("OperationInProgressException")
+    }
+
+    /// AWS refused the call for want of a permission (`AccessDenied`, `AccessDeniedException`,
+    /// or S3's 403 with no code of its own).
+    pub(crate) fn is_access_denied(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("AccessDenied" | "AccessDeniedException" | "Forbidden")
+        )
     }
 
     /// S3's answer for a bucket that does not exist.

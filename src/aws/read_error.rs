@@ -102,9 +102,41 @@ pub enum ReadError {
     },
 }
 
+/// For a call AWS refused for want of a permission: the IAM actions that call needs
+/// (`aws/calls.rs`), as the hint says them.
+fn denied_actions(source: &AwsError) -> Option<String> {
+    if !source.is_access_denied() {
+        return None;
+    }
+    let call = super::calls::CALLS
+        .iter()
+        .find(|c| c.operation == source.operation)?;
+    Some(format!(
+        "the credentials plinth uses for this account are not allowed {} (the call {}): allow it in their policy, then run plinth again",
+        call.actions.join(" and "),
+        call.operation
+    ))
+}
+
 impl ReadError {
+    /// What AWS answered, when AWS answered.
+    fn aws_source(&self) -> Option<&AwsError> {
+        match self {
+            ReadError::OrganizationDescription { source, .. }
+            | ReadError::Identity { source, .. }
+            | ReadError::Stacks { source, .. }
+            | ReadError::Stack { source, .. }
+            | ReadError::Organization { source, .. }
+            | ReadError::Preflight { source, .. } => Some(source),
+            ReadError::IdentityMismatch { .. } | ReadError::OrganizationMismatch { .. } => None,
+        }
+    }
+
     /// What the user can do about it, when there is something to say.
     pub fn hint(&self) -> Option<String> {
+        if let Some(missing) = self.aws_source().and_then(denied_actions) {
+            return Some(missing);
+        }
         match self {
             ReadError::IdentityMismatch { .. } => Some(
                 "check the profile or role_arn of this entry: plinth stops rather than change an account the topology does not name".into(),
