@@ -2075,7 +2075,7 @@ def enable_async_stacks(seconds: float, key_seconds: float) -> None:
     does not: a stack with a KMS key sits in CREATE_IN_PROGRESS for a minute or two, a delete as
     long. Here each CreateStack, UpdateStack and DeleteStack still does its work at once, but the
     stack shows the operation's *_IN_PROGRESS status for `seconds` (`key_seconds` when its
-    template holds a KMS key) before its final one, with outputs only once a create completes; a
+    template holds a KMS key) before its final one (an executed IMPORT change set too), with outputs only once a create completes; a
     deleted stack stays visible, by name and in listings, as DELETE_IN_PROGRESS until then. While
     a stack is in progress, UpdateStack and DeleteStack answer CloudFormation's ValidationError
     and CreateStack of its name AlreadyExistsException. Stack operations are atomic, as in AWS:
@@ -2174,10 +2174,23 @@ def enable_async_stacks(seconds: float, key_seconds: float) -> None:
                     and not any(live.name == s.name for live in self.stacks.values())]
         return original_describe(self, name_or_id) + deleting
 
+    original_execute = CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self, change_set_name, stack_name=None):
+        with atomic:
+            result = original_execute(self, change_set_name, stack_name)
+            change_set = self.change_sets.get(change_set_name) or next(
+                (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None)
+            stack = self.stacks.get(change_set.stack_id) if change_set is not None else None
+            if change_set.change_set_type == "IMPORT" and stack is not None and stack.status == "IMPORT_COMPLETE":
+                hold(stack, "IMPORT_IN_PROGRESS")
+            return result
+
     CloudFormationBackend.create_stack = create_stack
     CloudFormationBackend.update_stack = update_stack
     CloudFormationBackend.delete_stack = delete_stack
     CloudFormationBackend.describe_stacks = describe_stacks
+    CloudFormationBackend.execute_change_set = execute_change_set
 
 
 class Faults:

@@ -1343,3 +1343,18 @@ def test_a_log_groups_retention_is_updated_in_place(aws):
     # still in the stack: another resource can name it
     cfn.update_stack(StackName="s", TemplateBody=_template({"Group": group, "User": user}))
     assert _status(cfn, "s") == "UPDATE_COMPLETE"
+
+
+def test_asynchronous_mode_keeps_an_import_in_progress():
+    url = _start((), ("--stack-seconds", "1.5", "--key-stack-seconds", "3"))
+    urllib.request.urlopen(urllib.request.Request(url + "/moto-api/reset", method="POST"))
+    cfn, s3 = _client(url, "cloudformation"), _client(url, "s3")
+    s3.create_bucket(Bucket="async-import")
+    template = {"Resources": {"Bucket": _retained({"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "async-import"}})}}
+    assert _import(cfn, "i", template, [_bucket_import("Bucket", "async-import")])["Status"] == "CREATE_COMPLETE"
+    cfn.execute_change_set(StackName="i", ChangeSetName="import")
+    assert _status(cfn, "i") == "IMPORT_IN_PROGRESS"
+    deadline = time.monotonic() + 10
+    while _status(cfn, "i") == "IMPORT_IN_PROGRESS" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _status(cfn, "i") == "IMPORT_COMPLETE"
