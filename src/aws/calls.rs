@@ -84,6 +84,18 @@ pub(crate) const CALLS: &[Call] = &[
     call("DeleteBucket", &["s3:DeleteBucket"]),
     call("PutObject", &["s3:PutObject"]),
     call("GetObject", &["s3:GetObject"]),
+    call("GetBucketPolicy", &["s3:GetBucketPolicy"]),
+    call("GetBucketEncryption", &["s3:GetEncryptionConfiguration"]),
+    call("GetBucketVersioning", &["s3:GetBucketVersioning"]),
+    call(
+        "GetBucketLifecycleConfiguration",
+        &["s3:GetLifecycleConfiguration"],
+    ),
+    call(
+        "GetBucketOwnershipControls",
+        &["s3:GetBucketOwnershipControls"],
+    ),
+    call("GetPublicAccessBlock", &["s3:GetBucketPublicAccessBlock"]),
     call("PutBucketPolicy", &["s3:PutBucketPolicy"]),
     call("PutBucketVersioning", &["s3:PutBucketVersioning"]),
     call("PutBucketEncryption", &["s3:PutEncryptionConfiguration"]),
@@ -118,6 +130,8 @@ pub(crate) const CALLS: &[Call] = &[
     ),
     call("PutRolePolicy", &["iam:PutRolePolicy"]),
     call("AttachRolePolicy", &["iam:AttachRolePolicy"]),
+    call("DeleteRolePolicy", &["iam:DeleteRolePolicy"]),
+    call("DetachRolePolicy", &["iam:DetachRolePolicy"]),
     call("UpdateAssumeRolePolicy", &["iam:UpdateAssumeRolePolicy"]),
     call(
         "PutRolePermissionsBoundary",
@@ -144,6 +158,7 @@ pub(crate) const CALLS: &[Call] = &[
     call("PutRetentionPolicy", &["logs:PutRetentionPolicy"]),
     call("DeleteRetentionPolicy", &["logs:DeleteRetentionPolicy"]),
     // CodePipeline
+    call("GetPipeline", &["codepipeline:GetPipeline"]),
     call("CreatePipeline", &["codepipeline:CreatePipeline"]),
     call("UpdatePipeline", &["codepipeline:UpdatePipeline"]),
     // STS: GetCallerIdentity needs no permission
@@ -180,23 +195,32 @@ mod tests {
         ("live/logs.rs", include_str!("live/logs.rs")),
         ("live/pipeline.rs", include_str!("live/pipeline.rs")),
         ("live/s3.rs", include_str!("live/s3.rs")),
+        ("live/mod.rs", include_str!("live/mod.rs")),
     ];
 
-    /// The operations a source names where it maps a call's error: `error("Op", …)` and
-    /// `build_error("Op", …)`.
+    /// The operations a source names where it maps a call's error: `error("Op", …)`,
+    /// `build_error("Op", …)` and `absent("Op", …)` (a read whose "not found" is an answer).
     fn named(source: &str) -> BTreeSet<String> {
         let code = source
             .split("#[cfg(test)]\nmod tests")
             .next()
             .unwrap_or(source);
         let mut out = BTreeSet::new();
-        for (start, _) in code.match_indices("error(\"") {
-            let rest = &code[start + "error(\"".len()..];
-            let Some(end) = rest.find('"') else { continue };
-            let operation = &rest[..end];
-            let follows = rest[end + 1..].trim_start();
-            if operation.starts_with(|c: char| c.is_ascii_uppercase()) && follows.starts_with(',') {
-                out.insert(operation.to_owned());
+        for opening in ["error(", "absent("] {
+            for (start, _) in code.match_indices(opening) {
+                let rest = code[start + opening.len()..].trim_start();
+                let Some(rest) = rest.strip_prefix('"') else {
+                    continue;
+                };
+                let Some(end) = rest.find('"') else { continue };
+                let operation = &rest[..end];
+                let follows = rest[end + 1..].trim_start();
+                if operation.starts_with(|c: char| c.is_ascii_uppercase())
+                    && operation.chars().all(char::is_alphanumeric)
+                    && follows.starts_with(',')
+                {
+                    out.insert(operation.to_owned());
+                }
             }
         }
         out

@@ -319,8 +319,6 @@ pub trait S3: Send + Sync {
 /// IAM of one account.
 #[async_trait]
 pub trait Iam: Send + Sync {
-    /// Whether a role of this name exists.
-    async fn role_exists(&self, name: &str) -> AwsResult<bool>;
     /// Trust, inline and managed policies, boundary; `None` when the role does not exist.
     async fn read_role(&self, name: &str) -> AwsResult<Option<LiveRole>>;
     /// Sets one role setting as declared.

@@ -615,12 +615,12 @@ async fn check_name(
     };
     match owned {
         OwnedName::Role(role) => {
-            let exists = async { cloud.iam(&spec.account)?.role_exists(&role).await }
+            let live = async { cloud.iam(&spec.account)?.read_role(&role).await }
                 .await
                 .map_err(preflight(format!("role {role}")))?;
-            if !exists {
+            let Some(live) = live else {
                 return Ok(NameCheck::default());
-            }
+            };
             // Held by a stack (another foundation's, a StackSet's instance): not plinth's to take.
             let holder = async {
                 cloud
@@ -641,7 +641,10 @@ async fn check_name(
                     ..NameCheck::default()
                 },
                 None => NameCheck {
-                    outside: Some(outside(Found::Role { name: role })),
+                    outside: Some(outside(Found::Role {
+                        name: role,
+                        trust: live.trust,
+                    })),
                     ..NameCheck::default()
                 },
             })

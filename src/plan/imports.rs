@@ -42,6 +42,8 @@ pub(crate) enum Found {
     Role {
         /// Its name.
         name: String,
+        /// Its trust policy as it is now (JSON), when it could be read.
+        trust: Option<String>,
     },
     /// A log group of the stack's account and region.
     LogGroup {
@@ -139,15 +141,21 @@ pub(crate) fn import(template: &Value, found: &[&Found]) -> Option<Import> {
                     );
                     resources.push(imported(logical_id, kind, "AliasName", name));
                 }
-                ("AWS::IAM::Role", Found::Role { name })
+                ("AWS::IAM::Role", Found::Role { name, trust })
                     if property(resource, "RoleName").as_deref() == Some(name) =>
                 {
                     // A role's trust is required, and CloudFormation records it as given: the
-                    // declared one, when it names nothing of the template.
-                    let Some(trust) = resource
-                        .pointer("/Properties/AssumeRolePolicyDocument")
-                        .filter(|t| !names_anything(t))
-                    else {
+                    // role's own, so that the update that follows sets the declared one where it
+                    // differs (the declared one when the role's could not be read).
+                    let live = trust
+                        .as_deref()
+                        .and_then(|t| serde_json::from_str::<Value>(t).ok());
+                    let Some(trust) = live.or_else(|| {
+                        resource
+                            .pointer("/Properties/AssumeRolePolicyDocument")
+                            .filter(|t| !names_anything(t))
+                            .cloned()
+                    }) else {
                         continue;
                     };
                     body.insert(
@@ -292,6 +300,7 @@ mod tests {
             "Policies": [{ "Ref": "Something" }] } } } });
         let found = Found::Role {
             name: "acme-cloudformation".into(),
+            trust: None,
         };
         let import = import(&template, &[&found]).expect("the role is declared");
         let body: Value = serde_json::from_str(&import.template).unwrap();

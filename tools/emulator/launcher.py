@@ -1651,6 +1651,7 @@ _IMPORT_IDENTIFIERS = {
     "AWS::KMS::Alias": "AliasName",
     "AWS::IAM::Role": "RoleName",
     "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::Lambda::Function": "FunctionName",
 }
 # Identifiers that are read-only: the template does not declare them.
 _READ_ONLY_IDENTIFIERS = {"AWS::KMS::Key"}
@@ -1679,6 +1680,12 @@ def _live_resource(resource_type: str, identifier: str, account: str, region: st
                      if r.name == identifier), None)
     if resource_type == "AWS::Logs::LogGroup":
         return logs_backends[account][region].groups.get(identifier)
+    if resource_type == "AWS::Lambda::Function":
+        from moto.awslambda.models import lambda_backends
+        try:
+            return lambda_backends[account][region].get_function(identifier)
+        except Exception:  # moto's UnknownFunctionException: not found
+            return None
     return None
 
 
@@ -2020,6 +2027,65 @@ def patch_log_group_update() -> None:
 
 
 
+def _names(value) -> set:
+    """The logical ids a template fragment names (Ref, Fn::GetAtt, DependsOn, Fn::Sub's ${X})."""
+    import re
+    found = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                found.add(inner)
+            elif key == "Fn::GetAtt" and isinstance(inner, list) and inner:
+                found.add(inner[0])
+            elif key == "Fn::GetAtt" and isinstance(inner, str):
+                found.add(inner.split(".")[0])
+            elif key == "DependsOn":
+                found |= {inner} if isinstance(inner, str) else set(inner)
+            elif key == "Fn::Sub":
+                text = inner if isinstance(inner, str) else inner[0]
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
+                if not isinstance(inner, str):
+                    found |= _names(inner[1:])
+            else:
+                found |= _names(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= _names(inner)
+    return found
+
+
+def patch_update_order() -> None:
+    """A stack update makes the resources it adds before it changes the ones it modifies,
+    whatever names what: a new `AWS::Lambda::Version` of a function whose code the same update
+    changes publishes the old code. CloudFormation follows the template's dependencies: what a
+    new resource names is updated first. Patched: when a resource the update adds names one it
+    modifies, the modifications come first (an update to an intermediate template), then the rest."""
+    from moto.cloudformation.parsing import ResourceMap
+
+    original_update = ResourceMap.update
+
+    def update(self, template, parameters=None):
+        diff = self.build_resource_diff(template, parameters)
+        new = template.get("Resources", {})
+        first = set()
+        for added in diff["Add"]:
+            first |= _names(new[added]) & set(diff["Modify"])
+        if not first:
+            return original_update(self, template, parameters)
+        intermediate = copy.deepcopy(self._template) or {}
+        resources = intermediate.setdefault("Resources", {})
+        for name in first:
+            if _names(new[name]) <= set(resources) | set(self.resolved_parameters) | set(parameters or {}):
+                resources[name] = copy.deepcopy(new[name])
+        if "Parameters" in template:
+            intermediate["Parameters"] = template["Parameters"]
+        original_update(self, intermediate, parameters)
+        return original_update(self, template, parameters)
+
+    ResourceMap.update = update
+
+
+
 PATCHES = (
     patch_kms_key,
     patch_kms_key_deletion,
@@ -2048,6 +2114,7 @@ PATCHES = (
     patch_exports_in_use,
     patch_stack_resources_by_physical_id,
     patch_log_group_update,
+    patch_update_order,
     # after the resource patches above, whose handlers they wrap
     patch_policy_sizes,
     patch_policy_principals,

@@ -1358,3 +1358,54 @@ def test_asynchronous_mode_keeps_an_import_in_progress():
     while _status(cfn, "i") == "IMPORT_IN_PROGRESS" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _status(cfn, "i") == "IMPORT_COMPLETE"
+
+
+@proves("patch_import_change_sets")
+def test_a_function_made_by_hand_is_imported_and_then_updated(aws):
+    import io
+    import zipfile
+    cfn, iam, lam = aws("cloudformation"), aws("iam"), aws("lambda")
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return 1\n")
+    made = lam.create_function(FunctionName="by-hand", Runtime="python3.12", Role=role, Handler="index.handler",
+                               Code={"ZipFile": code.getvalue()})
+    function = {"Type": "AWS::Lambda::Function", "DeletionPolicy": "Retain", "Properties": {
+        "FunctionName": "by-hand", "Runtime": "python3.12", "Handler": "index.handler", "Role": role,
+        "Code": {"ZipFile": "def handler(event, context):\n    return 1\n"}}}
+    described = _import(cfn, "fn", {"Resources": {"Function": function}}, [
+        {"ResourceType": "AWS::Lambda::Function", "LogicalResourceId": "Function",
+         "ResourceIdentifier": {"FunctionName": "by-hand"}}])
+    assert described["Status"] == "CREATE_COMPLETE", described.get("StatusReason")
+    assert [c["ResourceChange"]["Action"] for c in described["Changes"]] == ["Import"]
+    cfn.execute_change_set(StackName="fn", ChangeSetName="import")
+    assert _status(cfn, "fn") == "IMPORT_COMPLETE"
+    assert lam.get_function_configuration(FunctionName="by-hand")["CodeSha256"] == made["CodeSha256"], \
+        "the import leaves the function's code as it was"
+    held = cfn.describe_stack_resources(StackName="fn")["StackResources"]
+    assert [(r["LogicalResourceId"], r["PhysicalResourceId"]) for r in held] == [("Function", "by-hand")]
+    function["Properties"]["Timeout"] = 30
+    cfn.update_stack(StackName="fn", TemplateBody=json.dumps({"Resources": {"Function": function}}))
+    assert lam.get_function_configuration(FunctionName="by-hand")["Timeout"] == 30
+
+
+@proves("patch_update_order")
+def test_a_version_added_with_a_code_change_publishes_the_new_code(aws):
+    cfn, iam, lam = aws("cloudformation"), aws("iam"), aws("lambda")
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName="order-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    function = {"Type": "AWS::Lambda::Function", "Properties": {
+        "FunctionName": "ordered", "Runtime": "python3.12", "Handler": "index.handler", "Role": role,
+        "Code": {"ZipFile": "def handler(event, context):\n    return 'old'\n"}}}
+    cfn.create_stack(StackName="o", TemplateBody=_template({"Function": function}))
+    function["Properties"]["Code"]["ZipFile"] = "def handler(event, context):\n    return 'new'\n"
+    version = {"Type": "AWS::Lambda::Version", "Properties": {"FunctionName": {"Ref": "Function"}}}
+    cfn.update_stack(StackName="o", TemplateBody=_template({"Function": function, "Version": version}))
+    assert _status(cfn, "o") == "UPDATE_COMPLETE"
+    live = lam.get_function_configuration(FunctionName="ordered")["CodeSha256"]
+    versions = [v for v in lam.list_versions_by_function(FunctionName="ordered")["Versions"] if v["Version"] != "$LATEST"]
+    assert [v["CodeSha256"] for v in versions] == [live], "the version publishes the updated code"

@@ -365,7 +365,8 @@ async fn a_bucket_name_held_by_another_account_is_a_finding() {
     assert!(deployed.outside.iter().any(|o| o.stack == "acme-deploy"
         && o.found
             == crate::plan::imports::Found::Role {
-                name: "acme-codepipeline".into()
+                name: "acme-codepipeline".into(),
+                trust: None,
             }));
 }
 

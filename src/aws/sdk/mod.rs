@@ -512,21 +512,6 @@ impl Iam for SdkIam {
     async fn repair(&self, repair: &Repair) -> AwsResult<()> {
         super::live::repair_role(&self.client, &self.calls, repair).await
     }
-
-    async fn role_exists(&self, name: &str) -> AwsResult<bool> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        match self.client.get_role().role_name(name).send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error().is_some_and(
-                    aws_sdk_iam::operation::get_role::GetRoleError::is_no_such_entity_exception,
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(error("GetRole", e)),
-        }
-    }
 }
 
 struct SdkKms {
