@@ -390,6 +390,8 @@ pub(crate) enum OwnedName {
     Alias(String),
     /// A log group of the stack's account and region.
     LogGroup(String),
+    /// A Lambda function of the stack's account and region.
+    Function(String),
 }
 
 /// The fixed names a stack creates.
@@ -402,6 +404,7 @@ pub(crate) fn owned_names(topology: &Topology, spec: &StackSpec) -> Vec<OwnedNam
         StackKey::Primary => vec![
             OwnedName::Alias(topology.key_alias()),
             OwnedName::LogGroup(format!("/aws/lambda/{}", topology.sync_function_name())),
+            OwnedName::Function(topology.sync_function_name()),
             OwnedName::Bucket(topology.bucket_name(BucketKind::Build, &spec.account, &spec.region)),
             OwnedName::Bucket(topology.bucket_name(
                 BucketKind::Artifacts,

@@ -649,6 +649,39 @@ async fn check_name(
                 },
             })
         }
+        OwnedName::Function(name) => {
+            let what = || format!("function {name}");
+            let live = async {
+                cloud
+                    .lambda(&spec.account, &spec.region)?
+                    .read_function(&name)
+                    .await
+            }
+            .await
+            .map_err(preflight(what()))?;
+            let Some((function, _)) = live else {
+                return Ok(NameCheck::default());
+            };
+            let holder = async {
+                cloud
+                    .cloudformation(&spec.account, &spec.region)?
+                    .holding_stack(&name)
+                    .await
+            }
+            .await
+            .map_err(preflight(what()))?;
+            Ok(NameCheck {
+                outside: holder.is_none().then(|| {
+                    outside(Found::Function {
+                        name,
+                        role: function.role.unwrap_or_default(),
+                        runtime: function.runtime,
+                        handler: function.handler,
+                    })
+                }),
+                ..NameCheck::default()
+            })
+        }
         OwnedName::LogGroup(name) => {
             let what = || format!("log group {name}");
             let exists = async {

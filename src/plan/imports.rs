@@ -50,6 +50,17 @@ pub(crate) enum Found {
         /// Its name.
         name: String,
     },
+    /// A Lambda function of the stack's account and region.
+    Function {
+        /// Its name.
+        name: String,
+        /// The ARN of the role it runs as now.
+        role: String,
+        /// Its runtime now.
+        runtime: Option<String>,
+        /// Its handler now.
+        handler: Option<String>,
+    },
     /// A key of the original foundation's stack of this region, which moves into plinth's.
     Key {
         /// The key's id.
@@ -176,6 +187,38 @@ pub(crate) fn import(template: &Value, found: &[&Found]) -> Option<Import> {
                     );
                     resources.push(imported(logical_id, kind, "LogGroupName", name));
                 }
+                (
+                    "AWS::Lambda::Function",
+                    Found::Function {
+                        name,
+                        role,
+                        runtime,
+                        handler,
+                    },
+                ) if property(resource, "FunctionName").as_deref() == Some(name)
+                    && !role.is_empty() =>
+                {
+                    // Code, role, runtime and handler are required: the function's own role,
+                    // runtime and handler, and code that is not the declared one, so that the
+                    // update that follows sets each as declared.
+                    let mut properties = json!({
+                        "FunctionName": name,
+                        "Role": role,
+                        "Code": { "ZipFile": IMPORTED_CODE },
+                    });
+                    for (key, live) in [("Runtime", runtime), ("Handler", handler)] {
+                        let declared = resource.pointer(&format!("/Properties/{key}"));
+                        if let Some(value) = live
+                            .clone()
+                            .map(Value::String)
+                            .or_else(|| declared.cloned())
+                        {
+                            properties[key] = value;
+                        }
+                    }
+                    body.insert(logical_id.clone(), retained(kind, properties));
+                    resources.push(imported(logical_id, kind, "FunctionName", name));
+                }
                 ("AWS::KMS::Key", Found::Key { key_id }) if !body.contains_key(logical_id) => {
                     body.insert(logical_id.clone(), retained(kind, json!({})));
                     resources.push(imported(logical_id, kind, "KeyId", key_id));
@@ -196,6 +239,12 @@ pub(crate) fn import(template: &Value, found: &[&Found]) -> Option<Import> {
         resources,
     })
 }
+
+/// The code an imported function's import template records: not the declared code, so that the
+/// update that follows sends the declared code (CloudFormation updates a function's code only
+/// when the template's `Code` changes).
+const IMPORTED_CODE: &str =
+    "# imported by plinth; the update that follows sets the declared code\n";
 
 /// Whether a value holds an intrinsic function (`Ref`, `Fn::…`): it names a parameter or a
 /// resource, which an import's template may not hold.

@@ -668,7 +668,7 @@ async fn destroy_after_a_half_adoption_removes_what_plinth_owns_and_names_what_i
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_deploy_role_and_the_sync_functions_log_group_made_by_hand_are_imported() {
+async fn a_deploy_role_and_the_sync_function_and_its_log_group_made_by_hand_are_imported() {
     let emulator = Emulator::start();
     let iam = aws_sdk_iam::Client::new(&emulator.sdk("333333333333", "us-east-1").await);
     iam.create_role()
@@ -685,10 +685,41 @@ async fn a_deploy_role_and_the_sync_functions_log_group_made_by_hand_are_importe
         .send()
         .await
         .unwrap();
+    // the sync function, made by hand with a role of its own
+    let build_iam = aws_sdk_iam::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
+    let hand_role = build_iam
+        .create_role()
+        .role_name("hand-made-sync")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let lambda = aws_sdk_lambda::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
+    lambda
+        .create_function()
+        .function_name("acme-artifact-sync")
+        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .handler("index.handler")
+        .role(hand_role.role().unwrap().arn())
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_smithy_types::Blob::new(
+                    plinth::templates::code::inline_code_zip(
+                        "def handler(event, context):\n    return 'by hand'\n",
+                    ),
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     let file = emulator.write("topology.toml", &standard());
     emulator
         .plinth(&["plan", "-t", path_str(&file)])
         .expect(0)
+        .assert_stderr("<= SyncFunction (AWS::Lambda::Function) imported: FunctionName=acme-artifact-sync")
         .assert_stderr("<= CloudFormationRole (AWS::IAM::Role) imported: RoleName=acme-cloudformation")
         .assert_stderr("<= SyncFunctionLogGroup (AWS::Logs::LogGroup) imported: LogGroupName=/aws/lambda/acme-artifact-sync");
     emulator
@@ -708,6 +739,18 @@ async fn a_deploy_role_and_the_sync_functions_log_group_made_by_hand_are_importe
             .contains("Role CloudFormation runs as"),
         "the imported role was then set as declared"
     );
+    let function = lambda
+        .get_function_configuration()
+        .function_name("acme-artifact-sync")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        function.role(),
+        hand_role.role().unwrap().arn().into(),
+        "the imported function now runs as the foundation's role"
+    );
+    assert_eq!(function.timeout(), Some(300));
     emulator
         .plinth(&["plan", "-t", path_str(&file), "--detailed-exitcode"])
         .expect(0);

@@ -2059,7 +2059,8 @@ def patch_update_order() -> None:
     whatever names what: a new `AWS::Lambda::Version` of a function whose code the same update
     changes publishes the old code. CloudFormation follows the template's dependencies: what a
     new resource names is updated first. Patched: when a resource the update adds names one it
-    modifies, the modifications come first (an update to an intermediate template), then the rest."""
+    modifies, that one and everything it names come first (an update to an intermediate
+    template), then the rest."""
     from moto.cloudformation.parsing import ResourceMap
 
     original_update = ResourceMap.update
@@ -2072,11 +2073,18 @@ def patch_update_order() -> None:
             first |= _names(new[added]) & set(diff["Modify"])
         if not first:
             return original_update(self, template, parameters)
+        # what the modified resources name (added or modified themselves) comes with them
+        wanted, queue = set(), list(first)
+        while queue:
+            name = queue.pop()
+            if name in wanted or name not in new:
+                continue
+            wanted.add(name)
+            queue.extend(_names(new[name]))
         intermediate = copy.deepcopy(self._template) or {}
         resources = intermediate.setdefault("Resources", {})
-        for name in first:
-            if _names(new[name]) <= set(resources) | set(self.resolved_parameters) | set(parameters or {}):
-                resources[name] = copy.deepcopy(new[name])
+        for name in wanted:
+            resources[name] = copy.deepcopy(new[name])
         if "Parameters" in template:
             intermediate["Parameters"] = template["Parameters"]
         original_update(self, intermediate, parameters)

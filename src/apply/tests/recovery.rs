@@ -523,11 +523,11 @@ async fn reading_grows_with_accounts_plus_regions() {
         let cloud = FakeCloud::new(Duration::from_secs(1));
         crate::aws::snapshot::read(&cloud, &t, 8).await.unwrap();
         // one DescribeStacks per region of the build account and one per target account; the
-        // rest are the name checks of stacks not there yet (the build bucket and the sync
-        // function's log group, an artifact bucket and the key alias per region, two roles per
+        // rest are the name checks of stacks not there yet (the build bucket, the sync function
+        // and its log group, an artifact bucket and the key alias per region, two roles per
         // account)
         let lists = regions.len() + accounts;
-        let checks = 2 + 2 * regions.len() + 2 * accounts;
+        let checks = 3 + 2 * regions.len() + 2 * accounts;
         assert_eq!(
             usize::try_from(cloud.calls()).unwrap(),
             lists + checks,
