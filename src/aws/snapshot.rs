@@ -593,6 +593,27 @@ struct NameCheck {
     outside: Option<Outside>,
 }
 
+/// The stack of the spec's account and region that holds a resource, if any.
+async fn holding_stack(
+    cloud: &dyn Cloud,
+    spec: &StackSpec,
+    physical_id: &str,
+) -> Result<Option<String>, AwsError> {
+    cloud
+        .cloudformation(&spec.account, &spec.region)?
+        .holding_stack(physical_id)
+        .await
+}
+
+/// A resource found outside any stack is imported; one a stack holds (not plinth's) is left to
+/// the create, whose failure names it.
+fn unless_held(holder: Option<String>, found: Outside) -> NameCheck {
+    NameCheck {
+        outside: holder.is_none().then_some(found),
+        ..NameCheck::default()
+    }
+}
+
 async fn check_name(
     cloud: &dyn Cloud,
     spec: StackSpec,
@@ -622,14 +643,9 @@ async fn check_name(
                 return Ok(NameCheck::default());
             };
             // Held by a stack (another foundation's, a StackSet's instance): not plinth's to take.
-            let holder = async {
-                cloud
-                    .cloudformation(&spec.account, &spec.region)?
-                    .holding_stack(&role)
-                    .await
-            }
-            .await
-            .map_err(preflight(format!("role {role}")))?;
+            let holder = holding_stack(cloud, &spec, &role)
+                .await
+                .map_err(preflight(format!("role {role}")))?;
             Ok(match holder {
                 Some(holder) => NameCheck {
                     finding: Some(Finding::RoleConflict {
@@ -662,25 +678,18 @@ async fn check_name(
             let Some((function, _)) = live else {
                 return Ok(NameCheck::default());
             };
-            let holder = async {
-                cloud
-                    .cloudformation(&spec.account, &spec.region)?
-                    .holding_stack(&name)
-                    .await
-            }
-            .await
-            .map_err(preflight(what()))?;
-            Ok(NameCheck {
-                outside: holder.is_none().then(|| {
-                    outside(Found::Function {
-                        name,
-                        role: function.role.unwrap_or_default(),
-                        runtime: function.runtime,
-                        handler: function.handler,
-                    })
+            let holder = holding_stack(cloud, &spec, &name)
+                .await
+                .map_err(preflight(what()))?;
+            Ok(unless_held(
+                holder,
+                outside(Found::Function {
+                    name,
+                    role: function.role.unwrap_or_default(),
+                    runtime: function.runtime,
+                    handler: function.handler,
                 }),
-                ..NameCheck::default()
-            })
+            ))
         }
         OwnedName::LogGroup(name) => {
             let what = || format!("log group {name}");
@@ -696,18 +705,10 @@ async fn check_name(
             if !exists {
                 return Ok(NameCheck::default());
             }
-            let holder = async {
-                cloud
-                    .cloudformation(&spec.account, &spec.region)?
-                    .holding_stack(&name)
-                    .await
-            }
-            .await
-            .map_err(preflight(what()))?;
-            Ok(NameCheck {
-                outside: holder.is_none().then(|| outside(Found::LogGroup { name })),
-                ..NameCheck::default()
-            })
+            let holder = holding_stack(cloud, &spec, &name)
+                .await
+                .map_err(preflight(what()))?;
+            Ok(unless_held(holder, outside(Found::LogGroup { name })))
         }
         OwnedName::Bucket(bucket) => {
             let s3 = cloud

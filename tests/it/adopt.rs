@@ -364,6 +364,18 @@ async fn artifacts_and_keys_kept(emulator: &Emulator, made: &serde_json::Value) 
     }
 }
 
+/// The template a stack holds.
+async fn template_of(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> String {
+    cfn.get_template()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap()
+        .template_body()
+        .unwrap()
+        .to_owned()
+}
+
 /// The stacks of an account and region, by name.
 async fn stack_names(emulator: &Emulator, account: &str, region: &str) -> Vec<String> {
     let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(account, region).await);
@@ -475,15 +487,7 @@ async fn the_original_foundation_is_adopted_by_one_apply_keeping_every_artifact_
 
     // once the application no longer imports the exports, the next apply deletes what is left
     let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, "us-east-1").await);
-    let template = cfn
-        .get_template()
-        .stack_name("app")
-        .send()
-        .await
-        .unwrap()
-        .template_body()
-        .unwrap()
-        .to_owned();
+    let template = template_of(&cfn, "app").await;
     let literal = template
         .replace(
             r#"{"Fn::ImportValue": "PipelineBucket"}"#,
@@ -790,15 +794,7 @@ async fn an_original_stack_with_a_yaml_template_is_a_finding_and_nothing_changes
     let emulator = Emulator::start();
     emulator.original_foundation(ORIGINAL);
     let cfn = aws_sdk_cloudformation::Client::new(&emulator.sdk(BUILD, "us-west-2").await);
-    let body = cfn
-        .get_template()
-        .stack_name("CrossAccountRegional")
-        .send()
-        .await
-        .unwrap()
-        .template_body()
-        .unwrap()
-        .to_owned();
+    let body = template_of(&cfn, "CrossAccountRegional").await;
     // a YAML document (a comment, then flow style): what YAML templates look like to a JSON reader
     cfn.update_stack()
         .stack_name("CrossAccountRegional")
