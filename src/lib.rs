@@ -17,5 +17,6 @@ mod layout;
 pub mod ops;
 pub mod output;
 pub mod plan;
+pub mod policy;
 pub mod templates;
 pub mod topology;

@@ -8,170 +8,537 @@
 //! `ListObjectVersions` as `s3:ListBucketVersions`, `PutBucketEncryption` as
 //! `s3:PutEncryptionConfiguration`; CloudWatch Logs' prefix is `logs`.
 
-/// One API call and the IAM actions it needs.
+/// One API call, the IAM actions it needs, on what, by whom and when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Call {
     /// The API's name for the call, as the SDK layer names it (`CreateStack`).
     pub(crate) operation: &'static str,
     /// The IAM actions that authorize it.
     pub(crate) actions: &'static [&'static str],
+    /// Which command first needs it: plan's reads, or apply's and destroy's changes.
+    pub(crate) phase: Phase,
+    /// The resources it acts on.
+    pub(crate) scope: Scope,
+    /// Which of plinth's identities make it ([`BUILD`], [`TARGET`], [`ORGANIZATION`]).
+    pub(crate) who: u8,
 }
 
-const fn call(operation: &'static str, actions: &'static [&'static str]) -> Call {
-    Call { operation, actions }
+/// Which command first needs a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Phase {
+    /// `plan` reads it (and so do `apply` and `destroy`).
+    Plan,
+    /// Only `apply` and `destroy` make it.
+    Apply,
+}
+
+/// What a call acts on, which the policy scopes to the foundation's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Scope {
+    /// The foundation's stacks.
+    Stacks,
+    /// The foundation's stacks and plinth's change sets of them.
+    ChangeSets,
+    /// No stack in particular: listing stacks, finding a stack by a resource, export imports.
+    AnyStack,
+    /// The foundation's StackSets.
+    StackSets,
+    /// The foundation's StackSets and the accounts and resource types their instances reach.
+    StackSetInstances,
+    /// No StackSet in particular: listing them.
+    AnyStackSet,
+    /// The foundation's buckets.
+    Buckets,
+    /// No bucket in particular: listing them.
+    AnyBucket,
+    /// Every object of the foundation's buckets (emptied before they are deleted).
+    Objects,
+    /// The objects plinth itself keeps in the build bucket (`plinth/…`).
+    OwnObjects,
+    /// The account's KMS keys (a key's id is random: no name scopes it).
+    Keys,
+    /// The foundation's key aliases and the keys they name.
+    Aliases,
+    /// No key in particular: creating one, listing aliases.
+    AnyKey,
+    /// The foundation's IAM roles.
+    Roles,
+    /// The foundation's Lambda functions and their versions.
+    Functions,
+    /// The foundation's log groups.
+    LogGroups,
+    /// No log group in particular: listing them.
+    AnyLogGroup,
+    /// The foundation's pipelines.
+    Pipelines,
+    /// The organization's root, units and accounts.
+    Organization,
+    /// Nothing: the call needs no permission.
+    Nothing,
+}
+
+/// The build account's identity.
+pub(crate) const BUILD: u8 = 1;
+/// A target account's identity.
+pub(crate) const TARGET: u8 = 2;
+/// The organization account's identity.
+pub(crate) const ORGANIZATION: u8 = 4;
+const BUILD_TARGET: u8 = BUILD | TARGET;
+const ORG: u8 = ORGANIZATION;
+const ALL: u8 = BUILD | TARGET | ORGANIZATION;
+
+const fn plan(
+    operation: &'static str,
+    actions: &'static [&'static str],
+    scope: Scope,
+    who: u8,
+) -> Call {
+    Call {
+        operation,
+        actions,
+        phase: Phase::Plan,
+        scope,
+        who,
+    }
+}
+
+const fn apply(
+    operation: &'static str,
+    actions: &'static [&'static str],
+    scope: Scope,
+    who: u8,
+) -> Call {
+    Call {
+        operation,
+        actions,
+        phase: Phase::Apply,
+        scope,
+        who,
+    }
 }
 
 /// Every call, by service.
 pub(crate) const CALLS: &[Call] = &[
-    // CloudFormation: stacks, change sets (imports), exports, StackSets
-    call("DescribeStacks", &["cloudformation:DescribeStacks"]),
-    call("GetTemplate", &["cloudformation:GetTemplate"]),
-    call("CreateStack", &["cloudformation:CreateStack"]),
-    call("UpdateStack", &["cloudformation:UpdateStack"]),
-    call("DeleteStack", &["cloudformation:DeleteStack"]),
-    call(
+    plan(
+        "DescribeStacks",
+        &["cloudformation:DescribeStacks"],
+        Scope::AnyStack,
+        BUILD_TARGET,
+    ),
+    plan(
+        "GetTemplate",
+        &["cloudformation:GetTemplate"],
+        Scope::Stacks,
+        BUILD_TARGET,
+    ),
+    apply(
+        "CreateStack",
+        &["cloudformation:CreateStack"],
+        Scope::Stacks,
+        BUILD_TARGET,
+    ),
+    apply(
+        "UpdateStack",
+        &["cloudformation:UpdateStack"],
+        Scope::Stacks,
+        BUILD_TARGET,
+    ),
+    apply(
+        "DeleteStack",
+        &["cloudformation:DeleteStack"],
+        Scope::Stacks,
+        BUILD_TARGET,
+    ),
+    apply(
         "ContinueUpdateRollback",
         &["cloudformation:ContinueUpdateRollback"],
+        Scope::Stacks,
+        BUILD_TARGET,
     ),
-    call(
+    plan(
         "DescribeStackEvents",
         &["cloudformation:DescribeStackEvents"],
+        Scope::Stacks,
+        BUILD_TARGET,
     ),
-    call("ListStackResources", &["cloudformation:ListStackResources"]),
-    call(
+    plan(
+        "ListStackResources",
+        &["cloudformation:ListStackResources"],
+        Scope::Stacks,
+        BUILD_TARGET,
+    ),
+    plan(
         "DescribeStackResources",
         &["cloudformation:DescribeStackResources"],
+        Scope::AnyStack,
+        BUILD_TARGET,
     ),
-    call("ListImports", &["cloudformation:ListImports"]),
-    call("CreateChangeSet", &["cloudformation:CreateChangeSet"]),
-    call("DescribeChangeSet", &["cloudformation:DescribeChangeSet"]),
-    call("ExecuteChangeSet", &["cloudformation:ExecuteChangeSet"]),
-    call("CreateStackSet", &["cloudformation:CreateStackSet"]),
-    call("UpdateStackSet", &["cloudformation:UpdateStackSet"]),
-    call("DeleteStackSet", &["cloudformation:DeleteStackSet"]),
-    call("DescribeStackSet", &["cloudformation:DescribeStackSet"]),
-    call("ListStackSets", &["cloudformation:ListStackSets"]),
-    call(
+    plan(
+        "ListImports",
+        &["cloudformation:ListImports"],
+        Scope::AnyStack,
+        BUILD,
+    ),
+    apply(
+        "CreateChangeSet",
+        &["cloudformation:CreateChangeSet"],
+        Scope::ChangeSets,
+        BUILD_TARGET,
+    ),
+    apply(
+        "DescribeChangeSet",
+        &["cloudformation:DescribeChangeSet"],
+        Scope::ChangeSets,
+        BUILD_TARGET,
+    ),
+    apply(
+        "ExecuteChangeSet",
+        &["cloudformation:ExecuteChangeSet"],
+        Scope::ChangeSets,
+        BUILD_TARGET,
+    ),
+    apply(
+        "CreateStackSet",
+        &["cloudformation:CreateStackSet"],
+        Scope::StackSets,
+        ORG,
+    ),
+    apply(
+        "UpdateStackSet",
+        &["cloudformation:UpdateStackSet"],
+        Scope::StackSets,
+        ORG,
+    ),
+    apply(
+        "DeleteStackSet",
+        &["cloudformation:DeleteStackSet"],
+        Scope::StackSets,
+        ORG,
+    ),
+    plan(
+        "DescribeStackSet",
+        &["cloudformation:DescribeStackSet"],
+        Scope::StackSets,
+        ORG,
+    ),
+    plan(
+        "ListStackSets",
+        &["cloudformation:ListStackSets"],
+        Scope::AnyStackSet,
+        ORG,
+    ),
+    apply(
         "CreateStackInstances",
         &["cloudformation:CreateStackInstances"],
+        Scope::StackSetInstances,
+        ORG,
     ),
-    call(
+    apply(
         "DeleteStackInstances",
         &["cloudformation:DeleteStackInstances"],
+        Scope::StackSetInstances,
+        ORG,
     ),
-    call("ListStackInstances", &["cloudformation:ListStackInstances"]),
-    call(
+    plan(
+        "ListStackInstances",
+        &["cloudformation:ListStackInstances"],
+        Scope::StackSets,
+        ORG,
+    ),
+    plan(
         "DescribeStackSetOperation",
         &["cloudformation:DescribeStackSetOperation"],
+        Scope::StackSets,
+        ORG,
     ),
-    call(
+    plan(
         "ListStackSetOperations",
         &["cloudformation:ListStackSetOperations"],
+        Scope::StackSets,
+        ORG,
     ),
-    call(
+    plan(
         "ListStackSetOperationResults",
         &["cloudformation:ListStackSetOperationResults"],
+        Scope::StackSets,
+        ORG,
     ),
-    // S3
-    call("ListBuckets", &["s3:ListAllMyBuckets"]),
-    call("HeadBucket", &["s3:ListBucket"]),
-    call("GetBucketLocation", &["s3:GetBucketLocation"]),
-    call("ListObjectVersions", &["s3:ListBucketVersions"]),
-    call(
+    plan(
+        "ListBuckets",
+        &["s3:ListAllMyBuckets"],
+        Scope::AnyBucket,
+        BUILD,
+    ),
+    plan("HeadBucket", &["s3:ListBucket"], Scope::Buckets, BUILD),
+    plan(
+        "GetBucketLocation",
+        &["s3:GetBucketLocation"],
+        Scope::Buckets,
+        BUILD,
+    ),
+    apply(
+        "ListObjectVersions",
+        &["s3:ListBucketVersions"],
+        Scope::Buckets,
+        BUILD,
+    ),
+    apply(
         "DeleteObjects",
         &["s3:DeleteObject", "s3:DeleteObjectVersion"],
+        Scope::Objects,
+        BUILD,
     ),
-    call("DeleteBucket", &["s3:DeleteBucket"]),
-    call("PutObject", &["s3:PutObject"]),
-    call("GetObject", &["s3:GetObject"]),
-    call("GetBucketPolicy", &["s3:GetBucketPolicy"]),
-    call("GetBucketEncryption", &["s3:GetEncryptionConfiguration"]),
-    call("GetBucketVersioning", &["s3:GetBucketVersioning"]),
-    call(
+    apply("DeleteBucket", &["s3:DeleteBucket"], Scope::Buckets, BUILD),
+    apply("PutObject", &["s3:PutObject"], Scope::OwnObjects, BUILD),
+    plan("GetObject", &["s3:GetObject"], Scope::OwnObjects, BUILD),
+    plan(
+        "GetBucketPolicy",
+        &["s3:GetBucketPolicy"],
+        Scope::Buckets,
+        BUILD,
+    ),
+    plan(
+        "GetBucketEncryption",
+        &["s3:GetEncryptionConfiguration"],
+        Scope::Buckets,
+        BUILD,
+    ),
+    plan(
+        "GetBucketVersioning",
+        &["s3:GetBucketVersioning"],
+        Scope::Buckets,
+        BUILD,
+    ),
+    plan(
         "GetBucketLifecycleConfiguration",
         &["s3:GetLifecycleConfiguration"],
+        Scope::Buckets,
+        BUILD,
     ),
-    call(
+    plan(
         "GetBucketOwnershipControls",
         &["s3:GetBucketOwnershipControls"],
+        Scope::Buckets,
+        BUILD,
     ),
-    call("GetPublicAccessBlock", &["s3:GetBucketPublicAccessBlock"]),
-    call("PutBucketPolicy", &["s3:PutBucketPolicy"]),
-    call("PutBucketVersioning", &["s3:PutBucketVersioning"]),
-    call("PutBucketEncryption", &["s3:PutEncryptionConfiguration"]),
-    call(
+    plan(
+        "GetPublicAccessBlock",
+        &["s3:GetBucketPublicAccessBlock"],
+        Scope::Buckets,
+        BUILD,
+    ),
+    apply(
+        "PutBucketPolicy",
+        &["s3:PutBucketPolicy"],
+        Scope::Buckets,
+        BUILD,
+    ),
+    apply(
+        "PutBucketVersioning",
+        &["s3:PutBucketVersioning"],
+        Scope::Buckets,
+        BUILD,
+    ),
+    apply(
+        "PutBucketEncryption",
+        &["s3:PutEncryptionConfiguration"],
+        Scope::Buckets,
+        BUILD,
+    ),
+    apply(
         "PutBucketLifecycleConfiguration",
         &["s3:PutLifecycleConfiguration"],
+        Scope::Buckets,
+        BUILD,
     ),
-    call(
+    apply(
         "PutBucketOwnershipControls",
         &["s3:PutBucketOwnershipControls"],
+        Scope::Buckets,
+        BUILD,
     ),
-    call("PutPublicAccessBlock", &["s3:PutBucketPublicAccessBlock"]),
-    // KMS
-    call("DescribeKey", &["kms:DescribeKey"]),
-    call("ListAliases", &["kms:ListAliases"]),
-    call("GetKeyPolicy", &["kms:GetKeyPolicy"]),
-    call("GetKeyRotationStatus", &["kms:GetKeyRotationStatus"]),
-    call("PutKeyPolicy", &["kms:PutKeyPolicy"]),
-    call("EnableKeyRotation", &["kms:EnableKeyRotation"]),
-    call("CancelKeyDeletion", &["kms:CancelKeyDeletion"]),
-    call("EnableKey", &["kms:EnableKey"]),
-    call("CreateAlias", &["kms:CreateAlias"]),
-    call("UpdateAlias", &["kms:UpdateAlias"]),
-    // IAM
-    call("GetRole", &["iam:GetRole"]),
-    call("CreateRole", &["iam:CreateRole"]),
-    call("GetRolePolicy", &["iam:GetRolePolicy"]),
-    call("ListRolePolicies", &["iam:ListRolePolicies"]),
-    call(
+    apply(
+        "PutPublicAccessBlock",
+        &["s3:PutBucketPublicAccessBlock"],
+        Scope::Buckets,
+        BUILD,
+    ),
+    plan("DescribeKey", &["kms:DescribeKey"], Scope::Keys, BUILD),
+    plan("ListAliases", &["kms:ListAliases"], Scope::AnyKey, BUILD),
+    plan("GetKeyPolicy", &["kms:GetKeyPolicy"], Scope::Keys, BUILD),
+    plan(
+        "GetKeyRotationStatus",
+        &["kms:GetKeyRotationStatus"],
+        Scope::Keys,
+        BUILD,
+    ),
+    apply("PutKeyPolicy", &["kms:PutKeyPolicy"], Scope::Keys, BUILD),
+    apply(
+        "EnableKeyRotation",
+        &["kms:EnableKeyRotation"],
+        Scope::Keys,
+        BUILD,
+    ),
+    apply(
+        "CancelKeyDeletion",
+        &["kms:CancelKeyDeletion"],
+        Scope::Keys,
+        BUILD,
+    ),
+    apply("EnableKey", &["kms:EnableKey"], Scope::Keys, BUILD),
+    apply("CreateAlias", &["kms:CreateAlias"], Scope::Aliases, BUILD),
+    apply("UpdateAlias", &["kms:UpdateAlias"], Scope::Aliases, BUILD),
+    plan("GetRole", &["iam:GetRole"], Scope::Roles, BUILD_TARGET),
+    apply(
+        "CreateRole",
+        &["iam:CreateRole"],
+        Scope::Roles,
+        BUILD_TARGET,
+    ),
+    plan(
+        "GetRolePolicy",
+        &["iam:GetRolePolicy"],
+        Scope::Roles,
+        BUILD_TARGET,
+    ),
+    plan(
+        "ListRolePolicies",
+        &["iam:ListRolePolicies"],
+        Scope::Roles,
+        BUILD_TARGET,
+    ),
+    plan(
         "ListAttachedRolePolicies",
         &["iam:ListAttachedRolePolicies"],
+        Scope::Roles,
+        BUILD_TARGET,
     ),
-    call("PutRolePolicy", &["iam:PutRolePolicy"]),
-    call("AttachRolePolicy", &["iam:AttachRolePolicy"]),
-    call("DeleteRolePolicy", &["iam:DeleteRolePolicy"]),
-    call("DetachRolePolicy", &["iam:DetachRolePolicy"]),
-    call("UpdateAssumeRolePolicy", &["iam:UpdateAssumeRolePolicy"]),
-    call(
+    apply(
+        "PutRolePolicy",
+        &["iam:PutRolePolicy"],
+        Scope::Roles,
+        BUILD_TARGET,
+    ),
+    apply(
+        "AttachRolePolicy",
+        &["iam:AttachRolePolicy"],
+        Scope::Roles,
+        BUILD_TARGET,
+    ),
+    apply(
+        "DeleteRolePolicy",
+        &["iam:DeleteRolePolicy"],
+        Scope::Roles,
+        BUILD_TARGET,
+    ),
+    apply(
+        "DetachRolePolicy",
+        &["iam:DetachRolePolicy"],
+        Scope::Roles,
+        BUILD_TARGET,
+    ),
+    apply(
+        "UpdateAssumeRolePolicy",
+        &["iam:UpdateAssumeRolePolicy"],
+        Scope::Roles,
+        BUILD_TARGET,
+    ),
+    apply(
         "PutRolePermissionsBoundary",
         &["iam:PutRolePermissionsBoundary"],
+        Scope::Roles,
+        BUILD_TARGET,
     ),
-    call(
+    apply(
         "DeleteRolePermissionsBoundary",
         &["iam:DeleteRolePermissionsBoundary"],
+        Scope::Roles,
+        BUILD_TARGET,
     ),
-    // Lambda
-    call(
+    plan(
         "GetFunctionConfiguration",
         &["lambda:GetFunctionConfiguration"],
+        Scope::Functions,
+        BUILD,
     ),
-    call("CreateFunction", &["lambda:CreateFunction"]),
-    call(
+    apply(
+        "CreateFunction",
+        &["lambda:CreateFunction", "iam:PassRole"],
+        Scope::Functions,
+        BUILD,
+    ),
+    apply(
         "UpdateFunctionConfiguration",
-        &["lambda:UpdateFunctionConfiguration"],
+        &["lambda:UpdateFunctionConfiguration", "iam:PassRole"],
+        Scope::Functions,
+        BUILD,
     ),
-    call("UpdateFunctionCode", &["lambda:UpdateFunctionCode"]),
-    // CloudWatch Logs
-    call("DescribeLogGroups", &["logs:DescribeLogGroups"]),
-    call("CreateLogGroup", &["logs:CreateLogGroup"]),
-    call("PutRetentionPolicy", &["logs:PutRetentionPolicy"]),
-    call("DeleteRetentionPolicy", &["logs:DeleteRetentionPolicy"]),
-    // CodePipeline
-    call("GetPipeline", &["codepipeline:GetPipeline"]),
-    call("CreatePipeline", &["codepipeline:CreatePipeline"]),
-    call("UpdatePipeline", &["codepipeline:UpdatePipeline"]),
-    // STS: GetCallerIdentity needs no permission
-    call("GetCallerIdentity", &[]),
-    // Organizations
-    call("ListChildren", &["organizations:ListChildren"]),
-    call(
+    apply(
+        "UpdateFunctionCode",
+        &["lambda:UpdateFunctionCode"],
+        Scope::Functions,
+        BUILD,
+    ),
+    plan(
+        "DescribeLogGroups",
+        &["logs:DescribeLogGroups"],
+        Scope::AnyLogGroup,
+        BUILD,
+    ),
+    apply(
+        "CreateLogGroup",
+        &["logs:CreateLogGroup"],
+        Scope::LogGroups,
+        BUILD,
+    ),
+    apply(
+        "PutRetentionPolicy",
+        &["logs:PutRetentionPolicy"],
+        Scope::LogGroups,
+        BUILD,
+    ),
+    apply(
+        "DeleteRetentionPolicy",
+        &["logs:DeleteRetentionPolicy"],
+        Scope::LogGroups,
+        BUILD,
+    ),
+    plan(
+        "GetPipeline",
+        &["codepipeline:GetPipeline"],
+        Scope::Pipelines,
+        BUILD,
+    ),
+    apply(
+        "CreatePipeline",
+        &["codepipeline:CreatePipeline", "iam:PassRole"],
+        Scope::Pipelines,
+        BUILD,
+    ),
+    apply(
+        "UpdatePipeline",
+        &["codepipeline:UpdatePipeline", "iam:PassRole"],
+        Scope::Pipelines,
+        BUILD,
+    ),
+    plan("GetCallerIdentity", &[], Scope::Nothing, ALL),
+    plan(
+        "ListChildren",
+        &["organizations:ListChildren"],
+        Scope::Organization,
+        ORG,
+    ),
+    plan(
         "ListAccountsForParent",
         &["organizations:ListAccountsForParent"],
+        Scope::Organization,
+        ORG,
     ),
-    call(
+    plan(
         "DescribeOrganization",
         &["organizations:DescribeOrganization"],
+        Scope::Organization,
+        ORG,
     ),
 ];
 

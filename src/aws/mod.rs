@@ -4,7 +4,7 @@
 //! per-account credentials from the topology, and the SDK's standard retry mode (throttling is
 //! retried by the SDK, never read as "missing" or "failed").
 
-mod calls;
+pub(crate) mod calls;
 mod errors;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;

@@ -7,6 +7,7 @@ mod destroy;
 mod extras;
 mod graph;
 mod plan;
+mod policy;
 mod render;
 mod run;
 mod show;
@@ -71,6 +72,9 @@ pub(crate) enum Command {
     Apply(apply::ApplyArgs),
     /// Remove everything the foundation created, in every account and region
     Destroy(destroy::DestroyArgs),
+    /// Print the IAM policy each of plinth's identities needs: plan's reads, and what apply and
+    /// destroy add
+    Policy(policy::PolicyArgs),
     /// Print the JSON Schema of the topology file, for editors and language servers
     Schema,
     /// Print the shell completion script for bash, zsh or fish
@@ -94,6 +98,7 @@ pub(crate) fn run(cli: Cli) -> u8 {
         Command::Show(args) => show::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Destroy(args) => destroy::run(args),
+        Command::Policy(args) => policy::run(args),
         Command::Schema => Ok(extras::schema()),
         Command::Completions(args) => Ok(extras::completions(&args)),
     };

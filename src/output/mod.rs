@@ -5,6 +5,7 @@
 mod events;
 pub mod markdown;
 pub mod plan;
+pub mod policy;
 pub mod views;
 
 pub use events::{HumanView, JsonView, ProgressView, describe};

@@ -43,6 +43,37 @@ static CREATE_ONLY: LazyLock<BTreeMap<String, Vec<String>>> = LazyLock::new(|| {
         .collect()
 });
 
+/// The schemas by resource type.
+static PARSED: LazyLock<BTreeMap<String, Value>> = LazyLock::new(|| {
+    SCHEMAS
+        .iter()
+        .map(|text| {
+            let schema: Value =
+                serde_json::from_str(text).expect("a shipped resource schema is JSON");
+            let type_name = schema["typeName"]
+                .as_str()
+                .expect("a resource schema names its type")
+                .to_owned();
+            (type_name, schema)
+        })
+        .collect()
+});
+
+/// The IAM actions the resource type's `handler` (`create`, `update`, `delete`, `read`) may call
+/// with the caller's credentials, as its schema lists them; `None` when plinth ships no schema
+/// for the type.
+pub(crate) fn handler_permissions(resource_type: &str, handler: &str) -> Option<Vec<String>> {
+    let schema = PARSED.get(resource_type)?;
+    Some(
+        schema["handlers"][handler]["permissions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
 /// Whether changing `property` of a resource of this type replaces the resource; `None` when
 /// plinth ships no schema for the type.
 pub(crate) fn replaces(resource_type: &str, property: &str) -> Option<bool> {
