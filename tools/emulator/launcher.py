@@ -2365,7 +2365,7 @@ class Faults:
         return [data]
 
 
-def serve(host: str, port: int, faults: tuple = None) -> int:
+def serve(host: str, port: int, faults: tuple = None, enforcing: bool = False) -> int:
     """Serves moto on `host`:`port` (0: a free port the kernel picks) and prints
     `plinth-emulator listening on http://HOST:PORT` on stdout once the socket is bound, so that a
     caller never races another process for the port. `faults` is (throttle share, error share,
@@ -2378,6 +2378,10 @@ def serve(host: str, port: int, faults: tuple = None) -> int:
     app = DomainDispatcherApplication(create_backend_app)
     app.debug = True
     served = Faults(app, *faults) if faults else app
+    if enforcing:
+        from enforce import Authorizations
+
+        served = Authorizations(served)
     server = make_server(host, port, served, threaded=True, request_handler=MotoRequestHandler)
     os.environ["MOTO_PORT"] = str(server.port)
     print(f"plinth-emulator listening on http://{host}:{server.port}", flush=True)
@@ -2420,6 +2424,12 @@ def main(argv: list) -> int:
                         help="fault mode: the share answered with 500 or 503 (env PLINTH_EMULATOR_ERROR_SHARE)")
     parser.add_argument("--seed", type=int, default=int(env("PLINTH_EMULATOR_SEED", "1")),
                         help="the seed of fault mode's draws (env PLINTH_EMULATOR_SEED)")
+    parser.add_argument("--enforce-iam", action="store_true",
+                        help="enforcing mode: every request is authorized against its caller's IAM policies "
+                             "(tools/emulator/enforce.py)")
+    parser.add_argument("--operator-policies", metavar="FILE",
+                        help="enforcing mode: the output of `plinth policy --json`, whose documents become "
+                             "the inline policies of each account's plinth-operator role")
     args = parser.parse_args(argv)
     if not args.plain:
         apply_patches(tuple(args.without))
@@ -2433,7 +2443,17 @@ def main(argv: list) -> int:
     faults = None
     if args.throttle_share > 0 or args.error_share > 0:
         faults = (args.throttle_share, args.error_share, args.seed)
-    return serve(args.host, args.port, faults)
+    if args.enforce_iam:
+        import json
+
+        import enforce
+
+        printed = {}
+        if args.operator_policies:
+            with open(args.operator_policies) as file:
+                printed = json.load(file)
+        enforce.enable(enforce.operator_policies_from(printed))
+    return serve(args.host, args.port, faults, args.enforce_iam)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 "$root/tools/venv.sh"
 pidfile=${1:-"$root/.emulator.pid"}
+shift || true
 log=${pidfile%.pid}.log
 out=${pidfile%.pid}.out
-"$root/.venv/bin/python" "$root/tools/emulator/launcher.py" -H 127.0.0.1 -p 0 >"$out" 2>"$log" &
+"$root/.venv/bin/python" "$root/tools/emulator/launcher.py" -H 127.0.0.1 -p 0 "$@" >"$out" 2>"$log" &
 pid=$!
 echo "$pid" >"$pidfile"
 for _ in $(seq 1 300); do
