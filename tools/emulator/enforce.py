@@ -373,6 +373,12 @@ def patch_authorization() -> None:
         from moto.core.exceptions import AccessDeniedError
 
         principal, action, resource = getattr(self, "_plinth_denied", (self._access_key.arn, self._action, "*"))
+        if self._service in ("lambda", "kms", "logs", "codepipeline", "organizations"):
+            from moto.core.exceptions import JsonRESTError
+
+            error = JsonRESTError("AccessDeniedException", _denied_message(principal, action, resource))
+            error.code = 403
+            raise error
         raise AccessDeniedError(user_arn=principal, action=(
             f"{action} on resource: {resource} because no identity-based policy allows the {action} action"))
 
@@ -667,11 +673,16 @@ class Authorizations:
         return self.app(environ, start_response)
 
 
-def enable(operator_policies: dict) -> None:
+PATCHES = ("patch_s3_action_names", "patch_authorization", "patch_cloudformation_as_caller")
+
+
+def enable(operator_policies: dict, without: tuple = ()) -> None:
+    """Turns enforcing on, with every patch of this module but those in `without` (for the
+    patches' own tests)."""
     from moto import settings
 
-    patch_s3_action_names()
-    patch_authorization()
-    patch_cloudformation_as_caller()
+    for name in PATCHES:
+        if name not in without:
+            globals()[name]()
     setup_identities(operator_policies)
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0

@@ -2137,7 +2137,9 @@ def apply_patches(without: tuple = ()) -> None:
 
     if moto.__version__ != "5.2.5":
         raise SystemExit(f"plinth's emulator launcher patches moto 5.2.5 internals; found moto {moto.__version__}")
-    unknown = set(without) - {p.__name__ for p in PATCHES}
+    import enforce
+
+    unknown = set(without) - {p.__name__ for p in PATCHES} - set(enforce.PATCHES)
     if unknown:
         raise SystemExit(f"no such patch: {', '.join(sorted(unknown))}")
     for patch in PATCHES:
@@ -2452,7 +2454,7 @@ def main(argv: list) -> int:
         if args.operator_policies:
             with open(args.operator_policies) as file:
                 printed = json.load(file)
-        enforce.enable(enforce.operator_policies_from(printed))
+        enforce.enable(enforce.operator_policies_from(printed), tuple(args.without))
     return serve(args.host, args.port, faults, args.enforce_iam)
 
 
