@@ -622,7 +622,18 @@ mod tests {
         };
         let hint = error.hint().expect("a hint");
         assert!(
-            hint.contains("not allowed cloudformation:DescribeStacks (the call DescribeStacks)"),
+            hint.contains("account 222222222222's credentials are not allowed cloudformation:DescribeStacks: the policy `plinth policy` prints for it allows it"),
+            "{hint}"
+        );
+        // S3's refusal names no one: the call says which actions it needs.
+        let terse = crate::aws::read_error::ReadError::Stacks {
+            account: crate::topology::AccountId::parse("222222222222").unwrap(),
+            region: crate::topology::Region::parse("us-east-1").unwrap(),
+            source: crate::aws::AwsError::new("HeadBucket", Some("Forbidden"), "Forbidden"),
+        };
+        let hint = terse.hint().expect("a hint");
+        assert!(
+            hint.contains("not allowed s3:ListBucket (the call HeadBucket)"),
             "{hint}"
         );
         let throttled = crate::aws::read_error::ReadError::Stacks {

@@ -108,11 +108,15 @@ fn denied_actions(source: &AwsError) -> Option<String> {
     if !source.is_access_denied() {
         return None;
     }
+    // AWS's message names the account and the action refused.
+    if let Some(denial) = crate::policy::denials(&source.message).first() {
+        return Some(denial.hint());
+    }
     let call = super::calls::CALLS
         .iter()
         .find(|c| c.operation == source.operation)?;
     Some(format!(
-        "the credentials plinth uses for this account are not allowed {} (the call {}): allow it in their policy, then run plinth again",
+        "the credentials plinth uses for this account are not allowed {} (the call {}): the policy `plinth policy` prints for it allows it; attach that policy, then run plinth again",
         call.actions.join(" and "),
         call.operation
     ))

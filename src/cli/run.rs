@@ -272,12 +272,18 @@ pub(crate) async fn execute(
         output::say(&summary.success(&super::common::style()));
         return Ok(exit::SUCCESS);
     }
+    let failure = summary.failure();
+    let mut hint = plinth::policy::denials(&failure)
+        .iter()
+        .map(|d| format!("{}\n  hint: ", d.hint()))
+        .collect::<String>();
+    hint.push_str(&format!(
+        "what succeeded stays; fix the cause and run `plinth {}` again: it picks up from what is deployed",
+        summary.verb
+    ));
     Err(Failure::Error {
-        error: Box::new(Message(summary.failure())),
-        hint: Some(format!(
-            "what succeeded stays; fix the cause and run `plinth {}` again: it picks up from what is deployed",
-            summary.verb
-        )),
+        error: Box::new(Message(failure)),
+        hint: Some(hint),
         code: exit::FAILURE,
     })
 }

@@ -320,6 +320,11 @@ fn template_types(body: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// Every resource type plinth ships a schema for.
+pub(super) fn shipped_types() -> BTreeSet<String> {
+    crate::templates::schemas::types()
+}
+
 /// Every handler permission the resource types need, but the excluded.
 pub(super) fn actions(types: &BTreeSet<String>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();

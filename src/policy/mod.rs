@@ -540,6 +540,74 @@ impl Names {
     }
 }
 
+/// An action AWS refused one of plinth's identities, read from an error message.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Denial {
+    /// The account of the identity AWS refused.
+    pub account: String,
+    /// The IAM action.
+    pub action: String,
+    /// Whether the policy `plinth policy` prints for some identity allows the action.
+    pub printed: bool,
+}
+
+impl Denial {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        if self.printed {
+            format!(
+                "account {}'s credentials are not allowed {}: the policy `plinth policy` prints for it allows it; attach that policy, then run plinth again",
+                self.account, self.action
+            )
+        } else {
+            format!(
+                "account {}'s credentials are not allowed {}, which the policy `plinth policy` prints does not allow: please report it, and allow it meanwhile",
+                self.account, self.action
+            )
+        }
+    }
+}
+
+/// The refusals an error text reports, in AWS's words: `User: arn:aws:sts::ACCOUNT:assumed-role/…
+/// is not authorized to perform: ACTION`.
+pub fn denials(text: &str) -> Vec<Denial> {
+    let known = every_action();
+    let mut out = BTreeSet::new();
+    for (start, _) in text.match_indices("User: arn:") {
+        let rest = &text[start + "User: ".len()..];
+        let Some(account) = rest.split(':').nth(4).filter(|a| a.len() == 12) else {
+            continue;
+        };
+        let Some(at) = rest.find("is not authorized to perform: ") else {
+            continue;
+        };
+        let action: String = rest[at + "is not authorized to perform: ".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == ':' || *c == '-')
+            .collect();
+        if action.contains(':') {
+            out.insert(Denial {
+                account: account.to_owned(),
+                printed: known.contains(&action),
+                action,
+            });
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Every action some printed policy may hold: each call's and each shipped resource type's
+/// handler permissions but the excluded, and the role assumption.
+fn every_action() -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = CALLS
+        .iter()
+        .flat_map(|c| c.actions.iter().map(|a| (*a).to_owned()))
+        .collect();
+    out.extend(handlers::actions(&handlers::shipped_types()));
+    out.insert("sts:AssumeRole".into());
+    out
+}
+
 /// The foundation's name.
 pub fn foundation(topology: &Topology) -> String {
     topology.name.to_string()

@@ -298,3 +298,35 @@ fn an_adoption_adds_the_original_stacks_and_what_they_delete() {
             .any(|r| r.ends_with("alias/codepipeline-crossaccounts"))
     );
 }
+
+#[test]
+fn a_refusal_in_awss_words_names_the_account_the_action_and_whether_the_printed_policy_allows_it() {
+    let text = "acme-primary (111111111111 us-east-1) pass 1: ended in ROLLBACK_COMPLETE: Resource \
+        handler returned message: \"User: arn:aws:sts::111111111111:assumed-role/plinth-operator/s \
+        is not authorized to perform: s3:CreateBucket on resource: arn:aws:s3:::acme-x because no \
+        identity-based policy allows the s3:CreateBucket action\"\n\
+        User: arn:aws:iam::222222222222:user/ops is not authorized to perform: ec2:RunInstances";
+    let found = denials(text);
+    assert_eq!(
+        found,
+        [
+            Denial {
+                account: "111111111111".into(),
+                action: "s3:CreateBucket".into(),
+                printed: true
+            },
+            Denial {
+                account: "222222222222".into(),
+                action: "ec2:RunInstances".into(),
+                printed: false
+            },
+        ]
+    );
+    assert!(
+        found[0]
+            .hint()
+            .contains("the policy `plinth policy` prints for it allows it")
+    );
+    assert!(found[1].hint().contains("does not allow"));
+    assert!(denials("Throttling: Rate exceeded").is_empty());
+}

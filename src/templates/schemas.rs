@@ -74,6 +74,11 @@ pub(crate) fn handler_permissions(resource_type: &str, handler: &str) -> Option<
     )
 }
 
+/// Every resource type plinth ships a schema for.
+pub(crate) fn types() -> std::collections::BTreeSet<String> {
+    PARSED.keys().cloned().collect()
+}
+
 /// Whether changing `property` of a resource of this type replaces the resource; `None` when
 /// plinth ships no schema for the type.
 pub(crate) fn replaces(resource_type: &str, property: &str) -> Option<bool> {
