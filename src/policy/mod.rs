@@ -216,13 +216,27 @@ fn identity(
         .iter()
         .filter(|c| c.who & who != 0)
         .filter(|c| topology.stack_sets() || !stack_set_scope(c.scope));
+    // plinth keeps objects of its own in the build bucket only for the StackSets' record
+    // (read by plan) and for templates too large to send (which CloudFormation then reads with
+    // the caller's credentials).
+    let uploads = who & BUILD != 0 && uploads_templates(topology);
+    let own_objects = who & BUILD != 0 && topology.stack_sets();
     for call in calls {
+        let mut phase = call.phase;
+        if call.scope == Scope::OwnObjects {
+            if !own_objects && !uploads {
+                continue;
+            }
+            if !own_objects {
+                phase = Phase::Apply;
+            }
+        }
         for action in call.actions {
             if *action == "iam:PassRole" {
                 pass_role = true;
             } else if call.scope != Scope::Nothing {
                 grouped
-                    .entry((call.phase, call.scope))
+                    .entry((phase, call.scope))
                     .or_default()
                     .insert((*action).to_owned());
             }
@@ -328,6 +342,18 @@ fn identity(
         },
         wildcards,
     }
+}
+
+/// Whether a template of the build account is too large to send as `TemplateBody`, so that
+/// apply uploads it to the build bucket.
+fn uploads_templates(topology: &Topology) -> bool {
+    let graph = crate::ops::fresh_graph(topology);
+    crate::templates::render_graph(topology, &graph)
+        .iter()
+        .any(|node| {
+            node.stack.account == topology.build.account
+                && node.template.body().to_string().len() > crate::plan::TEMPLATE_BODY_LIMIT
+        })
 }
 
 /// The roles the build identity's credentials assume: targets (and units, and the organization)

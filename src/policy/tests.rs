@@ -169,7 +169,7 @@ fn every_call_plinth_makes_is_allowed_to_some_identity_of_a_full_topology() {
                 call.scope,
                 Scope::StackSets | Scope::StackSetInstances | Scope::AnyStackSet
             );
-            if stack_set && !stack_sets {
+            if (stack_set || call.scope == Scope::OwnObjects) && !stack_sets {
                 continue;
             }
             for action in call.actions {
@@ -329,4 +329,21 @@ fn a_refusal_in_awss_words_names_the_account_the_action_and_whether_the_printed_
     );
     assert!(found[1].hint().contains("does not allow"));
     assert!(denials("Throttling: Rate exceeded").is_empty());
+}
+
+#[test]
+fn own_objects_are_allowed_only_where_plinth_keeps_some() {
+    let small = &identities(&crate::fixtures::example())[0];
+    assert!(!small.plan.allows("s3:GetObject"));
+    assert!(!small.apply.allows("s3:PutObject"));
+    // Templates over the TemplateBody limit go by the build bucket, which CloudFormation reads
+    // with the caller's credentials.
+    let large = &identities(&crate::fixtures::grid(400, &["us-east-1", "us-west-2"]))[0];
+    assert!(!large.plan.allows("s3:GetObject"));
+    assert!(large.apply.allows("s3:GetObject"));
+    assert!(large.apply.allows("s3:PutObject"));
+    // The StackSets' record is read by plan.
+    let organization = &identities(&with_unit(true))[0];
+    assert!(organization.plan.allows("s3:GetObject"));
+    assert!(organization.apply.allows("s3:PutObject"));
 }
