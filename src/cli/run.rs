@@ -273,10 +273,11 @@ pub(crate) async fn execute(
         return Ok(exit::SUCCESS);
     }
     let failure = summary.failure();
-    let mut hint = plinth::policy::denials(&failure)
-        .iter()
-        .map(|d| format!("{}\n  hint: ", d.hint()))
-        .collect::<String>();
+    let mut hint = String::new();
+    for denial in plinth::policy::denials(&failure) {
+        hint.push_str(&denial.hint());
+        hint.push_str("\n  hint: ");
+    }
     hint.push_str(&format!(
         "what succeeded stays; fix the cause and run `plinth {}` again: it picks up from what is deployed",
         summary.verb
