@@ -118,6 +118,46 @@ impl Emulator {
         emulator
     }
 
+    /// An emulator in enforcing mode (`--enforce-iam`) whose accounts' `plinth-operator` roles
+    /// hold exactly the policies `plinth policy --json` prints for `topology`; returns it and
+    /// the topology file, and the printed policies.
+    pub(crate) fn enforcing(topology: &str) -> (Self, PathBuf, serde_json::Value) {
+        let before = tempfile::tempdir().unwrap();
+        let file = before.path().join("topology.toml");
+        fs_err::write(&file, topology).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_plinth"))
+            .args(["policy", "--json", "-t", path_str(&file)])
+            .output()
+            .expect("plinth policy runs");
+        assert!(
+            output.status.success(),
+            "plinth policy failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let policies = before.path().join("policies.json");
+        fs_err::write(&policies, &output.stdout).unwrap();
+        let emulator =
+            Self::start_with(&["--enforce-iam", "--operator-policies", path_str(&policies)]);
+        let file = emulator.write("topology.toml", topology);
+        (
+            emulator,
+            file,
+            serde_json::from_slice(&output.stdout).unwrap(),
+        )
+    }
+
+    /// Every authorization the enforcing emulator decided so far, in order: `principal`,
+    /// `action`, `resources`, `allowed`, `statements` (the `policy/Sid`s that allowed it).
+    pub(crate) fn authorizations(&self) -> Vec<serde_json::Value> {
+        let port: u16 = self.url.rsplit(':').next().unwrap().parse().unwrap();
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(stream, "GET /plinth-emulator/authorizations HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = response.split_once("\r\n\r\n").unwrap().1;
+        serde_json::from_str(body).unwrap()
+    }
+
     /// A fresh emulator on which `topology` has been applied; returns it and the topology file.
     pub(crate) fn applied(topology: &str) -> (Self, PathBuf) {
         let emulator = Self::start();

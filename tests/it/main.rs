@@ -21,6 +21,7 @@ mod organization;
 mod orgs;
 mod pipeline;
 mod plan;
+mod policy;
 mod security;
 mod stack_sets;
 mod waiting;

@@ -379,8 +379,15 @@ def patch_authorization() -> None:
             error = JsonRESTError("AccessDeniedException", _denied_message(principal, action, resource))
             error.code = 403
             raise error
-        raise AccessDeniedError(user_arn=principal, action=(
+        error = AccessDeniedError(user_arn=principal, action=(
             f"{action} on resource: {resource} because no identity-based policy allows the {action} action"))
+        # the query protocol's form (moto wraps the error in <Errors>, which SDKs do not read)
+        from xml.sax.saxutils import escape
+
+        error.description = (
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            f"<Message>{escape(error.message)}</Message></Error><RequestId>denied</RequestId></ErrorResponse>")
+        raise error
 
     def raise_s3_access_denied(self) -> None:
         from moto.s3.exceptions import S3ClientError

@@ -1,0 +1,314 @@
+//! plinth's own least privilege, on the emulator in enforcing mode: each account's
+//! `plinth-operator` role holds only what `plinth policy --json` printed. The whole cycle passes
+//! with it, every statement is the only one that allowed some call of the cycle, and a statement
+//! taken away fails the step that needs it with AWS's AccessDenied, which plinth explains.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::common::{BUILD, Emulator, artifact_key_arn, path_str, topology};
+
+const PIPELINE: &str = r#"
+[[pipelines]]
+name = "service"
+targets = ["development", "testing"]
+artifact_sync = "lambda"
+sources = [{ name = "App", key = "service/app.zip" }]
+stack = "service"
+"#;
+
+fn foundation() -> String {
+    topology(
+        &[
+            ("development", &["us-east-1", "us-west-2"]),
+            ("testing", &["us-west-2"]),
+        ],
+        PIPELINE,
+    )
+}
+
+/// Every printed statement, as the emulator labels it (account, `plinth-plan/Sid`).
+fn printed_statements(printed: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for identity in printed["identities"].as_array().unwrap() {
+        let account = identity["account"].as_str().unwrap().to_owned();
+        for (document, policy) in [("plan", "plinth-plan"), ("apply", "plinth-apply")] {
+            for statement in identity[document]["Statement"].as_array().unwrap() {
+                let sid = statement["Sid"].as_str().unwrap();
+                out.insert((account.clone(), format!("{policy}/{sid}")));
+            }
+        }
+    }
+    out
+}
+
+/// The account of an authorization's principal (`arn:aws:sts::ACCOUNT:assumed-role/…`).
+fn account_of(decision: &Value) -> String {
+    decision["principal"]
+        .as_str()
+        .unwrap()
+        .split(':')
+        .nth(4)
+        .unwrap()
+        .to_owned()
+}
+
+fn operator(decision: &Value) -> bool {
+    decision["principal"]
+        .as_str()
+        .unwrap()
+        .contains(":assumed-role/plinth-operator/")
+}
+
+/// Statements that were the only one to allow some call (account, label) -> an example call.
+fn sole_allowers(decisions: &[Value]) -> BTreeMap<(String, String), String> {
+    let mut out = BTreeMap::new();
+    for decision in decisions.iter().filter(|d| operator(d)) {
+        let statements = decision["statements"].as_array().unwrap();
+        if decision["allowed"] == true && statements.len() == 1 {
+            out.entry((
+                account_of(decision),
+                statements[0].as_str().unwrap().to_owned(),
+            ))
+            .or_insert_with(|| format!("{} on {}", decision["action"], decision["resources"][0]));
+        }
+    }
+    out
+}
+
+fn refused(decisions: &[Value]) -> Vec<&Value> {
+    decisions
+        .iter()
+        .filter(|d| operator(d) && d["allowed"] == false)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_whole_cycle_runs_with_only_the_printed_policies_and_each_statement_is_needed() {
+    let (emulator, file, printed) = Emulator::enforcing(&foundation());
+    let t = path_str(&file);
+    emulator.plinth(&["validate", "-t", t]).expect(0);
+
+    // An artifact bucket made by hand before plinth: imported (change sets) with its object.
+    let west = emulator.s3(BUILD, "us-west-2").await;
+    let by_hand = "acme-artifacts-111111111111-us-west-2";
+    west.create_bucket()
+        .bucket(by_hand)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // A deploy role made by hand in each target account: imported too.
+    for account in ["222222222222", "333333333333"] {
+        aws_sdk_iam::Client::new(&emulator.sdk(account, "us-east-1").await)
+            .create_role()
+            .role_name("acme-cloudformation")
+            .assume_role_policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Service":"cloudformation.amazonaws.com"}}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // plan: reads only, each allowed by a plan statement
+    let mark = emulator.authorizations().len();
+    emulator.plinth(&["plan", "-t", t]).expect(0);
+    let during_plan = emulator.authorizations().split_off(mark);
+    assert!(
+        refused(&during_plan).is_empty(),
+        "{:?}",
+        refused(&during_plan)
+    );
+    for decision in during_plan.iter().filter(|d| operator(d)) {
+        for statement in decision["statements"].as_array().unwrap() {
+            assert!(
+                statement.as_str().unwrap().starts_with("plinth-plan/"),
+                "plan needed {decision}"
+            );
+        }
+    }
+
+    emulator.plinth(&["apply", "-t", t, "--yes"]).expect(0);
+    emulator
+        .plinth(&["plan", "-t", t, "--detailed-exitcode"])
+        .expect(0);
+
+    // Drift, made with the tests' administrator role, shown and repaired with the printed ones.
+    west.delete_bucket_policy()
+        .bucket(by_hand)
+        .send()
+        .await
+        .unwrap();
+    let kms = aws_sdk_kms::Client::new(&emulator.sdk(BUILD, "us-west-2").await);
+    let key = kms
+        .describe_key()
+        .key_id("alias/acme-artifacts")
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .key_id()
+        .to_owned();
+    kms.disable_key_rotation()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    let iam = aws_sdk_iam::Client::new(&emulator.sdk("222222222222", "us-east-1").await);
+    iam.put_role_policy()
+        .role_name("acme-codepipeline")
+        .policy_name("added-by-hand")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    emulator
+        .plinth(&["plan", "-t", t, "--detailed-exitcode"])
+        .expect(2);
+    emulator.plinth(&["apply", "-t", t, "--yes"]).expect(0);
+    emulator
+        .plinth(&["plan", "-t", t, "--detailed-exitcode"])
+        .expect(0);
+
+    // Artifacts in the buckets: destroy empties them.
+    for (region, bucket) in [
+        ("us-east-1", "acme-artifacts-111111111111-us-east-1"),
+        ("us-west-2", by_hand),
+    ] {
+        let key = artifact_key_arn(&emulator, region).await;
+        emulator
+            .s3(BUILD, region)
+            .await
+            .put_object()
+            .bucket(bucket)
+            .key("service/artifact.zip")
+            .body(b"artifact".to_vec().into())
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+            .ssekms_key_id(&key)
+            .send()
+            .await
+            .unwrap();
+    }
+    emulator
+        .plinth(&["destroy", "-t", t, "--yes", "--allow-destructive"])
+        .expect(0);
+
+    let decisions = emulator.authorizations();
+    assert!(refused(&decisions).is_empty(), "{:?}", refused(&decisions));
+    let sole = sole_allowers(&decisions);
+    let unneeded: Vec<_> = printed_statements(&printed)
+        .into_iter()
+        .filter(|s| !sole.contains_key(s))
+        .collect();
+    assert!(
+        unneeded.is_empty(),
+        "statements no call of the cycle needed alone: {unneeded:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_statement_taken_away_fails_the_step_that_needs_it_and_plinth_says_what_is_missing() {
+    let (emulator, file, printed) = Emulator::enforcing(&foundation());
+    let t = path_str(&file);
+    let without = |account: &str, policy: &str, sid: &str| {
+        let identity = printed["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["account"] == account)
+            .unwrap();
+        let mut document = identity[if policy == "plinth-plan" {
+            "plan"
+        } else {
+            "apply"
+        }]
+        .clone();
+        document["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|s| s["Sid"] != sid);
+        document.to_string()
+    };
+    let put = |account: &'static str, policy: &'static str, document: String| {
+        let emulator = &emulator;
+        async move {
+            aws_sdk_iam::Client::new(&emulator.sdk(account, "us-east-1").await)
+                .put_role_policy()
+                .role_name("plinth-operator")
+                .policy_name(policy)
+                .policy_document(document)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let restore = |account: &str, policy: &str| without(account, policy, "");
+    // The roles exist once plinth has assumed them.
+    emulator.plinth(&["plan", "-t", t]).expect(0);
+
+    // A read plan needs: plan stops, exit 1, naming the account and the action.
+    put(
+        "333333333333",
+        "plinth-plan",
+        without("333333333333", "plinth-plan", "ReadRoles"),
+    )
+    .await;
+    let run = emulator.plinth(&["plan", "-t", t]);
+    run.expect(1)
+        .assert_stderr("account 333333333333's credentials are not allowed iam:GetRole")
+        .assert_stderr("the policy `plinth policy` prints for it allows it");
+    assert!(!run.stderr.contains("Plan:"), "{}", run.stderr);
+    put(
+        "333333333333",
+        "plinth-plan",
+        restore("333333333333", "plinth-plan"),
+    )
+    .await;
+
+    // What CloudFormation does with the caller's credentials: the stack fails and rolls back.
+    put(
+        BUILD,
+        "plinth-apply",
+        without(BUILD, "plinth-apply", "ChangeBuckets"),
+    )
+    .await;
+    emulator
+        .plinth(&["apply", "-t", t, "--yes"])
+        .expect(1)
+        .assert_stderr("ROLLBACK_COMPLETE")
+        .assert_stderr(
+            "account 111111111111's credentials are not allowed s3:CreateBucket: the policy `plinth policy` prints for it allows it",
+        );
+    put(BUILD, "plinth-apply", restore(BUILD, "plinth-apply")).await;
+
+    // iam:PassRole, limited to the services that take the roles.
+    put(
+        BUILD,
+        "plinth-apply",
+        without(BUILD, "plinth-apply", "PassRoles"),
+    )
+    .await;
+    emulator
+        .plinth(&["apply", "-t", t, "--yes"])
+        .expect(1)
+        .assert_stderr(
+            "account 111111111111's credentials are not allowed iam:PassRole: the policy `plinth policy` prints for it allows it",
+        );
+    put(BUILD, "plinth-apply", restore(BUILD, "plinth-apply")).await;
+
+    // Everything back: the apply converges and the plan is clean.
+    emulator.plinth(&["apply", "-t", t, "--yes"]).expect(0);
+    emulator
+        .plinth(&["plan", "-t", t, "--detailed-exitcode"])
+        .expect(0);
+}
