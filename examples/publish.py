@@ -29,6 +29,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-t", "--topology", default="topology.example.toml")
     parser.add_argument("--pipeline", default="example-service")
+    parser.add_argument("--profile", help="the AWS profile to act with (default: the topology's build profile)")
     parser.add_argument("--source", default=os.path.join(HERE, "example-service"))
     args = parser.parse_args()
     with open(args.topology, "rb") as f:
@@ -40,7 +41,7 @@ def main() -> int:
         return 2
     bucket = f"{topology['name']}-build-{build['account']}-{build['region']}"
     key = pipeline["sources"][0]["key"]
-    session = boto3.Session(profile_name=build.get("profile"), region_name=build["region"])
+    session = boto3.Session(profile_name=args.profile or build.get("profile"), region_name=build["region"])
     s3 = session.client("s3", config=boto3.session.Config(s3={"addressing_style": "path"}))
     # The bucket policy refuses uploads that do not name the bucket's own key: name it.
     encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]

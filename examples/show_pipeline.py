@@ -13,11 +13,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-t", "--topology", default="topology.example.toml")
     parser.add_argument("--pipeline", default="example-service")
+    parser.add_argument("--profile", help="the AWS profile to act with (default: the topology's build profile)")
     args = parser.parse_args()
     with open(args.topology, "rb") as f:
         topology = tomllib.load(f)
     build = topology["build"]
-    session = boto3.Session(profile_name=build.get("profile"), region_name=build["region"])
+    session = boto3.Session(profile_name=args.profile or build.get("profile"), region_name=build["region"])
     pipeline = session.client("codepipeline").get_pipeline(name=f"{topology['name']}-{args.pipeline}")["pipeline"]
     print(f"pipeline {pipeline['name']}")
     for region, store in sorted(pipeline.get("artifactStores", {}).items()):

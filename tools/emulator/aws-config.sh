@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Writes an AWS config for the emulator to stdout: a `base` profile with dummy keys and one
 # role_arn profile per account of topology.example.toml (and the test topologies), each assuming a
-# role in its own emulated account, as a real multi-account setup would.
+# role in its own emulated account, as a real multi-account setup would, and an `admin` profile
+# (the build account's `plinth-test` role, the administrator of enforcing mode) for what people
+# other than plinth do: publishing artifacts, looking at pipelines.
 #   tools/emulator/aws-config.sh http://127.0.0.1:PORT > config
 set -euo pipefail
 endpoint=$1
@@ -9,6 +11,14 @@ cat <<CONFIG
 [profile base]
 aws_access_key_id = plinth-emulator
 aws_secret_access_key = plinth-emulator
+region = us-east-1
+endpoint_url = $endpoint
+CONFIG
+cat <<CONFIG
+
+[profile admin]
+role_arn = arn:aws:iam::111111111111:role/plinth-test
+source_profile = base
 region = us-east-1
 endpoint_url = $endpoint
 CONFIG
