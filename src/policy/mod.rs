@@ -1,5 +1,5 @@
 //! The IAM policies plinth's own identities need, derived from the tool itself: the calls the
-//! SDK layer makes ([`crate::aws::calls::CALLS`], which a test checks against that layer), and
+//! SDK layer makes (`aws::calls::CALLS`, which a test checks against that layer), and
 //! the permissions CloudFormation's resource handlers use with the caller's credentials for the
 //! resource types plinth's templates hold (their shipped provider schemas). Pure: reads nothing.
 //!

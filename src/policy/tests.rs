@@ -347,3 +347,65 @@ fn own_objects_are_allowed_only_where_plinth_keeps_some() {
     assert!(organization.plan.allows("s3:GetObject"));
     assert!(organization.apply.allows("s3:PutObject"));
 }
+
+/// The `service:Action` names in backticks of a text.
+fn actions_named(text: &str) -> Vec<&str> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| {
+            t.split_once(':').is_some_and(|(s, a)| {
+                !s.is_empty()
+                    && s.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                    && a.starts_with(|c: char| c.is_ascii_uppercase())
+                    && a.chars().all(char::is_alphanumeric)
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn the_foundation_docs_show_what_plinth_policy_prints_for_the_example() {
+    let docs = include_str!("../../docs/foundation.md");
+    let begin = "<!-- plinth policy -t topology.example.toml: begin -->\n```text\n";
+    let end = "```\n<!-- plinth policy -t topology.example.toml: end -->";
+    let shown = &docs[docs.find(begin).expect("the generated block") + begin.len()
+        ..docs.find(end).expect("the generated block's end")];
+    let topology = crate::fixtures::example();
+    let printed = crate::output::policy::render(
+        &crate::output::Style { color: false },
+        "acme",
+        &identities(&topology),
+    );
+    assert_eq!(
+        shown, printed,
+        "docs/foundation.md's generated block differs from `plinth policy -t topology.example.toml`: \
+         paste its output between the markers"
+    );
+}
+
+#[test]
+fn every_action_the_docs_name_for_plinths_own_credentials_is_in_the_printed_policy() {
+    let docs = include_str!("../../docs/foundation.md");
+    let start = docs
+        .find("Permissions the organization account's credentials need")
+        .expect("the organization's permissions");
+    let paragraph = &docs[start..start + docs[start..].find("\n\n").unwrap()];
+    let named = actions_named(paragraph);
+    assert!(named.len() >= 14, "{named:?}");
+    let identities = identities(&with_unit(true));
+    let organization = identities
+        .iter()
+        .find(|i| i.name == "organization")
+        .unwrap();
+    let build = &identities[0];
+    for action in named {
+        let allowed = [organization, build]
+            .iter()
+            .any(|i| i.plan.allows(action) || i.apply.allows(action));
+        assert!(
+            allowed,
+            "docs/foundation.md names {action}, which plinth policy does not print"
+        );
+    }
+}
