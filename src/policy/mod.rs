@@ -261,6 +261,23 @@ fn identity(
             .or_default()
             .insert(action);
     }
+    // What the identity's stacks do not hold, it never reads nor repairs.
+    let holds = |resource_type: &str| types.contains(resource_type);
+    grouped.retain(|(_, scope), _| match scope {
+        Scope::Pipelines => holds("AWS::CodePipeline::Pipeline"),
+        Scope::Functions => holds("AWS::Lambda::Function"),
+        Scope::LogGroups | Scope::AnyLogGroup => holds("AWS::Logs::LogGroup"),
+        _ => true,
+    });
+    let passed_to: Vec<&str> = [
+        ("AWS::CodePipeline::Pipeline", PASSED_TO[0]),
+        ("AWS::Lambda::Function", PASSED_TO[1]),
+    ]
+    .into_iter()
+    .filter(|(t, _)| holds(t))
+    .map(|(_, service)| service)
+    .collect();
+    pass_role &= !passed_to.is_empty();
     // What plan's document allows on the same resources, apply's need not repeat.
     let read: BTreeMap<Scope, BTreeSet<String>> = grouped
         .iter()
@@ -325,7 +342,7 @@ fn identity(
             effect: "Allow",
             actions: vec!["iam:PassRole".into()],
             resources: names.resources(Scope::Roles),
-            condition: Some(json!({ "StringEquals": { "iam:PassedToService": PASSED_TO } })),
+            condition: Some(json!({ "StringEquals": { "iam:PassedToService": passed_to } })),
         });
     }
     Identity {

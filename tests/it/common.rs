@@ -146,6 +146,50 @@ impl Emulator {
         )
     }
 
+    /// Gives each account's `plinth-operator` role (made by assuming it) exactly the documents
+    /// `plinth policy --json` prints for the topology `file`, with the tests' administrator
+    /// role; returns the printed policies. For a topology that names what exists only once the
+    /// emulator runs (an organization's units).
+    pub(crate) async fn grant_printed(&self, file: &Path) -> serde_json::Value {
+        let output = self
+            .command(&["policy", "--json", "-t", path_str(file)])
+            .output()
+            .expect("plinth policy runs");
+        assert!(output.status.success());
+        let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        for identity in printed["identities"].as_array().unwrap() {
+            let account = identity["account"].as_str().unwrap();
+            if account == "*" {
+                continue;
+            }
+            let sts = aws_sdk_sts::Client::new(&self.sdk(account, "us-east-1").await);
+            sts.assume_role()
+                .role_arn(format!("arn:aws:iam::{account}:role/plinth-operator"))
+                .role_session_name("grant")
+                .send()
+                .await
+                .unwrap();
+            let iam = aws_sdk_iam::Client::new(&self.sdk(account, "us-east-1").await);
+            for (document, name) in [("plan", "plinth-plan"), ("apply", "plinth-apply")] {
+                if identity[document]["Statement"]
+                    .as_array()
+                    .unwrap()
+                    .is_empty()
+                {
+                    continue;
+                }
+                iam.put_role_policy()
+                    .role_name("plinth-operator")
+                    .policy_name(name)
+                    .policy_document(identity[document].to_string())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        printed
+    }
+
     /// Every authorization the enforcing emulator decided so far, in order: `principal`,
     /// `action`, `resources`, `allowed`, `statements` (the `policy/Sid`s that allowed it).
     pub(crate) fn authorizations(&self) -> Vec<serde_json::Value> {

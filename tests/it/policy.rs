@@ -307,8 +307,56 @@ async fn a_statement_taken_away_fails_the_step_that_needs_it_and_plinth_says_wha
     put(BUILD, "plinth-apply", restore(BUILD, "plinth-apply")).await;
 
     // Everything back: the apply converges and the plan is clean.
+    let mark = emulator.authorizations().len();
+    let run = emulator.plinth(&["apply", "-t", t, "--yes"]);
+    let after = emulator.authorizations().split_off(mark);
+    assert!(refused(&after).is_empty(), "{:?}", refused(&after));
+    run.expect(0);
+    emulator
+        .plinth(&["plan", "-t", t, "--detailed-exitcode"])
+        .expect(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stack_set_mode_runs_with_only_the_printed_policies_and_each_statement_is_needed() {
+    let emulator = Emulator::start_with(&["--enforce-iam"]);
+    let org = crate::stack_sets::organization(&emulator, 2).await;
+    let excluded = org.units[0].1[0].clone();
+    let pipeline_account = org.units[1].1[0].clone();
+    let file = emulator.write(
+        "topology.toml",
+        &crate::stack_sets::topology(&org, &excluded, Some(&pipeline_account)),
+    );
+    let printed = emulator.grant_printed(&file).await;
+    let t = path_str(&file);
+    emulator.plinth(&["validate", "-t", t]).expect(0);
+    let mark = emulator.authorizations().len();
+    emulator.plinth(&["plan", "-t", t]).expect(0);
+    let during_plan = emulator.authorizations().split_off(mark);
+    assert!(
+        refused(&during_plan).is_empty(),
+        "{:?}",
+        refused(&during_plan)
+    );
     emulator.plinth(&["apply", "-t", t, "--yes"]).expect(0);
     emulator
         .plinth(&["plan", "-t", t, "--detailed-exitcode"])
         .expect(0);
+    emulator
+        .plinth(&["destroy", "-t", t, "--yes", "--allow-destructive"])
+        .expect(0);
+
+    let decisions = emulator.authorizations();
+    assert!(refused(&decisions).is_empty(), "{:?}", refused(&decisions));
+    let sole = sole_allowers(&decisions);
+    // Imports are what the build account's change sets are for: the cycle above proves them.
+    let imports = (BUILD.to_owned(), "plinth-apply/ChangeChangeSets".to_owned());
+    let unneeded: Vec<_> = printed_statements(&printed)
+        .into_iter()
+        .filter(|s| !sole.contains_key(s) && *s != imports)
+        .collect();
+    assert!(
+        unneeded.is_empty(),
+        "statements no call of the cycle needed alone: {unneeded:?}"
+    );
 }

@@ -8,13 +8,13 @@ use aws_sdk_cloudformation::types::StackStatus;
 use crate::common::{BUILD, Emulator, path_str};
 use crate::orgs::{self, Builder, MANAGEMENT, deploy_role, organizations, strings};
 
-struct Organization {
-    id: String,
-    root: String,
+pub(crate) struct Organization {
+    pub(crate) id: String,
+    pub(crate) root: String,
     /// The two units and the accounts in each, in creation order.
-    units: Vec<(String, Vec<String>)>,
+    pub(crate) units: Vec<(String, Vec<String>)>,
     /// An account at the root, in no unit.
-    outside: String,
+    pub(crate) outside: String,
 }
 
 async fn stack_sets(emulator: &Emulator) -> aws_sdk_cloudformation::Client {
@@ -23,7 +23,7 @@ async fn stack_sets(emulator: &Emulator) -> aws_sdk_cloudformation::Client {
 
 /// An organization with units `apps` and `data` of `per_unit` accounts each, and one account at
 /// the root.
-async fn organization(emulator: &Emulator, per_unit: usize) -> Organization {
+pub(crate) async fn organization(emulator: &Emulator, per_unit: usize) -> Organization {
     let mut org = Builder::create(emulator).await;
     let root = org.root.clone();
     let mut units = Vec::new();
@@ -44,7 +44,7 @@ async fn organization(emulator: &Emulator, per_unit: usize) -> Organization {
     }
 }
 
-fn topology(org: &Organization, exclude: &str, pipeline: Option<&str>) -> String {
+pub(crate) fn topology(org: &Organization, exclude: &str, pipeline: Option<&str>) -> String {
     let mut text = format!(
         "name = \"acme\"\norganization_id = \"{id}\"\n\n\
          [organization]\naccount = \"{MANAGEMENT}\"\nrole_arn = \"arn:aws:iam::{MANAGEMENT}:role/plinth-operator\"\n\

@@ -511,6 +511,11 @@ def _check_handler(resource_type: str, operation: str, properties: dict, physica
     caller = getattr(_current, "caller", None)
     if caller is None:
         return
+    # A service-managed StackSet's instances are made by CloudFormation's own StackSet roles in
+    # the member accounts, not with the caller's credentials.
+    stack_id = getattr(resources_map, "stack_id", None) or ""
+    if "/StackSet-" in stack_id or caller[1] != account:
+        return
     access_key, _ = caller
     calls = _HANDLER_CALLS.get(resource_type, {}).get(operation, [])
     if not calls:
@@ -585,7 +590,9 @@ def patch_cloudformation_as_caller() -> None:
     original_delete = parsing.ResourceMap._delete_resource
 
     def delete_resource(self, parsed_resource, resource_json):
-        properties = resolved(resource_json, self)
+        # Names come from the physical id: resolving the properties would make the lazy
+        # resource map create again what the delete already removed.
+        properties = {name: None for name in resource_json.get("Properties", {}) or {}}
         physical = getattr(parsed_resource, "physical_resource_id", None)
         _check_handler(resource_json.get("Type", ""), "delete", properties, physical, self._account_id,
                        self._region_name, self)
