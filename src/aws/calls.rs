@@ -87,34 +87,40 @@ const BUILD_TARGET: u8 = BUILD | TARGET;
 const ORG: u8 = ORGANIZATION;
 const ALL: u8 = BUILD | TARGET | ORGANIZATION;
 
+const fn made(
+    phase: Phase,
+    operation: &'static str,
+    actions: &'static [&'static str],
+    scope: Scope,
+    who: u8,
+) -> Call {
+    Call {
+        operation,
+        actions,
+        phase,
+        scope,
+        who,
+    }
+}
+
+/// A call `plan` makes.
 const fn plan(
     operation: &'static str,
     actions: &'static [&'static str],
     scope: Scope,
     who: u8,
 ) -> Call {
-    Call {
-        operation,
-        actions,
-        phase: Phase::Plan,
-        scope,
-        who,
-    }
+    made(Phase::Plan, operation, actions, scope, who)
 }
 
+/// A call only `apply` and `destroy` make.
 const fn apply(
     operation: &'static str,
     actions: &'static [&'static str],
     scope: Scope,
     who: u8,
 ) -> Call {
-    Call {
-        operation,
-        actions,
-        phase: Phase::Apply,
-        scope,
-        who,
-    }
+    made(Phase::Apply, operation, actions, scope, who)
 }
 
 /// Every call, by service.

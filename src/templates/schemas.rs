@@ -20,29 +20,6 @@ const SCHEMAS: &[&str] = &[
     include_str!("../../schemas/cloudformation/aws-lambda-version.json"),
 ];
 
-/// Resource type to the top-level properties whose change replaces the resource.
-static CREATE_ONLY: LazyLock<BTreeMap<String, Vec<String>>> = LazyLock::new(|| {
-    SCHEMAS
-        .iter()
-        .map(|text| {
-            let schema: Value =
-                serde_json::from_str(text).expect("a shipped resource schema is JSON");
-            let type_name = schema["typeName"]
-                .as_str()
-                .expect("a resource schema names its type")
-                .to_owned();
-            let properties = schema["createOnlyProperties"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|p| p.as_str()?.strip_prefix("/properties/"))
-                .map(|p| p.split('/').next().unwrap_or(p).to_owned())
-                .collect();
-            (type_name, properties)
-        })
-        .collect()
-});
-
 /// The schemas by resource type.
 static PARSED: LazyLock<BTreeMap<String, Value>> = LazyLock::new(|| {
     SCHEMAS
@@ -55,6 +32,23 @@ static PARSED: LazyLock<BTreeMap<String, Value>> = LazyLock::new(|| {
                 .expect("a resource schema names its type")
                 .to_owned();
             (type_name, schema)
+        })
+        .collect()
+});
+
+/// Resource type to the top-level properties whose change replaces the resource.
+static CREATE_ONLY: LazyLock<BTreeMap<String, Vec<String>>> = LazyLock::new(|| {
+    PARSED
+        .iter()
+        .map(|(type_name, schema)| {
+            let properties = schema["createOnlyProperties"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.as_str()?.strip_prefix("/properties/"))
+                .map(|p| p.split('/').next().unwrap_or(p).to_owned())
+                .collect();
+            (type_name.clone(), properties)
         })
         .collect()
 });
