@@ -118,12 +118,10 @@ impl Emulator {
         emulator
     }
 
-    /// An emulator in enforcing mode (`--enforce-iam`) whose accounts' `plinth-operator` roles
-    /// hold exactly the policies `plinth policy --json` prints for `topology`; returns it and
-    /// the topology file, and the printed policies.
-    pub(crate) fn enforcing(topology: &str) -> (Self, PathBuf, serde_json::Value) {
-        let before = tempfile::tempdir().unwrap();
-        let file = before.path().join("topology.toml");
+    /// What `plinth policy --json` prints for `topology`.
+    pub(crate) fn printed(topology: &str) -> serde_json::Value {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("topology.toml");
         fs_err::write(&file, topology).unwrap();
         let output = Command::new(env!("CARGO_BIN_EXE_plinth"))
             .args(["policy", "--json", "-t", path_str(&file)])
@@ -134,16 +132,26 @@ impl Emulator {
             "plinth policy failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    /// An emulator in enforcing mode (`--enforce-iam`) whose accounts' `plinth-operator` roles
+    /// hold the policies `plinth policy --json` prints for `topology`, after `edit` (which a test
+    /// uses to take a statement away); returns it, the topology file, and the printed policies.
+    pub(crate) fn enforcing(
+        topology: &str,
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> (Self, PathBuf, serde_json::Value) {
+        let printed = Self::printed(topology);
+        let mut granted = printed.clone();
+        edit(&mut granted);
+        let before = tempfile::tempdir().unwrap();
         let policies = before.path().join("policies.json");
-        fs_err::write(&policies, &output.stdout).unwrap();
+        fs_err::write(&policies, granted.to_string()).unwrap();
         let emulator =
             Self::start_with(&["--enforce-iam", "--operator-policies", path_str(&policies)]);
         let file = emulator.write("topology.toml", topology);
-        (
-            emulator,
-            file,
-            serde_json::from_slice(&output.stdout).unwrap(),
-        )
+        (emulator, file, printed)
     }
 
     /// Gives each account's `plinth-operator` role (made by assuming it) exactly the documents

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::common::{BUILD, Emulator, artifact_key_arn, path_str, topology};
+use crate::common::{BUILD, Emulator, Run, artifact_key_arn, path_str, topology};
 
 const PIPELINE: &str = r#"
 [[pipelines]]
@@ -84,11 +84,32 @@ fn refused(decisions: &[Value]) -> Vec<&Value> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_whole_cycle_runs_with_only_the_printed_policies_and_each_statement_is_needed() {
-    let (emulator, file, printed) = Emulator::enforcing(&foundation());
-    let t = path_str(&file);
-    emulator.plinth(&["validate", "-t", t]).expect(0);
+/// One step of the cycle that did not end as it should: its command line and its run.
+struct Failed {
+    step: String,
+    run: Run,
+}
+
+/// Runs a step; `Err` when it exits otherwise than `code`.
+fn step(emulator: &Emulator, args: &[&str], code: i32) -> Result<Run, Failed> {
+    let run = emulator.plinth(args);
+    if run.code == code {
+        Ok(run)
+    } else {
+        Err(Failed {
+            step: args.join(" "),
+            run,
+        })
+    }
+}
+
+/// The whole cycle on the foundation: validate; plan with an artifact bucket and two deploy
+/// roles made by hand (imported); apply; plan clean; drift made by hand, shown, repaired; plan
+/// clean; artifacts in the buckets; destroy (which empties them). The first step that does not
+/// end as it should stops it. `mark` is called with each step's name before it runs.
+async fn cycle(emulator: &Emulator, t: &str, mut mark: impl FnMut(&str)) -> Result<(), Failed> {
+    mark("validate");
+    step(emulator, &["validate", "-t", t], 0)?;
 
     // An artifact bucket made by hand before plinth: imported (change sets) with its object.
     let west = emulator.s3(BUILD, "us-west-2").await;
@@ -103,7 +124,6 @@ async fn the_whole_cycle_runs_with_only_the_printed_policies_and_each_statement_
         .send()
         .await
         .unwrap();
-
     // A deploy role made by hand in each target account: imported too.
     for account in ["222222222222", "333333333333"] {
         aws_sdk_iam::Client::new(&emulator.sdk(account, "us-east-1").await)
@@ -117,28 +137,11 @@ async fn the_whole_cycle_runs_with_only_the_printed_policies_and_each_statement_
             .unwrap();
     }
 
-    // plan: reads only, each allowed by a plan statement
-    let mark = emulator.authorizations().len();
-    emulator.plinth(&["plan", "-t", t]).expect(0);
-    let during_plan = emulator.authorizations().split_off(mark);
-    assert!(
-        refused(&during_plan).is_empty(),
-        "{:?}",
-        refused(&during_plan)
-    );
-    for decision in during_plan.iter().filter(|d| operator(d)) {
-        for statement in decision["statements"].as_array().unwrap() {
-            assert!(
-                statement.as_str().unwrap().starts_with("plinth-plan/"),
-                "plan needed {decision}"
-            );
-        }
-    }
-
-    emulator.plinth(&["apply", "-t", t, "--yes"]).expect(0);
-    emulator
-        .plinth(&["plan", "-t", t, "--detailed-exitcode"])
-        .expect(0);
+    mark("plan");
+    step(emulator, &["plan", "-t", t], 0)?;
+    mark("apply");
+    step(emulator, &["apply", "-t", t, "--yes"], 0)?;
+    step(emulator, &["plan", "-t", t, "--detailed-exitcode"], 0)?;
 
     // Drift, made with the tests' administrator role, shown and repaired with the printed ones.
     west.delete_bucket_policy()
@@ -162,8 +165,8 @@ async fn the_whole_cycle_runs_with_only_the_printed_policies_and_each_statement_
         .send()
         .await
         .unwrap();
-    let iam = aws_sdk_iam::Client::new(&emulator.sdk("222222222222", "us-east-1").await);
-    iam.put_role_policy()
+    aws_sdk_iam::Client::new(&emulator.sdk("222222222222", "us-east-1").await)
+        .put_role_policy()
         .role_name("acme-codepipeline")
         .policy_name("added-by-hand")
         .policy_document(
@@ -172,20 +175,17 @@ async fn the_whole_cycle_runs_with_only_the_printed_policies_and_each_statement_
         .send()
         .await
         .unwrap();
-    emulator
-        .plinth(&["plan", "-t", t, "--detailed-exitcode"])
-        .expect(2);
-    emulator.plinth(&["apply", "-t", t, "--yes"]).expect(0);
-    emulator
-        .plinth(&["plan", "-t", t, "--detailed-exitcode"])
-        .expect(0);
+    mark("drift");
+    step(emulator, &["plan", "-t", t, "--detailed-exitcode"], 2)?;
+    step(emulator, &["apply", "-t", t, "--yes"], 0)?;
+    step(emulator, &["plan", "-t", t, "--detailed-exitcode"], 0)?;
 
     // Artifacts in the buckets: destroy empties them.
     for (region, bucket) in [
         ("us-east-1", "acme-artifacts-111111111111-us-east-1"),
         ("us-west-2", by_hand),
     ] {
-        let key = artifact_key_arn(&emulator, region).await;
+        let key = artifact_key_arn(emulator, region).await;
         emulator
             .s3(BUILD, region)
             .await
@@ -199,11 +199,40 @@ async fn the_whole_cycle_runs_with_only_the_printed_policies_and_each_statement_
             .await
             .unwrap();
     }
-    emulator
-        .plinth(&["destroy", "-t", t, "--yes", "--allow-destructive"])
-        .expect(0);
+    mark("destroy");
+    step(
+        emulator,
+        &["destroy", "-t", t, "--yes", "--allow-destructive"],
+        0,
+    )?;
+    Ok(())
+}
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_whole_cycle_runs_with_only_the_printed_policies_and_each_statement_is_needed() {
+    let (emulator, file, printed) = Emulator::enforcing(&foundation(), |_| {});
+    let mut marks = Vec::new();
+    let result = cycle(&emulator, path_str(&file), |name| {
+        marks.push((name.to_owned(), emulator.authorizations().len()));
+    })
+    .await;
+    if let Err(failed) = result {
+        panic!("{} failed:\n{}", failed.step, failed.run.stderr);
+    }
+
+    // plan: reads only, each allowed by a plan statement
     let decisions = emulator.authorizations();
+    let at = |name: &str| marks.iter().find(|(n, _)| n == name).unwrap().1;
+    let during_plan = &decisions[at("plan")..at("apply")];
+    for decision in during_plan.iter().filter(|d| operator(d)) {
+        for statement in decision["statements"].as_array().unwrap() {
+            assert!(
+                statement.as_str().unwrap().starts_with("plinth-plan/"),
+                "plan needed {decision}"
+            );
+        }
+    }
+
     assert!(refused(&decisions).is_empty(), "{:?}", refused(&decisions));
     let sole = sole_allowers(&decisions);
     let unneeded: Vec<_> = printed_statements(&printed)
@@ -216,9 +245,64 @@ async fn the_whole_cycle_runs_with_only_the_printed_policies_and_each_statement_
     );
 }
 
+/// The cycle with each printed statement taken away in turn, each on a fresh emulator: some
+/// step fails, and what it says names the refusal. Several at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn every_printed_statement_taken_away_fails_the_cycle_with_a_refusal_it_names() {
+    let printed = Emulator::printed(&foundation());
+    let statements: Vec<(String, String)> = printed_statements(&printed).into_iter().collect();
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(6));
+    let mut tasks = Vec::new();
+    for (account, label) in statements {
+        let gate = gate.clone();
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.unwrap();
+            let (policy, sid) = label.split_once('/').unwrap();
+            let document = if policy == "plinth-plan" {
+                "plan"
+            } else {
+                "apply"
+            };
+            let (emulator, file, _) = Emulator::enforcing(&foundation(), |printed| {
+                for identity in printed["identities"].as_array_mut().unwrap() {
+                    if identity["account"] == account.as_str() {
+                        identity[document]["Statement"]
+                            .as_array_mut()
+                            .unwrap()
+                            .retain(|s| s["Sid"] != sid);
+                    }
+                }
+            });
+            let result = cycle(&emulator, path_str(&file), |_| {}).await;
+            (account, label, result.err())
+        }));
+    }
+    let mut problems = Vec::new();
+    let mut seen = 0;
+    for task in tasks {
+        let (account, label, failed) = task.await.unwrap();
+        seen += 1;
+        let Some(failed) = failed else {
+            problems.push(format!("{account} {label}: the cycle passed without it"));
+            continue;
+        };
+        let said = &failed.run.stderr;
+        let named = said.contains(&format!("account {account}'s credentials are not allowed"))
+            && said.contains("the policy `plinth policy` prints for it allows it");
+        if !named {
+            problems.push(format!(
+                "{account} {label}: `{}` failed without naming a refusal:\n{said}",
+                failed.step
+            ));
+        }
+    }
+    assert!(seen > 30, "{seen} statements");
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_statement_taken_away_fails_the_step_that_needs_it_and_plinth_says_what_is_missing() {
-    let (emulator, file, printed) = Emulator::enforcing(&foundation());
+    let (emulator, file, printed) = Emulator::enforcing(&foundation(), |_| {});
     let t = path_str(&file);
     let without = |account: &str, policy: &str, sid: &str| {
         let identity = printed["identities"]
