@@ -32,10 +32,11 @@ ALIAS = "alias/codepipeline-crossaccounts"
 
 
 def session(endpoint: str, account: str, region: str):
-    """A client factory acting in `account` (the emulator's assume-role), in `region`."""
-    base = boto3.Session(aws_access_key_id="original", aws_secret_access_key="original", region_name=region)
+    """A client factory acting in `account` (the emulator's assume-role, with the keys and the
+    administrator role its enforcing mode knows), in `region`."""
+    base = boto3.Session(aws_access_key_id="plinth-test", aws_secret_access_key="plinth-test", region_name=region)
     sts = base.client("sts", endpoint_url=endpoint)
-    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/bootstrap",
+    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/plinth-test",
                                   RoleSessionName="bootstrap")["Credentials"]
     assumed = boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
                             aws_secret_access_key=credentials["SecretAccessKey"],

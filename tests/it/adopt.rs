@@ -313,11 +313,11 @@ async fn an_import_interrupted_before_or_after_its_execution_converges_on_the_re
 }
 
 /// The standard topology taking over the original foundation.
-fn adopting() -> String {
+pub(crate) fn adopting() -> String {
     format!("{}\n[adopt]\n", standard())
 }
 
-const ORIGINAL: &[&str] = &[
+pub(crate) const ORIGINAL: &[&str] = &[
     "--regions",
     "us-west-2,eu-west-1",
     "--targets",
@@ -327,7 +327,7 @@ const ORIGINAL: &[&str] = &[
 
 /// Every bucket the original foundation made still holds its artifact, and each region's
 /// key behind plinth's alias is the original key.
-async fn artifacts_and_keys_kept(emulator: &Emulator, made: &serde_json::Value) {
+pub(crate) async fn artifacts_and_keys_kept(emulator: &Emulator, made: &serde_json::Value) {
     for (what, bucket) in made["buckets"].as_object().unwrap() {
         let region = what.strip_prefix("pipeline/").unwrap_or("us-east-1");
         let s3 = emulator.s3(BUILD, region).await;

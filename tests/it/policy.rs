@@ -444,3 +444,41 @@ async fn stack_set_mode_runs_with_only_the_printed_policies_and_each_statement_i
         "statements no call of the cycle needed alone: {unneeded:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_original_foundation_is_adopted_with_only_the_printed_policies() {
+    let (emulator, file, _) = Emulator::enforcing(&crate::adopt::adopting(), |_| {});
+    let made = emulator.original_foundation(crate::adopt::ORIGINAL);
+    let t = path_str(&file);
+    emulator.plinth(&["plan", "-t", t]).expect(0);
+    emulator.plinth(&["apply", "-t", t, "--yes"]).expect(0);
+    emulator
+        .plinth(&["plan", "-t", t, "--detailed-exitcode"])
+        .expect(0);
+    crate::adopt::artifacts_and_keys_kept(&emulator, &made).await;
+    let decisions = emulator.authorizations();
+    assert!(refused(&decisions).is_empty(), "{:?}", refused(&decisions));
+    // The old stacks, their alias and their roles are the adoption's own resources.
+    let adopted: BTreeSet<&str> = decisions
+        .iter()
+        .filter(|d| operator(d) && d["allowed"] == true)
+        .flat_map(|d| d["resources"].as_array().unwrap())
+        .filter_map(Value::as_str)
+        .filter(|r| {
+            r.contains(":stack/CrossAccount")
+                || r.ends_with("alias/codepipeline-crossaccounts")
+                || r.contains(":role/CrossAccount")
+        })
+        .collect();
+    for expected in [
+        ":stack/CrossAccountPrimary/",
+        ":stack/CrossAccountDeploy/",
+        "alias/codepipeline-crossaccounts",
+        ":role/CrossAccountCodePipeline",
+    ] {
+        assert!(
+            adopted.iter().any(|r| r.contains(expected)),
+            "{expected}: {adopted:?}"
+        );
+    }
+}
