@@ -154,18 +154,24 @@ impl Emulator {
         (emulator, file, printed)
     }
 
-    /// Gives each account's `plinth-operator` role (made by assuming it) exactly the documents
-    /// `plinth policy --json` prints for the topology `file`, with the tests' administrator
-    /// role; returns the printed policies. For a topology that names what exists only once the
+    /// Gives each account's `plinth-operator` role (made by assuming it) the documents
+    /// `plinth policy --json` prints for the topology `file`, after `edit`, with the tests'
+    /// administrator role; returns the printed policies. For a topology that names what exists only once the
     /// emulator runs (an organization's units).
-    pub(crate) async fn grant_printed(&self, file: &Path) -> serde_json::Value {
+    pub(crate) async fn grant_printed(
+        &self,
+        file: &Path,
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> serde_json::Value {
         let output = self
             .command(&["policy", "--json", "-t", path_str(file)])
             .output()
             .expect("plinth policy runs");
         assert!(output.status.success());
         let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        for identity in printed["identities"].as_array().unwrap() {
+        let mut granted = printed.clone();
+        edit(&mut granted);
+        for identity in granted["identities"].as_array().unwrap() {
             let account = identity["account"].as_str().unwrap();
             if account == "*" {
                 continue;

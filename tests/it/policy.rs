@@ -245,43 +245,29 @@ async fn the_whole_cycle_runs_with_only_the_printed_policies_and_each_statement_
     );
 }
 
-/// The cycle with each printed statement taken away in turn, each on a fresh emulator: some
-/// step fails, and what it says names the refusal. Several at a time.
-#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
-async fn every_printed_statement_taken_away_fails_the_cycle_with_a_refusal_it_names() {
-    let printed = Emulator::printed(&foundation());
-    let statements: Vec<(String, String)> = printed_statements(&printed).into_iter().collect();
-    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(6));
-    let mut tasks = Vec::new();
-    for (account, label) in statements {
-        let gate = gate.clone();
-        tasks.push(tokio::spawn(async move {
-            let _permit = gate.acquire().await.unwrap();
-            let (policy, sid) = label.split_once('/').unwrap();
-            let document = if policy == "plinth-plan" {
-                "plan"
-            } else {
-                "apply"
-            };
-            let (emulator, file, _) = Emulator::enforcing(&foundation(), |printed| {
-                for identity in printed["identities"].as_array_mut().unwrap() {
-                    if identity["account"] == account.as_str() {
-                        identity[document]["Statement"]
-                            .as_array_mut()
-                            .unwrap()
-                            .retain(|s| s["Sid"] != sid);
-                    }
-                }
-            });
-            let result = cycle(&emulator, path_str(&file), |_| {}).await;
-            (account, label, result.err())
-        }));
+/// The printed policies without one statement (account, `policy/Sid`).
+fn without_statement(printed: &mut Value, account: &str, label: &str) {
+    let (policy, sid) = label.split_once('/').unwrap();
+    let document = if policy == "plinth-plan" {
+        "plan"
+    } else {
+        "apply"
+    };
+    for identity in printed["identities"].as_array_mut().unwrap() {
+        if identity["account"] == account {
+            identity[document]["Statement"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|s| s["Sid"] != sid);
+        }
     }
+}
+
+/// Each (account, statement, the step that failed without it): a step failed, and plinth named
+/// the account and the action refused, and said the printed policy allows it.
+fn assert_refusals_named(results: Vec<(String, String, Option<Failed>)>) {
     let mut problems = Vec::new();
-    let mut seen = 0;
-    for task in tasks {
-        let (account, label, failed) = task.await.unwrap();
-        seen += 1;
+    for (account, label, failed) in results {
         let Some(failed) = failed else {
             problems.push(format!("{account} {label}: the cycle passed without it"));
             continue;
@@ -291,13 +277,39 @@ async fn every_printed_statement_taken_away_fails_the_cycle_with_a_refusal_it_na
             && said.contains("the policy `plinth policy` prints for it allows it");
         if !named {
             problems.push(format!(
-                "{account} {label}: `{}` failed without naming a refusal:\n{said}",
+                "{account} {label}: `{}` failed without naming the refusal:\n{said}",
                 failed.step
             ));
         }
     }
-    assert!(seen > 30, "{seen} statements");
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// The cycle with each printed statement taken away in turn, each on a fresh emulator: some
+/// step fails, and plinth names the refusal. Several at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn every_printed_statement_taken_away_fails_the_cycle_with_a_refusal_it_names() {
+    let printed = Emulator::printed(&foundation());
+    let statements: Vec<(String, String)> = printed_statements(&printed).into_iter().collect();
+    assert!(statements.len() > 30, "{} statements", statements.len());
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(6));
+    let mut tasks = Vec::new();
+    for (account, label) in statements {
+        let gate = gate.clone();
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.unwrap();
+            let (emulator, file, _) = Emulator::enforcing(&foundation(), |granted| {
+                without_statement(granted, &account, &label);
+            });
+            let result = cycle(&emulator, path_str(&file), |_| {}).await;
+            (account, label, result.err())
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    assert_refusals_named(results);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -401,8 +413,11 @@ async fn a_statement_taken_away_fails_the_step_that_needs_it_and_plinth_says_wha
         .expect(0);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn stack_set_mode_runs_with_only_the_printed_policies_and_each_statement_is_needed() {
+/// An enforcing emulator with an organization of two units (two accounts each), the foundation
+/// with deploy roles by StackSet and a pipeline, and the printed policies after `edit`.
+async fn stack_set_foundation(
+    edit: impl FnOnce(&mut Value),
+) -> (Emulator, std::path::PathBuf, Value) {
     let emulator = Emulator::start_with(&["--enforce-iam"]);
     let org = crate::stack_sets::organization(&emulator, 2).await;
     let excluded = org.units[0].1[0].clone();
@@ -411,29 +426,48 @@ async fn stack_set_mode_runs_with_only_the_printed_policies_and_each_statement_i
         "topology.toml",
         &crate::stack_sets::topology(&org, &excluded, Some(&pipeline_account)),
     );
-    let printed = emulator.grant_printed(&file).await;
-    let t = path_str(&file);
-    emulator.plinth(&["validate", "-t", t]).expect(0);
-    let mark = emulator.authorizations().len();
-    emulator.plinth(&["plan", "-t", t]).expect(0);
-    let during_plan = emulator.authorizations().split_off(mark);
-    assert!(
-        refused(&during_plan).is_empty(),
-        "{:?}",
-        refused(&during_plan)
-    );
-    emulator.plinth(&["apply", "-t", t, "--yes"]).expect(0);
-    emulator
-        .plinth(&["plan", "-t", t, "--detailed-exitcode"])
-        .expect(0);
-    emulator
-        .plinth(&["destroy", "-t", t, "--yes", "--allow-destructive"])
-        .expect(0);
+    let printed = emulator.grant_printed(&file, edit).await;
+    (emulator, file, printed)
+}
 
+/// The StackSet mode's cycle: validate, plan, apply, plan clean, destroy.
+fn stack_set_cycle(emulator: &Emulator, t: &str, mut mark: impl FnMut(&str)) -> Result<(), Failed> {
+    step(emulator, &["validate", "-t", t], 0)?;
+    mark("plan");
+    step(emulator, &["plan", "-t", t], 0)?;
+    mark("apply");
+    step(emulator, &["apply", "-t", t, "--yes"], 0)?;
+    step(emulator, &["plan", "-t", t, "--detailed-exitcode"], 0)?;
+    step(
+        emulator,
+        &["destroy", "-t", t, "--yes", "--allow-destructive"],
+        0,
+    )?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stack_set_mode_runs_with_only_the_printed_policies_and_each_statement_is_needed() {
+    let (emulator, file, printed) = stack_set_foundation(|_| {}).await;
+    let mut marks = Vec::new();
+    if let Err(failed) = stack_set_cycle(&emulator, path_str(&file), |name| {
+        marks.push(emulator.authorizations().len());
+        let _ = name;
+    }) {
+        panic!("{} failed:\n{}", failed.step, failed.run.stderr);
+    }
     let decisions = emulator.authorizations();
+    for decision in decisions[marks[0]..marks[1]].iter().filter(|d| operator(d)) {
+        for statement in decision["statements"].as_array().unwrap() {
+            assert!(
+                statement.as_str().unwrap().starts_with("plinth-plan/"),
+                "plan needed {decision}"
+            );
+        }
+    }
     assert!(refused(&decisions).is_empty(), "{:?}", refused(&decisions));
     let sole = sole_allowers(&decisions);
-    // Imports are what the build account's change sets are for: the cycle above proves them.
+    // Imports are what the build account's change sets are for: the first cycle proves them.
     let imports = (BUILD.to_owned(), "plinth-apply/ChangeChangeSets".to_owned());
     let unneeded: Vec<_> = printed_statements(&printed)
         .into_iter()
@@ -443,6 +477,36 @@ async fn stack_set_mode_runs_with_only_the_printed_policies_and_each_statement_i
         unneeded.is_empty(),
         "statements no call of the cycle needed alone: {unneeded:?}"
     );
+}
+
+/// The organization's statements, and the build bucket's own objects that StackSet mode adds,
+/// each taken away in turn: the StackSet cycle fails, naming the refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn every_statement_stack_set_mode_adds_taken_away_fails_its_cycle_with_a_refusal_it_names() {
+    let (_, _, printed) = stack_set_foundation(|_| {}).await;
+    let organization = crate::orgs::MANAGEMENT;
+    let statements: Vec<(String, String)> = printed_statements(&printed)
+        .into_iter()
+        .filter(|(account, label)| account == organization || label.contains("OwnObjects"))
+        .collect();
+    assert!(statements.len() >= 6, "{statements:?}");
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
+    let mut tasks = Vec::new();
+    for (account, label) in statements {
+        let gate = gate.clone();
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.unwrap();
+            let (emulator, file, _) =
+                stack_set_foundation(|granted| without_statement(granted, &account, &label)).await;
+            let result = stack_set_cycle(&emulator, path_str(&file), |_| {});
+            (account, label, result.err())
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    assert_refusals_named(results);
 }
 
 #[tokio::test(flavor = "multi_thread")]
