@@ -66,6 +66,11 @@ pub(crate) const EXCLUDED: &[Excluded] = &[
         "not an IAM action",
     ),
     exclude(
+        "AWS::Lambda::Function",
+        "lambda:AssociateRuntimeAlias",
+        "not an IAM action (the Service Authorization Reference has none by that name)",
+    ),
+    exclude(
         "AWS::S3::Bucket",
         "iam:PassRole",
         "buckets have no ReplicationConfiguration",
@@ -257,6 +262,13 @@ pub(crate) const EXCLUDED: &[Excluded] = &[
     ),
 ];
 
+/// Handler permissions that IAM knows by another name (S3 authorizes `DeleteBucketEncryption` as
+/// `s3:PutEncryptionConfiguration`, `DeleteBucketLifecycle` as `s3:PutLifecycleConfiguration`).
+pub(crate) const RENAMED: &[(&str, &str)] = &[
+    ("s3:DeleteBucketEncryption", "s3:PutEncryptionConfiguration"),
+    ("s3:DeleteBucketLifecycle", "s3:PutLifecycleConfiguration"),
+];
+
 /// The excluded permissions, for the JSON output.
 pub(super) fn excluded() -> &'static [Excluded] {
     EXCLUDED
@@ -335,7 +347,13 @@ pub(super) fn actions(types: &BTreeSet<String>) -> BTreeSet<String> {
             out.extend(
                 permissions
                     .into_iter()
-                    .filter(|a| !is_excluded(resource_type, a)),
+                    .filter(|a| !is_excluded(resource_type, a))
+                    .map(|a| {
+                        RENAMED
+                            .iter()
+                            .find(|(from, _)| *from == a)
+                            .map_or(a, |(_, to)| (*to).to_owned())
+                    }),
             );
         }
     }

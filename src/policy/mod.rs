@@ -656,6 +656,74 @@ pub fn foundation(topology: &Topology) -> String {
     topology.name.to_string()
 }
 
+/// The identity a name or account designates: `build`, `organization`, a target's or unit's
+/// name (with or without `target `/`unit `), or an account id.
+pub fn find<'a>(identities: &'a [Identity], which: &str) -> Option<&'a Identity> {
+    identities.iter().find(|i| {
+        i.name == which
+            || i.account == which
+            || i.name
+                .split_once(' ')
+                .is_some_and(|(_, name)| name == which)
+    })
+}
+
+/// A CloudFormation template that makes an identity's documents managed policies of its
+/// account, attached to the roles given as the `Roles` parameter.
+pub fn cloudformation(foundation: &str, identity: &Identity) -> Value {
+    let mut resources = serde_json::Map::new();
+    for (logical, suffix, document, what) in [
+        (
+            "PlanPolicy",
+            "plan",
+            &identity.plan,
+            "what plinth plan reads",
+        ),
+        (
+            "ApplyPolicy",
+            "apply",
+            &identity.apply,
+            "what plinth apply and destroy add",
+        ),
+    ] {
+        if document.statements.is_empty() {
+            continue;
+        }
+        let mut resource = json!({
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {
+                "ManagedPolicyName": format!("{foundation}-plinth-{suffix}"),
+                "Description": format!("plinth, foundation {foundation}, {}: {what}", identity.name),
+                "PolicyDocument": document,
+                "Roles": { "Ref": "Roles" },
+            },
+        });
+        let wildcards: Vec<&Wildcard> = identity
+            .wildcards
+            .iter()
+            .filter(|w| document.statements.iter().any(|s| s.sid == w.sid))
+            .collect();
+        if !wildcards.is_empty() {
+            resource["Metadata"] = json!({ "plinth": { "wildcards": wildcards } });
+        }
+        resources.insert(logical.to_owned(), resource);
+    }
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": format!(
+            "The IAM policies plinth needs as {} of foundation {foundation} (account {}), from plinth policy",
+            identity.name, identity.account
+        ),
+        "Parameters": {
+            "Roles": {
+                "Type": "CommaDelimitedList",
+                "Description": "The names of the roles plinth runs as in this account",
+            },
+        },
+        "Resources": resources,
+    })
+}
+
 /// The JSON `plinth policy --json` prints.
 pub fn to_json(topology: &Topology, identities: &[Identity]) -> Value {
     json!({

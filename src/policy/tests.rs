@@ -250,6 +250,12 @@ fn every_exclusion_names_a_permission_some_handler_lists() {
                 })
         })
         .collect();
+    for (from, _) in handlers::RENAMED {
+        assert!(
+            listed.iter().any(|(_, a)| a == from),
+            "{from} is in no schema"
+        );
+    }
     for excluded in handlers::EXCLUDED {
         let matches = listed.iter().any(|(t, a)| {
             (excluded.resource_type == "*" || excluded.resource_type == t)
@@ -380,7 +386,7 @@ fn the_foundation_docs_show_what_plinth_policy_prints_for_the_example() {
     assert_eq!(
         shown, printed,
         "docs/foundation.md's generated block differs from `plinth policy -t topology.example.toml`: \
-         paste its output between the markers"
+         run scripts/update-policy-docs"
     );
 }
 
