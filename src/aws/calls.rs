@@ -2,7 +2,9 @@
 //! plinth's own credentials must be allowed. The SDK layer names each call where it maps the
 //! call's error (`error("CreateStack", e)`); a test reads the `aws` module's sources and checks
 //! that every call made is listed here and every call listed is made, so that a new call cannot
-//! reach AWS without its permission being known.
+//! reach AWS without its permission being known. Each call also says which command first needs
+//! it, what it acts on and which of plinth's identities make it: `plinth policy` (the `policy`
+//! module) builds each identity's policy from this table.
 //!
 //! The IAM action is not always the API's name: S3 authorizes `HeadBucket` as `s3:ListBucket`,
 //! `ListObjectVersions` as `s3:ListBucketVersions`, `PutBucketEncryption` as
