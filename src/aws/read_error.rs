@@ -136,6 +136,15 @@ impl ReadError {
         }
     }
 
+    /// The refusal AWS reported, in its words, when it was one.
+    pub fn denial(&self) -> Option<crate::policy::Denial> {
+        let source = self.aws_source()?;
+        if !source.is_access_denied() {
+            return None;
+        }
+        crate::policy::denials(&source.message).into_iter().next()
+    }
+
     /// What the user can do about it, when there is something to say.
     pub fn hint(&self) -> Option<String> {
         if let Some(missing) = self.aws_source().and_then(denied_actions) {

@@ -45,6 +45,6 @@ pub(crate) fn run(args: ApplyArgs) -> Result<u8, Failure> {
             return Ok(exit::SUCCESS);
         }
         run::confirm(&args.run, &plan)?;
-        run::execute(&args.run, &plan, planned.cloud).await
+        run::execute(&args.run, &plan, planned.cloud, &loaded.topology).await
     })
 }

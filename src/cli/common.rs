@@ -176,7 +176,23 @@ pub(crate) async fn read_and_plan(
         concurrency: args.read_concurrency,
         drift: !args.no_drift,
     };
-    let planned = ops::read_and_plan(topology, read, mode).await?;
+    let planned = match ops::read_and_plan(topology, read, mode).await {
+        Ok(planned) => planned,
+        Err(error) => {
+            let hint = match error.denial() {
+                Some(denial) => Some(plinth::policy::explain(
+                    &plinth::policy::identities(topology),
+                    &denial,
+                )),
+                None => error.hint(),
+            };
+            return Err(Failure::Error {
+                hint,
+                error: Box::new(error),
+                code: exit::FAILURE,
+            });
+        }
+    };
     output::say(&output::views::read_stats(&style(), &planned.stats));
     Ok(planned)
 }

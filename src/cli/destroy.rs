@@ -27,6 +27,6 @@ pub(crate) fn run(args: DestroyArgs) -> Result<u8, Failure> {
             return Ok(exit::SUCCESS);
         }
         run::confirm(&args.run, &planned.plan)?;
-        run::execute(&args.run, &planned.plan, planned.cloud).await
+        run::execute(&args.run, &planned.plan, planned.cloud, &loaded.topology).await
     })
 }

@@ -231,6 +231,7 @@ pub(crate) async fn execute(
     args: &RunArgs,
     plan: &Plan,
     cloud: Arc<dyn Cloud>,
+    topology: &plinth::topology::Topology,
 ) -> Result<u8, Failure> {
     let cancel = Arc::new(Cancel::default());
     // The handler is installed here, before any change starts: a Ctrl-C that came before a
@@ -274,8 +275,14 @@ pub(crate) async fn execute(
     }
     let failure = summary.failure();
     let mut hint = String::new();
-    for denial in plinth::policy::denials(&failure) {
-        hint.push_str(&denial.hint());
+    let denials = plinth::policy::denials(&failure);
+    let identities = if denials.is_empty() {
+        Vec::new()
+    } else {
+        plinth::policy::identities(topology)
+    };
+    for denial in denials {
+        hint.push_str(&plinth::policy::explain(&identities, &denial));
         hint.push_str("\n  hint: ");
     }
     hint.push_str(&format!(

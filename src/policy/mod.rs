@@ -611,6 +611,33 @@ impl Denial {
     }
 }
 
+/// What to do about a refusal, naming the statement of the printed policy that allows the
+/// action to the identity of the refused account, when there is one.
+pub fn explain(identities: &[Identity], denial: &Denial) -> String {
+    let identity = identities
+        .iter()
+        .find(|i| i.account == denial.account)
+        .or_else(|| identities.iter().find(|i| i.account == "*"));
+    let found = identity.and_then(|identity| {
+        [("plan", &identity.plan), ("apply", &identity.apply)]
+            .into_iter()
+            .find_map(|(name, document)| {
+                document
+                    .statements
+                    .iter()
+                    .find(|s| s.actions.contains(&denial.action))
+                    .map(|s| (identity, name, s))
+            })
+    });
+    match found {
+        Some((identity, document, statement)) => format!(
+            "account {}'s credentials are not allowed {}: the policy `plinth policy` prints for it allows it ({}, statement {} of the {document} document); attach that policy, then run plinth again",
+            denial.account, denial.action, identity.name, statement.sid
+        ),
+        None => denial.hint(),
+    }
+}
+
 /// The refusals an error text reports, in AWS's words: `User: arn:aws:sts::ACCOUNT:assumed-role/…
 /// is not authorized to perform: ACTION`.
 pub fn denials(text: &str) -> Vec<Denial> {

@@ -415,3 +415,24 @@ fn every_action_the_docs_name_for_plinths_own_credentials_is_in_the_printed_poli
         );
     }
 }
+
+#[test]
+fn a_refusal_is_explained_by_the_statement_that_allows_it() {
+    let identities = identities(&crate::fixtures::example());
+    let denial = |account: &str, action: &str| Denial {
+        account: account.into(),
+        action: action.into(),
+        printed: true,
+    };
+    assert!(
+        explain(&identities, &denial("111111111111", "s3:CreateBucket"))
+            .contains("(build, statement ChangeBuckets of the apply document)")
+    );
+    assert!(
+        explain(&identities, &denial("333333333333", "iam:GetRole"))
+            .contains("(target testing, statement ReadRoles of the plan document)")
+    );
+    // an action no statement of that account's identity holds: the general hint
+    let other = explain(&identities, &denial("333333333333", "s3:CreateBucket"));
+    assert!(!other.contains("statement"), "{other}");
+}

@@ -273,8 +273,14 @@ fn assert_refusals_named(results: Vec<(String, String, Option<Failed>)>) {
             continue;
         };
         let said = &failed.run.stderr;
+        let (policy, sid) = label.split_once('/').unwrap();
+        let document = if policy == "plinth-plan" {
+            "plan"
+        } else {
+            "apply"
+        };
         let named = said.contains(&format!("account {account}'s credentials are not allowed"))
-            && said.contains("the policy `plinth policy` prints for it allows it");
+            && said.contains(&format!("statement {sid} of the {document} document"));
         if !named {
             problems.push(format!(
                 "{account} {label}: `{}` failed without naming the refusal:\n{said}",
@@ -361,8 +367,7 @@ async fn a_statement_taken_away_fails_the_step_that_needs_it_and_plinth_says_wha
     .await;
     let run = emulator.plinth(&["plan", "-t", t]);
     run.expect(1)
-        .assert_stderr("account 333333333333's credentials are not allowed iam:GetRole")
-        .assert_stderr("the policy `plinth policy` prints for it allows it");
+        .assert_stderr("account 333333333333's credentials are not allowed iam:GetRole: the policy `plinth policy` prints for it allows it (target testing, statement ReadRoles of the plan document)");
     assert!(!run.stderr.contains("Plan:"), "{}", run.stderr);
     put(
         "333333333333",
