@@ -335,8 +335,12 @@ def patch_s3_action_names() -> None:
 def patch_authorization() -> None:
     """Every request (but GetCallerIdentity, which AWS never denies) is authorized against the
     caller's policies on the ARNs it acts on, conditions evaluated, and recorded."""
+    from xml.sax.saxutils import escape
+
     from moto.core.authorization import ActionAuthenticatorMixin
-    from moto.iam.access_control import IAMRequestBase, S3IAMRequest
+    from moto.core.exceptions import AccessDeniedError, JsonRESTError
+    from moto.iam.access_control import IAMRequest, IAMRequestBase, S3IAMRequest
+    from moto.s3.exceptions import S3ClientError
 
     def check_action_permitted(self, resource: str) -> None:
         if self._action == "sts:GetCallerIdentity":
@@ -369,39 +373,27 @@ def patch_authorization() -> None:
                     self._plinth_denied = (principal, "iam:PassRole", role)
                     self._raise_access_denied()
 
+    def denied(self):
+        return getattr(self, "_plinth_denied", (self._access_key.arn, self._action, "*"))
+
     def raise_access_denied(self) -> None:
-        from moto.core.exceptions import AccessDeniedError
-
-        principal, action, resource = getattr(self, "_plinth_denied", (self._access_key.arn, self._action, "*"))
+        principal, action, resource = denied(self)
+        message = _denied_message(principal, action, resource)
         if self._service in ("lambda", "kms", "logs", "codepipeline", "organizations"):
-            from moto.core.exceptions import JsonRESTError
-
-            error = JsonRESTError("AccessDeniedException", _denied_message(principal, action, resource))
+            error = JsonRESTError("AccessDeniedException", message)
             error.code = 403
             raise error
-        error = AccessDeniedError(user_arn=principal, action=(
-            f"{action} on resource: {resource} because no identity-based policy allows the {action} action"))
+        error = AccessDeniedError(user_arn=principal, action=action)
         # the query protocol's form (moto wraps the error in <Errors>, which SDKs do not read)
-        from xml.sax.saxutils import escape
-
         error.description = (
             "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
-            f"<Message>{escape(error.message)}</Message></Error><RequestId>denied</RequestId></ErrorResponse>")
+            f"<Message>{escape(message)}</Message></Error><RequestId>denied</RequestId></ErrorResponse>")
         raise error
 
     def raise_s3_access_denied(self) -> None:
-        from moto.s3.exceptions import S3ClientError
-
-        principal, action, resource = getattr(self, "_plinth_denied", (self._access_key.arn, self._action, "*"))
-        raise S3ClientError("AccessDenied", _denied_message(principal, action, resource))
+        raise S3ClientError("AccessDenied", _denied_message(*denied(self)))
 
     IAMRequestBase.check_action_permitted = check_action_permitted
-
-    # Signatures are not verified: moto recomputes them from its parsed parameters rather than
-    # the body as sent, which fails for form-encoded bodies werkzeug has consumed and for REST
-    # calls without a body. The access key and session token are still checked.
-    IAMRequestBase.check_signature = lambda self: None
-    from moto.iam.access_control import IAMRequest
     IAMRequest._raise_access_denied = raise_access_denied
     S3IAMRequest._raise_access_denied = raise_s3_access_denied
 
@@ -695,8 +687,14 @@ def enable(operator_policies: dict, without: tuple = ()) -> None:
     patches' own tests)."""
     from moto import settings
 
+    from moto.iam.access_control import IAMRequestBase
+
     for name in PATCHES:
         if name not in without:
             globals()[name]()
+    # Signatures are not verified: moto recomputes them from its parsed parameters rather than
+    # the body as sent, which fails for form-encoded bodies werkzeug has consumed and for REST
+    # calls without a body. The access key and session token are still checked.
+    IAMRequestBase.check_signature = lambda self: None
     setup_identities(operator_policies)
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
