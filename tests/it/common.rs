@@ -163,6 +163,17 @@ impl Emulator {
         file: &Path,
         edit: impl FnOnce(&mut serde_json::Value),
     ) -> serde_json::Value {
+        self.grant_printed_to(file, edit, &[]).await
+    }
+
+    /// [`Emulator::grant_printed`], with the policies of a unit's role (account `*`) given to
+    /// each of `unit_accounts`.
+    pub(crate) async fn grant_printed_to(
+        &self,
+        file: &Path,
+        edit: impl FnOnce(&mut serde_json::Value),
+        unit_accounts: &[String],
+    ) -> serde_json::Value {
         let output = self
             .command(&["policy", "--json", "-t", path_str(file)])
             .output()
@@ -171,11 +182,15 @@ impl Emulator {
         let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         let mut granted = printed.clone();
         edit(&mut granted);
+        let mut grants = Vec::new();
         for identity in granted["identities"].as_array().unwrap() {
-            let account = identity["account"].as_str().unwrap();
-            if account == "*" {
-                continue;
+            match identity["account"].as_str().unwrap() {
+                "*" => grants.extend(unit_accounts.iter().map(|a| (a.clone(), identity))),
+                account => grants.push((account.to_owned(), identity)),
             }
+        }
+        for (account, identity) in grants {
+            let account = account.as_str();
             let sts = aws_sdk_sts::Client::new(&self.sdk(account, "us-east-1").await);
             sts.assume_role()
                 .role_arn(format!("arn:aws:iam::{account}:role/plinth-operator"))

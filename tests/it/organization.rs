@@ -5,20 +5,20 @@
 use crate::common::{BUILD, Emulator, path_str};
 use crate::orgs::{self, Builder, MANAGEMENT, deploy_role, organizations, strings};
 
-struct Organization {
-    id: String,
-    root: String,
-    unit: String,
-    team: String,
+pub(crate) struct Organization {
+    pub(crate) id: String,
+    pub(crate) root: String,
+    pub(crate) unit: String,
+    pub(crate) team: String,
     /// Accounts directly in `unit`, then in `team` (a unit below it).
-    members: Vec<String>,
+    pub(crate) members: Vec<String>,
     /// An account at the root, in no unit.
-    outside: String,
+    pub(crate) outside: String,
 }
 
 /// An organization with a `workloads` unit (two accounts), a `team` unit below it (three), and
 /// one account left at the root.
-async fn organization(emulator: &Emulator) -> Organization {
+pub(crate) async fn organization(emulator: &Emulator) -> Organization {
     let mut org = Builder::create(emulator).await;
     let root = org.root.clone();
     let unit = org.unit(&root, "workloads").await;
@@ -38,7 +38,7 @@ async fn organization(emulator: &Emulator) -> Organization {
     }
 }
 
-fn topology(org: &Organization, exclude: &str) -> String {
+pub(crate) fn topology(org: &Organization, exclude: &str) -> String {
     format!(
         "name = \"acme\"\norganization_id = \"{id}\"\n\n\
          [organization]\naccount = \"{MANAGEMENT}\"\nrole_arn = \"arn:aws:iam::{MANAGEMENT}:role/plinth-operator\"\n\n\

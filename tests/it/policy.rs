@@ -28,6 +28,13 @@ fn foundation() -> String {
     )
 }
 
+/// Statements the other cycles need not exercise, since the first proves them: change sets
+/// (imports of what was made by hand) and deleting objects (destroying buckets that hold some).
+const PROVEN_BY_THE_FIRST_CYCLE: &[&str] = &[
+    "plinth-apply/ChangeChangeSets",
+    "plinth-apply/ChangeObjects",
+];
+
 /// Every printed statement, as the emulator labels it (account, `plinth-plan/Sid`).
 fn printed_statements(printed: &Value) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
@@ -472,11 +479,9 @@ async fn stack_set_mode_runs_with_only_the_printed_policies_and_each_statement_i
     }
     assert!(refused(&decisions).is_empty(), "{:?}", refused(&decisions));
     let sole = sole_allowers(&decisions);
-    // Imports are what the build account's change sets are for: the first cycle proves them.
-    let imports = (BUILD.to_owned(), "plinth-apply/ChangeChangeSets".to_owned());
     let unneeded: Vec<_> = printed_statements(&printed)
         .into_iter()
-        .filter(|s| !sole.contains_key(s) && *s != imports)
+        .filter(|s| !sole.contains_key(s) && !PROVEN_BY_THE_FIRST_CYCLE.contains(&s.1.as_str()))
         .collect();
     assert!(
         unneeded.is_empty(),
@@ -550,4 +555,53 @@ async fn the_original_foundation_is_adopted_with_only_the_printed_policies() {
             "{expected}: {adopted:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_unit_reached_by_role_arn_runs_with_only_the_printed_policies_and_each_statement_is_needed()
+ {
+    let emulator = Emulator::start_with(&["--enforce-iam"]);
+    let org = crate::organization::organization(&emulator).await;
+    let excluded = org.members[3].clone();
+    let file = emulator.write(
+        "topology.toml",
+        &crate::organization::topology(&org, &excluded),
+    );
+    let members: Vec<String> = org
+        .members
+        .iter()
+        .filter(|m| **m != excluded)
+        .cloned()
+        .collect();
+    let printed = emulator.grant_printed_to(&file, |_| {}, &members).await;
+    let t = path_str(&file);
+    for (args, code) in [
+        (vec!["validate", "-t", t], 0),
+        (vec!["plan", "-t", t], 0),
+        (vec!["apply", "-t", t, "--yes"], 0),
+        (vec!["plan", "-t", t, "--detailed-exitcode"], 0),
+        (vec!["destroy", "-t", t, "--yes", "--allow-destructive"], 0),
+    ] {
+        emulator.plinth(&args).expect(code);
+    }
+    let decisions = emulator.authorizations();
+    assert!(refused(&decisions).is_empty(), "{:?}", refused(&decisions));
+    let sole = sole_allowers(&decisions);
+    let unneeded: Vec<_> = printed_statements(&printed)
+        .into_iter()
+        .filter(|(account, label)| {
+            let needed = if account == "*" {
+                members
+                    .iter()
+                    .any(|m| sole.contains_key(&(m.clone(), label.clone())))
+            } else {
+                sole.contains_key(&(account.clone(), label.clone()))
+            };
+            !needed && !PROVEN_BY_THE_FIRST_CYCLE.contains(&label.as_str())
+        })
+        .collect();
+    assert!(
+        unneeded.is_empty(),
+        "statements no call of the cycle needed alone: {unneeded:?}"
+    );
 }
