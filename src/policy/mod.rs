@@ -297,8 +297,17 @@ fn identity(
     let mut apply = Vec::new();
     let mut wildcards = Vec::new();
     // Roles the credential chain assumes with this identity's credentials.
-    let assumed: BTreeSet<String> = assumed_roles(topology, roles);
+    let assumed = collapse_accounts(assumed_roles(topology, roles));
     if !assumed.is_empty() {
+        for arn in assumed.iter().filter(|a| a.starts_with("arn:aws:iam::*:")) {
+            wildcards.push(Wildcard {
+                sid: "AssumeRoles".into(),
+                resource: arn.clone(),
+                reason: "the role of every account of a unit, or of more accounts than a \
+                         managed policy can list: each role's trust policy still decides who \
+                         may assume it",
+            });
+        }
         plan.push(Statement {
             sid: "AssumeRoles".into(),
             effect: "Allow",
@@ -399,6 +408,30 @@ fn assumed_roles(topology: &Topology, roles: &[Role]) -> BTreeSet<String> {
         }
     }
     out
+}
+
+/// How many accounts' roles of one name the policy lists one by one; more are one ARN with `*`
+/// for the account, which keeps the document within a managed policy's size.
+const LISTED_ACCOUNTS: usize = 10;
+
+/// Role ARNs, with those of one role name in more than [`LISTED_ACCOUNTS`] accounts made one.
+fn collapse_accounts(arns: BTreeSet<String>) -> BTreeSet<String> {
+    let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for arn in arns {
+        // arn:aws:iam::ACCOUNT:role/NAME
+        let name = arn.splitn(6, ':').nth(5).unwrap_or_default().to_owned();
+        by_name.entry(name).or_default().push(arn);
+    }
+    by_name
+        .into_iter()
+        .flat_map(|(name, arns)| {
+            if arns.len() > LISTED_ACCOUNTS {
+                vec![format!("arn:aws:iam::*:{name}")]
+            } else {
+                arns
+            }
+        })
+        .collect()
 }
 
 fn scope_sid(scope: Scope) -> &'static str {

@@ -436,3 +436,32 @@ fn a_refusal_is_explained_by_the_statement_that_allows_it() {
     let other = explain(&identities, &denial("333333333333", "s3:CreateBucket"));
     assert!(!other.contains("statement"), "{other}");
 }
+
+#[test]
+fn hundreds_of_targets_reached_by_role_arn_fit_the_managed_policy_limit() {
+    let mut text = String::from(
+        "name = \"acme\"\n\n[defaults]\nrole_arn = \"arn:aws:iam::{account}:role/plinth-operator\"\n\n\
+         [build]\naccount = \"111111111111\"\nregion = \"us-east-1\"\nprofile = \"build\"\n",
+    );
+    for i in 0..300_u64 {
+        text.push_str(&format!(
+            "\n[[targets]]\nname = \"t{i}\"\naccount = \"{:012}\"\nregions = [\"us-east-1\", \"us-west-2\"]\n",
+            200_000_000_000 + i
+        ));
+    }
+    let many = identities(&parse(&text).unwrap().topology);
+    assert_eq!(many.len(), 301);
+    check_documents(&many);
+    let assume = &many[0].plan.statements[0];
+    assert_eq!(assume.sid, "AssumeRoles");
+    assert_eq!(assume.resources, ["arn:aws:iam::*:role/plinth-operator"]);
+    // a few are listed one by one
+    let few = identities(&crate::fixtures::example());
+    assert!(
+        few[0]
+            .plan
+            .statements
+            .iter()
+            .all(|s| s.sid != "AssumeRoles")
+    );
+}
