@@ -91,6 +91,47 @@ fn refused(decisions: &[Value]) -> Vec<&Value> {
         .collect()
 }
 
+/// Every call `plan` made was allowed by a statement of the plan documents.
+fn assert_plan_reads_only(during_plan: &[Value]) {
+    for decision in during_plan.iter().filter(|d| operator(d)) {
+        for statement in decision["statements"].as_array().unwrap() {
+            assert!(
+                statement.as_str().unwrap().starts_with("plinth-plan/"),
+                "plan needed {decision}"
+            );
+        }
+    }
+}
+
+/// Nothing was refused, and each printed statement (but `exempt`) was the only one to allow
+/// some call; a unit's role (account `*`) counts its calls in any of `unit_accounts`.
+fn assert_each_needed(
+    decisions: &[Value],
+    printed: &Value,
+    exempt: &[&str],
+    unit_accounts: &[String],
+) {
+    assert!(refused(decisions).is_empty(), "{:?}", refused(decisions));
+    let sole = sole_allowers(decisions);
+    let unneeded: Vec<_> = printed_statements(printed)
+        .into_iter()
+        .filter(|(account, label)| {
+            let needed = if account == "*" {
+                unit_accounts
+                    .iter()
+                    .any(|a| sole.contains_key(&(a.clone(), label.clone())))
+            } else {
+                sole.contains_key(&(account.clone(), label.clone()))
+            };
+            !needed && !exempt.contains(&label.as_str())
+        })
+        .collect();
+    assert!(
+        unneeded.is_empty(),
+        "statements no call of the cycle needed alone: {unneeded:?}"
+    );
+}
+
 /// One step of the cycle that did not end as it should: its command line and its run.
 struct Failed {
     step: String,
@@ -230,26 +271,8 @@ async fn the_whole_cycle_runs_with_only_the_printed_policies_and_each_statement_
     // plan: reads only, each allowed by a plan statement
     let decisions = emulator.authorizations();
     let at = |name: &str| marks.iter().find(|(n, _)| n == name).unwrap().1;
-    let during_plan = &decisions[at("plan")..at("apply")];
-    for decision in during_plan.iter().filter(|d| operator(d)) {
-        for statement in decision["statements"].as_array().unwrap() {
-            assert!(
-                statement.as_str().unwrap().starts_with("plinth-plan/"),
-                "plan needed {decision}"
-            );
-        }
-    }
-
-    assert!(refused(&decisions).is_empty(), "{:?}", refused(&decisions));
-    let sole = sole_allowers(&decisions);
-    let unneeded: Vec<_> = printed_statements(&printed)
-        .into_iter()
-        .filter(|s| !sole.contains_key(s))
-        .collect();
-    assert!(
-        unneeded.is_empty(),
-        "statements no call of the cycle needed alone: {unneeded:?}"
-    );
+    assert_plan_reads_only(&decisions[at("plan")..at("apply")]);
+    assert_each_needed(&decisions, &printed, &[], &[]);
 }
 
 /// The printed policies without one statement (account, `policy/Sid`).
@@ -298,24 +321,22 @@ fn assert_refusals_named(results: Vec<(String, String, Option<Failed>)>) {
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 
-/// The cycle with each printed statement taken away in turn, each on a fresh emulator: some
-/// step fails, and plinth names the refusal. Several at a time.
-#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
-async fn every_printed_statement_taken_away_fails_the_cycle_with_a_refusal_it_names() {
-    let printed = Emulator::printed(&foundation());
-    let statements: Vec<(String, String)> = printed_statements(&printed).into_iter().collect();
-    assert!(statements.len() > 30, "{} statements", statements.len());
-    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(6));
+/// Runs `attempt` for each (account, statement) taken away, `parallel` at a time, and checks
+/// that each failed, naming the refusal.
+async fn each_taken_away<F, Fut>(statements: Vec<(String, String)>, parallel: usize, attempt: F)
+where
+    F: Fn(String, String) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Option<Failed>> + Send,
+{
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(parallel));
     let mut tasks = Vec::new();
     for (account, label) in statements {
         let gate = gate.clone();
+        let attempt = attempt.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire().await.unwrap();
-            let (emulator, file, _) = Emulator::enforcing(&foundation(), |granted| {
-                without_statement(granted, &account, &label);
-            });
-            let result = cycle(&emulator, path_str(&file), |_| {}).await;
-            (account, label, result.err())
+            let failed = attempt(account.clone(), label.clone()).await;
+            (account, label, failed)
         }));
     }
     let mut results = Vec::new();
@@ -323,6 +344,22 @@ async fn every_printed_statement_taken_away_fails_the_cycle_with_a_refusal_it_na
         results.push(task.await.unwrap());
     }
     assert_refusals_named(results);
+}
+
+/// The cycle with each printed statement taken away in turn, each on a fresh emulator: some
+/// step fails, and plinth names the refusal. Several at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn every_printed_statement_taken_away_fails_the_cycle_with_a_refusal_it_names() {
+    let printed = Emulator::printed(&foundation());
+    let statements: Vec<(String, String)> = printed_statements(&printed).into_iter().collect();
+    assert!(statements.len() > 30, "{} statements", statements.len());
+    each_taken_away(statements, 6, |account, label| async move {
+        let (emulator, file, _) = Emulator::enforcing(&foundation(), |granted| {
+            without_statement(granted, &account, &label);
+        });
+        cycle(&emulator, path_str(&file), |_| {}).await.err()
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -469,24 +506,8 @@ async fn stack_set_mode_runs_with_only_the_printed_policies_and_each_statement_i
         panic!("{} failed:\n{}", failed.step, failed.run.stderr);
     }
     let decisions = emulator.authorizations();
-    for decision in decisions[marks[0]..marks[1]].iter().filter(|d| operator(d)) {
-        for statement in decision["statements"].as_array().unwrap() {
-            assert!(
-                statement.as_str().unwrap().starts_with("plinth-plan/"),
-                "plan needed {decision}"
-            );
-        }
-    }
-    assert!(refused(&decisions).is_empty(), "{:?}", refused(&decisions));
-    let sole = sole_allowers(&decisions);
-    let unneeded: Vec<_> = printed_statements(&printed)
-        .into_iter()
-        .filter(|s| !sole.contains_key(s) && !PROVEN_BY_THE_FIRST_CYCLE.contains(&s.1.as_str()))
-        .collect();
-    assert!(
-        unneeded.is_empty(),
-        "statements no call of the cycle needed alone: {unneeded:?}"
-    );
+    assert_plan_reads_only(&decisions[marks[0]..marks[1]]);
+    assert_each_needed(&decisions, &printed, PROVEN_BY_THE_FIRST_CYCLE, &[]);
 }
 
 /// The organization's statements, and the build bucket's own objects that StackSet mode adds,
@@ -500,23 +521,12 @@ async fn every_statement_stack_set_mode_adds_taken_away_fails_its_cycle_with_a_r
         .filter(|(account, label)| account == organization || label.contains("OwnObjects"))
         .collect();
     assert!(statements.len() >= 6, "{statements:?}");
-    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
-    let mut tasks = Vec::new();
-    for (account, label) in statements {
-        let gate = gate.clone();
-        tasks.push(tokio::spawn(async move {
-            let _permit = gate.acquire().await.unwrap();
-            let (emulator, file, _) =
-                stack_set_foundation(|granted| without_statement(granted, &account, &label)).await;
-            let result = stack_set_cycle(&emulator, path_str(&file), |_| {});
-            (account, label, result.err())
-        }));
-    }
-    let mut results = Vec::new();
-    for task in tasks {
-        results.push(task.await.unwrap());
-    }
-    assert_refusals_named(results);
+    each_taken_away(statements, 4, |account, label| async move {
+        let (emulator, file, _) =
+            stack_set_foundation(|granted| without_statement(granted, &account, &label)).await;
+        stack_set_cycle(&emulator, path_str(&file), |_| {}).err()
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -585,23 +595,5 @@ async fn a_unit_reached_by_role_arn_runs_with_only_the_printed_policies_and_each
         emulator.plinth(&args).expect(code);
     }
     let decisions = emulator.authorizations();
-    assert!(refused(&decisions).is_empty(), "{:?}", refused(&decisions));
-    let sole = sole_allowers(&decisions);
-    let unneeded: Vec<_> = printed_statements(&printed)
-        .into_iter()
-        .filter(|(account, label)| {
-            let needed = if account == "*" {
-                members
-                    .iter()
-                    .any(|m| sole.contains_key(&(m.clone(), label.clone())))
-            } else {
-                sole.contains_key(&(account.clone(), label.clone()))
-            };
-            !needed && !PROVEN_BY_THE_FIRST_CYCLE.contains(&label.as_str())
-        })
-        .collect();
-    assert!(
-        unneeded.is_empty(),
-        "statements no call of the cycle needed alone: {unneeded:?}"
-    );
+    assert_each_needed(&decisions, &printed, PROVEN_BY_THE_FIRST_CYCLE, &members);
 }
