@@ -187,15 +187,16 @@ pub fn identities(topology: &Topology) -> Vec<Identity> {
     out
 }
 
-fn identity(
+/// Actions by the phase that first needs them and the scope they act on.
+type Grouped = BTreeMap<(Phase, Scope), BTreeSet<String>>;
+
+/// What an identity of these roles, whose stacks hold `types`, needs: actions by (phase,
+/// scope), and the services it passes the foundation's roles to (none: no `iam:PassRole`).
+fn needs(
     topology: &Topology,
-    name: String,
-    account: String,
-    credentials: &Credentials,
     roles: &[Role],
-    build_types: &BTreeSet<String>,
-    target_types: &BTreeSet<String>,
-) -> Identity {
+    types: &BTreeSet<String>,
+) -> (Grouped, Vec<&'static str>) {
     let who = roles.iter().fold(0, |who, role| {
         who | match role {
             Role::Build => BUILD,
@@ -204,7 +205,7 @@ fn identity(
         }
     });
     // (phase, scope) -> actions; iam:PassRole goes to its own statement.
-    let mut grouped: BTreeMap<(Phase, Scope), BTreeSet<String>> = BTreeMap::new();
+    let mut grouped = Grouped::new();
     let mut pass_role = false;
     let stack_set_scope = |scope| {
         matches!(
@@ -242,14 +243,7 @@ fn identity(
             }
         }
     }
-    let mut types = BTreeSet::new();
-    if roles.contains(&Role::Build) {
-        types.extend(build_types.iter().cloned());
-    }
-    if roles.contains(&Role::Target) {
-        types.extend(target_types.iter().cloned());
-    }
-    for action in handlers::actions(&types) {
+    for action in handlers::actions(types) {
         if action == "iam:PassRole" {
             pass_role = true;
             continue;
@@ -269,7 +263,7 @@ fn identity(
         Scope::LogGroups | Scope::AnyLogGroup => holds("AWS::Logs::LogGroup"),
         _ => true,
     });
-    let passed_to: Vec<&str> = [
+    let mut passed_to: Vec<&'static str> = [
         ("AWS::CodePipeline::Pipeline", PASSED_TO[0]),
         ("AWS::Lambda::Function", PASSED_TO[1]),
     ]
@@ -277,7 +271,9 @@ fn identity(
     .filter(|(t, _)| holds(t))
     .map(|(_, service)| service)
     .collect();
-    pass_role &= !passed_to.is_empty();
+    if !pass_role {
+        passed_to.clear();
+    }
     // What plan's document allows on the same resources, apply's need not repeat.
     let read: BTreeMap<Scope, BTreeSet<String>> = grouped
         .iter()
@@ -292,6 +288,26 @@ fn identity(
         }
     }
     grouped.retain(|_, actions| !actions.is_empty());
+    (grouped, passed_to)
+}
+
+fn identity(
+    topology: &Topology,
+    name: String,
+    account: String,
+    credentials: &Credentials,
+    roles: &[Role],
+    build_types: &BTreeSet<String>,
+    target_types: &BTreeSet<String>,
+) -> Identity {
+    let mut types = BTreeSet::new();
+    if roles.contains(&Role::Build) {
+        types.extend(build_types.iter().cloned());
+    }
+    if roles.contains(&Role::Target) {
+        types.extend(target_types.iter().cloned());
+    }
+    let (grouped, passed_to) = needs(topology, roles, &types);
     let names = Names::new(topology, &account);
     let mut plan = Vec::new();
     let mut apply = Vec::new();
@@ -345,7 +361,7 @@ fn identity(
             Phase::Apply => apply.push(statement),
         }
     }
-    if pass_role {
+    if !passed_to.is_empty() {
         apply.push(Statement {
             sid: "PassRoles".into(),
             effect: "Allow",
