@@ -35,6 +35,12 @@ pub fn render(style: &Style, foundation: &str, identities: &[Identity]) -> Strin
             }
         }
     }
+    let _ = writeln!(
+        out,
+        "\nLeft out: {} resource-handler permissions tied to properties plinth's templates never set \
+         (`--json` lists each, under `excluded`, with its reason).",
+        crate::policy::excluded().len()
+    );
     out
 }
 

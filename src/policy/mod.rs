@@ -727,6 +727,11 @@ fn every_action() -> BTreeSet<String> {
     out
 }
 
+/// The resource handlers' permissions plinth leaves out, each with its reason.
+pub fn excluded() -> &'static [Excluded] {
+    handlers::excluded()
+}
+
 /// The foundation's name.
 pub fn foundation(topology: &Topology) -> String {
     topology.name.to_string()
