@@ -37,7 +37,7 @@ pub fn render(style: &Style, foundation: &str, identities: &[Identity]) -> Strin
     }
     let _ = writeln!(
         out,
-        "\nLeft out: {} resource-handler permissions tied to properties plinth's templates never set \
+        "\nLeft out: {} resource-handler permissions plinth's templates never need \
          (`--json` lists each, under `excluded`, with its reason).",
         crate::policy::excluded().len()
     );
