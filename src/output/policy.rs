@@ -37,8 +37,8 @@ pub fn render(style: &Style, foundation: &str, identities: &[Identity]) -> Strin
     }
     let _ = writeln!(
         out,
-        "\nLeft out: {} resource-handler permissions plinth's templates never need \
-         (`--json` lists each, under `excluded`, with its reason).",
+        "\nLeft out: the resource handlers' permissions that plinth's templates never need \
+         ({} entries, each with its reason, under `excluded` in `--json`).",
         crate::policy::excluded().len()
     );
     out
