@@ -30,6 +30,24 @@ fn root() -> PathBuf {
 
 static VENV: Once = Once::new();
 
+static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Held by the tests that load the machine most (hundreds of accounts, many emulators at once),
+/// so that no two of them run together: on a small CI machine they starve each other's emulator
+/// until connections time out.
+pub(crate) fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    HEAVY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// How many emulators a test runs at once: the machine's parallelism, at most four.
+pub(crate) fn parallel() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 4)
+}
+
 fn python() -> PathBuf {
     VENV.call_once(|| {
         let status = Command::new(root().join("tools/venv.sh"))

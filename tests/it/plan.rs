@@ -322,6 +322,7 @@ fn a_hundred_accounts_by_name_are_refused_at_validate_and_plan_naming_the_limit(
 
 #[test]
 fn three_hundred_accounts_granted_by_organization_plan_apply_plan_and_destroy() {
+    let _heavy = crate::common::heavy();
     let emulator = Emulator::start();
     let file = emulator.write(
         "topology.toml",

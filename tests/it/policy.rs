@@ -348,17 +348,26 @@ where
 
 /// The cycle with each printed statement taken away in turn, each on a fresh emulator: some
 /// step fails, and plinth names the refusal. Several at a time.
-#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the guard only keeps the heaviest tests apart; nothing this test awaits takes it"
+)]
 async fn every_printed_statement_taken_away_fails_the_cycle_with_a_refusal_it_names() {
+    let _heavy = crate::common::heavy();
     let printed = Emulator::printed(&foundation());
     let statements: Vec<(String, String)> = printed_statements(&printed).into_iter().collect();
     assert!(statements.len() > 30, "{} statements", statements.len());
-    each_taken_away(statements, 6, |account, label| async move {
-        let (emulator, file, _) = Emulator::enforcing(&foundation(), |granted| {
-            without_statement(granted, &account, &label);
-        });
-        cycle(&emulator, path_str(&file), |_| {}).await.err()
-    })
+    each_taken_away(
+        statements,
+        crate::common::parallel(),
+        |account, label| async move {
+            let (emulator, file, _) = Emulator::enforcing(&foundation(), |granted| {
+                without_statement(granted, &account, &label);
+            });
+            cycle(&emulator, path_str(&file), |_| {}).await.err()
+        },
+    )
     .await;
 }
 
@@ -512,8 +521,13 @@ async fn stack_set_mode_runs_with_only_the_printed_policies_and_each_statement_i
 
 /// The organization's statements, and the build bucket's own objects that StackSet mode adds,
 /// each taken away in turn: the StackSet cycle fails, naming the refusal.
-#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the guard only keeps the heaviest tests apart; nothing this test awaits takes it"
+)]
 async fn every_statement_stack_set_mode_adds_taken_away_fails_its_cycle_with_a_refusal_it_names() {
+    let _heavy = crate::common::heavy();
     let (_, _, printed) = stack_set_foundation(|_| {}).await;
     let organization = crate::orgs::MANAGEMENT;
     let statements: Vec<(String, String)> = printed_statements(&printed)
@@ -521,11 +535,15 @@ async fn every_statement_stack_set_mode_adds_taken_away_fails_its_cycle_with_a_r
         .filter(|(account, label)| account == organization || label.contains("OwnObjects"))
         .collect();
     assert!(statements.len() >= 6, "{statements:?}");
-    each_taken_away(statements, 4, |account, label| async move {
-        let (emulator, file, _) =
-            stack_set_foundation(|granted| without_statement(granted, &account, &label)).await;
-        stack_set_cycle(&emulator, path_str(&file), |_| {}).err()
-    })
+    each_taken_away(
+        statements,
+        crate::common::parallel(),
+        |account, label| async move {
+            let (emulator, file, _) =
+                stack_set_foundation(|granted| without_statement(granted, &account, &label)).await;
+            stack_set_cycle(&emulator, path_str(&file), |_| {}).err()
+        },
+    )
     .await;
 }
 

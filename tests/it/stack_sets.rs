@@ -117,7 +117,12 @@ fn in_stacks_mode(stack_set: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the guard only keeps the heaviest tests apart; nothing this test awaits takes it"
+)]
 async fn forty_accounts_in_two_units_get_their_deploy_roles_from_stack_sets() {
+    let _heavy = crate::common::heavy();
     let emulator = Emulator::start();
     let org = organization(&emulator, 20).await;
     let (apps, data) = (&org.units[0].1, &org.units[1].1);
