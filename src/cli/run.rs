@@ -283,7 +283,7 @@ pub(crate) async fn execute(
     };
     for denial in denials {
         hint.push_str(&plinth::policy::explain(&identities, &denial));
-        hint.push_str("\n  hint: ");
+        hint.push('\n');
     }
     hint.push_str(&format!(
         "what succeeded stays; fix the cause and run `plinth {}` again: it picks up from what is deployed",

@@ -103,7 +103,7 @@ pub fn pretty_json(value: &serde_json::Value) -> String {
     serde_json::to_string_pretty(value).expect("a JSON value serialises")
 }
 
-/// Renders an error chain once: `error:`, each `caused by:`, and an optional `hint:`.
+/// Renders an error chain once: `error:`, each `caused by:`, and a `hint:` for each line of the hint.
 pub fn error_chain(style: &Style, error: &dyn std::error::Error, hint: Option<&str>) -> String {
     let mut text = format!("{} {error}", style.red(&style.bold("error:")));
     let mut source = error.source();
@@ -117,8 +117,9 @@ pub fn error_chain(style: &Style, error: &dyn std::error::Error, hint: Option<&s
         previous = line;
         source = cause.source();
     }
-    if let Some(hint) = hint {
-        text.push_str(&format!("\n  {} {hint}", style.cyan("hint:")));
+    // One hint a line: a failure can have several things to do.
+    for line in hint.into_iter().flat_map(str::lines) {
+        text.push_str(&format!("\n  {} {line}", style.cyan("hint:")));
     }
     text
 }
